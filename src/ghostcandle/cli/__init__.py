@@ -1,0 +1,1 @@
+"""The ``ghostcandle`` command line: one entry point, one module per subcommand."""

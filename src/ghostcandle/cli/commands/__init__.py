@@ -1,0 +1,11 @@
+"""Subcommands: each module defines ``register(subparsers)``.
+
+``COMMANDS`` lists them in help order.
+"""
+
+COMMANDS: tuple[str, ...] = (
+    "ingest",
+    "candles",
+    "info",
+    "demo",
+)

@@ -1,0 +1,1 @@
+"""Pure domain: time, candles, validation, aggregation, frames. No I/O here."""

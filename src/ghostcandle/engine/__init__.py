@@ -1,0 +1,1 @@
+"""The loop: sessions, predictor, resolver, coordinator, trainer; live, replay and backtest."""

@@ -1,0 +1,1 @@
+"""Market data feeds: exchange connectors, the local exchange simulator, candle building."""

@@ -1,0 +1,201 @@
+"""Read candle files into canonical batches (see ``ghostcandle.domain.candles``).
+
+Formats:
+
+- Binance kline CSV: 12 columns (open time, OHLCV, close time, ...), with or without header;
+- generic OHLCV CSV with the header ``open_time,open,high,low,close,volume`` (extra columns are
+  ignored); both optionally gzipped;
+- Parquet with the same columns (``open_time`` may also be a timestamp column).
+
+Open times in microseconds (Binance's newer dumps) are recognised per value and turned into
+milliseconds. A file that cannot be read raises ``UserInputError`` naming the file and the
+problem; rows that can be read but hold bad values are left to validation.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS
+from ghostcandle.domain.errors import UserInputError
+
+#: Binance kline CSV columns, in file order.
+BINANCE_KLINE_COLUMNS: tuple[str, ...] = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base",
+    "taker_buy_quote",
+    "ignore",
+)
+_MICROS_THRESHOLD = 10**14  # epoch ms stays below this until year 5138; epoch us is above
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Rows read from one file, as a canonical (unvalidated) batch."""
+
+    path: Path
+    candles: pd.DataFrame
+    rows_read: int
+    format: str
+
+
+def read_candle_file(path: str | Path) -> ReadResult:
+    """Read one candle file; raise ``UserInputError`` if it cannot be read at all."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserInputError(f"{p}: no such file: check the path")
+    if p.stat().st_size == 0:
+        raise UserInputError(f"{p}: the file is empty: nothing to ingest")
+    name = p.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return _read_parquet(p)
+    return _read_csv(p)
+
+
+def _first_line(p: Path) -> str:
+    try:
+        if p.name.lower().endswith(".gz"):
+            with gzip.open(p, "rt", encoding="utf-8", errors="strict") as fh:
+                return fh.readline().strip()
+        with p.open("r", encoding="utf-8", errors="strict") as fh:
+            return fh.readline().strip()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise UserInputError(
+            f"{p}: not a readable CSV file ({type(exc).__name__}): check the file"
+        ) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(p: Path) -> ReadResult:
+    first = _first_line(p)
+    if not first:
+        raise UserInputError(f"{p}: the file is empty: nothing to ingest")
+    fields = [f.strip().strip('"').lower() for f in first.split(",")]
+    if _is_number(fields[0]):
+        if len(fields) < 6:
+            raise UserInputError(
+                f"{p}: expected at least 6 columns (open_time,open,high,low,close,volume), "
+                f"found {len(fields)}: check the file format"
+            )
+        names = list(BINANCE_KLINE_COLUMNS[: len(fields)]) + [
+            f"extra_{i}" for i in range(len(BINANCE_KLINE_COLUMNS), len(fields))
+        ]
+        read_opts = pacsv.ReadOptions(column_names=names)
+        fmt = "binance-kline-csv"
+    else:
+        missing = [c for c in CANDLE_COLUMNS if c not in fields]
+        if missing:
+            raise UserInputError(
+                f"{p}: missing column(s) {', '.join(missing)}: the header must contain "
+                "open_time,open,high,low,close,volume"
+            )
+        read_opts = pacsv.ReadOptions(column_names=fields, skip_rows=1)
+        fmt = "ohlcv-csv"
+    wanted = list(CANDLE_COLUMNS)
+    typed = {"open_time": pa.int64(), **{c: pa.float64() for c in VALUE_COLUMNS}}
+    try:
+        table = pacsv.read_csv(
+            p,
+            read_options=read_opts,
+            convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=typed),
+        )
+        df = _from_arrow(table)
+    except pa.ArrowInvalid:
+        df = _read_csv_lenient(p, read_opts, wanted)
+    return ReadResult(p, df, len(df), fmt)
+
+
+def _read_csv_lenient(p: Path, read_opts: pacsv.ReadOptions, wanted: list[str]) -> pd.DataFrame:
+    """Read every value as text and coerce: unparseable values become NaN (rejected later)."""
+    try:
+        table = pacsv.read_csv(
+            p,
+            read_options=read_opts,
+            parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted, column_types={c: pa.string() for c in wanted}
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        reason = str(exc).splitlines()[0][:160]
+        raise UserInputError(f"{p}: not a readable CSV file ({reason}): check the file") from None
+    raw = table.to_pandas()
+    t = pd.to_numeric(raw["open_time"], errors="coerce")
+    bad_time = t.isna()
+    df = pd.DataFrame({c: pd.to_numeric(raw[c], errors="coerce") for c in VALUE_COLUMNS})
+    # A row whose time cannot be read keeps its place as a non-finite row so it is counted.
+    df.loc[bad_time.to_numpy(), "open"] = np.nan
+    df.insert(0, "open_time", _to_millis(t.fillna(0).to_numpy(dtype=np.int64)))
+    return df
+
+
+def _from_arrow(table: pa.Table) -> pd.DataFrame:
+    t = table.column("open_time")
+    if pa.types.is_timestamp(t.type):
+        t = t.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
+    elif not pa.types.is_integer(t.type):
+        t = t.cast(pa.int64())
+    open_time = _to_millis(t.to_numpy(zero_copy_only=False).astype(np.int64))
+    data = {"open_time": open_time}
+    for c in VALUE_COLUMNS:
+        col = table.column(c).cast(pa.float64())
+        data[c] = col.to_numpy(zero_copy_only=False)
+    return pd.DataFrame(data)
+
+
+def _to_millis(t: np.ndarray) -> np.ndarray:
+    micros = t >= _MICROS_THRESHOLD
+    if micros.any():
+        t = t.copy()
+        # a value not a whole number of ms stays unaligned and is rejected by validation
+        t[micros] = np.where(t[micros] % 1000 == 0, t[micros] // 1000, t[micros] // 1000 + 1)
+    return t
+
+
+def _read_parquet(p: Path) -> ReadResult:
+    try:
+        schema = pq.read_schema(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        reason = str(exc).splitlines()[0][:160]
+        raise UserInputError(
+            f"{p}: not a readable Parquet file ({reason}): check the file"
+        ) from None
+    missing = [c for c in CANDLE_COLUMNS if c not in schema.names]
+    if missing:
+        raise UserInputError(
+            f"{p}: missing column(s) {', '.join(missing)}: the file must contain "
+            "open_time,open,high,low,close,volume"
+        )
+    table = pq.read_table(p, columns=list(CANDLE_COLUMNS))
+    if table.num_rows == 0:
+        raise UserInputError(f"{p}: the file has no rows: nothing to ingest")
+    try:
+        df = _from_arrow(table)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise UserInputError(
+            f"{p}: column types cannot be read as candles ({exc}): check the file"
+        ) from None
+    return ReadResult(p, df, len(df), "parquet")

@@ -1,0 +1,1 @@
+"""The in-order message bus every component publishes to and subscribes on."""

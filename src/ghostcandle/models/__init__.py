@@ -1,0 +1,1 @@
+"""Models: one interface for every family (transformer, CNN, baselines, later DQN, order book)."""

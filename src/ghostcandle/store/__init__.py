@@ -1,0 +1,1 @@
+"""Storage: one DuckDB file, versioned migrations, and the stores that read and write it."""

@@ -1,0 +1,313 @@
+"""The candle store: idempotent bulk writes, refused conflicting rewrites, windows by reference."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS, canonical
+from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.domain.frames import FrameRef, frame_hash
+from ghostcandle.domain.gaps import Gap, find_gaps
+from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe, duration_ms, format_time
+from ghostcandle.domain.window import Window, WindowSpec
+from ghostcandle.store.db import Database
+
+_COLS = ", ".join(CANDLE_COLUMNS)
+
+
+class MissingCandlesError(DataMissingError):
+    """A window asked for candles that are not stored; ``missing`` lists their open times."""
+
+    def __init__(self, symbol: str, timeframe: str, missing: list[int]) -> None:
+        self.missing = missing
+        shown = ", ".join(format_time(t) for t in missing[:3]) + (
+            " ..." if len(missing) > 3 else ""
+        )
+        super().__init__(
+            f"{len(missing)} {timeframe} candle(s) of {symbol} are not stored ({shown}): "
+            "ingest or backfill that range first"
+        )
+
+
+class FrameMismatchError(DataMissingError):
+    """A frame reference no longer materialises to the input it recorded."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a bulk write did: rows inserted, replaced (incomplete -> more complete), and refused."""
+
+    inserted: int = 0
+    replaced: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    conflict_times: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """Overview of one stored series."""
+
+    symbol: str
+    timeframe: str
+    first_open_time: int
+    last_open_time: int
+    rows: int
+    gaps: int
+    missing: int
+    incomplete: int
+
+
+class CandleStore:
+    """Read and write candles in a ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes ---------------------------------------------------------------------------
+    def write(
+        self,
+        symbol: str,
+        timeframe: str,
+        candles: pd.DataFrame,
+        *,
+        source: str = "",
+    ) -> WriteResult:
+        """Write validated candles in one transaction (see ``write_in``)."""
+        with self.db.transaction() as con:
+            return self.write_in(con, symbol, timeframe, candles, source=source)
+
+    def write_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        symbol: str,
+        timeframe: str,
+        candles: pd.DataFrame,
+        *,
+        source: str = "",
+    ) -> WriteResult:
+        """Write candles inside an open transaction ``con``.
+
+        ``candles`` must be validated and unique by ``open_time``; optional columns ``n_parts``
+        and ``complete`` mark rolled-up candles. A stored complete candle with other values is
+        never overwritten: the write is refused and logged in ``candle_conflicts``. A stored
+        incomplete candle is replaced by one built from more parts.
+        """
+        check_timeframe(timeframe)
+        if len(candles) == 0:
+            return WriteResult()
+        staged = canonical(candles)
+        n = len(staged)
+        staged.insert(0, "timeframe", timeframe)
+        staged.insert(0, "symbol", symbol)
+        if "n_parts" in candles:
+            order = np.argsort(candles["open_time"].to_numpy(), kind="stable")
+            staged["n_parts"] = candles["n_parts"].to_numpy()[order].astype("int32")
+            staged["complete"] = candles["complete"].to_numpy()[order].astype(bool)
+        else:
+            staged["n_parts"] = pd.array([None] * n, dtype="Int32")
+            staged["complete"] = True
+        staged["source"] = source
+        table = pa.Table.from_pandas(staged, preserve_index=False)
+        con.register("gc_staged", table)
+        try:
+            lo, hi = int(staged["open_time"].iloc[0]), int(staged["open_time"].iloc[-1])
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE gc_classified AS
+                SELECT s.*,
+                    CASE
+                        WHEN c.open_time IS NULL THEN 'new'
+                        WHEN c.open = s.open AND c.high = s.high AND c.low = s.low
+                             AND c.close = s.close AND c.volume = s.volume
+                             AND c.complete >= s.complete THEN 'same'
+                        WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
+                             > coalesce(c.n_parts, 0)) THEN 'replace'
+                        WHEN NOT c.complete THEN 'same'
+                        ELSE 'conflict'
+                    END AS verdict
+                FROM gc_staged s
+                LEFT JOIN (
+                    SELECT * FROM candles
+                    WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ?
+                ) c ON c.open_time = s.open_time
+                """,
+                [symbol, timeframe, lo, hi],
+            )
+            counts = dict(
+                con.execute(
+                    "SELECT verdict, count(*) FROM gc_classified GROUP BY verdict"
+                ).fetchall()
+            )
+            conflict_times: list[int] = []
+            if counts.get("conflict"):
+                conflict_times = [
+                    int(r[0])
+                    for r in con.execute(
+                        "SELECT open_time FROM gc_classified WHERE verdict = 'conflict' "
+                        "ORDER BY open_time LIMIT 1000"
+                    ).fetchall()
+                ]
+                con.execute(
+                    f"""INSERT INTO candle_conflicts
+                    SELECT symbol, timeframe, {_COLS}, source, ? FROM gc_classified
+                    WHERE verdict = 'conflict'""",
+                    [int(time.time() * 1000)],
+                )
+            if counts.get("replace"):
+                con.execute(
+                    """DELETE FROM candles c USING gc_classified s
+                    WHERE s.verdict = 'replace' AND c.symbol = s.symbol
+                      AND c.timeframe = s.timeframe AND c.open_time = s.open_time"""
+                )
+            con.execute(
+                f"""INSERT INTO candles
+                SELECT symbol, timeframe, {_COLS}, n_parts, complete, source FROM gc_classified
+                WHERE verdict IN ('new', 'replace') ORDER BY open_time"""
+            )
+            con.execute("DROP TABLE gc_classified")
+        finally:
+            con.unregister("gc_staged")
+        return WriteResult(
+            inserted=int(counts.get("new", 0)),
+            replaced=int(counts.get("replace", 0)),
+            duplicates=int(counts.get("same", 0)),
+            conflicts=int(counts.get("conflict", 0)),
+            conflict_times=conflict_times,
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+    def read(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        with_flags: bool = False,
+    ) -> pd.DataFrame:
+        """Return stored candles with ``start <= open_time <= end``, oldest first."""
+        check_timeframe(timeframe)
+        cols = _COLS + (", n_parts, complete" if with_flags else "")
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
+        cur = self.db.cursor()
+        df: pd.DataFrame = cur.sql(
+            f"SELECT {cols} FROM candles WHERE symbol = $s AND timeframe = $t "
+            "AND open_time BETWEEN $lo AND $hi ORDER BY open_time",
+            params={"s": symbol, "t": timeframe, "lo": lo, "hi": hi},
+        ).df()
+        cur.close()
+        return df
+
+    def tail(self, symbol: str, timeframe: str, end_open_time: int, count: int) -> pd.DataFrame:
+        """Return up to ``count`` stored candles with ``open_time <= end_open_time``."""
+        start = end_open_time - (count - 1) * duration_ms(timeframe)
+        return self.read(symbol, timeframe, start, end_open_time)
+
+    def window(self, symbol: str, spec: WindowSpec, *, allow_incomplete: bool = True) -> Window:
+        """Return exactly the ``spec.length`` candles ending at ``spec.end_open_time``.
+
+        Raises ``MissingCandlesError`` naming every missing open time.
+        """
+        d = duration_ms(spec.timeframe)
+        if spec.end_open_time % d:
+            raise MissingCandlesError(symbol, spec.timeframe, [spec.end_open_time])
+        cur = self.db.cursor()
+        tbl = cur.execute(
+            "SELECT open_time, open, high, low, close, volume, complete FROM candles "
+            "WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ? ORDER BY open_time",
+            [symbol, spec.timeframe, spec.start_open_time, spec.end_open_time],
+        ).fetchnumpy()
+        cur.close()
+        open_time = np.asarray(tbl["open_time"], dtype=np.int64)
+        if len(open_time) != spec.length:
+            expected = spec.open_times()
+            missing = np.setdiff1d(expected, open_time).tolist()
+            raise MissingCandlesError(symbol, spec.timeframe, [int(t) for t in missing])
+        if not allow_incomplete and not bool(np.all(tbl["complete"])):
+            bad = open_time[~np.asarray(tbl["complete"], dtype=bool)].tolist()
+            raise MissingCandlesError(symbol, spec.timeframe, [int(t) for t in bad])
+        values = np.column_stack([np.asarray(tbl[c], dtype=np.float64) for c in VALUE_COLUMNS])
+        return Window(symbol, spec, open_time, values)
+
+    def materialise(self, ref: FrameRef) -> list[Window]:
+        """Re-read the windows of ``ref``; raise ``FrameMismatchError`` if the hash differs."""
+        windows = [self.window(ref.symbol, spec) for spec in ref.windows]
+        if ref.input_hash and frame_hash(windows) != ref.input_hash:
+            raise FrameMismatchError(
+                f"frame {ref.frame_id} no longer matches its recorded input hash: "
+                "its candles were changed after the prediction"
+            )
+        return windows
+
+    def last_open_time(self, symbol: str, timeframe: str) -> int | None:
+        """Return the open time of the newest stored candle of the series, if any."""
+        cur = self.db.cursor()
+        row = cur.execute(
+            "SELECT max(open_time) FROM candles WHERE symbol = ? AND timeframe = ?",
+            [symbol, timeframe],
+        ).fetchone()
+        cur.close()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def gaps(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> list[Gap]:
+        """Return the gaps between stored candles of the series in the range.
+
+        Pass ``con`` to read inside an open transaction.
+        """
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
+        cur = con if con is not None else self.db.cursor()
+        t = cur.execute(
+            "SELECT open_time FROM candles WHERE symbol = ? AND timeframe = ? "
+            "AND open_time BETWEEN ? AND ? ORDER BY open_time",
+            [symbol, timeframe, lo, hi],
+        ).fetchnumpy()["open_time"]
+        if con is None:
+            cur.close()
+        return find_gaps(np.asarray(t, dtype=np.int64), timeframe)
+
+    def series(self) -> list[SeriesInfo]:
+        """Return an overview of every stored series."""
+        cur = self.db.cursor()
+        rows = cur.execute(
+            """
+            SELECT symbol, timeframe, min(open_time), max(open_time), count(*),
+                   count(*) FILTER (WHERE step > dur),
+                   coalesce(sum(step // dur - 1) FILTER (WHERE step > dur), 0),
+                   count(*) FILTER (WHERE NOT complete)
+            FROM (
+                SELECT symbol, timeframe, open_time, complete, dur,
+                       open_time - lag(open_time) OVER (
+                           PARTITION BY symbol, timeframe ORDER BY open_time) AS step
+                FROM candles JOIN (SELECT unnest($names) AS tf, unnest($durs) AS dur) d
+                  ON d.tf = candles.timeframe
+            )
+            GROUP BY symbol, timeframe ORDER BY symbol, min(dur), timeframe
+            """,
+            {"names": list(TIMEFRAMES), "durs": list(TIMEFRAMES.values())},
+        ).fetchall()
+        cur.close()
+        return [SeriesInfo(str(r[0]), str(r[1]), *(int(x) for x in r[2:])) for r in rows]
+
+    def conflicts_count(self) -> int:
+        """Return how many conflicting rewrites have been refused so far."""
+        cur = self.db.cursor()
+        row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
+        cur.close()
+        return int(row[0]) if row else 0

@@ -1,0 +1,116 @@
+"""The database: one DuckDB file owned by one process, with versioned migrations."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from ghostcandle.domain.errors import OperationalError, UserInputError
+from ghostcandle.store.migrations import all_migrations
+
+DB_ENV = "GHOSTCANDLE_DB"
+DEFAULT_DB = "ghostcandle.duckdb"
+
+
+def resolve_db_path(explicit: str | None) -> Path:
+    """Return the database path: ``--db`` first, then ``$GHOSTCANDLE_DB``, then the default."""
+    return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+class Database:
+    """A DuckDB connection with a lock; every store of one engine shares one ``Database``.
+
+    DuckDB allows one read-write process per file; within the process, calls are serialised
+    by ``lock`` (use ``cursor()`` for reads from other threads).
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only and self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and str(path) != ":memory:" and not self.path.exists():
+            raise UserInputError(
+                f"database {self.path} does not exist: ingest data first or pass --db"
+            )
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0]
+            raise OperationalError(
+                f"cannot open database {self.path}: {first} "
+                "(is another ghostcandle process using it?)"
+            ) from None
+        self.lock = threading.RLock()
+        self.read_only = read_only
+        if not read_only:
+            self.migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self.lock:
+            self.con.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return a cursor for use by one thread."""
+        return self.con.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block in one transaction: all of it is written, or none."""
+        with self.lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """Return the highest applied migration version (0 for an empty database)."""
+        with self.lock:
+            exists = self.con.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_name = 'schema_migrations'"
+            ).fetchone()
+            if not exists or not exists[0]:
+                return 0
+            row = self.con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction; return the versions applied."""
+        with self.lock:
+            self.con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
+            )
+            done = {
+                int(r[0])
+                for r in self.con.execute("SELECT version FROM schema_migrations").fetchall()
+            }
+            applied: list[int] = []
+            for m in all_migrations():
+                if m.version in done:
+                    continue
+                with self.transaction() as con:
+                    for sql in m.statements:
+                        con.execute(sql)
+                    con.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        [m.version, m.name, int(time.time() * 1000)],
+                    )
+                applied.append(m.version)
+            return applied

@@ -1,0 +1,1 @@
+"""HTTP API and the trader's workspace (served by ``ghostcandle serve``)."""
