@@ -50,14 +50,13 @@ def synthetic_candles(
     open_ = np.r_[start_price, close[:-1]]
     spread = (
         np.abs(rng.standard_t(df=4, size=(count, 2)))
-        * np.sqrt(np.abs(rets) * base_vol + base_vol**2)
+        * np.sqrt(np.abs(rets) * base_vol + base_vol**2)[:, None]
         * 0.6
     )
     high = np.maximum(open_, close) * (1 + spread[:, 0])
     low = np.minimum(open_, close) * (1 - spread[:, 1])
-    volume = np.exp(rng.normal(3.0, 0.5, size=count)) * (
-        1 + 50 * np.abs(rets) / base_vol * base_vol
-    )
+    # busier candles trade more: volume grows with the size of the move
+    volume = np.exp(rng.normal(3.0, 0.5, size=count)) * (1 + 5 * np.abs(rets) / base_vol)
     t0 = start_ms - start_ms % d
     return pd.DataFrame(
         {

@@ -1,0 +1,101 @@
+"""Validation rejects each kind of bad row by reason and keeps every good row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ghostcandle.domain.validation import REASONS, validate_candles
+
+
+def _good(n: int, start: int = 1_722_003_360_000) -> pd.DataFrame:
+    t = start + 60_000 * np.arange(n, dtype=np.int64)
+    o = 100 + np.arange(n, dtype=float)
+    return pd.DataFrame(
+        {"open_time": t, "open": o, "high": o + 2, "low": o - 2, "close": o + 1, "volume": 5.0}
+    )
+
+
+def test_good_rows_pass_untouched() -> None:
+    df = _good(10)
+    res = validate_candles(df, "1m")
+    assert res.rejected == {}
+    assert res.duplicates == 0
+    pd.testing.assert_frame_equal(res.valid, df)
+
+
+def test_each_bad_row_is_rejected_with_its_reason() -> None:
+    df = _good(10)
+    df.loc[1, "close"] = np.nan
+    df.loc[2, "high"] = np.inf
+    df.loc[3, "low"] = -1.0
+    df.loc[4, "high"] = df.loc[4, "close"] - 0.5  # high below close
+    df.loc[5, "low"] = df.loc[5, "open"] + 0.5  # low above open
+    df.loc[6, "volume"] = -3.0
+    df.loc[7, "open_time"] += 1_000  # not on a minute
+    res = validate_candles(df, "1m")
+    assert res.rejected == {
+        "non_finite": 2,
+        "non_positive_price": 1,
+        "high_below_open_close": 1,
+        "low_above_open_close": 1,
+        "negative_volume": 1,
+        "misaligned_open_time": 1,
+    }
+    kept = set(res.valid["open_time"].tolist())
+    assert kept == {int(df.loc[i, "open_time"]) for i in (0, 8, 9)}
+
+
+def test_identical_repeats_are_duplicates_and_different_repeats_conflict() -> None:
+    df = _good(5)
+    twin = df.iloc[[1]]
+    clash = df.iloc[[3]].copy()
+    clash["close"] += 0.5
+    res = validate_candles(pd.concat([df, twin, clash]), "1m")
+    assert res.duplicates == 1
+    assert res.rejected == {"conflicting_duplicate": 2}
+    assert res.valid["open_time"].tolist() == df["open_time"].drop(index=3).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 50),
+            st.sampled_from([0, 0, 0, 1, 2, 3, 4, 5]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_counts_add_up_and_no_bad_row_survives(rows: list[tuple[int, int]]) -> None:
+    base = _good(60)
+    picked = []
+    for idx, damage in rows:
+        r = base.iloc[idx].copy()
+        if damage == 1:
+            r["open"] = np.nan
+        elif damage == 2:
+            r["high"] = r["low"] - 1
+        elif damage == 3:
+            r["volume"] = -1
+        elif damage == 4:
+            r["open_time"] += 7
+        elif damage == 5:
+            r["low"] = 0.0
+        picked.append(r)
+    df = pd.DataFrame(picked)
+    res = validate_candles(df, "1m")
+    assert set(res.rejected) <= set(REASONS)
+    assert len(res.valid) + res.duplicates + res.rejected_total == len(df)
+    v = res.valid
+    assert v["open_time"].is_unique
+    assert v["open_time"].is_monotonic_increasing
+    assert np.isfinite(v[["open", "high", "low", "close", "volume"]].to_numpy()).all()
+    assert (v["high"] >= v[["open", "close"]].max(axis=1)).all()
+    assert (v["low"] <= v[["open", "close"]].min(axis=1)).all()
+    assert (v["low"] > 0).all()
+    assert (v["volume"] >= 0).all()
+    assert (v["open_time"] % 60_000 == 0).all()
