@@ -1,0 +1,228 @@
+"""The prediction ledger: every prediction, pending until its target candle resolves or it expires.
+
+Rows are written in bulk (Arrow) and upserted by ``prediction_id``, so a prediction made and
+resolved between two flushes is written once, already resolved. Errors are relative:
+``price_error = |pred_close - actual_close| / actual_close`` and the same for volume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, action_from_move
+from ghostcandle.domain.candles import Candle
+from ghostcandle.store.db import Database
+
+PENDING, RESOLVED, EXPIRED = "pending", "resolved", "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRecord:
+    """One row of the ledger. ``ref_close`` is the last close the model saw.
+
+    ``action_correct`` compares the action with the price-move label of the target candle
+    (``domain.actions.action_from_move``); ``reward`` is the move earned by the action
+    (+move for BUY, -move for SELL, 0 for HOLD).
+    """
+
+    prediction_id: str
+    session_id: str
+    model: str
+    model_version: str
+    symbol: str
+    timeframe: str
+    frame_id: str
+    decision_time: int
+    target_open_time: int
+    target_time: int
+    expires_at: int
+    ref_close: float
+    pred_open: float
+    pred_high: float
+    pred_low: float
+    pred_close: float
+    pred_volume: float
+    action: str
+    p_hold: float
+    p_buy: float
+    p_sell: float
+    confidence: float
+    status: str = PENDING
+    actual_open: float | None = None
+    actual_high: float | None = None
+    actual_low: float | None = None
+    actual_close: float | None = None
+    actual_volume: float | None = None
+    price_error: float | None = None
+    volume_error: float | None = None
+    action_correct: bool | None = None
+    reward: float | None = None
+    resolved_at: int | None = None
+    created_at: int = 0
+
+    def resolve(
+        self, candle: Candle, at: int, threshold: float = DEFAULT_MOVE_THRESHOLD
+    ) -> PredictionRecord:
+        """Return this prediction resolved against its target ``candle`` at time ``at``."""
+        side = {"BUY": 1.0, "SELL": -1.0}.get(self.action, 0.0)
+        label = action_from_move(self.ref_close, candle.close, threshold).name
+        return dataclasses.replace(
+            self,
+            status=RESOLVED,
+            actual_open=candle.open,
+            actual_high=candle.high,
+            actual_low=candle.low,
+            actual_close=candle.close,
+            actual_volume=candle.volume,
+            price_error=abs(self.pred_close - candle.close) / candle.close,
+            volume_error=abs(self.pred_volume - candle.volume) / max(candle.volume, 1e-12),
+            action_correct=self.action == label,
+            reward=side * (candle.close / self.ref_close - 1.0),
+            resolved_at=at,
+        )
+
+    def expire(self, at: int) -> PredictionRecord:
+        """Return this prediction expired at ``at`` (its target never arrived in time)."""
+        return dataclasses.replace(self, status=EXPIRED, resolved_at=at)
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PredictionRecord))
+_INT = {
+    "decision_time",
+    "target_open_time",
+    "target_time",
+    "expires_at",
+    "resolved_at",
+    "created_at",
+}
+_BOOL = {"action_correct"}
+_STR = {
+    "prediction_id",
+    "session_id",
+    "model",
+    "model_version",
+    "symbol",
+    "timeframe",
+    "frame_id",
+    "action",
+    "status",
+}
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    if name in _INT:
+        return pa.int64()
+    if name in _BOOL:
+        return pa.bool_()
+    if name in _STR:
+        return pa.string()
+    return pa.float64()
+
+
+class PredictionLedger:
+    """Read and write the ``predictions`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def write(self, records: Sequence[PredictionRecord]) -> None:
+        """Upsert ``records`` in one transaction."""
+        with self.db.transaction() as con:
+            self.write_in(con, records)
+
+    def write_in(self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]) -> None:
+        """Upsert ``records`` inside an open transaction (a later state replaces an earlier)."""
+        if not records:
+            return
+        latest = {r.prediction_id: r for r in records}
+        rows = list(latest.values())
+        table = pa.table(
+            {
+                name: pa.array([getattr(r, name) for r in rows], type=_arrow_type(name))
+                for name in FIELDS
+            }
+        )
+        con.register("gc_predictions", table)
+        try:
+            con.execute(
+                f"INSERT OR REPLACE INTO predictions ({', '.join(FIELDS)}) "
+                f"SELECT {', '.join(FIELDS)} FROM gc_predictions"
+            )
+        finally:
+            con.unregister("gc_predictions")
+
+    def _select(
+        self, where: str, params: Sequence[Any], suffix: str = ""
+    ) -> list[PredictionRecord]:
+        cur = self.db.cursor()
+        rows = cur.execute(
+            f"SELECT {', '.join(FIELDS)} FROM predictions WHERE {where} {suffix}", list(params)
+        ).fetchall()
+        cur.close()
+        return [PredictionRecord(*r) for r in rows]
+
+    def pending(self, session_id: str) -> list[PredictionRecord]:
+        """Return the pending predictions of a session, oldest target first."""
+        return self._select(
+            "session_id = ? AND status = ?",
+            [session_id, PENDING],
+            "ORDER BY target_time, prediction_id",
+        )
+
+    def get(self, prediction_id: str) -> PredictionRecord | None:
+        """Return one prediction, or None."""
+        found = self._select("prediction_id = ?", [prediction_id])
+        return found[0] if found else None
+
+    def recent(self, session_id: str, limit: int = 50) -> list[PredictionRecord]:
+        """Return the newest predictions of a session, newest first."""
+        return self._select(
+            "session_id = ?",
+            [session_id],
+            f"ORDER BY decision_time DESC, model, timeframe, symbol LIMIT {int(limit)}",
+        )
+
+    def counts(self, session_id: str | None = None) -> dict[str, int]:
+        """Return how many predictions are in each status (of one session, or all)."""
+        cur = self.db.cursor()
+        where, params = ("WHERE session_id = ?", [session_id]) if session_id else ("", [])
+        rows = cur.execute(
+            f"SELECT status, count(*) FROM predictions {where} GROUP BY status", params
+        ).fetchall()
+        cur.close()
+        out = {PENDING: 0, RESOLVED: 0, EXPIRED: 0}
+        out.update({str(s): int(n) for s, n in rows})
+        return out
+
+    def frame(
+        self, session_id: str | None = None, statuses: Iterable[str] = (RESOLVED,)
+    ) -> pd.DataFrame:
+        """Return predictions as a DataFrame (for evaluation), of one session or all."""
+        wanted = list(statuses)
+        cur = self.db.cursor()
+        where = "status IN (SELECT unnest($st))"
+        params: dict[str, Any] = {"st": wanted}
+        if session_id:
+            where += " AND session_id = $sid"
+            params["sid"] = session_id
+        df: pd.DataFrame = cur.sql(
+            f"SELECT * FROM predictions WHERE {where} ORDER BY target_time, model", params=params
+        ).df()
+        cur.close()
+        return df
+
+    def sessions(self) -> list[str]:
+        """Return the session ids that have predictions."""
+        cur = self.db.cursor()
+        rows = cur.execute(
+            "SELECT session_id FROM predictions GROUP BY session_id ORDER BY max(created_at)"
+        ).fetchall()
+        cur.close()
+        return [str(r[0]) for r in rows]

@@ -1,0 +1,205 @@
+"""Loop sessions: configuration, progress and checkpoint, so a restarted process can resume.
+
+Progress (``progress_time``: the close time of the last event fully handled) is written in the
+same transaction as the predictions it produced, so after a crash the ledger and the progress
+marker always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.store.db import Database
+
+RUNNING, STOPPED, FINISHED, FAILED = "running", "stopped", "finished", "failed"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """What is stored about one session."""
+
+    session_id: str
+    kind: str
+    config: Mapping[str, Any]
+    status: str
+    created_at: int
+    updated_at: int
+    progress_time: int | None
+    events: int
+    train_steps: int
+    checkpoint_path: str | None
+    checkpoint_step: int | None
+    summary: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingStepRecord:
+    """One weight update (or a discarded attempt), pointing at the frames it used."""
+
+    session_id: str
+    model: str
+    step: int
+    at: int
+    reason: str
+    frame_ids: tuple[str, ...]
+    loss: float | None
+    status: str
+
+
+_COLS = (
+    "session_id, kind, config, status, created_at, updated_at, progress_time, events, "
+    "train_steps, checkpoint_path, checkpoint_step, summary"
+)
+
+
+class SessionStore:
+    """Read and write ``loop_sessions`` and ``training_steps``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, session_id: str, kind: str, config: Mapping[str, Any], now: int) -> None:
+        """Register a new session (status ``running``)."""
+        with self.db.transaction() as con:
+            con.execute(
+                f"INSERT INTO loop_sessions ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, 0, "
+                "NULL, NULL, NULL)",
+                [session_id, kind, json.dumps(dict(config), sort_keys=True), RUNNING, now, now],
+            )
+
+    def get(self, session_id: str) -> SessionRow | None:
+        """Return the session, or None if it was never created."""
+        cur = self.db.cursor()
+        row = cur.execute(
+            f"SELECT {_COLS} FROM loop_sessions WHERE session_id = ?", [session_id]
+        ).fetchone()
+        cur.close()
+        return None if row is None else _row(row)
+
+    def require(self, session_id: str) -> SessionRow:
+        """Return the session or raise a one-line ``DataMissingError``."""
+        found = self.get(session_id)
+        if found is None:
+            raise DataMissingError(
+                f"no session {session_id!r} is stored: list sessions with `ghostcandle evaluate`"
+            )
+        return found
+
+    def all(self) -> list[SessionRow]:
+        """Return every session, oldest first."""
+        cur = self.db.cursor()
+        rows = cur.execute(f"SELECT {_COLS} FROM loop_sessions ORDER BY created_at").fetchall()
+        cur.close()
+        return [_row(r) for r in rows]
+
+    def progress_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        session_id: str,
+        *,
+        progress_time: int | None,
+        events: int,
+        train_steps: int,
+        now: int,
+    ) -> None:
+        """Record progress inside an open transaction (with the predictions it produced)."""
+        con.execute(
+            "UPDATE loop_sessions SET progress_time = ?, events = ?, train_steps = ?, "
+            "updated_at = ? WHERE session_id = ?",
+            [progress_time, events, train_steps, now, session_id],
+        )
+
+    def set_status(
+        self, session_id: str, status: str, now: int, summary: Mapping[str, Any] | None = None
+    ) -> None:
+        """Set the status (and the summary, if given)."""
+        with self.db.transaction() as con:
+            if summary is None:
+                con.execute(
+                    "UPDATE loop_sessions SET status = ?, updated_at = ? WHERE session_id = ?",
+                    [status, now, session_id],
+                )
+            else:
+                con.execute(
+                    "UPDATE loop_sessions SET status = ?, updated_at = ?, summary = ? "
+                    "WHERE session_id = ?",
+                    [status, now, json.dumps(dict(summary), default=str), session_id],
+                )
+
+    def set_checkpoint(self, session_id: str, path: str, step: int, now: int) -> None:
+        """Record the last checkpoint written for the session's learning model."""
+        with self.db.transaction() as con:
+            con.execute(
+                "UPDATE loop_sessions SET checkpoint_path = ?, checkpoint_step = ?, "
+                "updated_at = ? WHERE session_id = ?",
+                [path, step, now, session_id],
+            )
+
+    def log_steps_in(
+        self, con: duckdb.DuckDBPyConnection, steps: Sequence[TrainingStepRecord]
+    ) -> None:
+        """Append training-step records inside an open transaction."""
+        if not steps:
+            return
+        con.executemany(
+            "INSERT INTO training_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    s.session_id,
+                    s.model,
+                    s.step,
+                    s.at,
+                    s.reason,
+                    ",".join(s.frame_ids),
+                    s.loss,
+                    s.status,
+                ]
+                for s in steps
+            ],
+        )
+
+    def steps(self, session_id: str) -> list[TrainingStepRecord]:
+        """Return the training-step records of a session, in order."""
+        cur = self.db.cursor()
+        rows = cur.execute(
+            "SELECT session_id, model, step, at_time, reason, frame_ids, loss, status "
+            "FROM training_steps WHERE session_id = ? ORDER BY at_time, step",
+            [session_id],
+        ).fetchall()
+        cur.close()
+        return [
+            TrainingStepRecord(
+                str(r[0]),
+                str(r[1]),
+                int(r[2]),
+                int(r[3]),
+                str(r[4]),
+                tuple(x for x in str(r[5]).split(",") if x),
+                None if r[6] is None else float(r[6]),
+                str(r[7]),
+            )
+            for r in rows
+        ]
+
+
+def _row(r: Sequence[Any]) -> SessionRow:
+    return SessionRow(
+        session_id=str(r[0]),
+        kind=str(r[1]),
+        config=json.loads(r[2]),
+        status=str(r[3]),
+        created_at=int(r[4]),
+        updated_at=int(r[5]),
+        progress_time=None if r[6] is None else int(r[6]),
+        events=int(r[7]),
+        train_steps=int(r[8]),
+        checkpoint_path=None if r[9] is None else str(r[9]),
+        checkpoint_step=None if r[10] is None else int(r[10]),
+        summary=None if r[11] is None else json.loads(r[11]),
+    )
