@@ -1,0 +1,107 @@
+"""Per-window normalisation of OHLCV windows, with parameters that are plain floats.
+
+A model sees each timeframe's window normalised on its own: prices relative to the window's
+last close, in units of the window's typical candle range; volume in units of its mean volume.
+The parameters are a ``dict[str, float]`` keyed ``"<tf>.price_ref"``, ``"<tf>.price_scale"``,
+``"<tf>.volume_scale"``, produced by a pure function of the raw window, so they travel inside a
+``FrameRef`` and turn a normalised prediction back into prices with ``denormalise``.
+
+Both scales are powers of two, so scaling is exact in binary floating point; with the reference
+subtracted (exact by Sterbenz's lemma for prices within a factor two of it) a round trip
+``denormalise(normalise(x))`` gives back ``x`` bit for bit, and the price of a stored normalised
+prediction is the same wherever and whenever it is recomputed.
+
+>>> w = np.array([[100.0, 101.0, 99.0, 100.5, 10.0], [100.5, 102.0, 100.0, 101.0, 30.0]])
+>>> p = norm_params("1m", w)
+>>> p["1m.price_ref"], p["1m.price_scale"], p["1m.volume_scale"]
+(101.0, 2.0, 16.0)
+>>> bool((denormalise("1m", normalise("1m", w, p), p) == w).all())
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+#: Columns of a candle value row, in order.
+OHLCV = ("open", "high", "low", "close", "volume")
+
+# A window whose candles all have zero range still needs a non-zero scale: use a tiny
+# fraction of the price, so the (flat) input stays finite and near zero.
+_MIN_RELATIVE_SCALE = 2.0**-20
+
+
+def param_keys(timeframe: str) -> tuple[str, str, str]:
+    """Return the three parameter names of ``timeframe``: price_ref, price_scale, volume_scale."""
+    return (f"{timeframe}.price_ref", f"{timeframe}.price_scale", f"{timeframe}.volume_scale")
+
+
+def _pow2(x: float) -> float:
+    """Return the power of two nearest to positive ``x`` (in log scale)."""
+    return float(2.0 ** round(math.log2(x)))
+
+
+def norm_params(timeframe: str, values: np.ndarray) -> dict[str, float]:
+    """Return the normalisation parameters of one raw ``(length, 5)`` OHLCV window.
+
+    Read only the window itself (no look-ahead). Raise ValueError if it is empty, not
+    ``(length, 5)``, not finite, or its last close is not positive.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != 5 or v.shape[0] == 0:
+        raise ValueError(
+            f"{timeframe} window has shape {v.shape}: give a non-empty (length, 5) OHLCV array"
+        )
+    if not np.isfinite(v).all():
+        raise ValueError(f"{timeframe} window holds NaN/inf values: drop or repair those candles")
+    ref = float(v[-1, 3])
+    if ref <= 0.0:
+        raise ValueError(f"{timeframe} window ends with close {ref}: prices must be positive")
+    mean_range = float(np.mean(v[:, 1] - v[:, 2]))
+    price_scale = _pow2(max(mean_range, ref * _MIN_RELATIVE_SCALE))
+    mean_volume = float(np.mean(v[:, 4]))
+    volume_scale = _pow2(mean_volume) if mean_volume > 0.0 else 1.0
+    k_ref, k_scale, k_vol = param_keys(timeframe)
+    return {k_ref: ref, k_scale: price_scale, k_vol: volume_scale}
+
+
+def frame_norm_params(windows: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Return the parameters of every timeframe's raw window, merged into one dict."""
+    out: dict[str, float] = {}
+    for tf, values in windows.items():
+        out.update(norm_params(tf, values))
+    return out
+
+
+def _lookup(timeframe: str, params: Mapping[str, float]) -> tuple[float, float, float]:
+    keys = param_keys(timeframe)
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(
+            f"normalisation parameters lack {', '.join(missing)}: "
+            "compute them with norm_params() from the same window"
+        )
+    return float(params[keys[0]]), float(params[keys[1]]), float(params[keys[2]])
+
+
+def normalise(timeframe: str, values: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+    """Return ``values`` (``(..., 5)`` OHLCV prices) normalised with ``params`` (float64)."""
+    ref, price_scale, volume_scale = _lookup(timeframe, params)
+    v = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(v)
+    out[..., :4] = (v[..., :4] - ref) / price_scale
+    out[..., 4] = v[..., 4] / volume_scale
+    return out
+
+
+def denormalise(timeframe: str, values: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+    """Turn normalised ``(..., 5)`` OHLCV back into prices and volume (float64), exactly."""
+    ref, price_scale, volume_scale = _lookup(timeframe, params)
+    v = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(v)
+    out[..., :4] = v[..., :4] * price_scale + ref
+    out[..., 4] = v[..., 4] * volume_scale
+    return out

@@ -1,0 +1,188 @@
+"""Naive forecasters that never learn; every learning model is scored beside them.
+
+- ``persistence``: the next candle is the last candle (probabilities uniform: no opinion).
+- ``drift``: a random walk with drift: the close moves by the window's mean close-to-close
+  change, the open is the last close, wicks and volume are the window's means.
+- ``moving_average``: the close reverts to the mean of the last ``lookback`` closes; open,
+  wicks and volume as ``drift``.
+
+The action of ``drift``/``moving_average`` follows the sign of the predicted move of the base
+(finest) timeframe with fixed probabilities 0.5/0.25/0.25 (HOLD when flat); ``persistence``
+gives 1/3 each (HOLD). They work in normalised space, so their forecasts come back into prices
+through the same ``denormalise`` as every other model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
+from ghostcandle.models.config import ModelConfig, parse_config, positive
+
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineConfig(ModelConfig):
+    """Baseline settings: ``lookback`` is the number of recent candles averaged (0 = window)."""
+
+    lookback: int = 0
+
+
+class Baseline:
+    """Shared mechanics of the naive forecasters: no weights, no learning, nothing to save."""
+
+    family = "baseline"
+
+    def __init__(self, cfg: BaselineConfig) -> None:
+        self.cfg = cfg
+        self._windows = cfg.window_lengths()
+
+    @property
+    def name(self) -> str:
+        """Return the family name."""
+        return self.family
+
+    @property
+    def timeframes(self) -> tuple[str, ...]:
+        """Return the timeframes read and predicted."""
+        return self.cfg.timeframes
+
+    @property
+    def windows(self) -> Mapping[str, int]:
+        """Return the window length per timeframe."""
+        return dict(self._windows)
+
+    @property
+    def learns(self) -> bool:
+        """Tell that a baseline never learns."""
+        return False
+
+    @property
+    def step(self) -> int:
+        """Return 0: a baseline is never trained."""
+        return 0
+
+    @property
+    def version(self) -> str:
+        """Return the family and config digest (a baseline has one version)."""
+        return f"{self.family}-{self.cfg.digest()}-0"
+
+    def config(self) -> dict[str, Any]:
+        """Return the config as plain values."""
+        return self.cfg.to_json()
+
+    def predict(self, inputs: ModelInputs) -> ModelOutputs:
+        """Forecast every timeframe's next candle with the family's naive rule."""
+        candles = {tf: self._next(_window(inputs, tf, self._windows[tf])) for tf in self.timeframes}
+        base = self.timeframes[0]
+        move = candles[base][:, 3] - _window(inputs, base, self._windows[base])[:, -1, 3]
+        return ModelOutputs(candles=candles, action_probs=self._probs(move))
+
+    def train_step(self, batch: TrainingBatch) -> dict[str, float]:
+        """Learn nothing: a baseline is never changed; return no loss components."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the (weightless) state: family, config and step 0."""
+        return {"format": STATE_FORMAT, "family": self.family, "config": self.config(), "step": 0}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Check that ``state`` belongs to this family and config (there is nothing to load)."""
+        if state.get("family") != self.family or state.get("config") != self.config():
+            raise ValueError(
+                f"state of {state.get('family')!r} does not fit this {self.family} model: "
+                "create the model with the config stored in the state"
+            )
+
+    def clone(self) -> Model:
+        """Return an equal baseline (it holds no mutable state)."""
+        return type(self)(self.cfg)
+
+    def _next(self, w: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _probs(self, move: np.ndarray) -> np.ndarray:
+        probs = np.full((move.shape[0], 3), 0.25)
+        probs[:, int(Action.HOLD)] = 0.5
+        up, down = move > 0, move < 0
+        probs[up] = 0.25
+        probs[up, int(Action.BUY)] = 0.5
+        probs[down] = 0.25
+        probs[down, int(Action.SELL)] = 0.5
+        return probs
+
+    def _recent(self, w: np.ndarray) -> np.ndarray:
+        n = self.cfg.lookback
+        return w if n <= 0 else w[:, -n:]
+
+
+def _window(inputs: ModelInputs, tf: str, length: int) -> np.ndarray:
+    if tf not in inputs.windows:
+        raise ValueError(f"inputs lack a {tf} window: give one window per model timeframe")
+    w = np.asarray(inputs.windows[tf], dtype=np.float64)
+    if w.ndim != 3 or w.shape[2] != 5 or w.shape[1] < length:
+        raise ValueError(f"{tf} inputs have shape {w.shape}: give (batch, >= {length}, 5)")
+    return w[:, -length:]
+
+
+def _naive_candle(w: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Open at the last close, given close, mean wicks and mean volume of ``w``."""
+    body_top = np.maximum(w[:, :, 0], w[:, :, 3])
+    body_bottom = np.minimum(w[:, :, 0], w[:, :, 3])
+    upper = np.mean(w[:, :, 1] - body_top, axis=1)
+    lower = np.mean(body_bottom - w[:, :, 2], axis=1)
+    o = w[:, -1, 3]
+    out = np.empty((w.shape[0], 5))
+    out[:, 0] = o
+    out[:, 3] = close
+    out[:, 1] = np.maximum(o, close) + upper
+    out[:, 2] = np.minimum(o, close) - lower
+    out[:, 4] = np.mean(w[:, :, 4], axis=1)
+    return out
+
+
+class Persistence(Baseline):
+    """The next candle is the last candle."""
+
+    family = "persistence"
+
+    def _next(self, w: np.ndarray) -> np.ndarray:
+        return w[:, -1, :].copy()
+
+    def _probs(self, move: np.ndarray) -> np.ndarray:
+        return np.full((move.shape[0], 3), 1.0 / 3.0)
+
+
+class Drift(Baseline):
+    """A random walk with the window's mean drift."""
+
+    family = "drift"
+
+    def _next(self, w: np.ndarray) -> np.ndarray:
+        r = self._recent(w)
+        drift = np.mean(np.diff(r[:, :, 3], axis=1), axis=1) if r.shape[1] > 1 else 0.0
+        return _naive_candle(r, r[:, -1, 3] + drift)
+
+
+class MovingAverage(Baseline):
+    """The close reverts to the mean of recent closes."""
+
+    family = "moving_average"
+
+    def _next(self, w: np.ndarray) -> np.ndarray:
+        r = self._recent(w)
+        return _naive_candle(r, np.mean(r[:, :, 3], axis=1))
+
+
+def make_baseline(cls: type[Baseline], raw: Mapping[str, Any]) -> Baseline:
+    """Build the baseline ``cls`` from keyword settings."""
+    cfg = parse_config(BaselineConfig, cls.family, raw)
+    if cfg.lookback != 0:
+        positive(cls.family, lookback=cfg.lookback)
+    return cls(cfg)

@@ -1,0 +1,65 @@
+"""The model registry: ``create_model(name, **config)`` for every family.
+
+>>> model_names()[:2]
+('persistence', 'drift')
+>>> create_model("persistence", timeframes=["1m"], windows={"1m": 30}).windows
+{'1m': 30}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.models.base import Model
+from ghostcandle.models.baselines import Drift, MovingAverage, Persistence, make_baseline
+
+Factory = Callable[[Mapping[str, Any]], Model]
+
+_FACTORIES: dict[str, Factory] = {
+    "persistence": lambda raw: make_baseline(Persistence, raw),
+    "drift": lambda raw: make_baseline(Drift, raw),
+    "moving_average": lambda raw: make_baseline(MovingAverage, raw),
+}
+# families whose train_step never changes them
+_NEVER_LEARN: set[str] = {"persistence", "drift", "moving_average"}
+
+
+def _register_learning_families() -> None:
+    # imported here so that the registry stays importable while torch loads lazily
+    from ghostcandle.models.cnn import make_cnn
+    from ghostcandle.models.transformer import make_transformer
+
+    _FACTORIES.setdefault("transformer", make_transformer)
+    _FACTORIES.setdefault("cnn", make_cnn)
+
+
+def register_model(name: str, factory: Factory, *, learns: bool = True) -> None:
+    """Add a family (e.g. a DQN agent) under ``name``; refuse to replace an existing one."""
+    _register_learning_families()
+    if name in _FACTORIES:
+        raise UserInputError(f"model {name!r} is already registered: pick another name")
+    _FACTORIES[name] = factory
+    if not learns:
+        _NEVER_LEARN.add(name)
+
+
+def model_names() -> tuple[str, ...]:
+    """Return every registered family name, baselines first."""
+    _register_learning_families()
+    return tuple(_FACTORIES)
+
+
+def baseline_names() -> tuple[str, ...]:
+    """Return the registered families that never learn."""
+    return tuple(n for n in model_names() if n in _NEVER_LEARN)
+
+
+def create_model(name: str, **config: Any) -> Model:
+    """Build a fresh model of family ``name`` from keyword settings (unknown ones are refused)."""
+    _register_learning_families()
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise UserInputError(f"unknown model {name!r}: use one of {', '.join(_FACTORIES)}")
+    return factory(config)
