@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -10,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS, canonical
+from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS
+from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.frames import FrameRef, frame_hash
 from ghostcandle.domain.gaps import Gap, find_gaps
@@ -67,8 +67,9 @@ class SeriesInfo:
 class CandleStore:
     """Read and write candles in a ``Database``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        self.clock: Clock = clock or LiveClock()
 
     # -- writes ---------------------------------------------------------------------------
     def write(
@@ -102,24 +103,31 @@ class CandleStore:
         check_timeframe(timeframe)
         if len(candles) == 0:
             return WriteResult()
-        staged = canonical(candles)
-        n = len(staged)
-        staged.insert(0, "timeframe", timeframe)
-        staged.insert(0, "symbol", symbol)
-        if "n_parts" in candles:
-            order = np.argsort(candles["open_time"].to_numpy(), kind="stable")
-            staged["n_parts"] = candles["n_parts"].to_numpy()[order].astype("int32")
-            staged["complete"] = candles["complete"].to_numpy()[order].astype(bool)
-        else:
-            staged["n_parts"] = pd.array([None] * n, dtype="Int32")
-            staged["complete"] = True
-        staged["source"] = source
-        table = pa.Table.from_pandas(staged, preserve_index=False)
-        con.register("gc_staged", table)
+        staged = _arrow_batch(candles)
+        n = staged.num_rows
+        times = staged.column("open_time")
+        lo, hi = int(times[0].as_py()), int(times[n - 1].as_py())
+        series = {"sym": symbol, "tf": timeframe, "src": source, "lo": lo, "hi": hi}
+        # the batch carries numbers only; the series' strings are bound as parameters
+        rows = (
+            f"SELECT $sym AS symbol, $tf AS timeframe, {_COLS}, n_parts, complete, $src AS source "
+            "FROM gc_staged"
+        )
+        con.register("gc_staged", staged)
         try:
-            lo, hi = int(staged["open_time"].iloc[0]), int(staged["open_time"].iloc[-1])
+            overlap = con.execute(
+                "SELECT count(*) FROM candles "
+                "WHERE symbol = $sym AND timeframe = $tf AND open_time BETWEEN $lo AND $hi",
+                {"sym": symbol, "tf": timeframe, "lo": lo, "hi": hi},
+            ).fetchone()
+            if overlap is not None and overlap[0] == 0:
+                # fast path: nothing stored in the range, so every row is new
+                con.execute(
+                    f"INSERT INTO candles {rows}", {"sym": symbol, "tf": timeframe, "src": source}
+                )
+                return WriteResult(inserted=n)
             con.execute(
-                """
+                f"""
                 CREATE OR REPLACE TEMP TABLE gc_classified AS
                 SELECT s.*,
                     CASE
@@ -132,13 +140,13 @@ class CandleStore:
                         WHEN NOT c.complete THEN 'same'
                         ELSE 'conflict'
                     END AS verdict
-                FROM gc_staged s
+                FROM ({rows}) s
                 LEFT JOIN (
                     SELECT * FROM candles
-                    WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ?
+                    WHERE symbol = $sym AND timeframe = $tf AND open_time BETWEEN $lo AND $hi
                 ) c ON c.open_time = s.open_time
                 """,
-                [symbol, timeframe, lo, hi],
+                series,
             )
             counts = dict(
                 con.execute(
@@ -158,7 +166,7 @@ class CandleStore:
                     f"""INSERT INTO candle_conflicts
                     SELECT symbol, timeframe, {_COLS}, source, ? FROM gc_classified
                     WHERE verdict = 'conflict'""",
-                    [int(time.time() * 1000)],
+                    [self.clock.now_ms()],
                 )
             if counts.get("replace"):
                 con.execute(
@@ -311,3 +319,23 @@ class CandleStore:
         row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
         cur.close()
         return int(row[0]) if row else 0
+
+
+def _arrow_batch(candles: pd.DataFrame) -> pa.Table:
+    """Return the numeric columns of a batch, sorted by time, as an Arrow table."""
+    t = candles["open_time"].to_numpy(dtype=np.int64)
+    order = None if bool(np.all(t[1:] > t[:-1])) else np.argsort(t, kind="stable")
+
+    def col(name: str, dtype: type) -> np.ndarray:
+        a = candles[name].to_numpy(dtype=dtype)
+        return a if order is None else a[order]
+
+    data: dict[str, pa.Array] = {c: pa.array(col(c, np.float64)) for c in VALUE_COLUMNS}
+    data = {"open_time": pa.array(col("open_time", np.int64)), **data}
+    if "n_parts" in candles:
+        data["n_parts"] = pa.array(col("n_parts", np.int32))
+        data["complete"] = pa.array(col("complete", np.bool_))
+    else:
+        data["n_parts"] = pa.nulls(len(t), pa.int32())
+        data["complete"] = pa.array(np.ones(len(t), dtype=np.bool_))
+    return pa.table(data)
