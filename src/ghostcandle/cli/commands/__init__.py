@@ -8,4 +8,5 @@ COMMANDS: tuple[str, ...] = (
     "candles",
     "info",
     "demo",
+    "serve",
 )

@@ -1,0 +1,475 @@
+"""Annotations: trades a trader marked on the chart, and the test cases materialised from them.
+
+An annotation is stored with a frame reference (DESIGN.md §3) to the candles that were closed
+when the trade was entered. Its test case (the seeds' JSON format) is always rebuilt from that
+reference and the candle store; the JSON file is a copy for humans and tools, never the source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ghostcandle.domain.clock import Clock
+from ghostcandle.domain.errors import DataMissingError, UserInputError
+from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
+from ghostcandle.domain.timeframes import (
+    DEFAULT_TIMEFRAMES,
+    align_down,
+    check_timeframe,
+    close_time,
+    duration_ms,
+    format_time,
+    is_aligned,
+)
+from ghostcandle.domain.window import WindowSpec
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+
+Direction = Literal["LONG", "SHORT"]
+#: Candles per timeframe in a test case's market state (the seeds' format).
+MARKET_STATE_LENGTH = 100
+FRAME_MODEL = "annotation"
+FRAME_VERSION = "1"
+_ID = re.compile(r"^[0-9a-f]{12}$")
+_COLS = (
+    "annotation_id, symbol, timeframe, entry_time, exit_time, entry_price, exit_price, "
+    "direction, notes, frame, created_at, updated_at"
+)
+
+
+def check_annotation_id(text: str) -> str:
+    """Return ``text`` if it is a well-formed annotation id (12 hex digits), else raise."""
+    if not _ID.match(text):
+        raise UserInputError(
+            f"annotation id {text[:40]!r} is not valid: ids are 12 lowercase hex digits"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A marked trade: enter at the close of one candle, exit at the close of a later one."""
+
+    annotation_id: str
+    symbol: str
+    timeframe: str
+    entry_time: int
+    exit_time: int
+    entry_price: float
+    exit_price: float
+    direction: Direction
+    notes: str
+    frame: FrameRef
+    created_at: int
+    updated_at: int
+
+    @property
+    def decision_time(self) -> int:
+        """Return when the trade was entered: the close of the entry candle."""
+        return close_time(self.entry_time, self.timeframe)
+
+    @property
+    def exit_decision_time(self) -> int:
+        """Return when the trade was left: the close of the exit candle."""
+        return close_time(self.exit_time, self.timeframe)
+
+    @property
+    def holding_period_seconds(self) -> float:
+        """Return how long the trade was held."""
+        return (self.exit_decision_time - self.decision_time) / 1000.0
+
+    @property
+    def profit_loss_pct(self) -> float:
+        """Return the trade's return in percent, signed for its direction."""
+        return trade_pnl_pct(self.direction, self.entry_price, self.exit_price)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (the API's view of an annotation)."""
+        return {
+            "annotation_id": self.annotation_id,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "entry_time": self.entry_time,
+            "exit_time": self.exit_time,
+            "entry_price": self.entry_price,
+            "exit_price": self.exit_price,
+            "direction": self.direction,
+            "profit_loss_pct": self.profit_loss_pct,
+            "holding_period_seconds": self.holding_period_seconds,
+            "notes": self.notes,
+            "decision_time": self.decision_time,
+            "frame_id": self.frame.frame_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def trade_pnl_pct(direction: str, entry_price: float, exit_price: float) -> float:
+    """Return the return of a trade in percent.
+
+    >>> round(trade_pnl_pct("LONG", 100.0, 103.0), 6)
+    3.0
+    >>> round(trade_pnl_pct("SHORT", 100.0, 103.0), 6)
+    -3.0
+    """
+    sign = 1.0 if direction == "LONG" else -1.0
+    return sign * (exit_price - entry_price) / entry_price * 100.0
+
+
+def infer_direction(entry_price: float, exit_price: float) -> Direction:
+    """Return the direction that profits from the move: LONG if the price rose, else SHORT."""
+    return "LONG" if exit_price >= entry_price else "SHORT"
+
+
+class AnnotationStore:
+    """Create, read, update and delete annotations; write their test cases under ``data_dir``."""
+
+    def __init__(
+        self, db: Database, candles: CandleStore, data_dir: str | Path, clock: Clock
+    ) -> None:
+        self.db = db
+        self.candles = candles
+        self.data_dir = Path(data_dir)
+        self.clock = clock
+
+    # -- writes ---------------------------------------------------------------------------
+    def create(
+        self,
+        symbol: str,
+        timeframe: str,
+        entry_time: int,
+        exit_time: int,
+        *,
+        direction: Direction | None = None,
+        notes: str = "",
+    ) -> Annotation:
+        """Mark a trade from the entry candle to the exit candle and write its test case."""
+        ann = self._build(
+            uuid.uuid4().hex[:12], symbol, timeframe, entry_time, exit_time, direction, notes
+        )
+        self._insert_all([ann])
+        self.write_test_case(ann)
+        return ann
+
+    def update(
+        self,
+        annotation_id: str,
+        *,
+        entry_time: int | None = None,
+        exit_time: int | None = None,
+        direction: Direction | None = None,
+        notes: str | None = None,
+    ) -> Annotation:
+        """Change an annotation; the frame and the test case are rebuilt from the store."""
+        old = self.get(annotation_id)
+        moved = entry_time is not None or exit_time is not None
+        if moved:
+            new = self._build(
+                old.annotation_id,
+                old.symbol,
+                old.timeframe,
+                old.entry_time if entry_time is None else entry_time,
+                old.exit_time if exit_time is None else exit_time,
+                direction,
+                old.notes if notes is None else notes,
+                created_at=old.created_at,
+            )
+        else:
+            new = replace(
+                old,
+                direction=old.direction if direction is None else direction,
+                notes=old.notes if notes is None else _check_notes(notes),
+                updated_at=self.clock.now_ms(),
+            )
+        with self.db.transaction() as con:
+            con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
+            con.execute(f"INSERT INTO annotations ({_COLS}) VALUES ({_marks()})", _row(new))
+        self.write_test_case(new)
+        return new
+
+    def delete(self, annotation_id: str) -> None:
+        """Delete an annotation and its test case file."""
+        self.get(annotation_id)
+        with self.db.transaction() as con:
+            con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
+        self.test_case_path(annotation_id).unlink(missing_ok=True)
+
+    def import_test_cases(self, cases: Sequence[Mapping[str, Any]]) -> list[Annotation]:
+        """Create annotations from test-case JSON; all are checked before any is written.
+
+        A case needs ``symbol``, ``timestamp`` (entry decision time) and
+        ``expected_outcome.holding_period_seconds``; ``annotation.timeframe`` (default ``1m``)
+        names the candles. Prices are re-read from the store and must match the case's prices.
+        """
+        built = [self._from_case(i, c) for i, c in enumerate(cases)]
+        self._insert_all(built)
+        for ann in built:
+            self.write_test_case(ann)
+        return built
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, annotation_id: str) -> Annotation:
+        """Return one annotation, or raise ``DataMissingError`` naming the id."""
+        check_annotation_id(annotation_id)
+        cur = self.db.cursor()
+        row = cur.execute(
+            f"SELECT {_COLS} FROM annotations WHERE annotation_id = ?", [annotation_id]
+        ).fetchone()
+        cur.close()
+        if row is None:
+            raise DataMissingError(
+                f"annotation {annotation_id} does not exist: list annotations to see their ids"
+            )
+        return _from_row(row)
+
+    def list(self, symbol: str | None = None) -> list[Annotation]:
+        """Return the annotations (of ``symbol`` if given), oldest entry first."""
+        cur = self.db.cursor()
+        rows = cur.execute(
+            f"SELECT {_COLS} FROM annotations WHERE $s IS NULL OR symbol = $s "
+            "ORDER BY entry_time, annotation_id",
+            {"s": symbol},
+        ).fetchall()
+        cur.close()
+        return [_from_row(r) for r in rows]
+
+    # -- test cases -----------------------------------------------------------------------
+    def test_case_path(self, annotation_id: str) -> Path:
+        """Return where the test case of ``annotation_id`` is written."""
+        return self.data_dir / f"annotation_{check_annotation_id(annotation_id)}.json"
+
+    def test_case(self, ann: Annotation) -> dict[str, Any]:
+        """Materialise the test case of ``ann`` from its frame reference."""
+        windows = self.candles.materialise(ann.frame)
+        by_tf = {w.spec.timeframe: w for w in windows}
+        state: dict[str, dict[str, list[Any]]] = {}
+        for tf in DEFAULT_TIMEFRAMES:
+            w = by_tf.get(tf)
+            times = [] if w is None else [format_time(int(t)) for t in w.open_time]
+            cols = np.empty((0, 5)) if w is None else w.values
+            state[f"ohlcv_{tf}"] = {
+                "timestamps": times,
+                **{name: cols[:, i].tolist() for i, name in enumerate(_VALUE_NAMES)},
+            }
+        return {
+            "test_case_id": f"annotation_{ann.annotation_id}",
+            "symbol": ann.symbol,
+            "timestamp": format_time(ann.decision_time),
+            "action": "BUY" if ann.direction == "LONG" else "SELL",
+            "market_state": state,
+            "expected_outcome": {
+                "direction": ann.direction,
+                "profit_loss_pct": ann.profit_loss_pct,
+                "entry_price": ann.entry_price,
+                "exit_price": ann.exit_price,
+                "holding_period_seconds": ann.holding_period_seconds,
+            },
+            "annotation": {
+                "annotation_id": ann.annotation_id,
+                "timeframe": ann.timeframe,
+                "entry_time": format_time(ann.entry_time),
+                "exit_time": format_time(ann.exit_time),
+                "notes": ann.notes,
+            },
+            "frame": ann.frame.to_json(),
+        }
+
+    def write_test_case(self, ann: Annotation) -> Path:
+        """Write the test case of ``ann`` atomically (temp file, fsync, rename)."""
+        path = self.test_case_path(ann.annotation_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.test_case(ann), indent=1)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tc-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    # -- internals ------------------------------------------------------------------------
+    def _build(
+        self,
+        annotation_id: str,
+        symbol: str,
+        timeframe: str,
+        entry_time: int,
+        exit_time: int,
+        direction: Direction | None,
+        notes: str,
+        *,
+        created_at: int | None = None,
+    ) -> Annotation:
+        check_timeframe(timeframe)
+        for name, t in (("entry_time", entry_time), ("exit_time", exit_time)):
+            if not is_aligned(t, timeframe):
+                raise UserInputError(
+                    f"{name} {format_time(t)} is not the open time of a {timeframe} candle: "
+                    "click a candle of the chart's timeframe"
+                )
+        if exit_time <= entry_time:
+            raise UserInputError(
+                "the exit candle must come after the entry candle: click the entry first"
+            )
+        entry_price = self._close_of(symbol, timeframe, entry_time)
+        exit_price = self._close_of(symbol, timeframe, exit_time)
+        frame = self._frame(symbol, close_time(entry_time, timeframe))
+        now = self.clock.now_ms()
+        return Annotation(
+            annotation_id=annotation_id,
+            symbol=symbol,
+            timeframe=timeframe,
+            entry_time=entry_time,
+            exit_time=exit_time,
+            entry_price=entry_price,
+            exit_price=exit_price,
+            direction=direction or infer_direction(entry_price, exit_price),
+            notes=_check_notes(notes),
+            frame=frame,
+            created_at=now if created_at is None else created_at,
+            updated_at=now,
+        )
+
+    def _close_of(self, symbol: str, timeframe: str, open_time: int) -> float:
+        df = self.candles.read(symbol, timeframe, open_time, open_time)
+        if len(df) == 0:
+            raise DataMissingError(
+                f"no {timeframe} candle of {symbol} opens at {format_time(open_time)}: "
+                "pick a candle shown on the chart"
+            )
+        return float(df["close"].iloc[0])
+
+    def _frame(self, symbol: str, decision_time: int) -> FrameRef:
+        """Reference the last closed candles (up to 100 per timeframe) at ``decision_time``."""
+        specs: list[WindowSpec] = []
+        for tf in DEFAULT_TIMEFRAMES:
+            d = duration_ms(tf)
+            # the newest candle of tf with close_time <= decision_time: no look-ahead
+            end = align_down(decision_time, tf) - d
+            df = self.candles.read(symbol, tf, end - (MARKET_STATE_LENGTH - 1) * d, end)
+            t = df["open_time"].to_numpy(dtype=np.int64)
+            if len(t) == 0 or t[-1] != end:
+                continue
+            # keep only the unbroken run of candles that ends at `end`
+            breaks = np.nonzero(np.diff(t) != d)[0]
+            start_idx = int(breaks[-1]) + 1 if len(breaks) else 0
+            specs.append(WindowSpec(tf, end, len(t) - start_idx))
+        if not specs:
+            raise DataMissingError(
+                f"no candles of {symbol} closed before {format_time(decision_time)}: "
+                "load history before marking this trade"
+            )
+        windows = [self.candles.window(symbol, s) for s in specs]
+        spec_tuple = tuple(specs)
+        return FrameRef(
+            frame_id=make_frame_id(FRAME_MODEL, symbol, decision_time, spec_tuple),
+            model=FRAME_MODEL,
+            model_version=FRAME_VERSION,
+            symbol=symbol,
+            decision_time=decision_time,
+            windows=spec_tuple,
+            input_hash=frame_hash(windows),
+        )
+
+    def _insert_all(self, anns: Sequence[Annotation]) -> None:
+        with self.db.transaction() as con:
+            for ann in anns:
+                con.execute(f"INSERT INTO annotations ({_COLS}) VALUES ({_marks()})", _row(ann))
+
+    def _from_case(self, index: int, case: Mapping[str, Any]) -> Annotation:
+        from ghostcandle.domain.symbols import normalise_symbol
+        from ghostcandle.domain.timeframes import parse_time
+
+        where = f"test case #{index + 1}"
+        try:
+            symbol = normalise_symbol(str(case["symbol"]))
+            decision = parse_time(str(case["timestamp"]))
+            outcome = case["expected_outcome"]
+            holding = float(outcome["holding_period_seconds"])
+            meta = case.get("annotation") or {}
+            tf = check_timeframe(str(meta.get("timeframe", "1m")))
+            direction = outcome.get("direction")
+            notes = str(meta.get("notes", ""))
+        except KeyError as exc:
+            raise UserInputError(f"{where}: field {exc.args[0]!r} is missing") from None
+        except (TypeError, ValueError, AttributeError, UserInputError) as exc:
+            raise UserInputError(f"{where}: {exc}") from None
+        if direction not in (None, "LONG", "SHORT"):
+            raise UserInputError(f"{where}: direction must be LONG or SHORT, got {direction!r}")
+        d = duration_ms(tf)
+        entry = decision - d
+        exit_ = entry + round(holding * 1000)
+        try:
+            ann = self._build(uuid.uuid4().hex[:12], symbol, tf, entry, exit_, direction, notes)
+        except (UserInputError, DataMissingError) as exc:
+            raise UserInputError(f"{where}: {exc}") from None
+        for key, got in (("entry_price", ann.entry_price), ("exit_price", ann.exit_price)):
+            want = outcome.get(key)
+            if want is not None and not np.isclose(float(want), got, rtol=1e-9):
+                raise UserInputError(
+                    f"{where}: {key} {want} does not match the stored candle close {got}: "
+                    "import test cases made from the same market data"
+                )
+        return ann
+
+
+_VALUE_NAMES = ("open", "high", "low", "close", "volume")
+
+
+def _check_notes(notes: str) -> str:
+    if len(notes) > 2000:
+        raise UserInputError(f"notes are {len(notes)} characters long: keep them under 2000")
+    return notes
+
+
+def _marks() -> str:
+    return ", ".join("?" * len(_COLS.split(",")))
+
+
+def _row(a: Annotation) -> list[Any]:
+    return [
+        a.annotation_id,
+        a.symbol,
+        a.timeframe,
+        a.entry_time,
+        a.exit_time,
+        a.entry_price,
+        a.exit_price,
+        a.direction,
+        a.notes,
+        json.dumps(a.frame.to_json()),
+        a.created_at,
+        a.updated_at,
+    ]
+
+
+def _from_row(r: Sequence[Any]) -> Annotation:
+    direction: Direction = "LONG" if r[7] == "LONG" else "SHORT"
+    return Annotation(
+        annotation_id=str(r[0]),
+        symbol=str(r[1]),
+        timeframe=str(r[2]),
+        entry_time=int(r[3]),
+        exit_time=int(r[4]),
+        entry_price=float(r[5]),
+        exit_price=float(r[6]),
+        direction=direction,
+        notes=str(r[8]),
+        frame=FrameRef.from_json(json.loads(r[9])),
+        created_at=int(r[10]),
+        updated_at=int(r[11]),
+    )

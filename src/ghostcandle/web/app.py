@@ -1,0 +1,58 @@
+"""The FastAPI app factory: the workspace page, its static files and the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from ghostcandle import __version__
+from ghostcandle.domain.clock import Clock
+from ghostcandle.web import errors, security
+from ghostcandle.web.config import WebConfig
+from ghostcandle.web.routers import annotations as annotations_routes
+from ghostcandle.web.routers import candles, events, meta, panels, test_cases
+from ghostcandle.web.vendor import vendor_dir
+from ghostcandle.web.workspace import Workspace
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
+    """Build the app; the database is opened when it starts and closed when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ws = Workspace.open(config, clock)
+        ws.hub.attach(asyncio.get_running_loop())
+        app.state.workspace = ws
+        try:
+            yield
+        finally:
+            ws.close()
+
+    app = FastAPI(
+        title="ghostcandle workspace",
+        version=__version__,
+        description="Annotate trades, train on them, watch live predictions, backtest.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    security.install(app, config.token if config.needs_token else None)
+    for module in (meta, candles, annotations_routes, test_cases, panels, events):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    vendor = vendor_dir()
+    if vendor is not None:
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+    return app

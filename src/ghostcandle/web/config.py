@@ -1,0 +1,54 @@
+"""The web server's settings: where it binds, which database it owns, and its access token."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebConfig:
+    """Settings of one workspace server.
+
+    ``data_dir`` receives the annotations' test cases (``annotation_<id>.json``).
+    ``token`` guards state-changing requests; it is required whenever ``host`` is not loopback.
+    """
+
+    db_path: Path
+    data_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    token: str | None = None
+
+    @property
+    def needs_token(self) -> bool:
+        """Tell whether state-changing requests must carry the token."""
+        return self.token is not None or not is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def with_token(config: WebConfig) -> WebConfig:
+    """Return ``config`` with a fresh random token if it needs one and has none."""
+    if config.needs_token and config.token is None:
+        return WebConfig(
+            db_path=config.db_path,
+            data_dir=config.data_dir,
+            host=config.host,
+            port=config.port,
+            token=secrets.token_urlsafe(24),
+        )
+    return config

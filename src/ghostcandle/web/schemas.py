@@ -1,0 +1,138 @@
+"""Request and response bodies of the HTTP API (separate from the domain objects)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.symbols import normalise_symbol
+from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES
+
+Timeframe = Literal["1s", "1m", "1h", "1d"]
+_EPOCH_MS = Field(ge=0, le=2**53, description="epoch milliseconds UTC (a candle's open time)")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _symbol(value: str) -> str:
+    try:
+        return normalise_symbol(value)
+    except UserInputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class CandleOut(BaseModel):
+    """One candle; ``time`` is its open time in epoch ms."""
+
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandlesOut(BaseModel):
+    """A page of candles, oldest first; ``has_more`` tells if older ones are stored."""
+
+    symbol: str
+    timeframe: str
+    candles: list[CandleOut]
+    has_more: bool
+
+
+class AnnotationIn(_Strict):
+    """Mark a trade: the open times of the entry and the exit candles."""
+
+    symbol: str
+    timeframe: Timeframe
+    entry_time: int = _EPOCH_MS
+    exit_time: int = _EPOCH_MS
+    direction: Literal["LONG", "SHORT"] | None = Field(
+        default=None, description="default: LONG if the price rose, else SHORT"
+    )
+    notes: str = Field(default="", max_length=2000)
+
+    _check_symbol = field_validator("symbol")(_symbol)
+
+
+class AnnotationPatch(_Strict):
+    """Change an annotation; omitted fields stay as they are."""
+
+    entry_time: int | None = _EPOCH_MS
+    exit_time: int | None = _EPOCH_MS
+    direction: Literal["LONG", "SHORT"] | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AnnotationOut(BaseModel):
+    """An annotation with its computed trade figures and its test case file."""
+
+    annotation_id: str
+    symbol: str
+    timeframe: str
+    entry_time: int
+    exit_time: int
+    entry_price: float
+    exit_price: float
+    direction: str
+    profit_loss_pct: float
+    holding_period_seconds: float
+    notes: str
+    decision_time: int
+    frame_id: str
+    created_at: int
+    updated_at: int
+    test_case_file: str
+
+
+class TestCasesIn(_Strict):
+    """Test cases to import (the export format)."""
+
+    test_cases: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class TrainIn(_Strict):
+    """Train a model on annotations."""
+
+    model: str = Field(min_length=1, max_length=100)
+    epochs: int = Field(default=10, ge=1, le=1000)
+    annotation_ids: list[str] | None = Field(
+        default=None, description="train on these annotations only (default: all)"
+    )
+
+
+class LiveStartIn(_Strict):
+    """Start live inference."""
+
+    symbol: str = "ETH/USDT"
+    model: str = Field(default="", max_length=100)
+    mode: Literal["none", "pivots_only", "every_candle", "manual"] = "none"
+    feed: Literal["simulator", "exchange"] = "simulator"
+
+    _check_symbol = field_validator("symbol")(_symbol)
+
+
+class ManualTrainIn(_Strict):
+    """Label the current candle in manual mode."""
+
+    action: Literal["BUY", "SELL", "HOLD"]
+
+
+class BacktestIn(_Strict):
+    """Backtest a model over a time range (the chart's visible range)."""
+
+    model: str = Field(min_length=1, max_length=100)
+    symbol: str
+    timeframe: Timeframe = "1m"
+    start: int = _EPOCH_MS
+    end: int = _EPOCH_MS
+
+    _check_symbol = field_validator("symbol")(_symbol)
+
+
+TIMEFRAMES_SHOWN: tuple[str, ...] = DEFAULT_TIMEFRAMES

@@ -1,0 +1,124 @@
+// The workspace page: wires the chart, the annotations, the panels, push updates and the keys.
+import { Annotator } from "./annotations.js";
+import { get } from "./api.js";
+import { ChartView } from "./chart.js";
+import { applyFeatures, BacktestPanel, LivePanel, loadModels, TrainingPanel } from "./panels.js";
+import { $, showError } from "./ui.js";
+
+const TFS = ["1s", "1m", "1h", "1d"];
+const state = { symbol: null, timeframe: "1m", status: null };
+
+const chart = new ChartView($("#chart"), $("#legend"));
+const annotator = new Annotator(chart);
+const training = new TrainingPanel(annotator);
+const live = new LivePanel(chart);
+const backtest = new BacktestPanel(chart);
+window.ghostcandle = { chart, annotator, state }; // for the browser tests and the console
+
+function seriesOf(symbol, tf) {
+  return state.status.series.find((s) => s.symbol === symbol && s.timeframe === tf);
+}
+
+async function show(symbol, tf) {
+  state.symbol = symbol;
+  state.timeframe = tf;
+  document.querySelectorAll(".tf").forEach((b) => {
+    b.classList.toggle("active", b.dataset.tf === tf);
+    b.title = seriesOf(symbol, b.dataset.tf) ? b.title.replace(/ — no data$/, "") : `${b.title.replace(/ — no data$/, "")} — no data`;
+  });
+  const empty = $("#empty");
+  if (!seriesOf(symbol, tf)) {
+    empty.hidden = false;
+    empty.textContent = `No ${tf} candles of ${symbol} are stored. Pick another timeframe, or ingest data (ghostcandle ingest / make demo).`;
+  } else {
+    empty.hidden = true;
+  }
+  try {
+    await chart.load(symbol, tf);
+    await annotator.refresh();
+    backtest.showRange();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function connectPush() {
+  const es = new EventSource("/api/events");
+  const badge = $("#push-status");
+  es.onopen = () => {
+    badge.textContent = "connected";
+    badge.className = "push on";
+  };
+  es.onerror = () => {
+    badge.textContent = "reconnecting";
+    badge.className = "push off";
+  };
+  es.addEventListener("annotations", () => annotator.refresh());
+  es.addEventListener("training", (m) => training.onEvent(JSON.parse(m.data)));
+  es.addEventListener("live", (m) => live.onStatus(JSON.parse(m.data)));
+  es.addEventListener("prediction", (m) => live.onPrediction(JSON.parse(m.data)));
+}
+
+function keys(e) {
+  const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName);
+  if (e.key === "Escape") {
+    $("#help").hidden = true;
+    if (annotator.marking) annotator.cancel();
+    if (typing) e.target.blur();
+    return;
+  }
+  if (typing) return;
+  if (e.key >= "1" && e.key <= "4") show(state.symbol, TFS[Number(e.key) - 1]);
+  else if (e.key === "a" || e.key === "A") annotator.toggle();
+  else if (e.key === "Enter" && annotator.marking) annotator.save();
+  else if (e.key === "Delete" || e.key === "Backspace") annotator.deleteSelected();
+  else if (e.key === "ArrowLeft") chart.scrollBars(-10);
+  else if (e.key === "ArrowRight") chart.scrollBars(10);
+  else if (e.key === "End") chart.scrollToLatest();
+  else if (e.key === "?") $("#help").hidden = !$("#help").hidden;
+  else return;
+  e.preventDefault();
+}
+
+function tabs() {
+  document.querySelectorAll(".tab").forEach((t) =>
+    t.addEventListener("click", () => {
+      document.querySelectorAll(".tab").forEach((x) => x.classList.toggle("active", x === t));
+      document.querySelectorAll(".panel").forEach((p) => (p.hidden = p.id !== `panel-${t.dataset.tab}`));
+      if (t.dataset.tab === "backtest") backtest.showRange();
+    }),
+  );
+}
+
+async function boot() {
+  tabs();
+  document.addEventListener("keydown", keys);
+  document.querySelectorAll(".tf").forEach((b) => b.addEventListener("click", () => show(state.symbol, b.dataset.tf)));
+  $("#help-toggle").addEventListener("click", () => ($("#help").hidden = !$("#help").hidden));
+  try {
+    state.status = await get("/api/status");
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  applyFeatures(state.status.features);
+  loadModels();
+  const sel = $("#symbol");
+  const symbols = state.status.symbols;
+  sel.replaceChildren(...symbols.map((s) => new Option(s, s)));
+  sel.addEventListener("change", () => show(sel.value, state.timeframe));
+  connectPush();
+  if (!symbols.length) {
+    $("#empty").hidden = false;
+    $("#empty").textContent = "No candles stored yet: run `make demo` or `ghostcandle ingest`, then reload.";
+    return;
+  }
+  const params = new URLSearchParams(location.search);
+  const symbol = symbols.includes(params.get("symbol")) ? params.get("symbol") : symbols[0];
+  const tf = TFS.includes(params.get("timeframe")) ? params.get("timeframe") : "1m";
+  sel.value = symbol;
+  await show(symbol, tf);
+  document.body.dataset.ready = "1";
+}
+
+boot();

@@ -1,0 +1,84 @@
+"""The long-lived objects behind the web app, created in its lifespan and closed after it."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+
+from ghostcandle.domain.clock import Clock, LiveClock
+from ghostcandle.store.annotations import AnnotationStore
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+from ghostcandle.web.config import WebConfig
+from ghostcandle.web.events import EventHub
+
+
+@dataclass(frozen=True)
+class Feature:
+    """Whether a panel's engine part exists in this build, and why not if it does not."""
+
+    name: str
+    available: bool
+    reason: str = ""
+
+
+#: The engine module each panel drives, and what the page says while it is missing.
+PANEL_MODULES: dict[str, tuple[str, str]] = {
+    "training": (
+        "ghostcandle.engine.trainer",
+        "the single trainer (ghostcandle.engine.trainer) is not part of this build yet",
+    ),
+    "live": (
+        "ghostcandle.engine.session",
+        "the live loop (ghostcandle.engine.session) is not part of this build yet",
+    ),
+    "backtest": (
+        "ghostcandle.engine.backtest",
+        "the backtest engine (ghostcandle.engine.backtest, issue 6) is not part of this build yet",
+    ),
+}
+
+
+def probe_features() -> dict[str, Feature]:
+    """Return which panels can run, checking for their engine modules without importing them."""
+    out: dict[str, Feature] = {}
+    for name, (module, reason) in PANEL_MODULES.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        out[name] = Feature(name, found, "" if found else reason)
+    return out
+
+
+@dataclass
+class Workspace:
+    """Everything the routers use; one per app, no globals."""
+
+    config: WebConfig
+    db: Database
+    candles: CandleStore
+    annotations: AnnotationStore
+    hub: EventHub
+    clock: Clock
+    features: dict[str, Feature] = field(default_factory=probe_features)
+
+    @staticmethod
+    def open(config: WebConfig, clock: Clock | None = None) -> Workspace:
+        """Open the database and the stores the config names."""
+        clk = clock or LiveClock()
+        db = Database(config.db_path)
+        candles = CandleStore(db)
+        return Workspace(
+            config=config,
+            db=db,
+            candles=candles,
+            annotations=AnnotationStore(db, candles, config.data_dir, clk),
+            hub=EventHub(),
+            clock=clk,
+        )
+
+    def close(self) -> None:
+        """Stop streams and close the database."""
+        self.hub.close()
+        self.db.close()
