@@ -1,0 +1,133 @@
+"""Performance figures of a trade list and an equity curve, and the buy-and-hold benchmark.
+
+Conventions: ``win_rate`` is the share of trades with a positive PnL (0 with no trades);
+``max_drawdown_pct`` is the largest fall from a running peak, in percent of that peak, counting
+the initial equity as the first peak; ``sharpe`` is the mean over the standard deviation
+(``ddof=1``) of the per-candle equity returns, annualised with the number of candles in a year
+(markets that trade around the clock), 0 when it is undefined; ``profit_factor`` is gross
+profit over gross loss, ``None`` when no trade lost; ``exposure_pct`` is the share of candles
+during which a position was held.
+
+>>> from ghostcandle.domain.broker import EquityPoint
+>>> curve = [EquityPoint(1, 110.0, True), EquityPoint(2, 99.0, True), EquityPoint(3, 120.0, False)]
+>>> p = summarise([], curve, 100.0, periods_per_year("1d"))
+>>> round(p.max_drawdown_pct, 6), round(p.return_pct, 6), round(p.exposure_pct, 4)
+(10.0, 20.0, 66.6667)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.domain.broker import Broker, BrokerConfig, EquityPoint, Trade
+from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.timeframes import DAY_MS, duration_ms
+
+YEAR_MS = 365 * DAY_MS
+
+
+def periods_per_year(timeframe: str) -> float:
+    """Return how many candles of ``timeframe`` a year of round-the-clock trading holds.
+
+    >>> periods_per_year("1d"), periods_per_year("1h")
+    (365.0, 8760.0)
+    """
+    return YEAR_MS / duration_ms(timeframe)
+
+
+@dataclass(frozen=True, slots=True)
+class Performance:
+    """The figures of one strategy over one range."""
+
+    trades: int
+    win_rate: float
+    pnl: float
+    return_pct: float
+    max_drawdown_pct: float
+    sharpe: float
+    profit_factor: float | None
+    exposure_pct: float
+    final_equity: float
+    fees: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the figures as a JSON-ready dict."""
+        return asdict(self)
+
+
+def max_drawdown_pct(initial_equity: float, equities: Iterable[float]) -> float:
+    """Return the largest fall from a running peak, in percent of the peak (>= 0)."""
+    peak = initial_equity
+    worst = 0.0
+    for e in equities:
+        if e > peak:
+            peak = e
+        elif peak > 0:
+            worst = max(worst, (peak - e) / peak)
+    return worst * 100.0
+
+
+def sharpe_ratio(initial_equity: float, equities: Sequence[float], per_year: float) -> float:
+    """Return the annualised Sharpe ratio of the per-candle returns (0 when undefined)."""
+    prev = initial_equity
+    returns: list[float] = []
+    for e in equities:
+        returns.append(e / prev - 1.0 if prev != 0 else 0.0)
+        prev = e
+    n = len(returns)
+    if n < 2:
+        return 0.0
+    mean = math.fsum(returns) / n
+    var = math.fsum((r - mean) ** 2 for r in returns) / (n - 1)
+    if not var > 0:
+        return 0.0
+    return mean / math.sqrt(var) * math.sqrt(per_year)
+
+
+def summarise(
+    trades: Sequence[Trade],
+    curve: Sequence[EquityPoint],
+    initial_equity: float,
+    per_year: float,
+) -> Performance:
+    """Return the figures of ``trades`` and ``curve`` (one point per candle, in time order)."""
+    equities = [p.equity for p in curve]
+    final = equities[-1] if equities else initial_equity
+    wins = [t.pnl for t in trades if t.pnl > 0]
+    losses = [-t.pnl for t in trades if t.pnl < 0]
+    gross_loss = math.fsum(losses)
+    return Performance(
+        trades=len(trades),
+        win_rate=len(wins) / len(trades) if trades else 0.0,
+        pnl=final - initial_equity,
+        return_pct=(final / initial_equity - 1.0) * 100.0,
+        max_drawdown_pct=max_drawdown_pct(initial_equity, equities),
+        sharpe=sharpe_ratio(initial_equity, equities, per_year),
+        profit_factor=math.fsum(wins) / gross_loss if gross_loss > 0 else None,
+        exposure_pct=100.0 * sum(p.exposed for p in curve) / len(curve) if curve else 0.0,
+        final_equity=final,
+        fees=math.fsum(t.fees for t in trades),
+    )
+
+
+def buy_and_hold(
+    candles: Sequence[Candle], config: BrokerConfig
+) -> tuple[list[Trade], list[EquityPoint]]:
+    """Buy at the first candle's open and sell at the last close, through the same broker.
+
+    The broker's fees, slippage, sizing and initial equity apply; its fill rule does not (the
+    benchmark is in the market from the first candle to the last).
+    """
+    broker = Broker(replace(config, fill="next_open", min_confidence=0.0, close_at_end=True))
+    if candles:
+        first = candles[0]
+        # decided before the first candle, so it fills at that candle's open
+        broker.on_signal(first.symbol, first.open_time, Action.BUY)
+        for c in candles:
+            broker.on_candle(c)
+        broker.finish()
+    return broker.trades, broker.equity_curve
