@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-data
 
-.PHONY: install test lint typecheck imports unit demo bench clean
+.PHONY: install test lint typecheck imports unit demo bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,23 @@ imports: install
 unit: install
 	$(BIN)/pytest
 
-test: lint typecheck imports unit
+test: browser-deps lint typecheck imports unit
 
-demo: install
+demo: install browser-deps
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/ghostcandle demo --db $(DEMO_DIR)/ghostcandle.duckdb
+	@echo "open http://127.0.0.1:8050/ (Ctrl-C stops the workspace)"
+	$(BIN)/ghostcandle serve --db $(DEMO_DIR)/ghostcandle.duckdb
+
+# The workspace's front end and browser tests: lightweight-charts from the npm registry
+# (served under /vendor/, never from a CDN) and Debian's Chromium for Playwright.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+browser-deps: node_modules/.package-lock.json
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 bench: install
 	for f in bench/bench_*.py; do $(BIN)/python $$f; done

@@ -63,8 +63,8 @@ class AnnotationIn(_Strict):
 class AnnotationPatch(_Strict):
     """Change an annotation; omitted fields stay as they are."""
 
-    entry_time: int | None = _EPOCH_MS
-    exit_time: int | None = _EPOCH_MS
+    entry_time: int | None = Field(default=None, ge=0, le=2**53)
+    exit_time: int | None = Field(default=None, ge=0, le=2**53)
     direction: Literal["LONG", "SHORT"] | None = None
     notes: str | None = Field(default=None, max_length=2000)
 

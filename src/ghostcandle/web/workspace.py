@@ -39,15 +39,26 @@ PANEL_MODULES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Panels whose endpoints drive their engine part; the others stay disabled and say why.
+WIRED_PANELS: frozenset[str] = frozenset()
+
+
 def probe_features() -> dict[str, Feature]:
     """Return which panels can run, checking for their engine modules without importing them."""
     out: dict[str, Feature] = {}
-    for name, (module, reason) in PANEL_MODULES.items():
+    for name, (module, missing) in PANEL_MODULES.items():
         try:
             found = importlib.util.find_spec(module) is not None
         except ModuleNotFoundError:
             found = False
-        out[name] = Feature(name, found, "" if found else reason)
+        if not found:
+            out[name] = Feature(name, False, missing)
+        elif name not in WIRED_PANELS:
+            out[name] = Feature(
+                name, False, f"{module} exists, but the workspace is not connected to it yet"
+            )
+        else:
+            out[name] = Feature(name, True)
     return out
 
 
