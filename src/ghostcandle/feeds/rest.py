@@ -16,6 +16,7 @@ import httpx
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.errors import OperationalError, TemporaryError
 from ghostcandle.domain.symbols import exchange_symbol
+from ghostcandle.feeds.config import BINANCE_REST_URL
 from ghostcandle.feeds.binance_format import (
     BadMessage,
     DepthUpdate,
@@ -25,7 +26,6 @@ from ghostcandle.feeds.binance_format import (
 
 log = logging.getLogger(__name__)
 
-BINANCE_REST_URL = "https://api.binance.com"
 KLINES_LIMIT = 1000
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -138,9 +138,7 @@ class BinanceRest:
 
     async def depth(self, symbol: str, limit: int = 20) -> DepthUpdate:
         """Return the top ``limit`` levels of the book."""
-        data = await self._get(
-            "/api/v3/depth", {"symbol": exchange_symbol(symbol), "limit": limit}
-        )
+        data = await self._get("/api/v3/depth", {"symbol": exchange_symbol(symbol), "limit": limit})
         if not isinstance(data, dict):
             raise TemporaryError(f"{self.base_url}/api/v3/depth answered {data!r:.100}")
         return parse_depth(symbol, data)

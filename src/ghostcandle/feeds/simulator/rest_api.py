@@ -77,7 +77,9 @@ class RestApi:
         if start is None:
             start = last - (limit - 1) * d
         market = self.sim.market
-        rows = [rest_row(c) for c in market.closed_candles(symbol, interval, start, last, now, limit)]
+        rows = [
+            rest_row(c) for c in market.closed_candles(symbol, interval, start, last, now, limit)
+        ]
         # like Binance, the still-open candle comes last when the range reaches it
         if len(rows) < limit and start <= current <= last:
             forming = market.candle(symbol, interval, current, now)

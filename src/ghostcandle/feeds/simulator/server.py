@@ -212,7 +212,9 @@ class ExchangeSimulator:
         else:
             await ws.close(1008, "use /stream?streams=... or /ws/<stream>")
             return
-        client = _Client(ws, frozenset(n for n in names.split("/") if n), combined, time.monotonic())
+        client = _Client(
+            ws, frozenset(n for n in names.split("/") if n), combined, time.monotonic()
+        )
         self._clients.add(client)
         self.stats.connections += 1
         sender = asyncio.create_task(self._sender(client))
@@ -233,7 +235,9 @@ class ExchangeSimulator:
             if stream not in c.streams:
                 continue
             if c.combined:
-                wrapped = wrapped or json.dumps({"stream": stream, "data": data}, separators=(",", ":"))
+                wrapped = wrapped or json.dumps(
+                    {"stream": stream, "data": data}, separators=(",", ":")
+                )
                 c.queue.put_nowait((due, wrapped))
             else:
                 raw = raw or json.dumps(data, separators=(",", ":"))
@@ -297,7 +301,9 @@ class ExchangeSimulator:
             wall = time.monotonic()
             forming = wall - last_forming >= cfg.forming_every_ms / 1000
             self._apply_connection_faults(now, wall)
-            subscribed = set().union(*(c.streams for c in self._clients)) if self._clients else set()
+            subscribed = (
+                set().union(*(c.streams for c in self._clients)) if self._clients else set()
+            )
             for (symbol, interval), nxt in self._next_open.items():
                 d = duration_ms(interval)
                 stream = kline_stream(symbol, interval)
@@ -351,7 +357,9 @@ class ExchangeSimulator:
                 c.shutdown_sent = True
                 self.stats.shutdowns += 1
                 msg = {"e": "serverShutdown", "E": now}
-                c.queue.put_nowait((0.0, json.dumps(msg if not c.combined else {"stream": "", "data": msg})))
+                c.queue.put_nowait(
+                    (0.0, json.dumps(msg if not c.combined else {"stream": "", "data": msg}))
+                )
                 asyncio.get_running_loop().call_later(
                     f.shutdown_grace_s, lambda ws=c.ws: asyncio.ensure_future(ws.close(1001))
                 )

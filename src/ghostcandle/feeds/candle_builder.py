@@ -1,0 +1,230 @@
+"""The candle builder: closed candles in, stored candles and ``CandleCompletionEvent``s out.
+
+Candles arrive from the WebSocket and from REST gap fills, possibly late, twice or out of
+order. Per series the builder stores and publishes them strictly in open-time order with no
+gap: a candle that arrives ahead of a missing one waits, and the missing range is asked for
+(``on_gap``). Only when the exchange has been asked for a range and had nothing there is the
+hole accepted (``covered``). Writes are batched across series in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
+from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.feeds.candle_writer import write_closed
+from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Series = tuple[str, str]
+GapHandler = Callable[[str, str, int, int], None]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    candles: tuple[Candle, ...]
+    received_ns: int | None
+    covered: tuple[tuple[Series, int], ...]
+
+
+class CandleBuilder:
+    """Store and publish closed candles in order (see module doc); ``start()`` runs a thread."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: MessageBus,
+        *,
+        source: str,
+        on_gap: GapHandler | None = None,
+        gap_retry_s: float = 3.0,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.source = source
+        self.on_gap = on_gap
+        self.gap_retry_s = gap_retry_s
+        self._next: dict[Series, int | None] = {}
+        self._newest: dict[Series, int] = {}
+        self._pending: dict[Series, dict[int, Candle]] = {}
+        self._asked: dict[Series, tuple[int, float]] = {}
+        self._queue: queue.Queue[_Batch | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.stats: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        #: milliseconds from receipt of a WebSocket candle to its event being published
+        self.lags_ms: deque[float] = deque(maxlen=200_000)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def prime(self, series: Sequence[Series]) -> None:
+        """Resume each series after its newest stored candle (a new series starts on arrival)."""
+        store = CandleStore(self.db)
+        for key in series:
+            last = store.last_open_time(*key)
+            self._next[key] = None if last is None else last + duration_ms(key[1])
+            if last is not None:
+                self._newest[key] = last
+
+    def next_open_time(self, symbol: str, timeframe: str) -> int | None:
+        """Return the open time of the next candle the series needs (None: not started)."""
+        with self._lock:
+            return self._next.get((symbol, timeframe))
+
+    # -- input -------------------------------------------------------------------------------
+    def submit(
+        self,
+        candles: Sequence[Candle],
+        *,
+        received_ns: int | None = None,
+        covered: dict[Series, int] | None = None,
+    ) -> None:
+        """Queue closed candles; ``covered`` says up to which open time the exchange was asked."""
+        self._queue.put(_Batch(tuple(candles), received_ns, tuple((covered or {}).items())))
+
+    def start(self) -> None:
+        """Run the writer thread."""
+        self._thread = threading.Thread(target=self._run, name="candle-builder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batches = [item]
+            while True:  # take everything queued: one transaction for all of it
+                try:
+                    batches.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            real = [b for b in batches if b is not None]
+            if real:
+                try:
+                    self.process(real)
+                except Exception:
+                    self.stats["write_errors"] += 1
+                    log.exception("the candle builder failed on a batch; it goes on")
+            if any(b is None for b in batches):
+                return
+
+    # -- the work ----------------------------------------------------------------------------
+    def process(self, batches: Sequence[_Batch]) -> list[Candle]:
+        """Order, store and publish the candles of ``batches``; return those stored."""
+        ready: list[Candle] = []
+        late: list[Candle] = []
+        received: dict[tuple[str, str, int], int] = {}
+        touched: set[Series] = set()
+        covered: dict[Series, int] = {}
+        with self._lock:
+            for b in batches:
+                for c in b.candles:
+                    key = (c.symbol, c.timeframe)
+                    touched.add(key)
+                    if b.received_ns is not None:
+                        received[(c.symbol, c.timeframe, c.open_time)] = b.received_ns
+                    nxt = self._next.get(key)
+                    if nxt is None:
+                        nxt = self._next[key] = c.open_time
+                    if c.open_time < nxt:
+                        late.append(c)
+                    else:
+                        pending = self._pending.setdefault(key, {})
+                        if c.open_time in pending:
+                            self.stats["duplicates"] += 1
+                            if pending[c.open_time] != c:
+                                self.stats["conflicts"] += 1
+                        else:
+                            pending[c.open_time] = c
+                for key, until in b.covered:
+                    covered[key] = max(until, covered.get(key, until))
+                    touched.add(key)
+                    if self._next.get(key) is None:
+                        self._next[key] = until + duration_ms(key[1])
+            for key in touched:
+                ready.extend(self._release(key, covered.get(key)))
+        result = write_closed(
+            self.db, ready + late, source=self.source, newest=self._newest if not late else None
+        )
+        self.rejected.update(result.rejected)
+        self.stats["duplicates"] += len(result.duplicates)
+        self.stats["conflicts"] += len(result.conflicts)
+        stored_keys = {(c.symbol, c.timeframe, c.open_time) for c in result.stored}
+        published: list[Candle] = []
+        for c in ready:
+            if (c.symbol, c.timeframe, c.open_time) not in stored_keys:
+                continue
+            self._newest[(c.symbol, c.timeframe)] = max(
+                c.open_time, self._newest.get((c.symbol, c.timeframe), c.open_time)
+            )
+            self.bus.publish(
+                candle_topic(c.symbol, c.timeframe), CandleCompletionEvent(c.symbol, c.timeframe, c)
+            )
+            published.append(c)
+            got = received.get((c.symbol, c.timeframe, c.open_time))
+            if got is not None:
+                self.lags_ms.append((time.perf_counter_ns() - got) / 1e6)
+        self.stats["stored"] += len(published)
+        self._ask_for_holes()
+        return published
+
+    def _release(self, key: Series, covered_until: int | None) -> list[Candle]:
+        """Take the pending run from the series' next open time, skipping confirmed holes."""
+        pending = self._pending.setdefault(key, {})
+        nxt = self._next.get(key)
+        if nxt is None:
+            return []
+        d = duration_ms(key[1])
+        out = []
+        while True:
+            while nxt in pending:
+                out.append(pending.pop(nxt))
+                nxt += d
+            if covered_until is None or nxt > covered_until:
+                break
+            # the exchange was asked up to covered_until and had nothing at nxt: never coming
+            later = [t for t in pending if t > nxt]
+            target = min([*later, covered_until + d])
+            self.stats["holes_accepted"] += (target - nxt) // d
+            log.warning("%s %s: the exchange has no candle from %d: gap accepted", *key, nxt)
+            nxt = target
+        self._next[key] = nxt
+        return out
+
+    def _ask_for_holes(self) -> None:
+        if self.on_gap is None:
+            return
+        now = time.monotonic()
+        asks: list[tuple[Series, int, int]] = []
+        with self._lock:
+            for key, pending in self._pending.items():
+                nxt = self._next.get(key)
+                if not pending or nxt is None:
+                    continue
+                last_ask = self._asked.get(key)
+                if (
+                    last_ask is not None
+                    and last_ask[0] == nxt
+                    and now - last_ask[1] < self.gap_retry_s
+                ):
+                    continue
+                self._asked[key] = (nxt, now)
+                asks.append((key, nxt, min(pending) - duration_ms(key[1])))
+        for (symbol, tf), start, end in asks:
+            self.stats["gaps_requested"] += 1
+            self.on_gap(symbol, tf, start, end)

@@ -1,0 +1,58 @@
+"""The live feed's configuration (frozen, keyword-only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.symbols import DEFAULT_SYMBOLS, normalise_symbol
+from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES, check_timeframe
+
+BINANCE_WS_URL = "wss://stream.binance.com:9443"
+BINANCE_REST_URL = "https://api.binance.com"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedConfig:
+    """Where to connect, what to subscribe to, and how to behave on faults.
+
+    ``history_candles``: closed candles loaded over REST for a series with nothing stored
+    (0: start with the first closed candle streamed). ``max_connection_s``: reconnect before
+    the exchange's 24-hour cut-off. ``stale_after_s``: reconnect after this long without any
+    message. ``seed`` makes the reconnect jitter reproducible.
+    """
+
+    name: str = "binance"
+    exchange: str = "binance"
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    intervals: tuple[str, ...] = DEFAULT_TIMEFRAMES
+    rest_url: str = BINANCE_REST_URL
+    ws_url: str = BINANCE_WS_URL
+    depth: bool = True
+    depth_snapshot_ms: int = 1000
+    history_candles: int = 1000
+    publish_forming: bool = True
+    reconnect_min_s: float = 0.2
+    reconnect_max_s: float = 30.0
+    max_connection_s: float = 23.5 * 3600
+    stale_after_s: float = 30.0
+    ping_interval_s: float | None = 20.0
+    ping_timeout_s: float | None = 20.0
+    open_timeout_s: float = 10.0
+    status_every_s: float = 1.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise UserInputError("no symbol given: pass --symbols ETH/USDT,BTC/USDT")
+        if not self.intervals:
+            raise UserInputError("no interval given: pass --intervals 1s,1m,1h,1d")
+        object.__setattr__(self, "symbols", tuple(normalise_symbol(s) for s in self.symbols))
+        for i in self.intervals:
+            check_timeframe(i)
+        if self.reconnect_min_s <= 0 or self.reconnect_max_s < self.reconnect_min_s:
+            raise UserInputError("reconnect delays must be positive with min <= max")
+
+    def series(self) -> list[tuple[str, str]]:
+        """Return every (symbol, interval) pair the feed keeps."""
+        return [(s, i) for s in self.symbols for i in self.intervals]
