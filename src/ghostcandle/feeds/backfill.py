@@ -124,7 +124,7 @@ async def backfill(
         inserted += result.inserted
         dups += result.duplicates + checked.duplicates
         conflicts += result.conflicts
-        newest = max(newest, max(c.open_time for c in page))
+        newest = max(newest, *(c.open_time for c in page))
         log.info(
             "%s %s: stored %d candles up to %s",
             symbol,

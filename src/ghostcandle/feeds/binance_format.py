@@ -1,7 +1,8 @@
 """The Binance public market-data formats: stream names, kline and depth messages, REST rows.
 
-Parsing is strict: a message that is not exactly what Binance sends raises ``BadMessage`` with a
-short reason, so the connector can count it and go on. Prices travel as strings with 8 decimals.
+Parsing is strict: a message that is not exactly what Binance sends raises ``BadMessageError``
+with a short reason, so the connector can count it and go on. Prices travel as strings with
+8 decimals.
 
 >>> kline_stream("ETH/USDT", "1m")
 'ethusdt@kline_1m'
@@ -27,7 +28,7 @@ MAX_MESSAGE_BYTES = 256 * 1024
 DEPTH_LEVELS = 20
 
 
-class BadMessage(ValueError):
+class BadMessageError(ValueError):
     """A message that cannot be used; ``reason`` is a short label for the rejection counters."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
@@ -82,19 +83,19 @@ Message = KlineUpdate | DepthUpdate | ServerShutdown
 
 def _num(raw: Any, name: str) -> float:
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-        raise BadMessage("bad_field", f"{name} is {type(raw).__name__}")
+        raise BadMessageError("bad_field", f"{name} is {type(raw).__name__}")
     try:
         value = float(raw)
     except ValueError:
-        raise BadMessage("bad_field", f"{name}={raw!r}") from None
+        raise BadMessageError("bad_field", f"{name}={raw!r}") from None
     if not math.isfinite(value):
-        raise BadMessage("non_finite", name)
+        raise BadMessageError("non_finite", name)
     return value
 
 
 def _int(raw: Any, name: str) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool):
-        raise BadMessage("bad_field", f"{name} is not an integer")
+        raise BadMessageError("bad_field", f"{name} is not an integer")
     return raw
 
 
@@ -105,47 +106,47 @@ def candle_from_kline(symbol: str, k: dict[str, Any]) -> Candle:
         t, big_t = _int(k["t"], "t"), _int(k["T"], "T")
         o, h, lo, c, v = (_num(k[f], f) for f in ("o", "h", "l", "c", "v"))
     except KeyError as exc:
-        raise BadMessage("missing_field", str(exc)) from None
+        raise BadMessageError("missing_field", str(exc)) from None
     if interval not in TIMEFRAMES:
-        raise BadMessage("bad_interval", repr(interval))
+        raise BadMessageError("bad_interval", repr(interval))
     d = duration_ms(interval)
     if t % d or big_t != t + d - 1:
-        raise BadMessage("misaligned_time", f"t={t} T={big_t} i={interval}")
+        raise BadMessageError("misaligned_time", f"t={t} T={big_t} i={interval}")
     if min(o, h, lo, c) <= 0 or v < 0:
-        raise BadMessage("non_positive", f"o={o} h={h} l={lo} c={c} v={v}")
+        raise BadMessageError("non_positive", f"o={o} h={h} l={lo} c={c} v={v}")
     if h < max(o, c) or lo > min(o, c):
-        raise BadMessage("inconsistent_ohlc", f"o={o} h={h} l={lo} c={c}")
+        raise BadMessageError("inconsistent_ohlc", f"o={o} h={h} l={lo} c={c}")
     return Candle(symbol, interval, t, o, h, lo, c, v)
 
 
 def parse_message(raw: str | bytes) -> Message | None:
     """Parse one frame of a combined stream; return None for frames we do not use.
 
-    Raise ``BadMessage`` for anything malformed (the caller counts it and carries on).
+    Raise ``BadMessageError`` for anything malformed (the caller counts it and carries on).
     """
     if len(raw) > MAX_MESSAGE_BYTES:
-        raise BadMessage("too_large", f"{len(raw)} bytes")
+        raise BadMessageError("too_large", f"{len(raw)} bytes")
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise BadMessage("bad_json") from None
+        raise BadMessageError("bad_json") from None
     if not isinstance(obj, dict):
-        raise BadMessage("bad_shape", "not an object")
+        raise BadMessageError("bad_shape", "not an object")
     data = obj.get("data", obj) if "stream" in obj else obj
     if not isinstance(data, dict):
-        raise BadMessage("bad_shape", "data is not an object")
+        raise BadMessageError("bad_shape", "data is not an object")
     event = data.get("e")
     if event == "kline":
         k = data.get("k")
         if not isinstance(k, dict) or not isinstance(data.get("s"), str):
-            raise BadMessage("missing_field", "k or s")
+            raise BadMessageError("missing_field", "k or s")
         try:
             symbol = normalise_symbol(data["s"])
         except UserInputError:
-            raise BadMessage("bad_symbol", repr(data["s"])) from None
+            raise BadMessageError("bad_symbol", repr(data["s"])) from None
         closed = k.get("x")
         if not isinstance(closed, bool):
-            raise BadMessage("missing_field", "x")
+            raise BadMessageError("missing_field", "x")
         candle = candle_from_kline(symbol, k)
         return KlineUpdate(symbol, candle, closed, _int(data.get("E"), "E"))
     if event == "serverShutdown":
@@ -153,15 +154,15 @@ def parse_message(raw: str | bytes) -> Message | None:
     if "lastUpdateId" in data:
         stream = obj.get("stream")
         if not isinstance(stream, str) or "@" not in stream:
-            raise BadMessage("missing_field", "stream")
+            raise BadMessageError("missing_field", "stream")
         try:
             symbol = normalise_symbol(stream.split("@", 1)[0])
         except UserInputError:
-            raise BadMessage("bad_symbol", repr(stream)) from None
+            raise BadMessageError("bad_symbol", repr(stream)) from None
         return parse_depth(symbol, data)
     if "result" in obj and "id" in obj:
         return None  # the answer to a SUBSCRIBE request
-    raise BadMessage("unknown_event", repr(event))
+    raise BadMessageError("unknown_event", repr(event))
 
 
 def parse_depth(symbol: str, data: dict[str, Any]) -> DepthUpdate:
@@ -171,16 +172,16 @@ def parse_depth(symbol: str, data: dict[str, Any]) -> DepthUpdate:
         asks = tuple((_num(p, "ask"), _num(q, "ask_qty")) for p, q in data["asks"])
         uid = _int(data["lastUpdateId"], "lastUpdateId")
     except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, BadMessage):
+        if isinstance(exc, BadMessageError):
             raise
-        raise BadMessage("bad_depth", str(exc)) from None
+        raise BadMessageError("bad_depth", str(exc)) from None
     return DepthUpdate(symbol, uid, bids[:DEPTH_LEVELS], asks[:DEPTH_LEVELS])
 
 
 def candle_from_rest_row(symbol: str, interval: str, row: Any) -> Candle:
     """Build a ``Candle`` from one row of ``/api/v3/klines`` (``[t, o, h, l, c, v, T, ...]``)."""
     if not isinstance(row, list) or len(row) < 7:
-        raise BadMessage("bad_shape", "kline row")
+        raise BadMessageError("bad_shape", "kline row")
     k = {"t": row[0], "o": row[1], "h": row[2], "l": row[3], "c": row[4], "v": row[5]}
     k.update({"T": row[6], "i": interval})
     return candle_from_kline(symbol, k)

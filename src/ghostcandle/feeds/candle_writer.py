@@ -69,14 +69,14 @@ def _validate(candles: Sequence[Candle]) -> tuple[list[Candle], dict[str, int], 
         for k, v in result.rejected.items():
             rejected[k] = rejected.get(k, 0) + v
         dups += result.duplicates
-        v = result.valid
+        good = result.valid
         for t, o, h, lo, cl, vol in zip(
-            v["open_time"].to_numpy(),
-            v["open"].to_numpy(),
-            v["high"].to_numpy(),
-            v["low"].to_numpy(),
-            v["close"].to_numpy(),
-            v["volume"].to_numpy(),
+            good["open_time"].to_numpy(),
+            good["open"].to_numpy(),
+            good["high"].to_numpy(),
+            good["low"].to_numpy(),
+            good["close"].to_numpy(),
+            good["volume"].to_numpy(),
             strict=True,
         ):
             sym = symbols[int(t) // _SERIES_SHIFT]

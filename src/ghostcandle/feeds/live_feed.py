@@ -25,7 +25,7 @@ from ghostcandle.domain.errors import GhostcandleError
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.feeds.backfill import closed_pages
 from ghostcandle.feeds.binance_format import (
-    BadMessage,
+    BadMessageError,
     DepthUpdate,
     KlineUpdate,
     ServerShutdown,
@@ -82,6 +82,7 @@ class LiveFeed:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._filling: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._ws: ClientConnection | None = None
 
     # -- life cycle --------------------------------------------------------------------------
@@ -261,7 +262,7 @@ class LiveFeed:
         self.counters["messages"] += 1
         try:
             msg = parse_message(raw)
-        except BadMessage as exc:
+        except BadMessageError as exc:
             self.rejected[exc.reason] += 1
             log.debug("rejected a message: %s", exc)
             return False
@@ -316,9 +317,12 @@ class LiveFeed:
         """Called by the builder's thread: fill ``[start, end]`` over REST on the loop."""
         if self._loop is None:
             return
-        self._loop.call_soon_threadsafe(
-            lambda: asyncio.ensure_future(self._fill(symbol, interval, start, end))
-        )
+        self._loop.call_soon_threadsafe(self._spawn_fill, symbol, interval, start, end)
+
+    def _spawn_fill(self, symbol: str, interval: str, start: int, end: int) -> None:
+        task = asyncio.ensure_future(self._fill(symbol, interval, start, end))
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
 
     async def _backfill_all(self) -> None:
         """After (re)connecting: fetch what closed since each series' last stored candle."""
@@ -339,7 +343,7 @@ class LiveFeed:
                 self.rejected["rest_rows"] += bad
                 if page:
                     got += len(page)
-                    covered = max(covered, max(c.open_time for c in page))
+                    covered = max(covered, *(c.open_time for c in page))
                 self.builder.submit(page, covered={key: covered})
             if end is not None:
                 self.builder.submit([], covered={key: end})

@@ -16,13 +16,13 @@ import httpx
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.errors import OperationalError, TemporaryError
 from ghostcandle.domain.symbols import exchange_symbol
-from ghostcandle.feeds.config import BINANCE_REST_URL
 from ghostcandle.feeds.binance_format import (
-    BadMessage,
+    BadMessageError,
     DepthUpdate,
     candle_from_rest_row,
     parse_depth,
 )
+from ghostcandle.feeds.config import BINANCE_REST_URL
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class BinanceRest:
         for row in rows:
             try:
                 out.append(candle_from_rest_row(symbol, interval, row))
-            except BadMessage as exc:
+            except BadMessageError as exc:
                 bad += 1
                 log.warning("rejected a %s %s REST kline: %s", symbol, interval, exc)
         return out, bad

@@ -19,6 +19,12 @@ def book_payload(symbol: str, mid: float, t_ms: int, seed: int, update_id: int) 
     qty = np.round(rng.lognormal(0.0, 1.0, size=(2, DEPTH_LEVELS)), 4) + 0.0001
     best_bid = round(mid - tick / 2, 2)
     best_ask = round(best_bid + tick, 2)
-    bids = [[fmt(best_bid - o + gaps[0, 0] * tick), fmt(q)] for o, q in zip(offsets[0], qty[0])]
-    asks = [[fmt(best_ask + o - gaps[1, 0] * tick), fmt(q)] for o, q in zip(offsets[1], qty[1])]
+    bids = [
+        [fmt(best_bid - o + gaps[0, 0] * tick), fmt(q)]
+        for o, q in zip(offsets[0], qty[0], strict=True)
+    ]
+    asks = [
+        [fmt(best_ask + o - gaps[1, 0] * tick), fmt(q)]
+        for o, q in zip(offsets[1], qty[1], strict=True)
+    ]
     return {"lastUpdateId": update_id, "bids": bids, "asks": asks}

@@ -45,7 +45,7 @@ class BaseSeries:
         """Make sure base candles exist up to ``t_ms`` (replayed data cannot grow: no-op)."""
 
     def aggregate(self, interval: str, open_time: int, upto: int) -> Candle | None:
-        """Return the ``interval`` candle at ``open_time`` built from base candles closed by ``upto``.
+        """Return the ``interval`` candle at ``open_time`` from base candles closed by ``upto``.
 
         None when no base candle of it has closed (or the market has none there).
         """

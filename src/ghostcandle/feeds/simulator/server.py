@@ -103,6 +103,7 @@ class ExchangeSimulator:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._tasks: set[asyncio.Future[None]] = set()  # keep fire-and-forget closes alive
         self.rest = RestApi(self)
 
     # -- time --------------------------------------------------------------------------------
@@ -304,7 +305,8 @@ class ExchangeSimulator:
             subscribed = (
                 set().union(*(c.streams for c in self._clients)) if self._clients else set()
             )
-            for (symbol, interval), nxt in self._next_open.items():
+            for (symbol, interval), first in self._next_open.items():
+                nxt = first
                 d = duration_ms(interval)
                 stream = kline_stream(symbol, interval)
                 while nxt + d <= now:
@@ -330,6 +332,11 @@ class ExchangeSimulator:
                         if book is not None:
                             self._broadcast(stream, book)
             await asyncio.sleep(cfg.tick_ms / 1000)
+
+    def _close(self, ws: ServerConnection, code: int) -> None:
+        task = asyncio.ensure_future(ws.close(code))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _apply_connection_faults(self, now: int, wall: float) -> None:
         f = self.config.faults
@@ -360,9 +367,7 @@ class ExchangeSimulator:
                 c.queue.put_nowait(
                     (0.0, json.dumps(msg if not c.combined else {"stream": "", "data": msg}))
                 )
-                asyncio.get_running_loop().call_later(
-                    f.shutdown_grace_s, lambda ws=c.ws: asyncio.ensure_future(ws.close(1001))
-                )
+                asyncio.get_running_loop().call_later(f.shutdown_grace_s, self._close, c.ws, 1001)
             if f.max_connection_s and age >= f.max_connection_s and not c.closing:
                 c.closing = True
-                asyncio.ensure_future(c.ws.close(1000, "connection too old"))
+                self._close(c.ws, 1000)
