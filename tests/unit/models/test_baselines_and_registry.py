@@ -1,0 +1,107 @@
+"""Baselines against values computed here in price space; registry and config errors; labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ghostcandle.domain.actions import Action, action_from_move, actions_from_moves
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.synthetic import synthetic_candles
+from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.models.registry import baseline_names, create_model, model_names
+
+COLS = ["open", "high", "low", "close", "volume"]
+CFG = {"timeframes": ["1m"], "windows": {"1m": 50}}
+
+
+@pytest.fixture(scope="module")
+def raw() -> list[np.ndarray]:
+    """Two raw 1m windows of 60 candles (the model reads the last 50)."""
+    a = synthetic_candles(60, "1m", start_ms=0, seed=11)[COLS].to_numpy()
+    b = synthetic_candles(60, "1m", start_ms=0, seed=12, start_price=150.0)[COLS].to_numpy()
+    return [a, b]
+
+
+def _forecast(name: str, raw: list[np.ndarray], **extra: object) -> list[np.ndarray]:
+    m = create_model(name, **CFG, **extra)
+    inputs, params = prepare_inputs([{"1m": w} for w in raw], m.windows)
+    return [np.array(f.candles["1m"]) for f in m.predict(inputs).forecasts(params)]
+
+
+def test_registry_lists_every_family_and_the_baselines() -> None:
+    assert set(model_names()) == {"persistence", "drift", "moving_average", "transformer", "cnn"}
+    assert set(baseline_names()) == {"persistence", "drift", "moving_average"}
+    for name in baseline_names():
+        assert create_model(name, **CFG).learns is False
+
+
+def test_persistence_forecasts_exactly_the_last_candle(raw: list[np.ndarray]) -> None:
+    for w, f in zip(raw, _forecast("persistence", raw), strict=True):
+        assert np.array_equal(f, w[-1])
+
+
+def test_drift_moves_the_close_by_the_mean_change(raw: list[np.ndarray]) -> None:
+    for w, f in zip(raw, _forecast("drift", raw), strict=True):
+        r = w[-50:]
+        close = r[-1, 3] + np.mean(np.diff(r[:, 3]))
+        top, bottom = np.maximum(r[:, 0], r[:, 3]), np.minimum(r[:, 0], r[:, 3])
+        expected = [
+            r[-1, 3],
+            max(r[-1, 3], close) + np.mean(r[:, 1] - top),
+            min(r[-1, 3], close) - np.mean(bottom - r[:, 2]),
+            close,
+            np.mean(r[:, 4]),
+        ]
+        np.testing.assert_allclose(f, expected, rtol=1e-12)
+
+
+def test_moving_average_reverts_to_the_mean_close(raw: list[np.ndarray]) -> None:
+    for w, f in zip(raw, _forecast("moving_average", raw, lookback=10), strict=True):
+        np.testing.assert_allclose(f[3], np.mean(w[-10:, 3]), rtol=1e-12)
+        assert f[0] == w[-1, 3]
+
+
+def test_baseline_actions_follow_the_predicted_move(raw: list[np.ndarray]) -> None:
+    m = create_model("drift", **CFG)
+    inputs, params = prepare_inputs([{"1m": w} for w in raw], m.windows)
+    for w, f in zip(raw, m.predict(inputs).forecasts(params), strict=True):
+        up = f.candles["1m"][3] > w[-1, 3]
+        assert f.action == (Action.BUY if up else Action.SELL)
+        assert f.confidence == 0.5
+    p = create_model("persistence", **CFG).predict(inputs)
+    assert np.allclose(p.action_probs, 1 / 3)
+
+
+def test_unknown_family_and_setting_are_refused_in_one_line() -> None:
+    with pytest.raises(UserInputError, match="unknown model 'lstm': use one of"):
+        create_model("lstm")
+    with pytest.raises(UserInputError, match="has no setting colour"):
+        create_model("cnn", colour="red")
+    with pytest.raises(UserInputError, match="unknown timeframe"):
+        create_model("persistence", timeframes=["7m"])
+    with pytest.raises(UserInputError, match="windows for 1h but not those timeframes"):
+        create_model("persistence", timeframes=["1m"], windows={"1h": 10})
+    with pytest.raises(UserInputError, match="too short"):
+        create_model("persistence", timeframes=["1m"], windows={"1m": 1})
+    with pytest.raises(UserInputError, match="not divisible by heads"):
+        create_model("transformer", d_model=30, heads=4)
+
+
+def test_default_windows_are_600_for_the_base_timeframe() -> None:
+    m = create_model("persistence")
+    assert m.timeframes == ("1s", "1m", "1h", "1d")
+    assert m.windows["1s"] == 600
+    # timeframes are ordered finest first whatever order they are given in
+    assert create_model("persistence", timeframes=["1h", "1m"]).timeframes == ("1m", "1h")
+
+
+def test_move_labels_use_the_threshold() -> None:
+    assert action_from_move(100.0, 100.051) is Action.BUY
+    assert action_from_move(100.0, 99.949) is Action.SELL
+    assert action_from_move(100.0, 100.05) is Action.HOLD
+    assert action_from_move(100.0, 100.3, threshold=0.005) is Action.HOLD
+    labels = actions_from_moves(np.array([100.0, 100.0, 100.0]), np.array([101.0, 99.0, 100.0]))
+    assert labels.tolist() == [Action.BUY, Action.SELL, Action.HOLD]
+    with pytest.raises(ValueError, match="not a fraction"):
+        action_from_move(1.0, 2.0, threshold=-0.1)
