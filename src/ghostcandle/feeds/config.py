@@ -19,7 +19,9 @@ class FeedConfig:
     ``history_candles``: closed candles loaded over REST for a series with nothing stored
     (0: start with the first closed candle streamed). ``max_connection_s``: reconnect before
     the exchange's 24-hour cut-off. ``stale_after_s``: reconnect after this long without any
-    message. ``seed`` makes the reconnect jitter reproducible.
+    message. ``seed`` makes the reconnect jitter reproducible. ``status_file``: also write the
+    health there as JSON (atomically), for ``ghostcandle status`` while this process holds the
+    database.
     """
 
     name: str = "binance"
@@ -41,6 +43,7 @@ class FeedConfig:
     open_timeout_s: float = 10.0
     status_every_s: float = 1.0
     seed: int | None = None
+    status_file: str | None = None
 
     def __post_init__(self) -> None:
         if not self.symbols:

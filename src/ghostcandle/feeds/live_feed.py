@@ -10,12 +10,15 @@ cut-off it reconnects with jittered backoff, then backfills the missed candles o
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import random
 import threading
 import time
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -381,6 +384,8 @@ class LiveFeed:
             if force or now - last >= self.config.status_every_s * 1000:
                 self._status_saved = now
                 h = self.status()
+                if self.config.status_file:
+                    write_status_file(self.config.status_file, h.to_json())
                 self._status_store.save(
                     FeedStatusRow(
                         h.name,
@@ -398,6 +403,14 @@ class LiveFeed:
                 )
         except Exception:
             log.exception("feed %s: housekeeping failed; it goes on", self.config.name)
+
+
+def write_status_file(path: str, data: dict[str, object]) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temp file, then rename)."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True))
+    os.replace(tmp, target)
 
 
 def with_urls(config: FeedConfig, rest_url: str, ws_url: str) -> FeedConfig:

@@ -1,0 +1,136 @@
+"""``ghostcandle live``: run the live feed into the database (Binance, or the simulator)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from typing import Any
+
+from ghostcandle.cli.commands.exchange_sim import split_list
+from ghostcandle.cli.context import add_common, open_db
+from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserInputError
+from ghostcandle.domain.events import CandleCompletionEvent
+from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
+from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES, format_time
+from ghostcandle.feeds.config import BINANCE_REST_URL, BINANCE_WS_URL, FeedConfig
+from ghostcandle.feeds.live_feed import LiveFeed
+from ghostcandle.feeds.rest import BinanceRest
+from ghostcandle.messaging.bus import MessageBus
+
+log = logging.getLogger("ghostcandle.live")
+
+
+def register(sub: Any) -> None:
+    """Add the subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "live",
+        help="stream live candles (and depth) from Binance or the simulator into the database",
+        description="Connect to the exchange's WebSocket, store every closed candle (only "
+        "closed ones), backfill gaps over REST after reconnects, and log candles and health.",
+    )
+    p.add_argument("--exchange", default="binance", help="only 'binance' streams live")
+    p.add_argument("--symbols", default=",".join(DEFAULT_SYMBOLS), help="comma-separated")
+    p.add_argument("--intervals", default=",".join(DEFAULT_TIMEFRAMES), help="comma-separated")
+    p.add_argument("--rest-url", default=BINANCE_REST_URL)
+    p.add_argument("--ws-url", default=BINANCE_WS_URL)
+    p.add_argument("--no-depth", action="store_true", help="do not record order-book snapshots")
+    p.add_argument("--history", type=int, default=1000, help="candles to load per new series")
+    p.add_argument("--duration", type=float, default=0.0, help="stop after N seconds (0: never)")
+    p.add_argument("--quiet", action="store_true", help="do not log every closed candle")
+    add_common(p)
+    p.set_defaults(handler=run)
+
+
+def check_reachable(rest_url: str) -> None:
+    """Raise a one-line error if the exchange's REST API does not answer."""
+
+    async def ping() -> None:
+        rest = BinanceRest(rest_url, timeout_s=5.0, max_retries=1)
+        try:
+            await rest.ping()
+        finally:
+            await rest.aclose()
+
+    try:
+        asyncio.run(ping())
+    except GhostcandleError as exc:
+        raise OperationalError(
+            f"cannot reach the exchange at {rest_url} ({exc}); check the network, or run "
+            "`make demo` to use the local exchange simulator instead"
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the feed until interrupted (or ``--duration`` seconds)."""
+    if args.exchange != "binance":
+        raise UserInputError(
+            f"--exchange {args.exchange}: live streaming speaks Binance's protocol only; "
+            "use `ghostcandle backfill --exchange ...` for other exchanges"
+        )
+    check_reachable(args.rest_url)
+    with open_db(args) as db:
+        config = FeedConfig(
+            symbols=split_list(args.symbols),
+            intervals=split_list(args.intervals),
+            rest_url=args.rest_url,
+            ws_url=args.ws_url,
+            depth=not args.no_depth,
+            history_candles=args.history,
+            status_file=str(db.path) + ".feed-status.json",
+        )
+        bus = MessageBus(threaded=True, name="live-bus")
+        if not args.quiet:
+            bus.subscribe("candles.*", _log_candle, name="live-log")
+        feed = LiveFeed(db, bus, config)
+        log.info(
+            "feed: %s symbols x %s intervals from %s",
+            len(config.symbols),
+            len(config.intervals),
+            config.ws_url,
+        )
+        feed.start()
+        began = time.monotonic()
+        next_health = began + 30
+        try:
+            while args.duration <= 0 or time.monotonic() - began < args.duration:
+                time.sleep(0.2)
+                if time.monotonic() >= next_health:
+                    next_health += 30
+                    h = feed.status()
+                    log.info(
+                        "health: connected=%s last message %s ms ago, reconnects=%d, "
+                        "gaps backfilled=%d, rejected=%d, stored=%d",
+                        h.connected,
+                        h.last_message_age_ms,
+                        h.reconnects,
+                        h.gaps_backfilled,
+                        h.messages_rejected,
+                        h.candles_stored,
+                    )
+        finally:
+            feed.stop()
+            bus.drain(5)
+            bus.close()
+        h = feed.status()
+        print(
+            f"stored {h.candles_stored} closed candles; reconnects {h.reconnects}, gaps "
+            f"backfilled {h.gaps_backfilled}, messages rejected {h.messages_rejected}"
+        )
+    return 0
+
+
+def _log_candle(event: CandleCompletionEvent) -> None:
+    c = event.candle
+    log.info(
+        "%s %s %s o=%g h=%g l=%g c=%g v=%g",
+        c.symbol,
+        c.timeframe,
+        format_time(c.open_time),
+        c.open,
+        c.high,
+        c.low,
+        c.close,
+        c.volume,
+    )

@@ -1,0 +1,89 @@
+"""``ghostcandle status``: the health of the live feeds recorded in the database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ghostcandle.cli.context import add_common
+from ghostcandle.cli.output import emit_json, table
+from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.errors import OperationalError
+from ghostcandle.store.db import Database, resolve_db_path
+from ghostcandle.store.feed_status import FeedStatusStore
+
+
+def register(sub: Any) -> None:
+    """Add the subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "status", help="show live feed health: connected, last message age, reconnects, gaps"
+    )
+    add_common(p)
+    p.set_defaults(handler=run)
+
+
+def read_feeds(db_path: Path) -> tuple[list[dict[str, Any]], str]:
+    """Return every feed's last health and where it was read from.
+
+    While a feed runs, its process owns the database; its status file beside it is read then.
+    """
+    try:
+        with Database(db_path, read_only=True) as db:
+            return [r.detail | {"updated_at": r.updated_at} for r in FeedStatusStore(db).all()], (
+                "database"
+            )
+    except OperationalError:
+        side = Path(str(db_path) + ".feed-status.json")
+        if not side.is_file():
+            raise
+        return [json.loads(side.read_text())], "status file of the running feed"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the health table (or JSON)."""
+    path = resolve_db_path(args.db)
+    feeds, where = read_feeds(path)
+    now = LiveClock().now_ms()
+    for f in feeds:
+        last = f.get("last_message_at")
+        f["last_message_age_ms"] = None if last is None else max(0, now - int(last))
+    if args.json:
+        emit_json({"source": where, "feeds": feeds})
+        return 0
+    if not feeds:
+        print(f"no live feed has run on {path}: start one with `ghostcandle live` or `make demo`")
+        return 0
+    rows = [
+        [
+            f["name"],
+            f["url"],
+            "yes" if f["connected"] else "no",
+            "-" if f["last_message_age_ms"] is None else f"{f['last_message_age_ms'] / 1000:.1f}s",
+            f["reconnects"],
+            f["gaps_backfilled"],
+            f["candles_backfilled"],
+            f["messages_rejected"],
+            f["candles_stored"],
+        ]
+        for f in feeds
+    ]
+    print(
+        table(
+            [
+                "feed",
+                "url",
+                "connected",
+                "last msg",
+                "reconnects",
+                "gaps filled",
+                "backfilled",
+                "rejected",
+                "stored",
+            ],
+            rows,
+        )
+    )
+    print(f"(from the {where})")
+    return 0
