@@ -8,5 +8,11 @@ COMMANDS: tuple[str, ...] = (
     "candles",
     "info",
     "demo",
+    "backfill",
+    "exchange_sim",
+    "live",
+    "status",
     "serve",
+    "replay",
+    "evaluate",
 )
