@@ -13,6 +13,4 @@ COMMANDS: tuple[str, ...] = (
     "live",
     "status",
     "serve",
-    "replay",
-    "evaluate",
 )
