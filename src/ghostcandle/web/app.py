@@ -16,7 +16,7 @@ from ghostcandle.domain.clock import Clock
 from ghostcandle.web import errors, security
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.routers import annotations as annotations_routes
-from ghostcandle.web.routers import candles, events, meta, panels, test_cases
+from ghostcandle.web.routers import candles, events, meta, panels, structure, test_cases
 from ghostcandle.web.vendor import vendor_dir
 from ghostcandle.web.workspace import Workspace
 
@@ -31,6 +31,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         ws = Workspace.open(config, clock)
         ws.hub.attach(asyncio.get_running_loop())
         app.state.workspace = ws
+        ws.start_engine()
         try:
             yield
         finally:
@@ -44,7 +45,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
     )
     errors.install(app)
     security.install(app, config.token if config.needs_token else None)
-    for module in (meta, candles, annotations_routes, test_cases, panels, events):
+    for module in (meta, candles, structure, annotations_routes, test_cases, panels, events):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     vendor = vendor_dir()

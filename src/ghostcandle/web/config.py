@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -17,6 +19,8 @@ class WebConfig:
 
     ``data_dir`` receives the annotations' test cases (``annotation_<id>.json``).
     ``token`` guards state-changing requests; it is required whenever ``host`` is not loopback.
+    ``exchange`` connects the live feed (Binance or the exchange simulator); ``live`` starts
+    live inference as soon as the server is up (the demo).
     """
 
     db_path: Path
@@ -24,6 +28,8 @@ class WebConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     token: str | None = None
+    exchange: ExchangeConfig | None = None
+    live: LiveRequest | None = None
 
     @property
     def needs_token(self) -> bool:
@@ -44,11 +50,5 @@ def is_loopback(host: str) -> bool:
 def with_token(config: WebConfig) -> WebConfig:
     """Return ``config`` with a fresh random token if it needs one and has none."""
     if config.needs_token and config.token is None:
-        return WebConfig(
-            db_path=config.db_path,
-            data_dir=config.data_dir,
-            host=config.host,
-            port=config.port,
-            token=secrets.token_urlsafe(24),
-        )
+        return replace(config, token=secrets.token_urlsafe(24))
     return config

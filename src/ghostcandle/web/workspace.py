@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
+import threading
 from dataclasses import dataclass, field
 
 from ghostcandle.domain.clock import Clock, LiveClock
+from ghostcandle.engine.runtime import Runtime
 from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.events import EventHub
+from ghostcandle.web.live_bridge import LiveBridge
+from ghostcandle.web.training_job import TrainingJobs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ PANEL_MODULES: dict[str, tuple[str, str]] = {
 
 
 #: Panels whose endpoints drive their engine part; the others stay disabled and say why.
-WIRED_PANELS: frozenset[str] = frozenset()
+WIRED_PANELS: frozenset[str] = frozenset({"training", "live", "backtest"})
 
 
 def probe_features() -> dict[str, Feature]:
@@ -72,7 +79,11 @@ class Workspace:
     annotations: AnnotationStore
     hub: EventHub
     clock: Clock
+    runtime: Runtime
+    training: TrainingJobs
+    live: LiveBridge
     features: dict[str, Feature] = field(default_factory=probe_features)
+    feed_error: str = ""
 
     @staticmethod
     def open(config: WebConfig, clock: Clock | None = None) -> Workspace:
@@ -80,16 +91,42 @@ class Workspace:
         clk = clock or LiveClock()
         db = Database(config.db_path)
         candles = CandleStore(db)
+        hub = EventHub()
+        annotations = AnnotationStore(db, candles, config.data_dir, clk)
+        runtime = Runtime(db, clk, exchange=config.exchange)
         return Workspace(
             config=config,
             db=db,
             candles=candles,
-            annotations=AnnotationStore(db, candles, config.data_dir, clk),
-            hub=EventHub(),
+            annotations=annotations,
+            hub=hub,
             clock=clk,
+            runtime=runtime,
+            training=TrainingJobs(db, annotations, clk, lambda d: hub.publish("training", d)),
+            live=LiveBridge(runtime, hub.publish),
         )
 
+    def start_engine(self) -> threading.Thread:
+        """Connect the feed and start the configured live mode, off the server's loop."""
+
+        def run() -> None:
+            try:
+                self.runtime.start_feed()
+                if self.config.live is not None:
+                    self.runtime.start_live(self.config.live)
+                    log.info("live inference started (%s mode)", self.config.live.mode)
+            except Exception as exc:  # shown on the page; the workspace stays usable
+                self.feed_error = f"{type(exc).__name__}: {exc}"
+                log.exception("the live engine did not start")
+            self.hub.publish("live", self.live.status())
+
+        t = threading.Thread(target=run, name="engine-start", daemon=True)
+        t.start()
+        return t
+
     def close(self) -> None:
-        """Stop streams and close the database."""
+        """Stop the engine and streams, then close the database."""
+        self.training.wait(30)
+        self.runtime.close()
         self.hub.close()
         self.db.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostcandle.cli.context import add_common
+from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
 from ghostcandle.store.db import resolve_db_path
 from ghostcandle.web.config import DEFAULT_HOST, DEFAULT_PORT, WebConfig, is_loopback, with_token
 
@@ -35,8 +36,58 @@ def register(sub: Any) -> None:
         help=f"access token for state-changing requests (default: ${TOKEN_ENV}; "
         "generated when binding beyond loopback)",
     )
+    g = p.add_argument_group("live feed (off unless --exchange-url is given)")
+    g.add_argument(
+        "--exchange-url",
+        help="REST base URL of a Binance-compatible exchange (https://api.binance.com, or the "
+        "URL `ghostcandle exchange-sim` prints)",
+    )
+    g.add_argument(
+        "--ws-url",
+        help="WebSocket base URL (default: the --exchange-url host with ws:// or wss://)",
+    )
+    g.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="the exchange is the simulator: label its market SYNTHETIC in the workspace",
+    )
+    g.add_argument("--symbols", default="ETH/USDT", help="comma-separated (default ETH/USDT)")
+    g.add_argument("--intervals", default="1s,1m,1h,1d", help="streamed intervals")
+    g.add_argument(
+        "--live-mode",
+        choices=["none", "pivots_only", "every_candle", "manual"],
+        help="start live inference at once in this training mode (default: start from the page)",
+    )
     add_common(p)
     p.set_defaults(handler=run)
+
+
+def exchange_config(args: argparse.Namespace) -> ExchangeConfig | None:
+    """Return the live feed's settings from the options, or None without --exchange-url."""
+    from ghostcandle.domain.errors import UserInputError
+    from ghostcandle.domain.symbols import normalise_symbol
+    from ghostcandle.domain.timeframes import check_timeframe
+
+    url = getattr(args, "exchange_url", None)
+    if not url:
+        if getattr(args, "live_mode", None):
+            raise UserInputError("--live-mode needs a feed: give --exchange-url too")
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise UserInputError(f"--exchange-url {url}: give an http:// or https:// base URL")
+    ws_url = args.ws_url or "ws" + url[len("http") :]
+    symbols = tuple(normalise_symbol(s) for s in args.symbols.split(",") if s.strip())
+    intervals = tuple(check_timeframe(i.strip()) for i in args.intervals.split(",") if i.strip())
+    if not symbols or not intervals:
+        raise UserInputError("give at least one --symbols and one --intervals value")
+    return ExchangeConfig(
+        rest_url=url.rstrip("/"),
+        ws_url=ws_url.rstrip("/"),
+        name="simulator" if args.synthetic else "binance",
+        synthetic=bool(args.synthetic),
+        symbols=symbols,
+        intervals=intervals,
+    )
 
 
 def build_config(args: argparse.Namespace) -> WebConfig:
@@ -48,8 +99,20 @@ def build_config(args: argparse.Namespace) -> WebConfig:
     db_path = resolve_db_path(args.db)
     data_dir = Path(args.data_dir) if args.data_dir else db_path.parent / "test_cases"
     token = args.token or os.environ.get(TOKEN_ENV) or None
+    exchange = exchange_config(args)
+    live = None
+    if exchange is not None and getattr(args, "live_mode", None):
+        live = LiveRequest(symbol=exchange.symbols[0], mode=args.live_mode)
     return with_token(
-        WebConfig(db_path=db_path, data_dir=data_dir, host=args.host, port=args.port, token=token)
+        WebConfig(
+            db_path=db_path,
+            data_dir=data_dir,
+            host=args.host,
+            port=args.port,
+            token=token,
+            exchange=exchange,
+            live=live,
+        )
     )
 
 
@@ -72,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"workspace: {url}#token={config.token}", flush=True)
     else:
         print(f"workspace: {url}  (API docs: {url}docs)", flush=True)
+    if config.exchange is not None:
+        print(f"feed:      {config.exchange.label()}", flush=True)
+    if config.live is not None:
+        print(f"live:      {config.live.mode} mode on {config.live.symbol}", flush=True)
     uvicorn.run(
         create_app(config), host=config.host, port=config.port, log_level="warning", workers=1
     )

@@ -1,7 +1,8 @@
 """The seeds' engine endpoints: training, live inference, manual labels, backtest, models.
 
-Each drives an engine part built in another issue; while that part is missing from the build,
-the endpoint validates the request and answers 503 naming what is missing (no fake data).
+Bodies are validated by pydantic (a 422 naming the field) and by the engine (a 400/404/409
+naming the field and what to do); a refused request changes nothing. While an engine part is
+missing from the build, its endpoint answers 503 naming what is missing (no fake data).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.engine.runtime import LiveRequest
 from ghostcandle.web.deps import WorkspaceDep
 from ghostcandle.web.errors import FeatureUnavailableError
+from ghostcandle.web.live_bridge import prediction_json
 from ghostcandle.web.schemas import BacktestIn, LiveStartIn, ManualTrainIn, TrainIn
 from ghostcandle.web.workspace import Workspace
 
@@ -26,63 +30,96 @@ def _require(ws: Workspace, feature: str) -> None:
 
 @router.get("/models")
 def models(ws: WorkspaceDep) -> dict[str, Any]:
-    """List the models of the registry that can be trained and run."""
+    """List the models of the registry (``learns``: whether training can change it)."""
     f = ws.features["training"]
-    return {"models": [], "available": f.available, "reason": f.reason}
+    return {"models": ws.training.models(), "available": f.available, "reason": f.reason}
 
 
 @router.post("/train-model", status_code=202)
 def train_model(ws: WorkspaceDep, body: TrainIn) -> dict[str, Any]:
-    """Train a model on all or selected annotations in the background."""
-    for aid in body.annotation_ids or []:
-        ws.annotations.get(aid)
+    """Train a model on all or selected annotations in the background (progress over SSE).
+
+    With no annotations the answer says "No test cases found — create annotations first".
+    """
     _require(ws, "training")
-    raise FeatureUnavailableError("training is not wired to the trainer yet")
+    return ws.training.start(body.model, body.epochs, body.annotation_ids)
+
+
+@router.get("/train-model/status")
+def train_status(ws: WorkspaceDep) -> dict[str, Any]:
+    """Return the state of the last training job (the SSE stream pushes every change)."""
+    return dict(ws.training.state)
 
 
 @router.post("/live-training/start", status_code=202)
 def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
-    """Start live inference (and training per ``mode``) on a feed."""
+    """Start live inference (and training per ``mode``) on the connected exchange feed."""
     _require(ws, "live")
-    raise FeatureUnavailableError("live mode is not wired to the loop yet")
+    ex = ws.runtime.exchange
+    if ex is not None and (body.feed == "simulator") != ex.synthetic:
+        have = "the exchange simulator" if ex.synthetic else f"the exchange at {ex.rest_url}"
+        raise UserInputError(
+            f"field 'feed': {body.feed!r} is not connected; this server streams from {have}"
+        )
+    ws.live.reset()
+    ws.runtime.start_live(LiveRequest(symbol=body.symbol, mode=body.mode, model=body.model))
+    status = ws.live.status()
+    ws.hub.publish("live", status)
+    return status
 
 
 @router.post("/live-training/stop")
 def live_stop(ws: WorkspaceDep) -> dict[str, Any]:
-    """Stop live inference."""
+    """Stop live inference (training steps in flight finish, a checkpoint is written)."""
     _require(ws, "live")
-    raise FeatureUnavailableError("live mode is not wired to the loop yet")
+    ws.runtime.stop_live()
+    status = ws.live.status()
+    ws.hub.publish("live", status)
+    return status
 
 
 @router.get("/live-training/status")
 def live_status(ws: WorkspaceDep) -> dict[str, Any]:
-    """Return whether live mode runs, its latest signal and its metrics."""
+    """Return whether live mode runs, its latest signal, the last 50 signals and its metrics."""
     f = ws.features["live"]
-    return {"running": False, "available": f.available, "reason": f.reason}
+    return {
+        **ws.live.status(),
+        "available": f.available,
+        "reason": f.reason,
+        "engine_error": ws.feed_error,
+    }
 
 
 @router.get("/live-training/predictions")
 def live_predictions(
     ws: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> dict[str, Any]:
-    """Return the most recent predictions of the live session."""
+    """Return the most recent predictions of the live session, newest first."""
     _require(ws, "live")
-    raise FeatureUnavailableError("live mode is not wired to the loop yet")
+    session = ws.runtime.session
+    if session is None:
+        return {"running": False, "predictions": []}
+    recs = session.recent_predictions(limit)
+    return {"running": session.running, "predictions": [prediction_json(r) for r in recs]}
 
 
 @router.post("/realtime-inference/train-manual")
 def train_manual(ws: WorkspaceDep, body: ManualTrainIn) -> dict[str, Any]:
-    """In manual mode, train on the current candle with the trader's label."""
+    """In manual mode, train on the current candle's frame with the trader's label."""
     _require(ws, "live")
-    raise FeatureUnavailableError("live mode is not wired to the loop yet")
+    frame = ws.runtime.label(body.action)
+    return {
+        "status": "queued",
+        "action": body.action,
+        "frame_id": frame.frame_id,
+        "decision_time": frame.decision_time,
+    }
 
 
 @router.post("/backtest", status_code=202)
 def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
     """Backtest a model over a time range (the chart's visible range)."""
     if body.end <= body.start:
-        from ghostcandle.domain.errors import UserInputError
-
         raise UserInputError("field 'end' must be after 'start': select a visible range")
     _require(ws, "backtest")
     raise FeatureUnavailableError("backtest is not wired to the engine yet")

@@ -3,6 +3,8 @@ import {
   createChart,
   CandlestickSeries,
   HistogramSeries,
+  LineSeries,
+  LineStyle,
   createSeriesMarkers,
   CrosshairMode,
 } from "/vendor/lightweight-charts.standalone.production.mjs";
@@ -12,6 +14,22 @@ import { fmtPrice, fmtTime, fmtVolume } from "./format.js";
 const PAGE = 1000;
 const UP = "#26a69a";
 const DOWN = "#ef5350";
+// Indicator overlays on the price scale, and how each is drawn.
+const OVERLAYS = {
+  sma_20: { color: "#f0b429", lineWidth: 1 },
+  sma_50: { color: "#b48cff", lineWidth: 1 },
+  ema_12: { color: "#4c8dff", lineWidth: 1, lineStyle: LineStyle.Dotted },
+  ema_26: { color: "#36c5f0", lineWidth: 1, lineStyle: LineStyle.Dotted },
+  bb_upper: { color: "rgba(200,200,220,0.35)", lineWidth: 1, lineStyle: LineStyle.Dashed },
+  bb_lower: { color: "rgba(200,200,220,0.35)", lineWidth: 1, lineStyle: LineStyle.Dashed },
+};
+// Pivot levels: higher levels are rarer swings, drawn larger and brighter.
+const PIVOT_STYLE = {
+  1: { color: "rgba(160,170,190,0.55)", size: 0.6 },
+  2: { color: "#f0b429", size: 1 },
+  3: { color: "#ff7ad9", size: 1.5 },
+  4: { color: "#ffffff", size: 2 },
+};
 
 export class ChartView {
   constructor(container, legend) {
@@ -65,6 +83,20 @@ export class ChartView {
     this.chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
     this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
     this.markers = createSeriesMarkers(this.candles, []);
+    this.markerLayers = {}; // name -> markers (annotations, pivots, signals, trades)
+    this.overlaySeries = {};
+    for (const [name, style] of Object.entries(OVERLAYS)) {
+      this.overlaySeries[name] = this.chart.addSeries(LineSeries, {
+        ...style,
+        lastValueVisible: false,
+        priceLineVisible: false,
+        crosshairMarkerVisible: false,
+        visible: false,
+        title: "",
+      });
+    }
+    this.showIndicators = false;
+    this.showPivots = true;
     this.chart.subscribeCrosshairMove((p) => this.showLegend(p));
     this.chart.subscribeClick((p) => {
       if (p.time === undefined) return;
@@ -95,6 +127,9 @@ export class ChartView {
       this.chart.applyOptions({ timeScale: { secondsVisible: timeframe === "1s" } });
       this.render();
       this.ghosts.setData([]);
+      this.markerLayers = { annotations: this.markerLayers.annotations || [] };
+      this.indicatorData = null;
+      this.drawOverlays();
       this.chart.timeScale().setVisibleLogicalRange({
         from: Math.max(0, this.bars.length - 150),
         to: this.bars.length + 5,
@@ -132,6 +167,7 @@ export class ChartView {
         this.chart.timeScale().setVisibleLogicalRange({ from: range.from + n, to: range.to + n });
       }
       this.onHistory && this.onHistory(this.bars[0].time);
+      this.loadStructure().catch(() => {});
     } finally {
       if (gen === this.generation) this.loading = false;
     }
@@ -175,9 +211,83 @@ export class ChartView {
     );
   }
 
+  // Set one named layer of markers (annotations, pivots, signals, trades) and redraw them all.
+  setMarkerLayer(name, markers) {
+    this.markerLayers[name] = markers;
+    const all = Object.entries(this.markerLayers)
+      .filter(([n]) => n !== "pivots" || this.showPivots)
+      .flatMap(([, ms]) => ms)
+      .filter((m) => this.byTime.has(m.time));
+    all.sort((a, b) => a.time - b.time);
+    this.markers.setMarkers(all.map((m) => ({ ...m, time: m.time / 1000 })));
+  }
+
   setMarkers(markers) {
-    const sorted = [...markers].sort((a, b) => a.time - b.time);
-    this.markers.setMarkers(sorted.map((m) => ({ ...m, time: m.time / 1000 })));
+    this.setMarkerLayer("annotations", markers);
+  }
+
+  redrawMarkers() {
+    this.setMarkerLayer("annotations", this.markerLayers.annotations || []);
+  }
+
+  // Load and draw the pivots (by level) and the indicator overlays of the loaded range.
+  async loadStructure() {
+    if (!this.bars.length) return;
+    const gen = this.generation;
+    const q = new URLSearchParams({
+      symbol: this.symbol,
+      timeframe: this.timeframe,
+      start: String(this.bars[0].time),
+      end: String(this.bars[this.bars.length - 1].time),
+    });
+    const [piv, ind] = await Promise.all([get(`/api/pivots?${q}`), get(`/api/indicators?${q}`)]);
+    if (gen !== this.generation) return;
+    this.pivots = piv.pivots;
+    this.setMarkerLayer(
+      "pivots",
+      piv.pivots.map((p) => {
+        const st = PIVOT_STYLE[Math.min(p.level, 4)];
+        return {
+          time: p.time,
+          position: p.high ? "aboveBar" : "belowBar",
+          shape: "circle",
+          color: st.color,
+          size: st.size,
+          text: p.level >= 2 ? `L${p.level}` : "",
+          id: `pivot-${p.type}-${p.time}`,
+        };
+      }),
+    );
+    this.indicatorData = ind.series;
+    this.drawOverlays();
+  }
+
+  drawOverlays() {
+    const d = this.indicatorData;
+    for (const [name, series] of Object.entries(this.overlaySeries)) {
+      series.applyOptions({ visible: this.showIndicators });
+      if (!d || !d[name]) {
+        series.setData([]);
+        continue;
+      }
+      const pts = [];
+      d.time.forEach((t, i) => {
+        if (d[name][i] != null && this.byTime.has(t)) pts.push({ time: t / 1000, value: d[name][i] });
+      });
+      series.setData(pts);
+    }
+  }
+
+  toggleIndicators(on = !this.showIndicators) {
+    this.showIndicators = on;
+    this.drawOverlays();
+    return on;
+  }
+
+  togglePivots(on = !this.showPivots) {
+    this.showPivots = on;
+    this.redrawMarkers();
+    return on;
   }
 
   // Return the candle of the current timeframe that contains time t (ms), if loaded.

@@ -13,7 +13,8 @@ const annotator = new Annotator(chart);
 const training = new TrainingPanel(annotator);
 const live = new LivePanel(chart);
 const backtest = new BacktestPanel(chart);
-window.ghostcandle = { chart, annotator, state }; // for the browser tests and the console
+live.onWantTimeframe = (tf) => show(state.symbol, tf);
+window.ghostcandle = { chart, annotator, state, live, backtest }; // for the browser tests and the console
 
 function seriesOf(symbol, tf) {
   return state.status.series.find((s) => s.symbol === symbol && s.timeframe === tf);
@@ -22,6 +23,11 @@ function seriesOf(symbol, tf) {
 async function show(symbol, tf) {
   state.symbol = symbol;
   state.timeframe = tf;
+  try {
+    state.status = await get("/api/status"); // a live feed adds series while the page is open
+  } catch (e) {
+    showError(e);
+  }
   document.querySelectorAll(".tf").forEach((b) => {
     b.classList.toggle("active", b.dataset.tf === tf);
     b.title = seriesOf(symbol, b.dataset.tf) ? b.title.replace(/ — no data$/, "") : `${b.title.replace(/ — no data$/, "")} — no data`;
@@ -36,7 +42,10 @@ async function show(symbol, tf) {
   try {
     await chart.load(symbol, tf);
     await annotator.refresh();
+    live.onChartLoaded();
+    training.showCases();
     backtest.showRange();
+    await chart.loadStructure();
   } catch (e) {
     showError(e);
   }
@@ -53,7 +62,10 @@ function connectPush() {
     badge.textContent = "reconnecting";
     badge.className = "push off";
   };
-  es.addEventListener("annotations", () => annotator.refresh());
+  es.addEventListener("annotations", () => annotator.refresh().then(() => training.showCases()));
+  es.addEventListener("candle", (m) => live.onCandle(JSON.parse(m.data)));
+  es.addEventListener("forming", (m) => live.onForming(JSON.parse(m.data)));
+  es.addEventListener("backtest", (m) => backtest.onEvent(JSON.parse(m.data)));
   es.addEventListener("training", (m) => training.onEvent(JSON.parse(m.data)));
   es.addEventListener("live", (m) => live.onStatus(JSON.parse(m.data)));
   es.addEventListener("prediction", (m) => live.onPrediction(JSON.parse(m.data)));
@@ -70,6 +82,8 @@ function keys(e) {
   if (typing) return;
   if (e.key >= "1" && e.key <= "4") show(state.symbol, TFS[Number(e.key) - 1]);
   else if (e.key === "a" || e.key === "A") annotator.toggle();
+  else if (e.key === "i" || e.key === "I") toggleIndicators();
+  else if (e.key === "p" || e.key === "P") togglePivots();
   else if (e.key === "Enter" && annotator.marking) annotator.save();
   else if (e.key === "Delete" || e.key === "Backspace") annotator.deleteSelected();
   else if (e.key === "ArrowLeft") chart.scrollBars(-10);
@@ -90,8 +104,18 @@ function tabs() {
   );
 }
 
+function toggleIndicators() {
+  $("#ind-toggle").classList.toggle("active", chart.toggleIndicators());
+}
+
+function togglePivots() {
+  $("#piv-toggle").classList.toggle("active", chart.togglePivots());
+}
+
 async function boot() {
   tabs();
+  $("#ind-toggle").addEventListener("click", toggleIndicators);
+  $("#piv-toggle").addEventListener("click", togglePivots);
   document.addEventListener("keydown", keys);
   document.querySelectorAll(".tf").forEach((b) => b.addEventListener("click", () => show(state.symbol, b.dataset.tf)));
   $("#help-toggle").addEventListener("click", () => ($("#help").hidden = !$("#help").hidden));
@@ -108,11 +132,20 @@ async function boot() {
   sel.replaceChildren(...symbols.map((s) => new Option(s, s)));
   sel.addEventListener("change", () => show(sel.value, state.timeframe));
   connectPush();
-  if (!symbols.length) {
+  live.refresh();
+  while (!state.status.symbols.length) {
+    // a fresh database fills from the feed a few seconds after start-up: wait for it
     $("#empty").hidden = false;
-    $("#empty").textContent = "No candles stored yet: run `make demo` or `ghostcandle ingest`, then reload.";
-    return;
+    $("#empty").textContent = "No candles stored yet: waiting for the exchange feed… (or run `ghostcandle ingest`)";
+    await new Promise((r) => setTimeout(r, 2000));
+    try {
+      state.status = await get("/api/status");
+    } catch (e) {
+      showError(e);
+    }
+    sel.replaceChildren(...state.status.symbols.map((s) => new Option(s, s)));
   }
+  symbols.splice(0, symbols.length, ...state.status.symbols);
   const params = new URLSearchParams(location.search);
   const symbol = symbols.includes(params.get("symbol")) ? params.get("symbol") : symbols[0];
   const tf = TFS.includes(params.get("timeframe")) ? params.get("timeframe") : "1m";

@@ -1,7 +1,7 @@
 // Training, live and backtest panels: controls that call the engine endpoints, updated by push.
 import { get, post } from "./api.js";
 import { fmtPct, fmtPrice, fmtTime } from "./format.js";
-import { $, el, showError } from "./ui.js";
+import { $, el, showError, showOk } from "./ui.js";
 
 // Show each panel's engine availability; a missing engine part disables its controls and says why.
 export function applyFeatures(features) {
@@ -19,10 +19,12 @@ export function applyFeatures(features) {
 export async function loadModels() {
   try {
     const res = await get("/api/models");
-    for (const id of ["#train-model", "#bt-model"]) {
-      const sel = $(id);
-      sel.replaceChildren(...res.models.map((m) => el("option", { value: m.name }, m.name)));
-    }
+    const learning = res.models.filter((m) => m.learns);
+    $("#train-model").replaceChildren(...learning.map((m) => el("option", { value: m.name }, m.name)));
+    // a backtest can run any model, baselines included
+    $("#bt-model").replaceChildren(
+      ...res.models.map((m) => el("option", { value: m.name }, m.learns ? m.name : `${m.name} (baseline)`)),
+    );
   } catch (e) {
     showError(e);
   }
@@ -34,15 +36,22 @@ export class TrainingPanel {
     $("#train-start").addEventListener("click", () => this.start());
   }
 
+  showCases() {
+    const n = this.annotator.items.length;
+    $("#train-cases").textContent = n
+      ? `${n} annotated trade${n === 1 ? "" : "s"} of this symbol; training uses all stored test cases unless one is selected.`
+      : "No annotated trades of this symbol yet.";
+  }
+
   async start() {
     const ids = $("#train-selected").checked && this.annotator.selectedId ? [this.annotator.selectedId] : null;
+    const epochs = Number($("#train-epochs").value);
+    if (!Number.isInteger(epochs) || epochs < 1 || epochs > 1000) {
+      return showError(new Error(`Epochs must be a whole number from 1 to 1000 (got "${$("#train-epochs").value}")`));
+    }
     try {
       $("#train-epochs-table tbody").replaceChildren();
-      const res = await post("/api/train-model", {
-        model: $("#train-model").value,
-        epochs: Number($("#train-epochs").value),
-        annotation_ids: ids,
-      });
+      const res = await post("/api/train-model", { model: $("#train-model").value, epochs, annotation_ids: ids });
       this.onEvent(res);
     } catch (e) {
       showError(e);
@@ -52,25 +61,33 @@ export class TrainingPanel {
   onEvent(ev) {
     const line = $("#train-status");
     line.className = `status-line ${ev.status || ""}`;
-    line.textContent = ev.message || `${ev.status}${ev.reason ? `: ${ev.reason}` : ""}`;
-    if (ev.epoch != null) {
-      $("#train-epochs-table tbody").append(
+    line.textContent = ev.status === "failed" ? `failed: ${ev.reason}` : ev.message || ev.status;
+    $("#train-start").disabled = ev.status === "running";
+    if (ev.event === "epoch") {
+      line.textContent = `running: epoch ${ev.epoch}/${ev.epochs} · loss ${ev.loss.toFixed(4)}`;
+      $("#train-epochs-table tbody").prepend(
         el(
           "tr",
           {},
           el("td", {}, `${ev.epoch}/${ev.epochs}`),
           el("td", {}, ev.loss.toFixed(4)),
-          el("td", {}, ev.accuracy == null ? "—" : fmtPct(ev.accuracy * 100).replace("+", "")),
+          el("td", {}, `${(ev.accuracy * 100).toFixed(0)}%`),
           el("td", {}, `${ev.duration_s.toFixed(2)}s`),
         ),
       );
     }
+    if (ev.status === "completed") showOk(ev.message);
   }
 }
+
+const MAX_GHOSTS = 400;
 
 export class LivePanel {
   constructor(chart) {
     this.chart = chart;
+    this.ghosts = new Map(); // `${tf}|${target_time}` -> ghost candle
+    this.rows = new Map(); // prediction id -> table row
+    this.signalMarkers = [];
     $("#live-start").addEventListener("click", () => this.start());
     $("#live-stop").addEventListener("click", () => this.stop());
     document.querySelectorAll("#live-manual button").forEach((b) =>
@@ -78,10 +95,21 @@ export class LivePanel {
     );
   }
 
+  async refresh() {
+    try {
+      this.onStatus(await get("/api/live-training/status"));
+      const res = await get("/api/live-training/predictions?limit=50");
+      for (const p of res.predictions.slice().reverse()) this.onPrediction(p);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
   async start() {
     try {
       const st = await post("/api/live-training/start", { symbol: this.chart.symbol, mode: $("#live-mode").value });
       this.onStatus(st);
+      if (this.chart.timeframe !== st.timeframes[0] && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
     } catch (e) {
       showError(e);
     }
@@ -97,36 +125,136 @@ export class LivePanel {
 
   async label(action) {
     try {
-      await post("/api/realtime-inference/train-manual", { action });
+      const res = await post("/api/realtime-inference/train-manual", { action });
+      showOk(`queued: train on the candle of ${fmtTime(res.decision_time)} as ${action}`);
     } catch (e) {
       showError(e);
     }
   }
 
   onStatus(st) {
+    this.status = st;
+    const badge = $("#market-badge");
+    if (st.feed) {
+      badge.hidden = false;
+      badge.textContent = st.feed.synthetic ? "SYNTHETIC MARKET · exchange simulator" : `LIVE · ${st.feed.exchange}`;
+      badge.className = st.feed.synthetic ? "market" : "market real";
+      badge.title = st.feed.label;
+      $("#live-feed").textContent = `Feed: ${st.feed.label} — ${st.feed.connected ? "connected" : "not connected"}`;
+    } else {
+      $("#live-feed").textContent = st.engine_error
+        ? `Feed failed: ${st.engine_error}`
+        : "No exchange feed: start `ghostcandle serve --exchange-url …` or `make demo`.";
+    }
+    const state = $("#live-state");
+    state.textContent = st.running ? `running · ${st.mode} · ${st.model}` : "stopped";
+    state.className = `pill ${st.running ? "on" : "off"}`;
+    if (st.running) $("#live-mode").value = st.mode;
+    $("#live-start").disabled = !!st.running;
+    $("#live-stop").disabled = !st.running;
     $("#live-manual").hidden = !(st.running && st.mode === "manual");
     const sig = st.latest_signal;
     $("#live-signal").innerHTML = sig
       ? `<span class="${sig.action === "BUY" ? "up" : sig.action === "SELL" ? "down" : ""}">${sig.action}</span> ` +
-        `${(sig.confidence * 100).toFixed(0)}% · ${fmtPrice(sig.price)} · ${fmtTime(sig.time)}`
-      : st.running ? "waiting for the first signal…" : "";
+        `<span class="muted">${(sig.confidence * 100).toFixed(0)}% · ${fmtPrice(sig.price)} · ${fmtTime(sig.time)} UTC</span>`
+      : st.running
+        ? '<span class="muted">waiting for the first closed candle…</span>'
+        : "";
+    if (st.signals) this.showSignals(st.signals);
+    this.showMetrics(st);
   }
 
-  onPrediction(p) {
-    const body = $("#live-table tbody");
-    body.prepend(
-      el(
-        "tr",
-        {},
-        el("td", {}, fmtTime(p.time)),
-        el("td", {}, p.timeframe),
-        el("td", {}, fmtPrice(p.predicted)),
-        el("td", {}, p.actual == null ? "…" : fmtPrice(p.actual)),
-        el("td", {}, p.error == null ? "—" : fmtPct(p.error)),
-        el("td", {}, p.action),
+  showMetrics(st) {
+    const m = st.metrics;
+    const rows = [["CPU load", st.cpu_percent == null ? "—" : `${st.cpu_percent.toFixed(0)}%`]];
+    if (st.gpu_percent != null) rows.push(["GPU load", `${st.gpu_percent.toFixed(0)}%`]);
+    if (m) {
+      rows.unshift(
+        ["Predictions / s", m.predictions_per_s.toFixed(2)],
+        ["Training batches / min", m.training_batches_per_min.toFixed(1)],
+        ["Predictions · resolved", `${m.predictions} · ${m.resolved}`],
+      );
+      for (const [key, a] of Object.entries(m.accuracy)) {
+        if (!key.startsWith(`${st.model}/`)) continue;
+        const acc = a.action_accuracy == null ? "—" : `${(a.action_accuracy * 100).toFixed(0)}%`;
+        rows.push([`Accuracy ${key.split("/")[1]}`, `${acc} of ${a.resolved}`]);
+      }
+    }
+    $("#live-metrics").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  }
+
+  showSignals(signals) {
+    $("#live-signals").replaceChildren(
+      ...signals.map((s) =>
+        el("span", { class: s.action === "BUY" ? "up" : "down", title: fmtTime(s.time) }, `${s.action} ${(s.confidence * 100).toFixed(0)}%`),
       ),
     );
-    while (body.children.length > 50) body.lastChild.remove();
+    this.signalMarkers = signals
+      .filter((s) => s.timeframe === this.chart.timeframe)
+      .map((s) => ({
+        time: s.time - (s.time % this.chart.durationMs()),
+        position: s.action === "BUY" ? "belowBar" : "aboveBar",
+        shape: s.action === "BUY" ? "arrowUp" : "arrowDown",
+        color: s.action === "BUY" ? "#26a69a" : "#ef5350",
+        text: `${s.action} ${(s.confidence * 100).toFixed(0)}%`,
+      }));
+    this.chart.setMarkerLayer("signals", this.signalMarkers);
+  }
+
+  onForming(c) {
+    if (c.symbol !== this.chart.symbol || c.timeframe !== this.chart.timeframe) return;
+    this.chart.upsert(c);
+  }
+
+  onCandle(c) {
+    if (c.symbol !== this.chart.symbol || c.timeframe !== this.chart.timeframe) return;
+    this.chart.upsert(c);
+  }
+
+  // A prediction: draw its ghost candle at the candle it predicts, and list it.
+  onPrediction(p) {
+    if (p.timeframe === this.chart.timeframe) {
+      this.ghosts.set(`${p.timeframe}|${p.target_time}`, {
+        time: p.target_time,
+        open: p.open,
+        high: p.high,
+        low: p.low,
+        close: p.close,
+      });
+      if (this.ghosts.size > MAX_GHOSTS) this.ghosts.delete(this.ghosts.keys().next().value);
+      this.drawGhosts();
+    }
+    const cells = [
+      fmtTime(p.time).slice(11),
+      p.timeframe,
+      fmtPrice(p.predicted),
+      p.actual == null ? "…" : fmtPrice(p.actual),
+      p.error == null ? "—" : `${p.error.toFixed(3)}%`,
+      `${p.action} ${(p.confidence * 100).toFixed(0)}%`,
+    ];
+    const row = el("tr", { class: p.status }, ...cells.map((c) => el("td", {}, c)));
+    const body = $("#live-table tbody");
+    const old = this.rows.get(p.id);
+    if (old) old.replaceWith(row);
+    else body.prepend(row);
+    this.rows.set(p.id, row);
+    while (body.children.length > 50) {
+      const last = body.lastChild;
+      for (const [id, r] of this.rows) if (r === last) this.rows.delete(id);
+      last.remove();
+    }
+  }
+
+  drawGhosts() {
+    const tf = this.chart.timeframe;
+    const list = [...this.ghosts.entries()].filter(([k]) => k.startsWith(`${tf}|`)).map(([, g]) => g);
+    list.sort((a, b) => a.time - b.time);
+    this.chart.setGhosts(list);
+  }
+
+  onChartLoaded() {
+    this.drawGhosts();
+    if (this.status && this.status.signals) this.showSignals(this.status.signals);
   }
 }
 
@@ -138,12 +266,16 @@ export class BacktestPanel {
 
   showRange() {
     const r = this.chart.visibleRange();
-    $("#bt-range").textContent = r ? `Visible range: ${fmtTime(r.start)} → ${fmtTime(r.end)} UTC` : "";
+    $("#bt-range").textContent = r ? `Visible range: ${fmtTime(r.start)} → ${fmtTime(r.end)} UTC (${this.chart.timeframe})` : "";
   }
 
   async run() {
     const r = this.chart.visibleRange();
     if (!r) return showError(new Error("no candles are visible: load a symbol first"));
+    this.showRange();
+    this.clear();
+    $("#bt-status").textContent = "starting…";
+    $("#bt-status").className = "status-line running";
     try {
       const res = await post("/api/backtest", {
         model: $("#bt-model").value,
@@ -152,9 +284,108 @@ export class BacktestPanel {
         start: Math.floor(r.start),
         end: Math.ceil(r.end),
       });
-      $("#bt-result").textContent = res.message || res.status;
+      this.onEvent(res);
     } catch (e) {
+      $("#bt-status").textContent = "";
       showError(e);
     }
+  }
+
+  clear() {
+    $("#bt-figures").replaceChildren();
+    $("#bt-equity").hidden = true;
+    $("#bt-trades").hidden = true;
+    this.chart.setMarkerLayer("trades", []);
+  }
+
+  onEvent(ev) {
+    const bar = $("#bt-progress");
+    const line = $("#bt-status");
+    line.className = `status-line ${ev.status}`;
+    $("#bt-run").disabled = ev.status === "running";
+    if (ev.status === "running") {
+      bar.hidden = false;
+      bar.firstElementChild.style.width = `${Math.round((ev.progress || 0) * 100)}%`;
+      line.textContent = `running… ${Math.round((ev.progress || 0) * 100)}%`;
+      return;
+    }
+    bar.hidden = true;
+    if (ev.status === "failed") {
+      line.textContent = `failed: ${ev.reason}`;
+      return;
+    }
+    if (ev.status !== "completed") return;
+    const r = ev.result;
+    line.textContent = `completed: ${r.model} on ${r.candles} candles`;
+    const figs = [
+      ["P&L", `<span class="${r.pnl_pct >= 0 ? "up" : "down"}">${fmtPct(r.pnl_pct)}</span> (${fmtPrice(r.pnl)})`],
+      ["Trades", String(r.trades.length)],
+      ["Win rate", r.win_rate == null ? "—" : `${(r.win_rate * 100).toFixed(0)}%`],
+      ["Buy & hold", fmtPct(r.buy_and_hold_pct)],
+      ["Max drawdown", fmtPct(-r.max_drawdown_pct)],
+      ["Fees", fmtPrice(r.fees)],
+    ];
+    $("#bt-figures").replaceChildren(
+      ...figs.flatMap(([k, v]) => {
+        const dd = el("dd", {});
+        dd.innerHTML = v;
+        return [el("dt", {}, k), dd];
+      }),
+    );
+    this.drawEquity(r.equity);
+    const body = $("#bt-trades tbody");
+    body.replaceChildren(
+      ...r.trades.map((t) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, fmtTime(t.entry_time).slice(5)),
+          el("td", { class: t.side === "LONG" ? "up" : "down" }, t.side),
+          el("td", {}, fmtTime(t.exit_time).slice(11)),
+          el("td", { class: t.pnl_pct >= 0 ? "up" : "down" }, fmtPct(t.pnl_pct)),
+        ),
+      ),
+    );
+    $("#bt-trades").hidden = !r.trades.length;
+    const d = this.chart.durationMs();
+    this.chart.setMarkerLayer(
+      "trades",
+      r.trades.flatMap((t) => [
+        {
+          time: t.entry_time - (t.entry_time % d),
+          position: t.side === "LONG" ? "belowBar" : "aboveBar",
+          shape: t.side === "LONG" ? "arrowUp" : "arrowDown",
+          color: "#4c8dff",
+          text: t.side === "LONG" ? "L" : "S",
+        },
+        {
+          time: t.exit_time - (t.exit_time % d),
+          position: t.side === "LONG" ? "aboveBar" : "belowBar",
+          shape: "square",
+          color: t.pnl_pct >= 0 ? "#26a69a" : "#ef5350",
+          text: fmtPct(t.pnl_pct),
+        },
+      ]),
+    );
+  }
+
+  drawEquity(points) {
+    const svg = $("#bt-equity");
+    if (!points || points.length < 2) {
+      svg.hidden = true;
+      return;
+    }
+    const vals = points.map((p) => p.value);
+    const lo = Math.min(...vals);
+    const hi = Math.max(...vals);
+    const span = hi - lo || 1;
+    const t0 = points[0].time;
+    const t1 = points[points.length - 1].time;
+    const xy = points.map((p) => `${((p.time - t0) / (t1 - t0 || 1)) * 340},${86 - ((p.value - lo) / span) * 82}`);
+    const up = vals[vals.length - 1] >= vals[0];
+    svg.innerHTML =
+      `<polyline fill="none" stroke="${up ? "#26a69a" : "#ef5350"}" stroke-width="1.5" points="${xy.join(" ")}"/>` +
+      `<text x="4" y="12" fill="#7d8799" font-size="10">equity ${fmtPrice(vals[vals.length - 1])}</text>`;
+    svg.hidden = false;
   }
 }

@@ -1,0 +1,239 @@
+"""The composition root of one serving process: store + bus + feed + structure + live session.
+
+``Runtime`` owns the threaded bus, the market-structure engine, an optional ``LiveFeed``
+connected to an exchange (Binance or the exchange simulator: the same code, only the base URLs
+differ) and at most one live ``LoopSession`` at a time. The web app creates one in its lifespan
+and closes it on shutdown; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.domain.clock import Clock
+from ghostcandle.domain.errors import ConflictError, OperationalError, UserInputError
+from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
+from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
+from ghostcandle.engine.session import LoopSession
+from ghostcandle.engine.session_config import SessionConfig, finest_first
+from ghostcandle.engine.structure import StructureEngine
+from ghostcandle.feeds.config import FeedConfig
+from ghostcandle.feeds.forming import FormingCandle, forming_topic
+from ghostcandle.feeds.live_feed import LiveFeed
+from ghostcandle.messaging.bus import MessageBus, Subscription
+from ghostcandle.store.db import Database
+
+log = logging.getLogger(__name__)
+
+#: The live model when the trader names none: small enough to predict every second on a CPU.
+DEFAULT_LIVE_MODEL = "transformer"
+DEFAULT_LIVE_CONFIG: Mapping[str, Any] = {
+    "timeframes": ["1s", "1m"],
+    "windows": {"1s": 60, "1m": 30},
+    "d_model": 32,
+    "layers": 2,
+}
+LIVE_MODES = ("none", "pivots_only", "every_candle", "manual")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExchangeConfig:
+    """Where the live feed connects. ``synthetic`` marks the exchange simulator's fake market."""
+
+    rest_url: str
+    ws_url: str
+    name: str = "binance"
+    synthetic: bool = False
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    intervals: tuple[str, ...] = ("1s", "1m", "1h", "1d")
+    history_candles: int = 1000
+
+    def label(self) -> str:
+        """Return what the page shows about the market (SYNTHETIC for the simulator)."""
+        kind = "SYNTHETIC market (exchange simulator)" if self.synthetic else "live market"
+        return f"{kind} at {self.rest_url}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveRequest:
+    """What the trader asked for when starting live inference."""
+
+    symbol: str
+    mode: str = "none"
+    model: str = ""
+    model_config: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: Called on the bus thread after the live session handled a closed candle.
+CandleListener = Callable[[CandleCompletionEvent], None]
+FormingListener = Callable[[FormingCandle], None]
+
+
+def _session_id(model: str, symbol: str) -> str:
+    return "live-" + re.sub(r"[^A-Za-z0-9_.-]", "", f"{model}-{symbol}")
+
+
+class Runtime:
+    """Run the feed, market structure and one live session on a threaded bus."""
+
+    def __init__(
+        self, db: Database, clock: Clock, *, exchange: ExchangeConfig | None = None
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.exchange = exchange
+        self.bus = MessageBus(threaded=True, name="runtime-bus")
+        self.structure = StructureEngine(self.bus, db)
+        self.feed: LiveFeed | None = None
+        self.session: LoopSession | None = None
+        self._lock = threading.RLock()
+        self._listener_subs: list[Subscription] = []
+        self.on_candle: CandleListener | None = None
+        self.on_forming: FormingListener | None = None
+        self.on_feed_subs: list[Subscription] = []
+
+    # -- feed -----------------------------------------------------------------------------------
+    def start_feed(self, *, wait_s: float = 60.0) -> None:
+        """Connect to the exchange (history first, then the stream) and track market structure."""
+        ex = self.exchange
+        if ex is None or self.feed is not None:
+            return
+        config = FeedConfig(
+            name=ex.name,
+            exchange=ex.name,
+            symbols=ex.symbols,
+            intervals=ex.intervals,
+            rest_url=ex.rest_url,
+            ws_url=ex.ws_url,
+            depth=False,
+            history_candles=ex.history_candles,
+            publish_forming=True,
+        )
+        for symbol, tf in config.series():
+            self.structure.track(symbol, tf)
+            self.on_feed_subs.append(
+                self.bus.subscribe(forming_topic(symbol, tf), self._forming, name="ui-forming")
+            )
+        self.feed = LiveFeed(self.db, self.bus, config, clock=self.clock).start()
+        if not self.feed.wait_started(wait_s):
+            log.warning(
+                "the feed from %s did not load its history within %.0f s", ex.rest_url, wait_s
+            )
+
+    def feed_status(self) -> dict[str, Any] | None:
+        """Return the feed's health and what market it is, or None without a feed."""
+        if self.feed is None or self.exchange is None:
+            return None
+        return {
+            **self.feed.status().to_json(),
+            "label": self.exchange.label(),
+            "synthetic": self.exchange.synthetic,
+        }
+
+    def _forming(self, candle: FormingCandle) -> None:
+        if self.on_forming is not None:
+            self.on_forming(candle)
+
+    # -- live session ---------------------------------------------------------------------------
+    def start_live(self, req: LiveRequest) -> LoopSession:
+        """Start live inference on the feed; refuse while one runs or without a feed."""
+        if req.mode not in LIVE_MODES:
+            raise UserInputError(
+                f"field 'mode': {req.mode!r} is not one of {', '.join(LIVE_MODES)}"
+            )
+        with self._lock:
+            if self.session is not None and self.session.running:
+                raise ConflictError(
+                    f"live mode already runs ({self.session.config.session_id}): stop it first"
+                )
+            if self.feed is None or self.exchange is None:
+                raise OperationalError(
+                    "no exchange feed is connected: start `ghostcandle serve --exchange-url URL` "
+                    "(or `make demo`, which starts the exchange simulator)"
+                )
+            if req.symbol not in self.exchange.symbols:
+                raise UserInputError(
+                    f"field 'symbol': {req.symbol} is not streamed by the feed: use one of "
+                    f"{', '.join(self.exchange.symbols)}"
+                )
+            model = req.model or DEFAULT_LIVE_MODEL
+            cfg_raw = dict(req.model_config) if req.model_config else dict(DEFAULT_LIVE_CONFIG)
+            streamed = set(self.exchange.intervals)
+            wanted = [str(t) for t in cfg_raw.get("timeframes", ())] or ["1m"]
+            missing = [t for t in wanted if t not in streamed]
+            if missing:
+                raise UserInputError(
+                    f"model {model} reads {', '.join(missing)} candles the feed does not stream: "
+                    f"the feed streams {', '.join(self.exchange.intervals)}"
+                )
+            config = SessionConfig(
+                session_id=_session_id(model, req.symbol),
+                model=model,
+                model_config=cfg_raw,
+                symbols=(req.symbol,),
+                timeframes=finest_first(wanted),
+                mode=req.mode,
+                checkpoint_every=200,
+            )
+            session = LoopSession(self.db, config, self.bus, self.clock, kind="live")
+            session.start()
+            self.session = session
+            # after the session's own subscriptions: the bus delivers in subscription order,
+            # so the page hears of a candle once its predictions are made and resolved
+            for tf in session.model_timeframes:
+                self._listener_subs.append(
+                    self.bus.subscribe(
+                        candle_topic(req.symbol, tf), self._candle, name="ui-candles"
+                    )
+                )
+            return session
+
+    def stop_live(self) -> LoopSession | None:
+        """Stop the live session if one runs; return it (stopped) or None."""
+        with self._lock:
+            for sub in self._listener_subs:
+                sub.cancel()
+            self._listener_subs = []
+            session = self.session
+            if session is not None and session.running:
+                session.stop()
+            return session
+
+    def label(self, action: str) -> FrameRef:
+        """Train the live session on the current candle with the trader's ``action``."""
+        session = self.session
+        if session is None or not session.running:
+            raise OperationalError("live mode is not running: start it in manual mode first")
+        if session.config.mode != "manual":
+            raise UserInputError(
+                f"live mode runs in {session.config.mode!r}: restart it in 'manual' mode to label"
+            )
+        try:
+            act = Action[action]
+        except KeyError:
+            raise UserInputError(f"field 'action': {action!r} is not BUY, SELL or HOLD") from None
+        tf = session.timeframes[0]
+        return session.label(session.config.symbols[0], tf, act)
+
+    def _candle(self, event: CandleCompletionEvent) -> None:
+        if self.on_candle is not None:
+            self.on_candle(event)
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the session, the feed, structure tracking and the bus."""
+        self.stop_live()
+        for sub in self.on_feed_subs:
+            sub.cancel()
+        if self.feed is not None:
+            self.feed.stop()
+        self.structure.close()
+        self.bus.close()
+

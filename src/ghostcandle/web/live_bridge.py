@@ -1,0 +1,184 @@
+"""From the live loop to the page: closed and forming candles, ghost candles, signals, metrics.
+
+The runtime calls ``on_candle`` on its bus thread once the live session has handled a closed
+candle (its predictions are made, resolved and written). The bridge looks up, by their
+deterministic ids, the session model's prediction that this candle resolved and the one it just
+made, and pushes them: the page draws the new one as a ghost candle where the next candle will
+be, and keeps the resolved one beside the real candle.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from ghostcandle.domain.events import CandleCompletionEvent
+from ghostcandle.engine.predictor import prediction_id
+from ghostcandle.engine.runtime import Runtime
+from ghostcandle.feeds.forming import FormingCandle
+from ghostcandle.store.predictions import PredictionRecord
+
+Publish = Callable[[str, dict[str, Any]], None]
+SIGNALS_KEPT = 50
+#: At most this many forming-candle pushes per second per series (the page redraws each one).
+FORMING_PER_S = 4.0
+
+
+def prediction_json(p: PredictionRecord) -> dict[str, Any]:
+    """Return what the page needs of one prediction (ghost candle and table row)."""
+    return {
+        "id": p.prediction_id,
+        "model": p.model,
+        "timeframe": p.timeframe,
+        "time": p.decision_time,
+        "target_time": p.target_open_time,
+        "open": p.pred_open,
+        "high": p.pred_high,
+        "low": p.pred_low,
+        "close": p.pred_close,
+        "predicted": p.pred_close,
+        "actual": p.actual_close,
+        "error": None if p.price_error is None else 100.0 * p.price_error,
+        "action": p.action,
+        "confidence": p.confidence,
+        "price": p.ref_close,
+        "status": p.status,
+    }
+
+
+def gpu_load() -> float | None:
+    """Return the GPU's utilisation in percent where torch sees one, else None."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return float(torch.cuda.utilization())
+    except Exception:  # no driver or no NVML: no GPU figure, not an error
+        return None
+    return None
+
+
+class LiveBridge:
+    """Push live-session updates to the page and remember the latest signals."""
+
+    def __init__(self, runtime: Runtime, publish: Publish) -> None:
+        self.runtime = runtime
+        self.publish = publish
+        self.signals: deque[dict[str, Any]] = deque(maxlen=SIGNALS_KEPT)
+        self.latest: dict[str, Any] | None = None
+        self._forming_at: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        runtime.on_candle = self.on_candle
+        runtime.on_forming = self.on_forming
+        psutil.cpu_percent(interval=None)  # the first reading is meaningless; prime it
+
+    def reset(self) -> None:
+        """Forget the signals of a previous session."""
+        with self._lock:
+            self.signals.clear()
+            self.latest = None
+
+    def on_forming(self, c: FormingCandle) -> None:
+        """Push a forming candle, at most ``FORMING_PER_S`` times a second per series."""
+        key = (c.symbol, c.timeframe)
+        now = time.monotonic()
+        if now - self._forming_at.get(key, 0.0) < 1.0 / FORMING_PER_S:
+            return
+        self._forming_at[key] = now
+        self.publish(
+            "forming",
+            {
+                "symbol": c.symbol,
+                "timeframe": c.timeframe,
+                "time": c.open_time,
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+            },
+        )
+
+    def on_candle(self, event: CandleCompletionEvent) -> None:
+        """Push the closed candle, the prediction it resolved and the one just made."""
+        session = self.runtime.session
+        if session is None:
+            return
+        c = event.candle
+        self.publish(
+            "candle",
+            {
+                "symbol": event.symbol,
+                "timeframe": event.timeframe,
+                "time": c.open_time,
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+            },
+        )
+        if event.timeframe not in session.timeframes:
+            return
+        sid, model = session.config.session_id, session.config.model
+        ids = (
+            prediction_id(sid, model, event.symbol, event.timeframe, c.open_time),
+            prediction_id(sid, model, event.symbol, event.timeframe, event.time),
+        )
+        for pid in ids:
+            rec = session.ledger.get(pid)
+            if rec is None:
+                continue
+            data = prediction_json(rec)
+            self.publish("prediction", data)
+            if pid == ids[1] and event.timeframe == session.timeframes[0]:
+                self._signal(data)
+        if event.timeframe == session.timeframes[0]:
+            self.publish("live", self.status())
+
+    def _signal(self, p: dict[str, Any]) -> None:
+        with self._lock:
+            self.latest = p
+            if p["action"] in ("BUY", "SELL"):
+                self.signals.appendleft(p)
+
+    def status(self) -> dict[str, Any]:
+        """Return the live panel's state: running, latest signal, signals, metrics, feed."""
+        session = self.runtime.session
+        feed = self.runtime.feed_status()
+        base: dict[str, Any] = {
+            "running": bool(session is not None and session.running),
+            "feed": feed,
+            "cpu_percent": psutil.cpu_percent(interval=None),
+            "gpu_percent": gpu_load(),
+        }
+        if session is None:
+            return base
+        metrics = session.metrics.to_json()
+        with self._lock:
+            latest, signals = self.latest, list(self.signals)
+        return {
+            **base,
+            "session_id": session.config.session_id,
+            "model": session.config.model,
+            "mode": session.config.mode,
+            "symbol": session.config.symbols[0],
+            "timeframes": list(session.timeframes),
+            "model_version": None if session.trainer is None else session.trainer.snapshot.version,
+            "latest_signal": latest,
+            "signals": signals,
+            "metrics": {
+                "predictions_per_s": metrics["predictions_per_s"],
+                "training_batches_per_min": metrics["training_batches_per_min"],
+                "predictions": metrics["predictions"],
+                "resolved": metrics["resolved"],
+                "train_steps": metrics["train_steps"],
+                "train_failed": metrics["train_failed"],
+                "accuracy": metrics["accuracy"],
+            },
+        }
