@@ -245,7 +245,9 @@ class LiveFeed:
                     return
                 if recv not in done:
                     recv.cancel()
-                    if time.monotonic() - began < cfg.max_connection_s:
+                    if time.monotonic() - began >= cfg.max_connection_s:
+                        self.counters["renewals"] += 1
+                    else:
                         log.warning(
                             "feed %s: no message for %.0f s: reconnecting",
                             cfg.name,
