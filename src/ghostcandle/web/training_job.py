@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -201,7 +202,7 @@ class TrainingJobs:
                 total_s=time.perf_counter() - t_start,
                 message=f"completed {epochs} epochs in {time.perf_counter() - t_start:.1f}s; "
                 f"checkpoint {'saved' if ckpt else 'NOT saved'}"
-                + (f" ({ckpt.path})" if ckpt else ""),
+                + (f" ({Path(ckpt.path).name})" if ckpt else ""),
             )
         except (GhostcandleError, RuntimeError, ValueError) as exc:
             if trainer is not None:

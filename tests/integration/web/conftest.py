@@ -53,11 +53,16 @@ def free_port() -> int:
 
 
 def start_server(
-    tmp: Path, *, host: str = "127.0.0.1", token: str | None = None
+    tmp: Path,
+    *,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    extra_args: tuple[str, ...] = (),
+    seed: bool = True,
 ) -> tuple[subprocess.Popen[bytes], Server]:
     """Start ``ghostcandle serve`` on a seeded database and wait until it answers."""
     db_path = tmp / "ws.duckdb"
-    if not db_path.exists():
+    if seed and not db_path.exists():
         seed_database(db_path)
     data_dir = tmp / "test_cases"
     port = free_port()
@@ -65,6 +70,7 @@ def start_server(
     cmd += ["--port", str(port), "--host", host, "--data-dir", str(data_dir)]
     if token:
         cmd += ["--token", token]
+    cmd += list(extra_args)
     log = (tmp / "server.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
     url = f"http://127.0.0.1:{port}"

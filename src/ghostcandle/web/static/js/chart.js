@@ -242,10 +242,16 @@ export class ChartView {
     });
     const [piv, ind] = await Promise.all([get(`/api/pivots?${q}`), get(`/api/indicators?${q}`)]);
     if (gen !== this.generation) return;
-    this.pivots = piv.pivots;
+    // a swing that is also a higher-level pivot is drawn once, at its highest level
+    const top = new Map();
+    for (const p of piv.pivots) {
+      const key = `${p.time}|${p.high}`;
+      if (!top.has(key) || top.get(key).level < p.level) top.set(key, p);
+    }
+    this.pivots = [...top.values()];
     this.setMarkerLayer(
       "pivots",
-      piv.pivots.map((p) => {
+      this.pivots.map((p) => {
         const st = PIVOT_STYLE[Math.min(p.level, 4)];
         return {
           time: p.time,

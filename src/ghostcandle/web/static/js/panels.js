@@ -45,10 +45,9 @@ export class TrainingPanel {
 
   async start() {
     const ids = $("#train-selected").checked && this.annotator.selectedId ? [this.annotator.selectedId] : null;
-    const epochs = Number($("#train-epochs").value);
-    if (!Number.isInteger(epochs) || epochs < 1 || epochs > 1000) {
-      return showError(new Error(`Epochs must be a whole number from 1 to 1000 (got "${$("#train-epochs").value}")`));
-    }
+    // sent as typed: the server names the field and the problem if it is not usable
+    const raw = $("#train-epochs").value;
+    const epochs = raw === "" || Number.isNaN(Number(raw)) ? raw : Number(raw);
     try {
       $("#train-epochs-table tbody").replaceChildren();
       const res = await post("/api/train-model", { model: $("#train-model").value, epochs, annotation_ids: ids });
@@ -87,6 +86,7 @@ export class LivePanel {
     this.chart = chart;
     this.ghosts = new Map(); // `${tf}|${target_time}` -> ghost candle
     this.rows = new Map(); // prediction id -> table row
+    this.closed = new Set(); // open times of the closed candles pushed while live
     this.signalMarkers = [];
     $("#live-start").addEventListener("click", () => this.start());
     $("#live-stop").addEventListener("click", () => this.stop());
@@ -99,7 +99,8 @@ export class LivePanel {
     try {
       this.onStatus(await get("/api/live-training/status"));
       const res = await get("/api/live-training/predictions?limit=50");
-      for (const p of res.predictions.slice().reverse()) this.onPrediction(p);
+      const model = this.status && this.status.model;
+      for (const p of res.predictions.slice().reverse()) if (p.model === model) this.onPrediction(p);
     } catch (e) {
       showError(e);
     }
@@ -209,6 +210,7 @@ export class LivePanel {
   onCandle(c) {
     if (c.symbol !== this.chart.symbol || c.timeframe !== this.chart.timeframe) return;
     this.chart.upsert(c);
+    this.closed.add(c.time);
   }
 
   // A prediction: draw its ghost candle at the candle it predicts, and list it.
