@@ -149,6 +149,7 @@ class Trainer:
         self._seq = 0
         self._seq_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._worker = _StepWorker(self.checkpoint_key)
         self._stopped = False
 
     # -- inference side: no locks, never waits --------------------------------------------
@@ -206,6 +207,7 @@ class Trainer:
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout_s)
+        self._worker.abandon()
         if self.checkpoints is not None and self._snapshot.step != self._checkpointed_step:
             self._checkpoint()
 
@@ -221,7 +223,12 @@ class Trainer:
                     return
                 job: _Job = item  # type: ignore[assignment]
                 seq, batch, source, fut = job
-                report = self._run(seq, batch, source)
+                try:
+                    report = self._run(seq, batch, source)
+                except Exception as exc:  # e.g. a model returning junk: report, keep serving
+                    log.exception("training step %d failed outside the model", seq)
+                    self._work = self._snapshot.model.clone()
+                    report = self._report(seq, source, FAILED, error=f"{type(exc).__name__}: {exc}")
                 self._finish(fut, report)
                 if (
                     report.ok
@@ -236,24 +243,13 @@ class Trainer:
         work = self._work
         if not work.learns:
             return self._report(seq, source, SKIPPED, error=f"{work.name} never learns")
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def step() -> None:
-            try:
-                box["losses"] = work.train_step(batch)
-            except BaseException as exc:  # the model's failure is reported, not propagated
-                box["error"] = exc
-            finally:
-                done.set()
-
         t0 = time.perf_counter()
-        worker = threading.Thread(target=step, name=f"train-step-{seq}", daemon=True)
-        worker.start()
-        finished = done.wait(self.step_timeout_s)
+        finished, box = self._worker.run(work, batch, self.step_timeout_s)
         ms = (time.perf_counter() - t0) * 1000.0
         if not finished:
             self.stats.abandoned_threads += 1
+            self._worker.abandon()
+            self._worker = _StepWorker(self.checkpoint_key)
             self._work = self._snapshot.model.clone()
             return self._report(
                 seq,
@@ -345,6 +341,47 @@ class Trainer:
                 self.on_report(report)
             except Exception:
                 log.exception("on_report handler failed for step %d", report.seq)
+
+
+class _StepWorker:
+    """One thread that runs training steps, so that a step can be waited on with a timeout.
+
+    A worker whose step hangs is abandoned (Python cannot kill a thread): it is told to exit
+    once its step returns, and a new worker takes over.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[
+            tuple[Model, TrainingBatch, dict[str, Any], threading.Event] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=f"train-step-{name}", daemon=True)
+        self._thread.start()
+
+    def run(
+        self, model: Model, batch: TrainingBatch, timeout_s: float
+    ) -> tuple[bool, dict[str, Any]]:
+        """Run ``model.train_step(batch)``; return whether it finished in time and its result."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        self._jobs.put((model, batch, box, done))
+        return done.wait(timeout_s), box
+
+    def abandon(self) -> None:
+        """Let the thread exit after its current step (if any)."""
+        self._jobs.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            model, batch, box, done = job
+            try:
+                box["losses"] = model.train_step(batch)
+            except BaseException as exc:  # the model's failure is reported, not propagated
+                box["error"] = exc
+            finally:
+                done.set()
 
 
 def _state_finite(obj: Any) -> bool:

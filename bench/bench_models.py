@@ -1,0 +1,160 @@
+"""Benchmark the models and the trainer; print ONE JSON line of figures.
+
+- batched predict latency (2 symbols, one call covering 1s/1m/1h/1d) per registered model, and
+  transformer + cnn together (what one tick costs), p50/p99 in ms;
+- train_step time per learning model (batch of 8), p50 in ms, and the trainer's full cycle
+  (step + finiteness check + snapshot publish) per step;
+- predict latency on the published snapshot while the trainer thread trains back to back, against
+  idle, for transformer + cnn: p50/p99 and the p99 ratio.
+
+Torch runs on one intra-op thread (the setting the engine uses on 2-core machines).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import numpy as np
+import torch
+
+from ghostcandle.domain.actions import actions_from_moves
+from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.synthetic import synthetic_candles
+from ghostcandle.engine.trainer import Trainer
+from ghostcandle.models.base import Model, ModelInputs, TrainingBatch
+from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
+from ghostcandle.models.registry import create_model, model_names
+
+COLS = ["open", "high", "low", "close", "volume"]
+TFS = ("1s", "1m", "1h", "1d")
+
+
+def _series(seed: int, n: int) -> np.ndarray:
+    return synthetic_candles(n, "1m", start_ms=0, seed=seed)[COLS].to_numpy()
+
+
+def _inputs(model: Model, symbols: int) -> ModelInputs:
+    samples = [{tf: _series(s * 10 + i, 700) for i, tf in enumerate(TFS)} for s in range(symbols)]
+    return prepare_inputs(samples, model.windows)[0]
+
+
+def _batch(model: Model, size: int) -> TrainingBatch:
+    series = {tf: _series(100 + i, 700 + size) for i, tf in enumerate(TFS)}
+    ends = [650 + i for i in range(size)]
+    samples = [{tf: s[:e] for tf, s in series.items()} for e in ends]
+    inputs, params = prepare_inputs(samples, model.windows)
+    targets = normalise_targets(
+        [{tf: s[e] for tf, s in series.items()} for e in ends], params, model.timeframes
+    )
+    m = series["1s"]
+    labels = actions_from_moves(m[[e - 1 for e in ends], 3], m[ends, 3])
+    return training_batch(inputs, targets, labels)
+
+
+def _pct(ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(float(np.percentile(ms, 50)), 3),
+        "p99": round(float(np.percentile(ms, 99)), 3),
+    }
+
+
+def _time(fn: object, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def main() -> None:
+    """Run the benchmark and print one JSON line."""
+    torch.set_num_threads(1)
+    figures: dict[str, object] = {
+        "bench": "models",
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "symbols": 2,
+        "timeframes": list(TFS),
+    }
+    models = {name: create_model(name) for name in model_names()}
+    figures["windows"] = dict(models["transformer"].windows)
+    figures["params"] = {
+        n: sum(p.numel() for p in m.net.parameters())  # type: ignore[attr-defined]
+        for n, m in models.items()
+        if m.learns
+    }
+    inputs = {n: _inputs(m, 2) for n, m in models.items()}
+    predict: dict[str, dict[str, float]] = {}
+    for name, m in models.items():
+        _time(lambda m=m, x=inputs[name]: m.predict(x), 10)  # warm-up
+        predict[name] = _pct(_time(lambda m=m, x=inputs[name]: m.predict(x), 300))
+    tick = _time(
+        lambda: (
+            models["transformer"].predict(inputs["transformer"]),
+            models["cnn"].predict(inputs["cnn"]),
+        ),
+        300,
+    )
+    figures["predict_ms"] = predict
+    figures["tick_transformer_plus_cnn_ms"] = _pct(tick)
+
+    train: dict[str, dict[str, float]] = {}
+    for name in ("transformer", "cnn"):
+        m = create_model(name)
+        batch = _batch(m, 8)
+        m.train_step(batch)
+        step_ms = _time(lambda m=m, b=batch: m.train_step(b), 20)
+        trainer = Trainer(create_model(name), clock=LiveClock()).start()
+        trainer.submit(batch).result()
+        cycle = _time(lambda t=trainer, b=batch: t.submit(b).result(), 20)
+        trainer.stop()
+        train[name] = {
+            "train_step_p50_ms": _pct(step_ms)["p50"],
+            "trainer_cycle_p50_ms": _pct(cycle)["p50"],
+            "batch": 8,
+        }
+    figures["train"] = train
+
+    # predict on published snapshots, idle vs while both trainers train back to back
+    trainers = {
+        n: Trainer(create_model(n), clock=LiveClock(), queue_size=4).start()
+        for n in ("transformer", "cnn")
+    }
+    batches = {n: _batch(t.snapshot.model, 8) for n, t in trainers.items()}
+
+    def tick_on_snapshots() -> None:
+        for n, t in trainers.items():
+            t.predict(inputs[n])
+
+    _time(tick_on_snapshots, 10)
+    idle = _time(tick_on_snapshots, 300)
+    stop = threading.Event()
+
+    def feed(name: str) -> None:
+        while not stop.is_set():
+            trainers[name].submit(batches[name], source="bench").result()
+
+    feeders = [threading.Thread(target=feed, args=(n,), daemon=True) for n in trainers]
+    for f in feeders:
+        f.start()
+    time.sleep(0.5)
+    busy = _time(tick_on_snapshots, 300)
+    stop.set()
+    for f in feeders:
+        f.join()
+    steps = {n: t.snapshot.step for n, t in trainers.items()}
+    for t in trainers.values():
+        t.stop()
+    figures["tick_on_snapshots_idle_ms"] = _pct(idle)
+    figures["tick_on_snapshots_training_ms"] = _pct(busy)
+    figures["training_vs_idle_p99_ratio"] = round(_pct(busy)["p99"] / _pct(idle)["p99"], 2)
+    figures["steps_during_busy_window"] = steps
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
