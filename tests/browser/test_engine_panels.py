@@ -47,7 +47,8 @@ def test_pivots_by_level_and_indicator_overlays(page: Page, shot: Callable[..., 
     assert page.evaluate(f"{chart}.overlaySeries.sma_20.data().length") > 900
     shot(page, "overlays-on")
     page.keyboard.press("p")
-    assert page.evaluate(f"{chart}.markers.markers().filter(m => m.id?.startsWith('pivot-')).length") == 0
+    pivot_markers = f"{chart}.markers.markers().filter(m => m.id?.startsWith('pivot-')).length"
+    assert page.evaluate(pivot_markers) == 0
     page.keyboard.press("p")
     page.keyboard.press("i")
 

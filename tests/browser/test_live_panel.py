@@ -1,0 +1,103 @@
+"""Live mode on the exchange simulator, in a real browser: ghost candles meet their real candles.
+
+The simulator is the real one on a real socket; ``ghostcandle serve`` connects to it exactly as to
+Binance (only the base URL differs) and starts with an empty database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.timeframes import HOUR_MS
+from ghostcandle.feeds.simulator.market import synthetic_market
+from ghostcandle.feeds.simulator.server import ExchangeSimulator, SimulatorConfig
+
+from ..integration.web.conftest import Server, start_server, stop_server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Run the exchange simulator and a workspace connected to it."""
+    market = synthetic_market(
+        ("ETH/USDT",), ("1s", "1m"), start_ms=LiveClock().now_ms() - 2 * HOUR_MS, seed=7
+    )
+    with ExchangeSimulator(market, SimulatorConfig(seed=7)) as sim:
+        args = ("--exchange-url", sim.rest_url, "--synthetic", "--intervals", "1s,1m")
+        proc, srv = start_server(tmp_path_factory.mktemp("live"), extra_args=args, seed=False)
+        try:
+            yield srv
+        finally:
+            stop_server(proc)
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext, server: Server) -> Iterator[Page]:
+    """Open the workspace on the 1s chart once the feed has stored its history."""
+    p = browser_context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    p.goto(server.url + "/?timeframe=1s")
+    p.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    yield p
+    p.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
+    page: Page, server: Server, shot: Callable[..., Any]
+) -> None:
+    expect(page.locator("#market-badge")).to_contain_text("SYNTHETIC")
+    page.click(".tab[data-tab='live']")
+    expect(page.locator("#live-feed")).to_contain_text("connected")
+    page.select_option("#live-mode", "none")
+    page.click("#live-start")
+    expect(page.locator("#live-state")).to_contain_text("running · none · transformer")
+    # a ghost candle is drawn for the next 1s candle before that candle exists ...
+    page.wait_for_function(
+        "(() => { const l = window.ghostcandle.live;"
+        " return [...l.ghosts.values()].some(g => !l.closed.has(g.time)); })()",
+        timeout=20_000,
+    )
+    ghost_time = page.evaluate(
+        "(() => { const l = window.ghostcandle.live;"
+        " return Math.max(...[...l.ghosts.values()].map(g => g.time)); })()"
+    )
+    assert page.evaluate("window.ghostcandle.chart.ghosts.data().length") >= 1
+    shot(page, "ghost-drawn")
+    # ... then its real candle closes beside it, and the ghost stays
+    page.wait_for_function(f"window.ghostcandle.live.closed.has({ghost_time})", timeout=10_000)
+    ghosts = page.evaluate("window.ghostcandle.chart.ghosts.data().map(g => g.time * 1000)")
+    assert ghost_time in ghosts
+    expect(page.locator("#live-table tbody tr").first).to_be_visible()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#live-table tbody tr.resolved')].length > 0",
+        timeout=10_000,
+    )
+    expect(page.locator("#live-metrics")).to_contain_text("Predictions / s")
+    expect(page.locator("#live-metrics")).to_contain_text("CPU load")
+    shot(page, "ghost-and-real-candle")
+
+    # the API agrees: the ghost's prediction resolved against the candle the chart shows
+    preds = httpx.get(server.url + "/api/live-training/predictions?limit=100").json()
+    mine = [
+        p
+        for p in preds["predictions"]
+        if p["model"] == "transformer" and p["timeframe"] == "1s" and p["target_time"] == ghost_time
+    ]
+    assert mine and mine[0]["status"] == "resolved"
+    bar = page.evaluate(f"window.ghostcandle.chart.byTime.get({ghost_time})")
+    assert mine[0]["actual"] == bar["close"]
+
+    # manual labels are refused outside manual mode, with the reason
+    page.click("#live-stop")
+    expect(page.locator("#live-state")).to_have_text("stopped")
+    r = httpx.post(server.url + "/api/realtime-inference/train-manual", json={"action": "BUY"})
+    assert r.status_code == 503 and "start it in manual mode" in r.json()["detail"]
