@@ -13,4 +13,6 @@ COMMANDS: tuple[str, ...] = (
     "live",
     "status",
     "serve",
+    "replay",
+    "evaluate",
 )

@@ -1,0 +1,134 @@
+"""``ghostcandle replay``: run the loop over stored candles with a simulated clock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ghostcandle.cli.context import add_common, open_db
+from ghostcandle.cli.output import emit_json, table
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.symbols import normalise_symbol
+from ghostcandle.domain.timeframes import check_timeframe, parse_time
+from ghostcandle.engine.replay import ReplayRequest, run_replay
+from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.engine.training_policy import MODES
+
+
+def register(sub: Any) -> None:
+    """Add the subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "replay",
+        help="run the predict -> resolve -> train loop over stored candles",
+        description=(
+            "Replay stored candles as live: predict the next candle at every close, resolve, "
+            "train in MODE, and report models beside baselines. Run it again with the same "
+            "--session to resume a replay that was stopped."
+        ),
+    )
+    p.add_argument("--symbol", required=True, action="append", help="repeat for several")
+    p.add_argument("--from", dest="start", required=True, help="epoch ms or ISO time")
+    p.add_argument("--to", dest="end", required=True, help="epoch ms or ISO time")
+    p.add_argument("--model", required=True, help="transformer, cnn, persistence, drift, ...")
+    p.add_argument("--mode", default="none", choices=MODES)
+    p.add_argument("--speed", default="max", help="max (default) or a multiple of real time")
+    p.add_argument(
+        "--timeframes", help="comma list the model reads and predicts (default: the model's)"
+    )
+    p.add_argument("--window", action="append", default=[], help="TF=N window length, repeatable")
+    p.add_argument("--model-config", default="{}", help="extra model settings as JSON")
+    p.add_argument("--session", help="session id (default: derived from the arguments)")
+    p.add_argument("--checkpoint-every", type=int, default=50, help="training steps")
+    p.add_argument("--flush-every", type=int, default=500, help="events between ledger writes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-pivots", action="store_true", help="do not compute market structure")
+    add_common(p)
+    p.set_defaults(handler=run)
+
+
+def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
+    try:
+        extra = json.loads(args.model_config)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(
+            f"--model-config is not JSON ({exc.msg}): give e.g. '{{\"d_model\": 32}}'"
+        ) from None
+    if not isinstance(extra, dict):
+        raise UserInputError("--model-config must be a JSON object, e.g. '{\"d_model\": 32}'")
+    model_config: dict[str, Any] = {"seed": args.seed, **extra}
+    if args.timeframes:
+        model_config["timeframes"] = [
+            check_timeframe(t.strip()) for t in args.timeframes.split(",")
+        ]
+    windows = {}
+    for item in args.window:
+        tf, _, n = item.partition("=")
+        if not n.isdigit():
+            raise UserInputError(f"--window {item!r}: write it as TF=N, e.g. 1m=120")
+        windows[check_timeframe(tf)] = int(n)
+    if windows:
+        model_config["windows"] = windows
+    symbols = tuple(normalise_symbol(s) for s in args.symbol)
+    session = args.session or (
+        f"replay-{args.model}-{args.mode}-{'-'.join(s.replace('/', '') for s in symbols)}"
+        f"-{start}-{end}"
+    )
+    return SessionConfig(
+        session_id=session,
+        model=args.model,
+        model_config=model_config,
+        symbols=symbols,
+        mode=args.mode,
+        flush_every=args.flush_every,
+        checkpoint_every=args.checkpoint_every,
+        synchronous_training=True,
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the replay and print its summary."""
+    start, end = parse_time(args.start), parse_time(args.end)
+    speed = None if args.speed == "max" else float(args.speed)
+    config = _config(args, start, end)
+    with open_db(args) as db:
+        summary = run_replay(
+            db,
+            ReplayRequest(config, start, end, speed=speed, pivots=not args.no_pivots),
+        )
+    if args.json:
+        emit_json(summary)
+        return 0
+    print(
+        f"session {summary['session_id']}: {summary['events']} candles, "
+        f"{summary['predictions']} predictions ({summary['resolved']} resolved, "
+        f"{summary['expired']} expired, {summary['pending']} pending), "
+        f"{summary['train_steps']} training steps, {summary['candles_per_s']} candles/s"
+    )
+    print(evaluation_table(summary["evaluation"]))
+    return 0
+
+
+def evaluation_table(report: dict[str, Any]) -> str:
+    """Format an evaluation report as a text table."""
+    rows = []
+    for model, by_tf in report.items():
+        for tf, f in by_tf.items():
+            d = f["directional"]
+            ci = d["ci95"]
+            rows.append(
+                [
+                    model,
+                    tf,
+                    f["n"],
+                    f["mae_close"],
+                    f.get("skill_ratio"),
+                    d["accuracy"],
+                    "" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
+                    f["action_accuracy"],
+                ]
+            )
+    return table(
+        ["model", "tf", "n", "mae_close", "skill", "dir_acc", "dir_ci95", "action_acc"], rows
+    )

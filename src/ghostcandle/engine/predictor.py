@@ -1,0 +1,120 @@
+"""The predictor: at a candle close, one model predicts the next candle of that timeframe.
+
+It reads the model's windows ending at the newest known candle of each timeframe (never a
+candle not yet announced), records the frame by reference (window specs, normalisation
+parameters, input hash) and returns a pending ledger row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
+from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.engine.window_cache import WindowCache
+from ghostcandle.models.base import Model
+from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.store.candles import MissingCandlesError
+from ghostcandle.store.predictions import PredictionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionMade:
+    """A prediction and the frame it was made from."""
+
+    record: PredictionRecord
+    frame: FrameRef
+    learns: bool
+
+
+def prediction_id(session_id: str, model: str, symbol: str, timeframe: str, t: int) -> str:
+    """Return the deterministic id of one model's prediction at decision time ``t``."""
+    key = f"{session_id}|{model}|{symbol}|{timeframe}|{t}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+class Predictor:
+    """Run one model (through ``snapshot``, the last published weights) for a session."""
+
+    def __init__(
+        self,
+        session_id: str,
+        snapshot: Callable[[], Model],
+        *,
+        grace_ms: Callable[[str], int],
+    ) -> None:
+        self.session_id = session_id
+        self.snapshot = snapshot
+        self.grace_ms = grace_ms
+        first = snapshot()
+        self.name = first.name
+        self.learns = first.learns
+        self.timeframes = first.timeframes
+        self.windows = dict(first.windows)
+
+    def predict(
+        self, cache: WindowCache, symbol: str, timeframe: str, decision_time: int, now: int
+    ) -> PredictionMade:
+        """Predict the ``timeframe`` candle that opens at ``decision_time``.
+
+        Raise ``MissingCandlesError`` if a window is not complete.
+        """
+        model = self.snapshot()
+        windows = [cache.window(symbol, tf, n) for tf, n in model.windows.items()]
+        specs = tuple(w.spec for w in windows)
+        inputs, params = prepare_inputs(
+            [{w.spec.timeframe: w.values for w in windows}], model.windows
+        )
+        forecast = model.predict(inputs).forecasts(params)[0]
+        o, h, lo, c, v = forecast.candles[timeframe]
+        d = duration_ms(timeframe)
+        target_open = decision_time
+        frame = FrameRef(
+            frame_id=make_frame_id(
+                f"{self.session_id}/{model.name}/{timeframe}", symbol, decision_time, specs
+            ),
+            model=model.name,
+            model_version=model.version,
+            symbol=symbol,
+            decision_time=decision_time,
+            windows=specs,
+            norm_params=params[0],
+            input_hash=frame_hash(windows),
+            target_time=target_open + d,
+        )
+        own = next(w for w in windows if w.spec.timeframe == timeframe)
+        if own.spec.known_at != decision_time:
+            # the candle that just closed is not in the window: never predict from stale input
+            raise MissingCandlesError(symbol, timeframe, [decision_time - d])
+        ref_close = float(own.values[-1, 3])
+        p = forecast.probabilities
+        record = PredictionRecord(
+            prediction_id=prediction_id(
+                self.session_id, model.name, symbol, timeframe, decision_time
+            ),
+            session_id=self.session_id,
+            model=model.name,
+            model_version=model.version,
+            symbol=symbol,
+            timeframe=timeframe,
+            frame_id=frame.frame_id,
+            decision_time=decision_time,
+            target_open_time=target_open,
+            target_time=target_open + d,
+            expires_at=target_open + d + self.grace_ms(timeframe),
+            ref_close=ref_close,
+            pred_open=o,
+            pred_high=h,
+            pred_low=lo,
+            pred_close=c,
+            pred_volume=v,
+            action=forecast.action.name,
+            p_hold=p[0],
+            p_buy=p[1],
+            p_sell=p[2],
+            confidence=forecast.confidence,
+            created_at=now,
+        )
+        return PredictionMade(record, frame, model.learns)

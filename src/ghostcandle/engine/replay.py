@@ -1,0 +1,177 @@
+"""Replay as live: stored candles become ``CandleCompletionEvent``s on a synchronous bus.
+
+Events of every timeframe are published in close-time order (at equal close time, finest
+timeframe first, then symbols in the given order), the ``ReplayClock`` moved to each close
+before its event, so a replay is deterministic. Candles are read in chunks, so memory stays
+flat however long the range. A replay only predicts candles that close inside its range, so
+every prediction it makes can be resolved (or expires where the data has a gap).
+
+A replay stopped half-way (even by ``kill -9``) resumes when run again with the same session
+id: the events already recorded in the session's progress are skipped, the trainer reloads the
+last checkpoint, and the pending predictions are taken back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ghostcandle.domain.candles import candles_from_frame
+from ghostcandle.domain.clock import ReplayClock
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
+from ghostcandle.domain.timeframes import HOUR_MS, TIMEFRAMES, duration_ms, format_time
+from ghostcandle.engine.evaluation import evaluate
+from ghostcandle.engine.session import LoopSession
+from ghostcandle.engine.session_config import SessionConfig, finest_first
+from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def replay_events(
+    store: CandleStore,
+    symbols: Sequence[str],
+    timeframes: Sequence[str],
+    start: int,
+    end: int,
+    *,
+    chunk_ms: int = 6 * HOUR_MS,
+) -> Iterator[CandleCompletionEvent]:
+    """Yield the stored candles closing in ``(start, end]`` as events, in replay order."""
+    tfs = finest_first(timeframes)
+    rank = {tf: i for i, tf in enumerate(tfs)}
+    order = {s: i for i, s in enumerate(symbols)}
+    a = start
+    while a < end:
+        b = min(a + chunk_ms, end)
+        batch: list[CandleCompletionEvent] = []
+        for symbol in symbols:
+            for tf in tfs:
+                d = duration_ms(tf)
+                df = store.read(symbol, tf, a - d + 1, b - d)
+                batch.extend(
+                    CandleCompletionEvent(symbol, tf, c) for c in candles_from_frame(symbol, tf, df)
+                )
+        batch.sort(key=lambda e: (e.candle.close_time, rank[e.timeframe], order[e.symbol]))
+        yield from batch
+        a = b
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """A replay: the session to run, the range, and how fast (None = as fast as possible)."""
+
+    config: SessionConfig
+    start: int
+    end: int
+    speed: float | None = None
+    pivots: bool = True
+
+
+def run_replay(
+    db: Database,
+    request: ReplayRequest,
+    *,
+    checkpoint_dir: str | None = None,
+    on_event: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a replay to its end and return its JSON summary."""
+    if request.end <= request.start:
+        raise UserInputError(
+            f"replay range is empty ({format_time(request.start)} .. {format_time(request.end)}): "
+            "give --to after --from"
+        )
+    if request.speed is not None and request.speed <= 0:
+        raise UserInputError(f"--speed {request.speed} must be positive (or max)")
+    clock = ReplayClock(request.start)
+    bus = MessageBus()
+    session = LoopSession(
+        db, request.config, bus, clock, kind="replay", checkpoint_dir=checkpoint_dir
+    )
+    session.predict_until = request.end
+    session.start()
+    wants_pivots = request.pivots and request.config.mode in ("every_candle", "pivots_only")
+    structure = (
+        _attach_structure(bus, db, request.config, session.timeframes) if wants_pivots else None
+    )
+    skip = session.events
+    t0 = time.perf_counter()
+    events = 0
+    model_tfs = session.model_timeframes
+    first_time: int | None = None
+    for i, event in enumerate(
+        replay_events(
+            session.candles, request.config.symbols, model_tfs, request.start, request.end
+        )
+    ):
+        if i < skip:
+            continue
+        clock.advance_to(event.time)
+        if request.speed is not None:
+            first_time = event.time if first_time is None else first_time
+            due = (event.time - first_time) / 1000.0 / request.speed
+            lag = due - (time.perf_counter() - t0)
+            if lag > 0:
+                time.sleep(lag)
+        bus.publish(candle_topic(event.symbol, event.timeframe), event)
+        events += 1
+        if on_event is not None:
+            on_event(events)
+    # the range is over: whatever could not be resolved by now waited its grace period
+    clock.advance_to(request.end + max(request.config.grace(tf) for tf in model_tfs) + 1)
+    session.expire_now()
+    elapsed = time.perf_counter() - t0
+    if structure is not None:
+        structure.close()
+    session.flush()
+    summary = build_summary(session, events, elapsed)
+    session.finish(summary)
+    summary["train_steps"] = session.status()["train_steps"]
+    return summary
+
+
+def build_summary(session: LoopSession, events: int, elapsed: float) -> dict[str, Any]:
+    """Return the replay summary: counts, training, throughput and the evaluation."""
+    counts = session.ledger.counts(session.config.session_id)
+    report = evaluate(session.ledger.frame(session.config.session_id))
+    return {
+        "session_id": session.config.session_id,
+        "model": session.config.model,
+        "mode": session.config.mode,
+        "symbols": list(session.config.symbols),
+        "timeframes": list(session.timeframes),
+        "events": events,
+        "events_total": session.events,
+        "predictions": sum(counts.values()),
+        "resolved": counts["resolved"],
+        "expired": counts["expired"],
+        "pending": counts["pending"],
+        "skipped_missing": session.skipped_missing,
+        "train_steps": session.status()["train_steps"],
+        "elapsed_s": round(elapsed, 3),
+        "candles_per_s": round(events / elapsed, 1) if elapsed > 0 else None,
+        "evaluation": report,
+    }
+
+
+def _attach_structure(
+    bus: MessageBus, db: Database, config: SessionConfig, timeframes: Sequence[str]
+) -> Any:
+    """Track market structure on the replay bus so pivots arrive as they would live."""
+    try:
+        from ghostcandle.engine.structure import StructureEngine
+    except ImportError:  # market structure not installed in this build: no pivot events
+        log.warning("market structure is unavailable: replay runs without pivot events")
+        return None
+    engine = StructureEngine(bus, db)
+    for symbol in config.symbols:
+        for tf in timeframes:
+            if tf in TIMEFRAMES:
+                engine.track(symbol, tf)
+    return engine

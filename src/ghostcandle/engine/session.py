@@ -1,0 +1,408 @@
+"""A loop session: predict the next candle at every close, resolve, and train in its mode.
+
+The same object runs live (threaded bus, live clock) and in replay (synchronous bus, replay
+clock); the web API starts, stops and queries it. On each ``CandleCompletionEvent``:
+
+1. the window cache learns the candle;
+2. predictions that targeted it are resolved, and their frames handed to the coordinator
+   (hence to the training policy); predictions past their grace period expire;
+3. if the timeframe is predicted by the session, every model (the learning one through the
+   trainer's last published snapshot, and the baselines) predicts its next candle; the frame
+   reference and the pending prediction are recorded;
+4. every ``flush_every`` events (and at once with 1) the ledger, the frames, the training-step
+   records and the progress marker are written in one transaction.
+
+On start the session resumes: the trainer loads the last checkpoint, and the pending
+predictions are resolved from candles stored meanwhile (or expired).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.domain.clock import Clock
+from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
+from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic, pivot_topic
+from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.coordinator import InferenceTrainingCoordinator
+from ghostcandle.engine.loop_metrics import LoopMetrics
+from ghostcandle.engine.predictor import Predictor
+from ghostcandle.engine.resolver import Resolver
+from ghostcandle.engine.session_config import SessionConfig, finest_first
+from ghostcandle.engine.trainer import StepReport, Trainer
+from ghostcandle.engine.training_batches import build_batch
+from ghostcandle.engine.training_policy import TrainingPolicy, TrainingSample
+from ghostcandle.engine.window_cache import WindowCache
+from ghostcandle.messaging.bus import MessageBus, Subscription
+from ghostcandle.models.base import Model
+from ghostcandle.models.registry import create_model
+from ghostcandle.store.candles import CandleStore, MissingCandlesError
+from ghostcandle.store.db import Database
+from ghostcandle.store.frames import FrameStore, frame_row
+from ghostcandle.store.predictions import PredictionLedger, PredictionRecord
+from ghostcandle.store.sessions import (
+    FINISHED,
+    RUNNING,
+    STOPPED,
+    SessionStore,
+    TrainingStepRecord,
+)
+
+log = logging.getLogger(__name__)
+
+
+class LoopSession:
+    """One session of the loop (see the module doc). Not started until ``start()``."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: SessionConfig,
+        bus: MessageBus,
+        clock: Clock,
+        *,
+        kind: str = "live",
+        checkpoint_dir: str | None = None,
+    ) -> None:
+        self.db, self.config, self.bus, self.clock, self.kind = db, config, bus, clock, kind
+        self.candles = CandleStore(db)
+        self.frames = FrameStore(db, self.candles)
+        self.ledger = PredictionLedger(db)
+        self.sessions = SessionStore(db)
+        self.resolver = Resolver(config.threshold)
+        self.coordinator = InferenceTrainingCoordinator()
+        self.metrics = LoopMetrics()
+        self._checkpoints = CheckpointStore(
+            checkpoint_dir or checkpoint_dir_for(db.path), clock, keep=3
+        )
+        self._model = create_model(config.model, **dict(config.model_config))
+        self.timeframes = finest_first(config.timeframes or self._model.timeframes)
+        unknown = sorted(set(self.timeframes) - set(self._model.timeframes))
+        if unknown:
+            raise UserInputError(
+                f"model {config.model} does not cover {', '.join(unknown)}: "
+                f"predict only {', '.join(self._model.timeframes)} or configure its timeframes"
+            )
+        self.trainer: Trainer | None = None
+        self.policy = TrainingPolicy(
+            config.mode, self._submit, config.schedules, config.threshold, config.seed
+        )
+        self.coordinator.add_subscriber(self.policy)
+        self.predictors: list[Predictor] = []
+        self._subs: list[Subscription] = []
+        self._dirty: dict[str, PredictionRecord] = {}
+        self._new_frames: list[tuple[object, ...]] = []
+        self._steps: list[TrainingStepRecord] = []
+        self._steps_lock = threading.Lock()
+        self._builder: ThreadPoolExecutor | None = None
+        self._events = 0
+        self._since_flush = 0
+        self._last_time: int | None = None
+        self._train_steps = 0
+        self.running = False
+        self.skipped_missing = 0
+        #: predict only candles that close by this time (a replay's end); None = no limit
+        self.predict_until: int | None = None
+        self.cache: WindowCache | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> LoopSession:
+        """Check the data, resume (checkpoint, pending predictions), subscribe; return self."""
+        cfg, now = self.config, self.clock.now_ms()
+        if cfg.torch_threads is not None:
+            torch.set_num_threads(cfg.torch_threads)
+        row = self.sessions.get(cfg.session_id)
+        if row is None:
+            self.sessions.create(cfg.session_id, self.kind, cfg.to_json(), now)
+        else:
+            self._events, self._train_steps = row.events, row.train_steps
+            self._last_time = row.progress_time
+            self.sessions.set_status(cfg.session_id, RUNNING, now)
+        self.trainer = Trainer(
+            self._model,
+            clock=self.clock,
+            step_timeout_s=cfg.step_timeout_s,
+            checkpoints=self._checkpoints,
+            checkpoint_key=cfg.session_id,
+            checkpoint_every=cfg.checkpoint_every,
+            resume=True,
+            on_checkpoint=self._on_checkpoint,
+        ).start()
+        trainer = self.trainer
+        self.predictors = [
+            Predictor(cfg.session_id, lambda: trainer.snapshot.model, grace_ms=cfg.grace)
+        ]
+        for name in cfg.baselines:
+            base = create_model(
+                name,
+                timeframes=list(self._model.timeframes),
+                windows={tf: min(cfg.baseline_window, n) for tf, n in self._model.windows.items()},
+            )
+            self.predictors.append(Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace))
+        self._check_data(now)
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
+        self._recover(now)
+        for symbol in cfg.symbols:
+            for tf in self._model.timeframes:
+                self._subs.append(self.bus.subscribe(candle_topic(symbol, tf), self.on_candle))
+            for tf in self.timeframes:
+                self._subs.append(self.bus.subscribe(pivot_topic(symbol, tf), self.on_pivot))
+        self.running = True
+        self.metrics.started()
+        return self
+
+    def _check_data(self, now: int) -> None:
+        needed: dict[str, int] = {}
+        for p in self.predictors:
+            for tf, n in p.windows.items():
+                needed[tf] = max(needed.get(tf, 0), n)
+        problems = []
+        for symbol in self.config.symbols:
+            missing = [tf for tf in needed if self.candles.last_open_time(symbol, tf) is None]
+            if missing:
+                have = sorted({s.timeframe for s in self.candles.series() if s.symbol == symbol})
+                problems.append(
+                    f"{symbol} has no {', '.join(missing)} candles (stored: "
+                    f"{', '.join(have) or 'none'})"
+                )
+        if problems:
+            raise DataMissingError(
+                "; ".join(problems)
+                + ": drop those timeframes (--timeframes) or ingest/stream their candles"
+            )
+        self.cache = WindowCache(self.candles)
+        for symbol in self.config.symbols:
+            for tf, n in needed.items():
+                self.cache.track(symbol, tf, n, now)
+
+    def _recover(self, now: int) -> None:
+        changed = self.resolver.recover(
+            self.ledger.pending(self.config.session_id), self.candles, now
+        )
+        if changed:
+            self.ledger.write(changed)
+        self.metrics.recovered = len(changed)
+
+    def stop(self, *, status: str = STOPPED, summary: dict[str, Any] | None = None) -> None:
+        """Unsubscribe, finish training, flush everything, checkpoint, and mark the session."""
+        for sub in self._subs:
+            sub.cancel()
+        self._subs = []
+        if self._builder is not None:
+            self._builder.shutdown(wait=True)
+        if self.trainer is not None:
+            self.trainer.flush(timeout_s=self.config.step_timeout_s * 4)
+            self.trainer.stop(timeout_s=self.config.step_timeout_s)
+        self.flush()
+        self.running = False
+        self.sessions.set_status(self.config.session_id, status, self.clock.now_ms(), summary)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        """Stop as a completed run (a replay that reached its end)."""
+        self.stop(status=FINISHED, summary=summary)
+
+    # -- events ---------------------------------------------------------------------------------
+    def on_candle(self, event: CandleCompletionEvent) -> None:
+        """Handle one closed candle (see the module doc)."""
+        now = self.clock.now_ms()
+        t = event.candle.close_time
+        if (
+            self._last_time is not None
+            and t > self._last_time
+            and (self._since_flush >= self.config.flush_every)
+        ):
+            self.flush()
+        assert self.cache is not None, "start() the session first"
+        self.cache.on_candle(event.candle)
+        for rec in self.resolver.on_candle(event.candle, now):
+            self._dirty[rec.prediction_id] = rec
+            self.metrics.on_resolved(rec)
+        self.coordinator.on_candle_completion(event)
+        self.expire_now()
+        if (
+            event.timeframe in self.timeframes
+            and event.symbol in self.config.symbols
+            and (
+                self.predict_until is None
+                or event.time + duration_ms(event.timeframe) <= self.predict_until
+            )
+        ):
+            self._predict(event, now)
+        self._events += 1
+        self._since_flush += 1
+        self._last_time = t
+        if self.config.flush_every == 1:
+            self.flush()
+
+    def expire_now(self) -> int:
+        """Expire what has waited past its grace period by the clock's time; return how many."""
+        now = self.clock.now_ms()
+        expired = self.resolver.expire(now)
+        for rec in expired:
+            self._dirty[rec.prediction_id] = rec
+            self.coordinator.forget_target(rec.symbol, rec.timeframe, rec.target_open_time)
+        self.metrics.expired += len(expired)
+        return len(expired)
+
+    def _predict(self, event: CandleCompletionEvent, now: int) -> None:
+        assert self.cache is not None
+        for p in self.predictors:
+            try:
+                made = p.predict(self.cache, event.symbol, event.timeframe, event.time, now)
+            except MissingCandlesError as exc:
+                self.skipped_missing += 1
+                log.debug("no prediction of %s at %s: %s", p.name, event.time, exc)
+                continue
+            self._dirty[made.record.prediction_id] = made.record
+            self._new_frames.append(frame_row(made.frame, event.timeframe))
+            self.resolver.add(made.record)
+            if made.learns:
+                self.coordinator.register(event.timeframe, made.frame)
+            self.metrics.predictions += 1
+
+    def on_pivot(self, event: PivotEvent) -> None:
+        """Hand a confirmed pivot to the coordinator (frames decided at its candle)."""
+        self.coordinator.on_pivot_event(event)
+
+    def label(self, symbol: str, timeframe: str, action: Action) -> FrameRef:
+        """Train the current candle's frame with ``action`` (manual mode); return the frame."""
+        frame = self.coordinator.latest(symbol, timeframe)
+        if frame is None:
+            raise DataMissingError(
+                f"no prediction of {symbol} {timeframe} yet: wait for a candle to close"
+            )
+        self.policy.manual(frame, timeframe, action)
+        return frame
+
+    # -- training -------------------------------------------------------------------------------
+    def _submit(self, samples: Sequence[TrainingSample], reason: str) -> None:
+        if self._builder is None or self.trainer is None:
+            return
+        now = self.clock.now_ms()
+        fut = self._builder.submit(self._train, list(samples), reason, now)
+        if self.config.synchronous_training:
+            inner = fut.result()
+            if inner is not None:
+                inner.result()
+
+    def _train(
+        self, samples: list[TrainingSample], reason: str, now: int
+    ) -> Future[StepReport] | None:
+        assert self.trainer is not None
+        built = build_batch(self.frames, samples, self._model.windows, self._model.timeframes, now)
+        if built is None:
+            return None
+        fut = self.trainer.submit(built.batch, source=reason)
+        ids = built.frame_ids
+
+        def done(f: Future[StepReport]) -> None:
+            r = f.result()
+            loss = r.losses.get("loss")
+            with self._steps_lock:
+                if r.ok:
+                    self._train_steps += 1
+                self._steps.append(
+                    TrainingStepRecord(
+                        self.config.session_id,
+                        self._model.name,
+                        r.step,
+                        now,
+                        reason,
+                        ids,
+                        loss,
+                        r.status,
+                    )
+                )
+            self.metrics.on_train(r.ok)
+
+        fut.add_done_callback(done)
+        return fut
+
+    def _on_checkpoint(self, info: CheckpointInfo) -> None:
+        self.sessions.set_checkpoint(self.config.session_id, info.path, info.step, info.created_at)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write buffered predictions, frames, step records and progress in one transaction."""
+        with self._steps_lock:
+            steps, self._steps = self._steps, []
+            train_steps = self._train_steps
+        dirty, frames = list(self._dirty.values()), self._new_frames
+        self._dirty, self._new_frames = {}, []
+        with self.db.transaction() as con:
+            self.frames.register_in(con, frames)
+            self.ledger.write_in(con, dirty)
+            self.sessions.log_steps_in(con, steps)
+            self.sessions.progress_in(
+                con,
+                self.config.session_id,
+                progress_time=self._last_time,
+                events=self._events,
+                train_steps=train_steps,
+                now=self.clock.now_ms(),
+            )
+        self._since_flush = 0
+
+    # -- queries --------------------------------------------------------------------------------
+    @property
+    def model_timeframes(self) -> tuple[str, ...]:
+        """Return every timeframe the session's models read."""
+        return tuple(self._model.timeframes)
+
+    @property
+    def events(self) -> int:
+        """Return how many candle events this session has handled (over restarts)."""
+        return self._events
+
+    def status(self) -> dict[str, Any]:
+        """Return the session's state for the API: config, counts, training, checkpoint."""
+        if self.running:
+            self.flush()
+        counts = self.ledger.counts(self.config.session_id)
+        trainer = self.trainer
+        ckpt = None if trainer is None else trainer.last_checkpoint
+        return {
+            "session_id": self.config.session_id,
+            "kind": self.kind,
+            "running": self.running,
+            "model": self.config.model,
+            "mode": self.config.mode,
+            "symbols": list(self.config.symbols),
+            "timeframes": list(self.timeframes),
+            "events": self._events,
+            "progress_time": self._last_time,
+            "predictions": counts,
+            "pending_in_memory": len(self.resolver),
+            "skipped_missing": self.skipped_missing,
+            "model_version": None if trainer is None else trainer.snapshot.version,
+            "train_steps": self._train_steps,
+            "trainer": None if trainer is None else vars(trainer.stats).copy(),
+            "checkpoint": None if ckpt is None else {"path": ckpt.path, "step": ckpt.step},
+            "metrics": self.metrics.to_json(),
+        }
+
+    def recent_predictions(self, limit: int = 50) -> list[PredictionRecord]:
+        """Return the newest predictions of this session (stored ones), newest first."""
+        if self.running:
+            self.flush()
+        return self.ledger.recent(self.config.session_id, limit)
+
+    def model_snapshot(self) -> Model:
+        """Return the learning model's last published weights (read-only use)."""
+        if self.trainer is None:
+            raise OperationalError("session is not started: call start() first")
+        return self.trainer.snapshot.model
+
+
+def _fixed(model: Model) -> Callable[[], Model]:
+    """Return a snapshot function for a model that never changes (a baseline)."""
+    return lambda: model

@@ -1,0 +1,124 @@
+"""The last closed candles of each series a session reads, kept in memory between ticks.
+
+Seeded from the candle store, then extended by the candle events themselves, so the input of a
+prediction is sliced from memory instead of re-queried every tick. It holds exactly what the
+store holds (an event is published only once its candle is stored), so a window taken here
+hashes the same as the store's ``window`` of the same spec; every frame records that hash and
+``get_inference_data`` checks it. A series only knows candles whose event has arrived, so a
+prediction at ``t`` never reads a candle that was not yet announced at ``t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
+from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.domain.window import Window, WindowSpec
+from ghostcandle.store.candles import CandleStore, MissingCandlesError
+
+
+class _Series:
+    __slots__ = ("capacity", "n", "open_time", "values")
+
+    def __init__(self, capacity: int) -> None:
+        # twice the capacity, compacted when full: appends stay O(1) amortised
+        self.capacity = capacity
+        self.open_time = np.empty(2 * capacity, dtype=np.int64)
+        self.values = np.empty((2 * capacity, 5), dtype=np.float64)
+        self.n = 0
+
+    def load(self, open_time: np.ndarray, values: np.ndarray) -> None:
+        k = min(len(open_time), self.capacity)
+        self.open_time[:k] = open_time[len(open_time) - k :]
+        self.values[:k] = values[len(values) - k :]
+        self.n = k
+
+    def append(self, t: int, row: tuple[float, float, float, float, float]) -> None:
+        if self.n == len(self.open_time):
+            keep = self.capacity
+            self.open_time[:keep] = self.open_time[self.n - keep : self.n]
+            self.values[:keep] = self.values[self.n - keep : self.n]
+            self.n = keep
+        self.open_time[self.n] = t
+        self.values[self.n] = row
+        self.n += 1
+
+    @property
+    def last(self) -> int | None:
+        return None if self.n == 0 else int(self.open_time[self.n - 1])
+
+
+class WindowCache:
+    """Recent closed candles per ``(symbol, timeframe)``, for windows of at most ``capacity``."""
+
+    def __init__(self, store: CandleStore) -> None:
+        self.store = store
+        self._series: dict[tuple[str, str], _Series] = {}
+        self.reloads = 0
+
+    def track(self, symbol: str, timeframe: str, capacity: int, known_at: int) -> None:
+        """Start tracking a series, loading its candles closed by ``known_at`` from the store."""
+        key = (symbol, timeframe)
+        old = self._series.get(key)
+        if old is not None and old.capacity >= capacity:
+            return
+        self._series[key] = _Series(capacity)
+        self._reload(symbol, timeframe, known_at)
+
+    def _reload(self, symbol: str, timeframe: str, known_at: int) -> None:
+        s = self._series[(symbol, timeframe)]
+        d = duration_ms(timeframe)
+        end = known_at - known_at % d - d  # last candle with close_time <= known_at
+        df = self.store.tail(symbol, timeframe, end, s.capacity)
+        s.load(
+            df["open_time"].to_numpy(dtype=np.int64),
+            df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64),
+        )
+        self.reloads += 1
+
+    def tracks(self, symbol: str, timeframe: str) -> bool:
+        """Tell whether the series is tracked."""
+        return (symbol, timeframe) in self._series
+
+    def last_open_time(self, symbol: str, timeframe: str) -> int | None:
+        """Return the open time of the newest known candle of the series."""
+        s = self._series.get((symbol, timeframe))
+        return None if s is None else s.last
+
+    def on_candle(self, candle: Candle) -> None:
+        """Add a closed candle; after a gap or out of order, reload the series from the store."""
+        s = self._series.get((candle.symbol, candle.timeframe))
+        if s is None:
+            return
+        last = s.last
+        if last is not None and candle.open_time <= last:
+            return  # already known (a replayed or duplicated event)
+        if last is not None and candle.open_time != last + duration_ms(candle.timeframe):
+            self._reload(candle.symbol, candle.timeframe, candle.close_time)
+            return
+        s.append(
+            candle.open_time, (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        )
+
+    def window(self, symbol: str, timeframe: str, length: int) -> Window:
+        """Return the last ``length`` known candles of the series, exactly, as a ``Window``.
+
+        Raise ``MissingCandlesError`` if fewer are known or they are not consecutive.
+        """
+        s = self._series.get((symbol, timeframe))
+        last = None if s is None else s.last
+        if s is None or last is None:
+            raise MissingCandlesError(symbol, timeframe, [])
+        spec = WindowSpec(timeframe, last, length)
+        if s.n < length:
+            have = set(s.open_time[: s.n].tolist())
+            missing = [int(t) for t in spec.open_times() if int(t) not in have]
+            raise MissingCandlesError(symbol, timeframe, missing)
+        t = s.open_time[s.n - length : s.n].copy()
+        if int(t[-1] - t[0]) != (length - 1) * duration_ms(timeframe):
+            expected = spec.open_times()
+            raise MissingCandlesError(
+                symbol, timeframe, [int(x) for x in np.setdiff1d(expected, t)]
+            )
+        return Window(symbol, spec, t, s.values[s.n - length : s.n].copy())
