@@ -56,7 +56,9 @@ class DepthStore:
                 con.unregister("gc_depth")
         return len(snapshots)
 
-    def read(self, symbol: str, start: int | None = None, end: int | None = None) -> list[DepthSnapshot]:
+    def read(
+        self, symbol: str, start: int | None = None, end: int | None = None
+    ) -> list[DepthSnapshot]:
         """Return the snapshots of ``symbol`` with ``start <= time <= end``, oldest first."""
         cur = self.db.cursor()
         rows = cur.execute(
