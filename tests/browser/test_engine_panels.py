@@ -110,3 +110,35 @@ def test_training_streams_epochs_then_checkpoints(
     status = httpx.get(server.url + "/api/train-model/status").json()
     assert status["status"] == "completed"
     assert Path(status["checkpoint"]).is_file()
+
+
+def test_backtest_of_the_visible_range_shows_result_and_trades(
+    page: Page, server: Server, shot: Callable[..., Any]
+) -> None:
+    page.click(".tab[data-tab='backtest']")
+    expect(page.locator("#bt-range")).to_contain_text("Visible range")
+    page.select_option("#bt-model", "drift")
+    visible = page.evaluate("window.ghostcandle.chart.visibleRange()")
+    page.click("#bt-run")
+    expect(page.locator("#bt-status")).to_contain_text("completed", timeout=60_000)
+    shot(page, "backtest-result")
+    state = httpx.get(server.url + "/api/backtest/status").json()
+    result = state["result"]
+    # the run covered what the chart showed, and the panel shows the engine's figures
+    assert result["start"] == int(visible["start"])
+    assert result["end"] >= int(visible["end"])
+    assert result["candles"] > 50
+    expect(page.locator("#bt-figures")).to_contain_text(f"Trades{len(result['trades'])}")
+    assert page.locator("#bt-trades tbody tr").count() == len(result["trades"])
+    assert page.locator("#bt-equity").is_visible() == (len(result["equity"]) >= 2)
+    drawn = page.evaluate("window.ghostcandle.chart.markerLayers.trades.length")
+    assert drawn == 2 * len(result["trades"])
+
+
+def test_backtest_of_an_unstored_timeframe_says_what_is_missing(page: Page) -> None:
+    r = httpx.post(
+        page.url.split("/?")[0].rstrip("/") + "/api/backtest",
+        json={"model": "drift", "symbol": "ETH/USDT", "timeframe": "1s", "start": 1, "end": 2},
+    )
+    assert r.status_code == 404
+    assert "no 1s candles of ETH/USDT are stored" in r.json()["detail"]

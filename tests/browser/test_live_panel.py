@@ -92,7 +92,8 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
         for p in preds["predictions"]
         if p["model"] == "transformer" and p["timeframe"] == "1s" and p["target_time"] == ghost_time
     ]
-    assert mine and mine[0]["status"] == "resolved"
+    assert mine
+    assert mine[0]["status"] == "resolved"
     bar = page.evaluate(f"window.ghostcandle.chart.byTime.get({ghost_time})")
     assert mine[0]["actual"] == bar["close"]
 
@@ -100,4 +101,5 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     page.click("#live-stop")
     expect(page.locator("#live-state")).to_have_text("stopped")
     r = httpx.post(server.url + "/api/realtime-inference/train-manual", json={"action": "BUY"})
-    assert r.status_code == 503 and "start it in manual mode" in r.json()["detail"]
+    assert r.status_code == 503
+    assert "start it in manual mode" in r.json()["detail"]

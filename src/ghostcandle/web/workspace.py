@@ -12,6 +12,7 @@ from ghostcandle.engine.runtime import Runtime
 from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
+from ghostcandle.web.backtest_job import BacktestJobs
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.events import EventHub
 from ghostcandle.web.live_bridge import LiveBridge
@@ -82,6 +83,7 @@ class Workspace:
     runtime: Runtime
     training: TrainingJobs
     live: LiveBridge
+    backtests: BacktestJobs
     features: dict[str, Feature] = field(default_factory=probe_features)
     feed_error: str = ""
 
@@ -104,6 +106,7 @@ class Workspace:
             runtime=runtime,
             training=TrainingJobs(db, annotations, clk, lambda d: hub.publish("training", d)),
             live=LiveBridge(runtime, hub.publish),
+            backtests=BacktestJobs(db, lambda d: hub.publish("backtest", d)),
         )
 
     def start_engine(self) -> threading.Thread:
@@ -127,6 +130,7 @@ class Workspace:
     def close(self) -> None:
         """Stop the engine and streams, then close the database."""
         self.training.wait(30)
+        self.backtests.wait(30)
         self.runtime.close()
         self.hub.close()
         self.db.close()

@@ -122,4 +122,20 @@ def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
     if body.end <= body.start:
         raise UserInputError("field 'end' must be after 'start': select a visible range")
     _require(ws, "backtest")
-    raise FeatureUnavailableError("backtest is not wired to the engine yet")
+    from ghostcandle.engine.backtest import BacktestRequest
+
+    return ws.backtests.start(
+        BacktestRequest(
+            model=body.model,
+            symbol=body.symbol,
+            timeframe=body.timeframe,
+            start=body.start,
+            end=body.end,
+        )
+    )
+
+
+@router.get("/backtest/status")
+def backtest_status(ws: WorkspaceDep) -> dict[str, Any]:
+    """Return the state of the last backtest (the SSE stream pushes every change)."""
+    return dict(ws.backtests.state)

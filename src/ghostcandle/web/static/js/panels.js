@@ -295,7 +295,7 @@ export class BacktestPanel {
 
   clear() {
     $("#bt-figures").replaceChildren();
-    $("#bt-equity").hidden = true;
+    $("#bt-equity").setAttribute("hidden", ""); // an SVG element has no .hidden property
     $("#bt-trades").hidden = true;
     this.chart.setMarkerLayer("trades", []);
   }
@@ -374,7 +374,7 @@ export class BacktestPanel {
   drawEquity(points) {
     const svg = $("#bt-equity");
     if (!points || points.length < 2) {
-      svg.hidden = true;
+      svg.setAttribute("hidden", "");
       return;
     }
     const vals = points.map((p) => p.value);
@@ -388,6 +388,6 @@ export class BacktestPanel {
     svg.innerHTML =
       `<polyline fill="none" stroke="${up ? "#26a69a" : "#ef5350"}" stroke-width="1.5" points="${xy.join(" ")}"/>` +
       `<text x="4" y="12" fill="#7d8799" font-size="10">equity ${fmtPrice(vals[vals.length - 1])}</text>`;
-    svg.hidden = false;
+    svg.removeAttribute("hidden");
   }
 }

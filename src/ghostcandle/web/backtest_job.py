@@ -1,0 +1,109 @@
+"""Backtest the chart's visible range in the background through ``engine.backtest``.
+
+One job at a time; progress, then the result (PnL, trades, win rate, equity curve) are pushed
+to the page as ``backtest`` events. The request is checked before the job starts, so a bad one
+is answered at once with the reason and runs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ghostcandle.domain.errors import ConflictError, GhostcandleError
+from ghostcandle.engine.backtest import BacktestRequest, BacktestResult, BacktestService
+from ghostcandle.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[dict[str, Any]], None]
+#: Push progress at most this often (seconds): the page needs no more.
+PROGRESS_EVERY_S = 0.2
+
+
+def result_json(r: BacktestResult) -> dict[str, Any]:
+    """Return what the backtest panel shows of a result."""
+    p = r.performance
+    return {
+        "model": r.strategy.removeprefix("model:"),
+        "symbol": r.symbol,
+        "timeframe": r.timeframe,
+        "start": r.start,
+        "end": r.end,
+        "candles": r.candles,
+        "signals": r.signals,
+        "pnl": p.pnl,
+        "pnl_pct": p.return_pct,
+        "win_rate": p.win_rate if p.trades else None,
+        "max_drawdown_pct": p.max_drawdown_pct,
+        "fees": p.fees,
+        "buy_and_hold_pct": r.buy_and_hold.return_pct,
+        "elapsed_s": r.elapsed_s,
+        "trades": [
+            {
+                "side": t.side,
+                "entry_time": t.entry_time,
+                "entry_price": t.entry_price,
+                "exit_time": t.exit_time,
+                "exit_price": t.exit_price,
+                "pnl": t.pnl,
+                "pnl_pct": t.return_pct,
+            }
+            for t in r.trades
+        ],
+        "equity": [{"time": e.time, "value": e.equity} for e in r.equity_curve],
+    }
+
+
+class BacktestJobs:
+    """Run at most one backtest at a time and report it through ``publish``."""
+
+    def __init__(self, db: Database, publish: Publish) -> None:
+        self.service = BacktestService(db)
+        self.publish = publish
+        self.state: dict[str, Any] = {"status": "idle"}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self, req: BacktestRequest) -> dict[str, Any]:
+        """Check ``req`` (raising the reason if it cannot run) and start it; return its state."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise ConflictError("a backtest is running: wait for its result")
+            self.service.check(req)
+            self.state = {"status": "running", "progress": 0.0}
+            self._thread = threading.Thread(
+                target=self._run, args=(req,), name="backtest", daemon=True
+            )
+            self._thread.start()
+            return dict(self.state)
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Wait for the running backtest (tests, shutdown)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _emit(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.publish(dict(state))
+
+    def _run(self, req: BacktestRequest) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY_S:
+                last[0] = now
+                self._emit({"status": "running", "progress": done / max(total, 1)})
+
+        try:
+            result = self.service.run(req, progress)
+            self._emit({"status": "completed", "progress": 1.0, "result": result_json(result)})
+        except GhostcandleError as exc:
+            self._emit({"status": "failed", "reason": str(exc)})
+        except Exception as exc:  # reported to the trader, not lost in a thread
+            log.exception("backtest failed")
+            self._emit({"status": "failed", "reason": f"{type(exc).__name__}: {exc}"})
