@@ -31,11 +31,22 @@ unit: install
 
 test: browser-deps lint typecheck imports unit
 
+# The exchange simulator (a SYNTHETIC, seeded market on 127.0.0.1) and the workspace connected
+# to it exactly as to Binance; the default model predicts every 1s candle and trains on each.
+# The demo database is rebuilt each time: the simulator's market starts from "now".
+DEMO_SIM_PORT ?= 8765
 demo: install browser-deps
 	mkdir -p $(DEMO_DIR)
-	$(BIN)/ghostcandle demo --db $(DEMO_DIR)/ghostcandle.duckdb
-	@echo "open http://127.0.0.1:8050/ (Ctrl-C stops the workspace)"
-	$(BIN)/ghostcandle serve --db $(DEMO_DIR)/ghostcandle.duckdb
+	rm -f $(DEMO_DIR)/ghostcandle.duckdb $(DEMO_DIR)/ghostcandle.duckdb.wal
+	rm -rf $(DEMO_DIR)/ghostcandle.checkpoints
+	$(BIN)/ghostcandle exchange-sim --port $(DEMO_SIM_PORT) --symbols ETH/USDT,BTC/USDT \
+	  --intervals 1s,1m,1h,1d --history-hours 72 --seed 42 & SIM=$$!; \
+	trap 'kill $$SIM 2>/dev/null; wait $$SIM 2>/dev/null' EXIT INT TERM; \
+	sleep 2; \
+	echo "open http://127.0.0.1:8050/?timeframe=1s  (SYNTHETIC market; Ctrl-C stops everything)"; \
+	$(BIN)/ghostcandle serve --db $(DEMO_DIR)/ghostcandle.duckdb \
+	  --exchange-url http://127.0.0.1:$(DEMO_SIM_PORT) --synthetic \
+	  --symbols ETH/USDT,BTC/USDT --intervals 1s,1m,1h,1d --live-mode every_candle
 
 # The workspace's front end and browser tests: lightweight-charts from the npm registry
 # (served under /vendor/, never from a CDN) and Debian's Chromium for Playwright.
