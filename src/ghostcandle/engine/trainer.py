@@ -17,6 +17,9 @@ A step is run on a worker thread and judged before anything is published:
 In each case the step is reported and discarded: the trainer goes on from a fresh copy of the
 last good snapshot, so the model keeps its last good weights. Every ``checkpoint_every`` good
 steps, and on ``stop``, the last good state is written atomically by the ``CheckpointStore``.
+
+On small machines run torch on one intra-op thread (``torch.set_num_threads(1)``): with two
+cores, inference and a training step on more threads each only contend (bench/bench_models.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import torch
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import OperationalError
 from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore
-from ghostcandle.engine.trainer import Trainer
+from ghostcandle.engine.trainer import StepReport, Trainer
 from ghostcandle.models.base import ModelInputs, TrainingBatch
 from ghostcandle.models.cnn import CnnModel, make_cnn
 from ghostcandle.models.registry import create_model
@@ -189,6 +189,24 @@ def test_updates_from_many_threads_are_serialised(trainer: Trainer) -> None:
     assert [r.step for r in reports] == list(range(1, 21))
     assert all(r.ok for r in reports)
     assert trainer.snapshot.model.step == 20
+
+
+def test_flush_waits_for_queued_steps_and_reports_are_delivered() -> None:
+    reports: list[StepReport] = []
+    trainer = Trainer(
+        create_model("cnn", **SMALL), clock=ReplayClock(7), on_report=reports.append
+    ).start()
+    try:
+        _, batch = make_batch(trainer.snapshot.model, seed=10)
+        for _ in range(5):
+            trainer.submit(batch, source="manual")
+        assert trainer.flush(30)
+        assert trainer.snapshot.step == 5
+        assert [r.seq for r in reports] == [1, 2, 3, 4, 5]
+        assert all(r.ok and r.source == "manual" and r.finished_at == 7 for r in reports)
+        assert trainer.stats.ok == 5
+    finally:
+        trainer.stop(5)
 
 
 def test_full_queue_drops_instead_of_blocking() -> None:
