@@ -192,7 +192,23 @@ class Broker:
             )
         if action == Action.HOLD or confidence < self.config.min_confidence:
             return
-        target = 1 if action == Action.BUY else (-1 if self.config.allow_short else 0)
+        self.order_target(symbol, time, 1 if action == Action.BUY else -1)
+
+    def order_target(self, symbol: str, time: int, target: int) -> None:
+        """Order the position of ``symbol`` to +1 (long), -1 (short) or 0 (flat) at ``time``.
+
+        A short target counts as flat when shorting is not allowed.
+        """
+        if target not in (-1, 0, 1):
+            raise ValueError(f"target {target} is not a position: use 1, -1 or 0")
+        last = self._last.get(symbol)
+        if last is not None and time < last.close_time:
+            raise ValueError(
+                f"order at {time} comes before the close {last.close_time} already handled: "
+                "hand orders to the broker in time order"
+            )
+        if target < 0 and not self.config.allow_short:
+            target = 0
         order = _Order(symbol, target, time)
         if self.config.fill == "close":
             if last is None:
@@ -234,6 +250,10 @@ class Broker:
         # another symbol's candle of the same close was handed over first: its close is not
         # known yet at this fill, so size on the close before it
         return self._prev_close.get(symbol, pos.entry_price)
+
+    def last_candle(self, symbol: str) -> Candle | None:
+        """Return the newest candle of ``symbol`` handed over, if any."""
+        return self._last.get(symbol)
 
     def pending(self, symbol: str) -> int | None:
         """Return the target (+1, -1, 0) of the order waiting for the next open, if any."""

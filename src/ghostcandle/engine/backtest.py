@@ -1,0 +1,452 @@
+"""Backtests: the replay of the loop with a simulated broker attached.
+
+Two ways to run one, with the same result:
+
+- **loop** (always with training, on request without): a ``LoopSession`` is replayed over the
+  stored candles under a ``ReplayClock`` and a ``SessionBroker`` trades the model's predictions
+  of the traded timeframe, candle by candle, while the session trains in its mode (seeded,
+  synchronous training, so a run is repeatable);
+- **batched** (without training, the default): the model's weights never change, so every
+  prediction depends only on the candles known at its decision time. They are computed in large
+  batches from exactly the windows the loop would read (the newest candles announced by then:
+  finer or equal timeframes up to the decision close, coarser ones closed before it), then fed
+  to the same broker in candle order.
+
+Buy-and-hold over the same candles, through the same broker settings, is reported beside the
+model. Everything is checked before anything is written: a bad request raises a one-line error
+and leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ghostcandle.domain.actions import ACTIONS
+from ghostcandle.domain.broker import Broker, BrokerConfig, EquityPoint, Trade
+from ghostcandle.domain.candles import VALUE_COLUMNS, Candle, candles_from_frame
+from ghostcandle.domain.clock import ReplayClock
+from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
+from ghostcandle.domain.events import candle_topic
+from ghostcandle.domain.performance import Performance, buy_and_hold, periods_per_year, summarise
+from ghostcandle.domain.timeframes import check_timeframe, duration_ms, format_time
+from ghostcandle.engine.paper import SessionBroker
+from ghostcandle.engine.replay import replay_events
+from ghostcandle.engine.session import LoopSession
+from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.models.base import Model
+from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.models.registry import create_model
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+from ghostcandle.store.sessions import FAILED
+
+#: Training modes a backtest accepts (``manual`` needs a trader).
+TRAIN_MODES: tuple[str, ...] = ("none", "every_candle", "pivots_only")
+
+#: ``progress(done, total)``: candles of the traded timeframe handled so far, out of all.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestRequest:
+    """What to backtest: a model family and settings, one series, a range, a broker, training.
+
+    The range is of close times: candles of ``timeframe`` closing in ``(start, end]`` are traded.
+    ``model_config`` goes to ``create_model``; its timeframes default to ``[timeframe]``.
+    """
+
+    model: str
+    symbol: str
+    timeframe: str
+    start: int
+    end: int
+    model_config: Mapping[str, Any] = field(default_factory=dict)
+    train: str = "none"
+    seed: int = 0
+    broker: BrokerConfig = field(default_factory=BrokerConfig)
+    batched: bool = True
+    batch_size: int = 1024
+
+    def model_settings(self) -> dict[str, Any]:
+        """Return the settings the model is built from (seed and timeframes filled in)."""
+        return {"seed": self.seed, "timeframes": [self.timeframe], **dict(self.model_config)}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the request as plain JSON values."""
+        return {
+            "model": self.model,
+            "model_config": self.model_settings(),
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "start": self.start,
+            "end": self.end,
+            "train": self.train,
+            "seed": self.seed,
+            "broker": {
+                "initial_equity": self.broker.initial_equity,
+                "fee_bps": self.broker.fee_bps,
+                "slippage_bps": self.broker.slippage_bps,
+                "position_fraction": self.broker.position_fraction,
+                "min_confidence": self.broker.min_confidence,
+                "fill": self.broker.fill,
+                "allow_short": self.broker.allow_short,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Trades, equity curve and figures of a strategy, with buy-and-hold beside it."""
+
+    strategy: str
+    symbol: str
+    timeframe: str
+    start: int
+    end: int
+    engine: str
+    candles: int
+    signals: int
+    trades: tuple[Trade, ...]
+    equity_curve: tuple[EquityPoint, ...]
+    performance: Performance
+    buy_and_hold: Performance
+    buy_and_hold_curve: tuple[EquityPoint, ...]
+    elapsed_s: float
+    session_id: str | None = None
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def candles_per_s(self) -> float:
+        """Return the throughput of the run."""
+        return self.candles / self.elapsed_s if self.elapsed_s > 0 else float("inf")
+
+    def to_json(self, *, curves: bool = True) -> dict[str, Any]:
+        """Return the result as plain JSON values (figures at the top level, as the CLI prints)."""
+        out: dict[str, Any] = {
+            "strategy": self.strategy,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "start": self.start,
+            "end": self.end,
+            "engine": self.engine,
+            "session_id": self.session_id,
+            "candles": self.candles,
+            "signals": self.signals,
+            **self.performance.to_json(),
+            "buy_and_hold": self.buy_and_hold.to_json(),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "candles_per_s": round(self.candles_per_s, 1) if self.elapsed_s > 0 else None,
+            "request": dict(self.request),
+            "trade_list": [trade_json(t) for t in self.trades],
+        }
+        if curves:
+            out["equity_curve"] = [[p.time, p.equity] for p in self.equity_curve]
+            out["buy_and_hold_curve"] = [[p.time, p.equity] for p in self.buy_and_hold_curve]
+        return out
+
+
+def trade_json(t: Trade) -> dict[str, Any]:
+    """Return one trade as plain JSON values."""
+    return {
+        "symbol": t.symbol,
+        "side": t.side,
+        "size": t.size,
+        "entry_time": t.entry_time,
+        "entry_price": t.entry_price,
+        "exit_time": t.exit_time,
+        "exit_price": t.exit_price,
+        "fees": t.fees,
+        "pnl": t.pnl,
+        "return_pct": t.return_pct,
+        "exit_reason": t.exit_reason,
+    }
+
+
+def traded_candles(
+    store: CandleStore, symbol: str, timeframe: str, start: int, end: int
+) -> list[Candle]:
+    """Return the stored candles of the series closing in ``(start, end]``, or say what is wrong.
+
+    Raise ``UserInputError`` for an empty range and ``DataMissingError`` when the timeframe is
+    not stored or no candle closes in the range.
+    """
+    check_timeframe(timeframe)
+    if end <= start:
+        raise UserInputError(
+            f"backtest range is empty ({format_time(start)} .. {format_time(end)}): "
+            "give --to after --from"
+        )
+    stored = [s for s in store.series() if s.symbol == symbol]
+    info = next((s for s in stored if s.timeframe == timeframe), None)
+    if info is None:
+        have = ", ".join(sorted(s.timeframe for s in stored)) or "none"
+        raise DataMissingError(
+            f"no {timeframe} candles of {symbol} are stored (stored timeframes: {have}): "
+            "ingest them or pick a stored timeframe"
+        )
+    d = duration_ms(timeframe)
+    df = store.read(symbol, timeframe, start - d + 1, end - d)
+    if df.empty:
+        raise DataMissingError(
+            f"no stored {timeframe} candle of {symbol} closes in {format_time(start)} .. "
+            f"{format_time(end)} (stored: {format_time(info.first_open_time)} .. "
+            f"{format_time(info.last_open_time + d)}): pick a range inside the stored one"
+        )
+    return candles_from_frame(symbol, timeframe, df)
+
+
+class BacktestService:
+    """Run backtests on one database; what the CLI and the web API call."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.store = CandleStore(db)
+
+    def check(self, req: BacktestRequest) -> tuple[Model, list[Candle]]:
+        """Check a request (nothing is written); return its fresh model and traded candles."""
+        if req.train not in TRAIN_MODES:
+            raise UserInputError(
+                f"unknown training mode {req.train!r} for a backtest: "
+                f"use one of {', '.join(TRAIN_MODES)}"
+            )
+        if req.batch_size < 1:
+            raise UserInputError(f"batch size {req.batch_size} must be at least 1")
+        candles = traded_candles(self.store, req.symbol, req.timeframe, req.start, req.end)
+        model = create_model(req.model, **req.model_settings())
+        if req.timeframe not in model.timeframes:
+            raise UserInputError(
+                f"model {req.model} reads {', '.join(model.timeframes)}, not {req.timeframe}: "
+                "add the traded timeframe to its timeframes"
+            )
+        for tf in model.timeframes:
+            if self.store.last_open_time(req.symbol, tf) is None:
+                raise DataMissingError(
+                    f"model {req.model} reads {tf} candles of {req.symbol} and none are stored: "
+                    "ingest them or drop that timeframe from the model"
+                )
+        return model, candles
+
+    def run(self, req: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
+        """Run a backtest to its end and return the result."""
+        model, candles = self.check(req)
+        t0 = time.perf_counter()
+        broker = Broker(req.broker)
+        if req.train == "none" and req.batched:
+            signals, session_id, engine = (
+                _run_batched(self.store, req, model, candles, broker, progress),
+                None,
+                "batched",
+            )
+        else:
+            signals, session_id = _run_loop(self.db, req, candles, broker, progress)
+            engine = "loop"
+        broker.finish()
+        elapsed = time.perf_counter() - t0
+        return result_of(
+            f"model:{req.model}",
+            req.symbol,
+            req.timeframe,
+            req.start,
+            req.end,
+            engine,
+            candles,
+            signals,
+            broker,
+            elapsed,
+            session_id=session_id,
+            request=req.to_json(),
+        )
+
+
+def result_of(
+    strategy: str,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    end: int,
+    engine: str,
+    candles: list[Candle],
+    signals: int,
+    broker: Broker,
+    elapsed: float,
+    *,
+    session_id: str | None = None,
+    request: Mapping[str, Any] | None = None,
+) -> BacktestResult:
+    """Assemble a result from a finished broker: figures, and buy-and-hold on the same candles."""
+    cfg = broker.config
+    per_year = periods_per_year(timeframe)
+    bh_trades, bh_curve = buy_and_hold(candles, cfg)
+    return BacktestResult(
+        strategy=strategy,
+        symbol=symbol,
+        timeframe=timeframe,
+        start=start,
+        end=end,
+        engine=engine,
+        candles=len(candles),
+        signals=signals,
+        trades=tuple(broker.trades),
+        equity_curve=tuple(broker.equity_curve),
+        performance=summarise(broker.trades, broker.equity_curve, cfg.initial_equity, per_year),
+        buy_and_hold=summarise(bh_trades, bh_curve, cfg.initial_equity, per_year),
+        buy_and_hold_curve=tuple(bh_curve),
+        elapsed_s=elapsed,
+        session_id=session_id,
+        request=dict(request or {}),
+    )
+
+
+# -- batched: predictions depend only on the past ----------------------------------------------
+
+
+def _run_batched(
+    store: CandleStore,
+    req: BacktestRequest,
+    model: Model,
+    candles: list[Candle],
+    broker: Broker,
+    progress: Progress | None,
+) -> int:
+    d = duration_ms(req.timeframe)
+    decisions = np.array([c.close_time for c in candles], dtype=np.int64)
+    # the loop predicts only targets that close inside the range
+    decisions = decisions[decisions + d <= req.end]
+    first = int(decisions[0]) if len(decisions) else req.end
+    ends: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {}
+    ok = np.ones(len(decisions), dtype=bool)
+    for tf, n in model.windows.items():
+        d2 = duration_ms(tf)
+        df = store.read(req.symbol, tf, first - (n + 1) * d2 - d, req.end)
+        open_time = df["open_time"].to_numpy(dtype=np.int64)
+        values[tf] = df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64)
+        # known at a decision close: finer or equal timeframes up to it (their events come
+        # first), coarser ones only if closed before it
+        close_time = open_time + d2
+        if d2 <= d:
+            last = np.searchsorted(close_time, decisions, side="right") - 1
+        else:
+            last = np.searchsorted(close_time, decisions, side="left") - 1
+        ends[tf] = last
+        if len(open_time) == 0:
+            ok[:] = False
+            continue
+        have = last >= n - 1
+        span = open_time[last] - open_time[np.maximum(last - n + 1, 0)]
+        ok &= have & (span == (n - 1) * d2)
+    actions = np.full(len(decisions), -1, dtype=np.int64)
+    confidence = np.zeros(len(decisions), dtype=np.float64)
+    idx = np.flatnonzero(ok)
+    total = len(candles)
+    for a in range(0, len(idx), req.batch_size):
+        chunk = idx[a : a + req.batch_size]
+        samples = [
+            {
+                tf: values[tf][ends[tf][i] - n + 1 : ends[tf][i] + 1]
+                for tf, n in model.windows.items()
+            }
+            for i in chunk
+        ]
+        inputs, _ = prepare_inputs(samples, model.windows)
+        out = model.predict(inputs)
+        actions[chunk] = out.actions
+        confidence[chunk] = out.confidence
+        if progress is not None:
+            progress(min(total, int(chunk[-1]) + 1), total)
+    by_time = {int(t): i for i, t in enumerate(decisions)}
+    signals = 0
+    for c in candles:
+        broker.on_candle(c)
+        i = by_time.get(c.close_time)
+        if i is not None and actions[i] >= 0:
+            broker.on_signal(c.symbol, c.close_time, ACTIONS[int(actions[i])], float(confidence[i]))
+            signals += 1
+    if progress is not None:
+        progress(total, total)
+    return signals
+
+
+# -- the loop, candle by candle -----------------------------------------------------------------
+
+
+def _run_loop(
+    db: Database,
+    req: BacktestRequest,
+    candles: list[Candle],
+    broker: Broker,
+    progress: Progress | None,
+) -> tuple[int, str]:
+    session_id = f"backtest-{uuid.uuid4().hex[:12]}"
+    config = SessionConfig(
+        session_id=session_id,
+        model=req.model,
+        model_config=req.model_settings(),
+        symbols=(req.symbol,),
+        timeframes=(req.timeframe,),
+        mode=req.train,
+        baselines=(),
+        flush_every=1000,
+        checkpoint_every=1_000_000,
+        synchronous_training=True,  # each step lands before the next prediction: repeatable
+        seed=req.seed,
+    )
+    clock = ReplayClock(req.start)
+    bus = MessageBus(name=session_id)
+    total = len(candles)
+    done = 0
+
+    def count(candle: Candle, _: object) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and (done % 100 == 0 or done == total):
+            progress(done, total)
+
+    # the weights trained during a backtest belong to it alone: checkpoints go to a scratch dir
+    with tempfile.TemporaryDirectory(prefix="ghostcandle-backtest-") as scratch:
+        session = LoopSession(db, config, bus, clock, kind="backtest", checkpoint_dir=scratch)
+        session.predict_until = req.end
+        session.start()
+        structure = None
+        try:
+            follower = SessionBroker(session, broker, req.timeframe, on_update=count)
+            if req.train != "none":
+                structure = _structure(bus, db, req)
+            for event in replay_events(
+                session.candles, (req.symbol,), session.model_timeframes, req.start, req.end
+            ):
+                clock.advance_to(event.time)
+                bus.publish(candle_topic(event.symbol, event.timeframe), event)
+            failed = {k: v for k, v in bus.errors.items() if k.startswith("broker:")}
+            if failed:
+                raise OperationalError(
+                    f"the simulated broker failed on {sum(failed.values())} candles: "
+                    "see the log, this is a bug to report"
+                )
+            clock.advance_to(req.end + config.grace(req.timeframe) + 1)
+            session.expire_now()
+            follower.close()
+            if structure is not None:
+                structure.close()
+            session.finish({"backtest": True, "signals": follower.signals})
+        except BaseException:
+            session.stop(status=FAILED)
+            raise
+    return follower.signals, session_id
+
+
+def _structure(bus: MessageBus, db: Database, req: BacktestRequest) -> Any:
+    """Track market structure on the backtest bus so pivots arrive as they would live."""
+    from ghostcandle.engine.structure import StructureEngine
+
+    engine = StructureEngine(bus, db)
+    engine.track(req.symbol, req.timeframe)
+    return engine
