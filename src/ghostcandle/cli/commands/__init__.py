@@ -15,4 +15,5 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "replay",
     "evaluate",
+    "backtest",
 )
