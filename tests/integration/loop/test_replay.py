@@ -33,7 +33,8 @@ def test_replay_predicts_every_due_candle_and_frames_rematerialise(
     due_1m = (END - MINUTE_MS - START) // MINUTE_MS
     assert summary["predictions"] == 3 * (due_1m + 1)
     assert summary["resolved"] == summary["predictions"]
-    assert summary["expired"] == 0 and summary["pending"] == 0
+    assert summary["expired"] == 0
+    assert summary["pending"] == 0
     assert summary["train_steps"] == 0
     ledger = PredictionLedger(market)
     df = ledger.frame("r-none")
@@ -56,7 +57,8 @@ def test_replay_predicts_every_due_candle_and_frames_rematerialise(
     assert ev["cnn"]["1m"]["n"] == due_1m
     assert 0 < ev["cnn"]["1m"]["skill_ratio"] < 10
     row = SessionStore(market).require("r-none")
-    assert row.status == "finished" and row.summary is not None
+    assert row.status == "finished"
+    assert row.summary is not None
 
 
 def test_mode_none_never_changes_weights_and_replay_is_deterministic(
@@ -99,7 +101,8 @@ def test_every_candle_trains_on_resolved_frames(market: Database, ckpt_dir: str)
     assert len(versions) > 10
     # and the last good state was checkpointed, loadable with weights_only=True
     row = SessionStore(market).require("r-every")
-    assert row.checkpoint_path is not None and row.checkpoint_step == summary["train_steps"]
+    assert row.checkpoint_path is not None
+    assert row.checkpoint_step == summary["train_steps"]
     state = torch.load(row.checkpoint_path, weights_only=True)
     assert state["step"] == summary["train_steps"]
 

@@ -52,7 +52,8 @@ def test_restart_resolves_pending_from_candles_stored_meanwhile(
     target = CandleStore(market).read(SYM, "1m", crash_at, crash_at)
     for p in pending:
         done = ledger.get(p.prediction_id)
-        assert done is not None and done.status == "resolved"
+        assert done is not None
+        assert done.status == "resolved"
         assert done.actual_close == float(target["close"].iloc[0])
     again.stop()
 
