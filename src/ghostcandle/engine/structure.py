@@ -1,0 +1,244 @@
+"""Market structure, live: indicators, pivots and rapid moves updated as candles close.
+
+``StructureEngine.track(symbol, timeframe)`` subscribes to the series' ``CandleCompletionEvent``
+(published by feeds or replay *after* the candle is stored). On each event it updates the
+incremental state with that candle only, stores the indicator row and new pivots in one
+transaction, then publishes a ``PivotEvent`` per confirmed pivot (highs first, by level, then
+lows) and a ``RapidMoveEvent`` per detected move. On the first event of a series it warms up
+from the stored candles that closed before the event's candle, and publishes nothing for them.
+A repeated or older candle is ignored (counted in ``stale``), so replays are idempotent.
+
+``compute_structure`` is the batch form over a whole candle batch; the look-ahead audit and the
+CLI use it, and tests prove it equals the incremental result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ghostcandle.domain.events import (
+    CandleCompletionEvent,
+    Pivot,
+    PivotEvent,
+    RapidMoveEvent,
+    candle_topic,
+    pivot_topic,
+    rapid_move_topic,
+)
+from ghostcandle.domain.indicators import INDICATOR_COLUMNS, IndicatorState, batch_indicators
+from ghostcandle.domain.pivots import PivotConfig, PivotDetector, batch_pivots
+from ghostcandle.domain.rapid_moves import RapidMoveConfig, RapidMoveDetector, batch_rapid_moves
+from ghostcandle.domain.timeframes import check_timeframe, duration_ms
+from ghostcandle.messaging.bus import MessageBus, Subscription
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+from ghostcandle.store.indicators import IndicatorStore
+from ghostcandle.store.pivots import PivotStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StructureResult:
+    """Everything computed over one candle batch: an indicator row per candle, pivots, moves."""
+
+    open_time: NDArray[np.int64]
+    indicators: NDArray[np.float64]
+    pivots: list[Pivot]
+    rapid_moves: list[RapidMoveEvent]
+
+
+#: A batch computation: ``(symbol, timeframe, candles) -> StructureResult``.
+StructureFn = Callable[[str, str, pd.DataFrame], StructureResult]
+
+
+def compute_structure(
+    symbol: str,
+    timeframe: str,
+    candles: pd.DataFrame,
+    *,
+    pivot_config: PivotConfig | None = None,
+    rapid_config: RapidMoveConfig | None = None,
+) -> StructureResult:
+    """Compute indicators, pivots and rapid moves of a whole batch (oldest first)."""
+    t = candles["open_time"].to_numpy(dtype=np.int64)
+    o, h, lo, c = (candles[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
+    ct = t + duration_ms(timeframe)
+    return StructureResult(
+        t,
+        batch_indicators(h, lo, c),
+        batch_pivots(symbol, timeframe, t, h, lo, ct, pivot_config),
+        batch_rapid_moves(symbol, timeframe, t, o, h, lo, c, ct, rapid_config),
+    )
+
+
+@dataclass
+class SeriesState:
+    """The incremental state of one series."""
+
+    indicators: IndicatorState
+    pivots: PivotDetector
+    rapid: RapidMoveDetector
+    last_open_time: int | None = None
+
+    def update(
+        self, open_time: int, o: float, h: float, lo: float, c: float, close_time: int
+    ) -> tuple[tuple[float, ...], list[Pivot], list[RapidMoveEvent]]:
+        """Take one closed candle; return its indicator row, new pivots and rapid moves."""
+        self.last_open_time = open_time
+        return (
+            self.indicators.update(h, lo, c),
+            self.pivots.update(open_time, h, lo, close_time),
+            self.rapid.update(open_time, o, h, lo, c, close_time),
+        )
+
+
+@dataclass
+class EngineStats:
+    """Counters of one engine."""
+
+    candles: int = 0
+    warmed_up: int = 0
+    stale: int = 0
+    pivots: int = 0
+    rapid_moves: int = 0
+    per_series: dict[str, int] = field(default_factory=dict)
+
+
+class StructureEngine:
+    """Keep indicators, pivots and rapid moves of tracked series up to date (see module doc)."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        db: Database,
+        *,
+        pivot_config: PivotConfig | None = None,
+        rapid_config: RapidMoveConfig | None = None,
+        flush_every: int = 1,
+    ) -> None:
+        self.bus = bus
+        # a DuckDB commit costs milliseconds: replays may batch indicator rows, but anything
+        # about to be published is always stored first (see ``on_candle``)
+        self.flush_every = max(1, flush_every)
+        self._pending: list[tuple[str, str, int, tuple[float, ...]]] = []
+        self._pending_pivots: list[Pivot] = []
+        self.candles = CandleStore(db)
+        self.indicator_store = IndicatorStore(db)
+        self.pivot_store = PivotStore(db)
+        self.db = db
+        self.pivot_config = pivot_config or PivotConfig()
+        self.rapid_config = rapid_config or RapidMoveConfig()
+        self.stats = EngineStats()
+        self._series: dict[tuple[str, str], SeriesState] = {}
+        self._subs: list[Subscription] = []
+
+    def track(self, symbol: str, timeframe: str) -> Subscription:
+        """Follow the closed candles of one series; return the subscription (``cancel()``)."""
+        check_timeframe(timeframe)
+        sub = self.bus.subscribe(
+            candle_topic(symbol, timeframe), self.on_candle, name=f"structure:{symbol}:{timeframe}"
+        )
+        self._subs.append(sub)
+        return sub
+
+    def flush(self) -> None:
+        """Store the buffered indicator rows and pivots in one transaction."""
+        if not self._pending and not self._pending_pivots:
+            return
+        groups: dict[tuple[str, str], list[tuple[int, tuple[float, ...]]]] = {}
+        for symbol, tf, t, row in self._pending:
+            groups.setdefault((symbol, tf), []).append((t, row))
+        with self.db.transaction() as con:
+            for (symbol, tf), rows in groups.items():
+                self.indicator_store.write_in(
+                    con,
+                    symbol,
+                    tf,
+                    np.array([r[0] for r in rows], dtype=np.int64),
+                    np.array([r[1] for r in rows], dtype=np.float64),
+                )
+            self.pivot_store.write_in(con, self._pending_pivots)
+        self._pending.clear()
+        self._pending_pivots.clear()
+
+    def close(self) -> None:
+        """Store what is buffered and stop following every series."""
+        self.flush()
+        for sub in self._subs:
+            sub.cancel()
+        self._subs.clear()
+
+    def _new_state(self, symbol: str, timeframe: str) -> SeriesState:
+        return SeriesState(
+            IndicatorState(),
+            PivotDetector(symbol, timeframe, self.pivot_config),
+            RapidMoveDetector(symbol, timeframe, self.rapid_config),
+        )
+
+    def _warm_up(self, symbol: str, timeframe: str, before_open_time: int) -> SeriesState:
+        """Build the state from stored candles that opened before ``before_open_time``."""
+        state = self._new_state(symbol, timeframe)
+        history = self.candles.read(symbol, timeframe, end=before_open_time - 1)
+        if len(history) == 0:
+            return state
+        d = duration_ms(timeframe)
+        rows: list[tuple[float, ...]] = []
+        pivots: list[Pivot] = []
+        cols = [history[k].to_numpy() for k in ("open_time", "open", "high", "low", "close")]
+        for t, o, h, lo, c in zip(*(col.tolist() for col in cols), strict=True):
+            row, new_pivots, _ = state.update(t, o, h, lo, c, t + d)
+            rows.append(row)
+            pivots.extend(new_pivots)
+        with self.db.transaction() as con:
+            self.indicator_store.write_in(con, symbol, timeframe, cols[0], np.array(rows))
+            self.pivot_store.write_in(con, pivots)
+        self.stats.warmed_up += len(history)
+        return state
+
+    def on_candle(self, event: CandleCompletionEvent) -> None:
+        """Update the series with the event's candle, store the results, publish the events."""
+        candle = event.candle
+        key = (event.symbol, event.timeframe)
+        state = self._series.get(key)
+        if state is None:
+            state = self._warm_up(event.symbol, event.timeframe, candle.open_time)
+            self._series[key] = state
+        if state.last_open_time is not None and candle.open_time <= state.last_open_time:
+            self.stats.stale += 1
+            return
+        row, pivots, moves = state.update(
+            candle.open_time, candle.open, candle.high, candle.low, candle.close, candle.close_time
+        )
+        self._pending.append((event.symbol, event.timeframe, candle.open_time, row))
+        self._pending_pivots.extend(pivots)
+        if pivots or moves or len(self._pending) >= self.flush_every:
+            self.flush()
+        self.stats.candles += 1
+        self.stats.pivots += len(pivots)
+        self.stats.rapid_moves += len(moves)
+        label = f"{event.symbol}.{event.timeframe}"
+        self.stats.per_series[label] = self.stats.per_series.get(label, 0) + 1
+        ptopic = pivot_topic(event.symbol, event.timeframe)
+        for p in pivots:
+            self.bus.publish(ptopic, PivotEvent(event.symbol, event.timeframe, p))
+        mtopic = rapid_move_topic(event.symbol, event.timeframe)
+        for m in moves:
+            self.bus.publish(mtopic, m)
+
+
+__all__ = [
+    "INDICATOR_COLUMNS",
+    "EngineStats",
+    "SeriesState",
+    "StructureEngine",
+    "StructureFn",
+    "StructureResult",
+    "compute_structure",
+]

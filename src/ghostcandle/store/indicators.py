@@ -1,0 +1,93 @@
+"""The indicator store: one row of ``INDICATOR_COLUMNS`` per candle, keyed like the candles."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ghostcandle.domain.indicators import INDICATOR_COLUMNS
+from ghostcandle.domain.timeframes import check_timeframe
+from ghostcandle.store.db import Database
+
+_COLS = ", ".join(INDICATOR_COLUMNS)
+
+
+class IndicatorStore:
+    """Read and write indicator values in a ``Database``; NaN is stored as NULL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def write(
+        self,
+        symbol: str,
+        timeframe: str,
+        open_time: np.ndarray,
+        values: np.ndarray,
+    ) -> int:
+        """Write (or overwrite) the rows of ``values`` (``(n, 13)``) in one transaction."""
+        with self.db.transaction() as con:
+            return self.write_in(con, symbol, timeframe, open_time, values)
+
+    def write_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        symbol: str,
+        timeframe: str,
+        open_time: np.ndarray,
+        values: np.ndarray,
+    ) -> int:
+        """Write rows inside an open transaction ``con``; return how many."""
+        check_timeframe(timeframe)
+        n = len(open_time)
+        if n == 0:
+            return 0
+        arrays = [
+            pa.array([symbol] * n, pa.string()),
+            pa.array([timeframe] * n, pa.string()),
+            pa.array(np.asarray(open_time, dtype=np.int64)),
+        ]
+        vals = np.asarray(values, dtype=np.float64).reshape(n, len(INDICATOR_COLUMNS))
+        for j in range(vals.shape[1]):
+            col = vals[:, j]
+            arrays.append(pa.array(col, mask=np.isnan(col)))
+        table = pa.Table.from_arrays(
+            arrays, names=["symbol", "timeframe", "open_time", *INDICATOR_COLUMNS]
+        )
+        con.register("gc_ind_staged", table)
+        try:
+            con.execute(
+                f"INSERT OR REPLACE INTO indicators SELECT symbol, timeframe, open_time, {_COLS} "
+                "FROM gc_ind_staged"
+            ).fetchall()
+        finally:
+            con.unregister("gc_ind_staged")
+        return n
+
+    def read(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> pd.DataFrame:
+        """Return ``open_time`` and the indicators for ``start <= open_time <= end`` (NaN: none)."""
+        check_timeframe(timeframe)
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
+        cur = self.db.cursor()
+        tbl = cur.execute(
+            f"SELECT open_time, {_COLS} FROM indicators WHERE symbol = ? AND timeframe = ? "
+            "AND open_time BETWEEN ? AND ? ORDER BY open_time",
+            [symbol, timeframe, lo, hi],
+        ).fetchnumpy()
+        cur.close()
+        out = {"open_time": np.asarray(tbl["open_time"], dtype=np.int64)}
+        for c in INDICATOR_COLUMNS:
+            col = tbl[c]
+            if isinstance(col, np.ma.MaskedArray):
+                col = col.filled(np.nan)
+            out[c] = np.asarray(col, dtype=np.float64)
+        return pd.DataFrame(out)

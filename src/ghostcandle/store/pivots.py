@@ -1,0 +1,100 @@
+"""The pivot store: confirmed pivots in ``pivot_points``; a confirmed pivot is never rewritten."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from ghostcandle.domain.events import Pivot
+from ghostcandle.domain.timeframes import check_timeframe
+from ghostcandle.store.db import Database
+
+_FIELDS = (
+    "symbol",
+    "timeframe",
+    "pivot_time",
+    "price",
+    "pivot_type",
+    "level",
+    "strength",
+    "confirmed_at",
+)
+_COLS = ", ".join(_FIELDS)
+
+
+class PivotStore:
+    """Read and write confirmed pivots in a ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def write(self, pivots: Sequence[Pivot]) -> int:
+        """Store pivots in one transaction (see ``write_in``); return how many were new."""
+        with self.db.transaction() as con:
+            return self.write_in(con, pivots)
+
+    def write_in(self, con: duckdb.DuckDBPyConnection, pivots: Sequence[Pivot]) -> int:
+        """Store pivots inside an open transaction; ones already stored are kept as they are."""
+        if not pivots:
+            return 0
+        table = pa.Table.from_pydict({f: [getattr(p, f) for p in pivots] for f in _FIELDS})
+        con.register("gc_piv_staged", table)
+        try:
+            # DuckDB answers an INSERT with the number of rows it actually inserted
+            rows = con.execute(
+                f"INSERT INTO pivot_points SELECT {_COLS} FROM gc_piv_staged ON CONFLICT DO NOTHING"
+            ).fetchall()
+            return int(rows[0][0]) if rows else 0
+        finally:
+            con.unregister("gc_piv_staged")
+
+    def read(
+        self,
+        symbol: str,
+        timeframe: str,
+        *,
+        level: int | None = None,
+        pivot_types: Iterable[str] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        known_at: int | None = None,
+    ) -> list[Pivot]:
+        """Return pivots with ``start <= pivot_time <= end``, oldest confirmation first.
+
+        ``known_at`` keeps only pivots confirmed by then (what a reader at that time could see).
+        """
+        check_timeframe(timeframe)
+        sql = f"SELECT {_COLS} FROM pivot_points WHERE symbol = ? AND timeframe = ? "
+        sql += "AND pivot_time BETWEEN ? AND ? AND confirmed_at <= ?"
+        params: list[object] = [
+            symbol,
+            timeframe,
+            -(2**62) if start is None else start,
+            2**62 if end is None else end,
+            2**62 if known_at is None else known_at,
+        ]
+        if level is not None:
+            sql += " AND level = ?"
+            params.append(level)
+        if pivot_types is not None:
+            sql += " AND list_contains(?, pivot_type)"
+            params.append(sorted(pivot_types))
+        sql += " ORDER BY confirmed_at, pivot_type LIKE '%L', level, pivot_time"
+        cur = self.db.cursor()
+        rows = cur.execute(sql, params).fetchall()
+        cur.close()
+        return [
+            Pivot(
+                str(r[0]),
+                str(r[1]),
+                int(r[2]),
+                float(r[3]),
+                str(r[4]),
+                int(r[5]),
+                float(r[6]),
+                int(r[7]),
+            )
+            for r in rows
+        ]
