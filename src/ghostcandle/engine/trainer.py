@@ -143,7 +143,13 @@ class Trainer:
         if checkpoints is not None and resume:
             found = checkpoints.load_latest(self.checkpoint_key)
             if found is not None:
-                model.load_state_dict(found[1])
+                try:
+                    model.load_state_dict(found[1])
+                except ValueError as exc:
+                    raise UserInputError(
+                        f"checkpoint {found[0].path} was written by another model config "
+                        f"({exc}): use the same settings, another checkpoint key, or resume=False"
+                    ) from None
                 self.last_checkpoint = found[0]
         self._work = model
         self._snapshot = self._publish(model.clone())

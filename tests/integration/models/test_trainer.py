@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ghostcandle.domain.clock import ReplayClock
-from ghostcandle.domain.errors import OperationalError
+from ghostcandle.domain.errors import OperationalError, UserInputError
 from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore
 from ghostcandle.engine.trainer import StepReport, Trainer
 from ghostcandle.models.base import ModelInputs, TrainingBatch
@@ -283,3 +283,11 @@ def test_checkpoints_every_n_steps_and_on_stop_then_resume(tmp_path: Path) -> No
         resumed.snapshot.model.state_dict()["weights"]["action_head.weight"],
         last.model.state_dict()["weights"]["action_head.weight"],
     )
+    # a model built with other settings cannot silently take these weights
+    with pytest.raises(UserInputError, match="written by another model config"):
+        Trainer(
+            create_model("cnn", **{**SMALL, "channels": 8}),
+            clock=clock,
+            checkpoints=store,
+            checkpoint_key="session-a",
+        )
