@@ -110,7 +110,7 @@ def candle_from_kline(symbol: str, k: dict[str, Any]) -> Candle:
     if interval not in TIMEFRAMES:
         raise BadMessageError("bad_interval", repr(interval))
     d = duration_ms(interval)
-    if t % d or big_t != t + d - 1:
+    if t < 0 or t % d or big_t != t + d - 1:
         raise BadMessageError("misaligned_time", f"t={t} T={big_t} i={interval}")
     if min(o, h, lo, c) <= 0 or v < 0:
         raise BadMessageError("non_positive", f"o={o} h={h} l={lo} c={c} v={v}")

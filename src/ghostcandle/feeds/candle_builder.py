@@ -49,12 +49,14 @@ class CandleBuilder:
         source: str,
         on_gap: GapHandler | None = None,
         gap_retry_s: float = 3.0,
+        coalesce_s: float = 0.003,
     ) -> None:
         self.db = db
         self.bus = bus
         self.source = source
         self.on_gap = on_gap
         self.gap_retry_s = gap_retry_s
+        self.coalesce_s = coalesce_s
         self._next: dict[Series, int | None] = {}
         self._newest: dict[Series, int] = {}
         self._pending: dict[Series, dict[int, Candle]] = {}
@@ -108,6 +110,10 @@ class CandleBuilder:
         while True:
             item = self._queue.get()
             batches = [item]
+            if self.coalesce_s > 0 and item is not None:
+                # candles of many series close at the same instant: a moment's wait lets them
+                # share one transaction instead of queueing behind each other's commits
+                time.sleep(self.coalesce_s)
             while True:  # take everything queued: one transaction for all of it
                 try:
                     batches.append(self._queue.get_nowait())

@@ -20,14 +20,14 @@ import pandas as pd
 import pyarrow as pa
 
 from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import DAY_MS
 from ghostcandle.domain.validation import validate_candles
 from ghostcandle.store.db import Database
 
 # Validation runs once per timeframe over every symbol: each symbol's open times are shifted by
-# a multiple of a day far beyond any real time, so alignment checks are unchanged and duplicate
-# detection stays within one series.
-_SERIES_SHIFT = 100_000 * DAY_MS
+# a multiple of a day beyond the batch's newest time, so alignment checks are unchanged and
+# duplicate detection stays within one series.
 
 _NEW, _SAME, _REPLACE, _CONFLICT = 0, 1, 2, 3
 
@@ -45,18 +45,25 @@ class BatchWriteResult:
 def _validate(candles: Sequence[Candle]) -> tuple[list[Candle], dict[str, int], int]:
     """Return the valid candles (unique per series), rejections by reason, duplicates dropped."""
     by_tf: dict[str, list[Candle]] = {}
+    rejected: dict[str, int] = {}
     for c in candles:
+        if c.open_time < 0:  # before 1970: no exchange sends that
+            rejected["negative_open_time"] = rejected.get("negative_open_time", 0) + 1
+            continue
         by_tf.setdefault(c.timeframe, []).append(c)
     valid: list[Candle] = []
-    rejected: dict[str, int] = {}
     dups = 0
     for tf, group in by_tf.items():
         symbols = sorted({c.symbol for c in group})
         index = {s: i for i, s in enumerate(symbols)}
+        newest = max(c.open_time for c in group)
+        shift = (max(newest, 0) // DAY_MS + 1) * DAY_MS
+        if shift * len(symbols) >= 2**62:
+            raise UserInputError("open times out of range: give epoch milliseconds")
         df = pd.DataFrame(
             {
                 "open_time": np.array(
-                    [c.open_time + index[c.symbol] * _SERIES_SHIFT for c in group], np.int64
+                    [c.open_time + index[c.symbol] * shift for c in group], np.int64
                 ),
                 "open": [c.open for c in group],
                 "high": [c.high for c in group],
@@ -79,12 +86,12 @@ def _validate(candles: Sequence[Candle]) -> tuple[list[Candle], dict[str, int], 
             good["volume"].to_numpy(),
             strict=True,
         ):
-            sym = symbols[int(t) // _SERIES_SHIFT]
+            sym = symbols[int(t) // shift]
             valid.append(
                 Candle(
                     sym,
                     tf,
-                    int(t) % _SERIES_SHIFT,
+                    int(t) % shift,
                     float(o),
                     float(h),
                     float(lo),
