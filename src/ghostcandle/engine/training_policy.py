@@ -119,6 +119,10 @@ class TrainingPolicy:
             )
         self._add(TrainingSample(frame, timeframe, int(action), "manual"), urgent=True)
 
+    def buffered(self, timeframe: str) -> list[TrainingSample]:
+        """Return the samples held for ``timeframe``, oldest first."""
+        return list(self._buffers.get(timeframe, ()))
+
     # -- batching -----------------------------------------------------------------------------
     def _add(self, sample: TrainingSample, *, urgent: bool) -> None:
         tf = sample.timeframe
