@@ -16,4 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "replay",
     "evaluate",
     "backtest",
+    "indicators",
+    "pivots",
+    "audit",
 )
