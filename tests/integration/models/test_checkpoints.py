@@ -120,7 +120,10 @@ def test_kill_9_mid_write_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "1"  # one checkpoint is complete
-        time.sleep(0.35)  # then kill it while it writes one of the next
+        # then kill it the moment it is writing the next one (its temporary file exists)
+        deadline = time.monotonic() + 20
+        while not list((tmp_path / "k").glob("*.pt.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.001)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
