@@ -32,6 +32,7 @@ up to the change in equity once every position is closed.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -143,10 +144,22 @@ class EquityPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class _Order:
+class Order:
+    """An order waiting for the next open: the position wanted (+1, -1, 0) and when decided."""
+
     symbol: str
-    target: int  # +1 long, -1 short, 0 flat
+    target: int
     decided_at: int
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    """What a broker needs to carry on after a restart (trades and curve are kept apart)."""
+
+    cash: float
+    positions: tuple[Position, ...]
+    orders: tuple[Order, ...]
+    fills: int
 
 
 class Broker:
@@ -161,7 +174,7 @@ class Broker:
         self.fills = 0
         self._last: dict[str, Candle] = {}
         self._prev_close: dict[str, float] = {}
-        self._pending: dict[str, _Order] = {}
+        self._pending: dict[str, Order] = {}
         self._fee = self.config.fee_bps / 10_000.0
         self._slip = self.config.slippage_bps / 10_000.0
 
@@ -209,7 +222,7 @@ class Broker:
             )
         if target < 0 and not self.config.allow_short:
             target = 0
-        order = _Order(symbol, target, time)
+        order = Order(symbol, target, time)
         if self.config.fill == "close":
             if last is None:
                 raise ValueError(
@@ -251,6 +264,25 @@ class Broker:
         # known yet at this fill, so size on the close before it
         return self._prev_close.get(symbol, pos.entry_price)
 
+    def state(self) -> BrokerState:
+        """Return the account (cash, open positions, waiting orders, fill count)."""
+        return BrokerState(
+            cash=self.cash,
+            positions=tuple(self.positions[s] for s in sorted(self.positions)),
+            orders=tuple(self._pending[s] for s in sorted(self._pending)),
+            fills=self.fills,
+        )
+
+    def restore(self, state: BrokerState, last: Mapping[str, Candle]) -> None:
+        """Carry on from ``state``, the newest candle handed over per symbol being ``last``."""
+        if self.trades or self.equity_curve or self._last:
+            raise ValueError("restore() a fresh broker only: this one has already traded")
+        self.cash = state.cash
+        self.positions = {p.symbol: p for p in state.positions}
+        self._pending = {o.symbol: o for o in state.orders}
+        self.fills = state.fills
+        self._last = dict(last)
+
     def last_candle(self, symbol: str) -> Candle | None:
         """Return the newest candle of ``symbol`` handed over, if any."""
         return self._last.get(symbol)
@@ -261,7 +293,7 @@ class Broker:
         return None if order is None else order.target
 
     # -- fills --------------------------------------------------------------------------------
-    def _execute(self, order: _Order, price: float, time: int, reason: str) -> None:
+    def _execute(self, order: Order, price: float, time: int, reason: str) -> None:
         pos = self.positions.get(order.symbol)
         current = 0 if pos is None else (1 if pos.side == "LONG" else -1)
         if current == order.target:

@@ -1,4 +1,4 @@
-"""A simulated broker attached to a loop session: the session's own model trades through it.
+"""Paper trading, and the simulated broker attached to a loop session that it (and backtests) use.
 
 It subscribes to the closed candles of the traded timeframe *after* the session (the bus
 delivers in subscription order), so for every close it first hands the candle to the broker
@@ -11,14 +11,18 @@ clock differ.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from ghostcandle.domain.actions import Action
-from ghostcandle.domain.broker import Broker
-from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.broker import Broker, BrokerConfig
+from ghostcandle.domain.candles import Candle, candles_from_frame
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
+from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.engine.predictor import prediction_id
 from ghostcandle.engine.session import LoopSession
 from ghostcandle.messaging.bus import Subscription
+from ghostcandle.store.paper import PaperAccount, PaperStore
 from ghostcandle.store.predictions import PredictionRecord
 
 OnUpdate = Callable[[Candle, PredictionRecord | None], None]
@@ -89,3 +93,94 @@ class SessionBroker:
         for sub in self._subs:
             sub.cancel()
         self._subs = []
+
+
+class PaperTrader:
+    """Paper trading: a live session's signals through the simulated broker, persisted.
+
+    The account survives restarts: a trader attached again to the same session id carries on
+    from the stored cash, positions and waiting orders. Positions are never closed by the
+    trader itself (a live session has no end); ``summary()`` is what the live panel shows.
+    """
+
+    def __init__(
+        self,
+        session: LoopSession,
+        store: PaperStore,
+        *,
+        timeframe: str | None = None,
+        config: BrokerConfig | None = None,
+    ) -> None:
+        self.session = session
+        self.store = store
+        self.session_id = session.config.session_id
+        account = store.load(self.session_id)
+        now = session.clock.now_ms()
+        if account is None:
+            cfg = replace(config or BrokerConfig(), close_at_end=False)
+            tf = timeframe or session.timeframes[0]
+            store.create(self.session_id, tf, _config_json(cfg), cfg.initial_equity, now)
+            broker = Broker(cfg)
+            self._saved_trades = 0
+        else:
+            # the stored account's settings win: one account, one set of rules
+            cfg = BrokerConfig(**{**account.config, "close_at_end": False})
+            tf = account.timeframe
+            broker = Broker(cfg)
+            broker.restore(account.state, self._last_candles(account, tf))
+            self._saved_trades = account.trades
+        self.broker = broker
+        self.timeframe = tf
+        self.follower = SessionBroker(session, broker, tf, on_update=self._persist)
+
+    def _last_candles(self, account: PaperAccount, timeframe: str) -> dict[str, Candle]:
+        if account.last_time is None:
+            return {}
+        out = {}
+        for symbol in self.session.config.symbols:
+            open_time = account.last_time - duration_ms(timeframe)
+            df = self.session.candles.read(symbol, timeframe, open_time, open_time)
+            for c in candles_from_frame(symbol, timeframe, df):
+                out[symbol] = c
+        return out
+
+    def _persist(self, candle: Candle, record: PredictionRecord | None) -> None:
+        b = self.broker
+        new = b.trades[self._saved_trades :]
+        point = b.equity_curve[-1] if b.equity_curve else None
+        prices = {s: c.close for s in b.positions if (c := b.last_candle(s)) is not None}
+        self.store.save(
+            self.session_id,
+            b.state(),
+            equity=b.equity(),
+            last_time=candle.close_time,
+            last_prices=prices,
+            new_trades=new,
+            first_seq=self._saved_trades,
+            point=point,
+            now=self.session.clock.now_ms(),
+        )
+        self._saved_trades += len(new)
+        # a live session runs for weeks: keep only what the next candle needs in memory
+        if len(b.equity_curve) > 1:
+            del b.equity_curve[:-1]
+
+    def summary(self) -> dict[str, Any] | None:
+        """Return equity, PnL, win rate, open positions and recent trades for the live panel."""
+        return self.store.summary(self.session_id)
+
+    def close(self) -> None:
+        """Stop following the session (the account stays stored)."""
+        self.follower.close()
+
+
+def _config_json(cfg: BrokerConfig) -> dict[str, Any]:
+    return {
+        "initial_equity": cfg.initial_equity,
+        "fee_bps": cfg.fee_bps,
+        "slippage_bps": cfg.slippage_bps,
+        "position_fraction": cfg.position_fraction,
+        "min_confidence": cfg.min_confidence,
+        "fill": cfg.fill,
+        "allow_short": cfg.allow_short,
+    }

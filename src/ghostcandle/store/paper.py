@@ -1,0 +1,310 @@
+"""Paper trading accounts: a live session's simulated cash, positions, orders, trades, equity.
+
+Everything a candle changed is written in one transaction (``save``), so after a crash the
+account, its positions and its trade list always agree, and a restarted paper trader carries
+on from the last candle it handled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from ghostcandle.domain.broker import BrokerState, EquityPoint, Order, Position, Trade
+from ghostcandle.store.db import Database
+
+
+@dataclass(frozen=True)
+class PaperAccount:
+    """A stored account: its settings, broker state and the time of the last candle handled."""
+
+    session_id: str
+    timeframe: str
+    config: Mapping[str, Any]
+    state: BrokerState
+    equity: float
+    last_time: int | None
+    trades: int
+    updated_at: int
+
+
+_TRADE_COLS = (
+    "symbol, side, size, entry_time, entry_price, exit_time, exit_price, entry_fee, exit_fee, "
+    "pnl, exit_reason"
+)
+
+
+class PaperStore:
+    """Read and write the ``paper_*`` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self, session_id: str, timeframe: str, config: Mapping[str, Any], cash: float, now: int
+    ) -> None:
+        """Open an account for a session (its equity starts as ``cash``)."""
+        with self.db.transaction() as con:
+            con.execute(
+                "INSERT INTO paper_accounts (session_id, timeframe, config, cash, equity, "
+                "last_time, fills, updated_at) VALUES (?, ?, ?, ?, ?, NULL, 0, ?)",
+                [session_id, timeframe, json.dumps(dict(config), sort_keys=True), cash, cash, now],
+            )
+
+    def save(
+        self,
+        session_id: str,
+        state: BrokerState,
+        *,
+        equity: float,
+        last_time: int,
+        last_prices: Mapping[str, float],
+        new_trades: Sequence[Trade],
+        first_seq: int,
+        point: EquityPoint | None,
+        now: int,
+    ) -> None:
+        """Write what one candle changed, in one transaction."""
+        with self.db.transaction() as con:
+            self._save_in(
+                con,
+                session_id,
+                state,
+                equity=equity,
+                last_time=last_time,
+                last_prices=last_prices,
+                new_trades=new_trades,
+                first_seq=first_seq,
+                point=point,
+                now=now,
+            )
+
+    def _save_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        session_id: str,
+        state: BrokerState,
+        *,
+        equity: float,
+        last_time: int,
+        last_prices: Mapping[str, float],
+        new_trades: Sequence[Trade],
+        first_seq: int,
+        point: EquityPoint | None,
+        now: int,
+    ) -> None:
+        con.execute(
+            "UPDATE paper_accounts SET cash = ?, equity = ?, last_time = ?, fills = ?, "
+            "updated_at = ? WHERE session_id = ?",
+            [state.cash, equity, last_time, state.fills, now, session_id],
+        )
+        con.execute("DELETE FROM paper_positions WHERE session_id = ?", [session_id])
+        if state.positions:
+            con.executemany(
+                "INSERT INTO paper_positions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [
+                        session_id,
+                        p.symbol,
+                        p.side,
+                        p.size,
+                        p.entry_time,
+                        p.entry_price,
+                        p.entry_fee,
+                        last_prices.get(p.symbol, p.entry_price),
+                    ]
+                    for p in state.positions
+                ],
+            )
+        con.execute("DELETE FROM paper_orders WHERE session_id = ?", [session_id])
+        if state.orders:
+            con.executemany(
+                "INSERT INTO paper_orders VALUES (?, ?, ?, ?)",
+                [[session_id, o.symbol, o.target, o.decided_at] for o in state.orders],
+            )
+        if new_trades:
+            con.executemany(
+                f"INSERT INTO paper_trades (session_id, seq, {_TRADE_COLS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[session_id, first_seq + i, *_trade_row(t)] for i, t in enumerate(new_trades)],
+            )
+        if point is not None:
+            con.execute(
+                "INSERT OR REPLACE INTO paper_equity VALUES (?, ?, ?, ?)",
+                [session_id, point.time, point.equity, point.exposed],
+            )
+
+    def load(self, session_id: str) -> PaperAccount | None:
+        """Return the stored account of a session, or None if it never traded on paper."""
+        cur = self.db.cursor()
+        try:
+            row = cur.execute(
+                "SELECT timeframe, config, cash, equity, last_time, fills, updated_at "
+                "FROM paper_accounts WHERE session_id = ?",
+                [session_id],
+            ).fetchone()
+            if row is None:
+                return None
+            positions = tuple(
+                Position(str(r[0]), r[1], float(r[2]), int(r[3]), float(r[4]), float(r[5]))
+                for r in cur.execute(
+                    "SELECT symbol, side, size, entry_time, entry_price, entry_fee "
+                    "FROM paper_positions WHERE session_id = ? ORDER BY symbol",
+                    [session_id],
+                ).fetchall()
+            )
+            orders = tuple(
+                Order(str(r[0]), int(r[1]), int(r[2]))
+                for r in cur.execute(
+                    "SELECT symbol, target, decided_at FROM paper_orders "
+                    "WHERE session_id = ? ORDER BY symbol",
+                    [session_id],
+                ).fetchall()
+            )
+            count = cur.execute(
+                "SELECT count(*) FROM paper_trades WHERE session_id = ?", [session_id]
+            ).fetchone()
+        finally:
+            cur.close()
+        return PaperAccount(
+            session_id=session_id,
+            timeframe=str(row[0]),
+            config=json.loads(row[1]),
+            state=BrokerState(float(row[2]), positions, orders, int(row[5])),
+            equity=float(row[3]),
+            last_time=None if row[4] is None else int(row[4]),
+            trades=int(count[0]) if count else 0,
+            updated_at=int(row[6]),
+        )
+
+    def trades(self, session_id: str, limit: int | None = None) -> list[Trade]:
+        """Return the closed trades of a session, oldest first (the newest ``limit`` if given)."""
+        cur = self.db.cursor()
+        try:
+            rows = cur.execute(
+                f"SELECT {_TRADE_COLS} FROM paper_trades WHERE session_id = ? "
+                "ORDER BY seq DESC" + ("" if limit is None else f" LIMIT {int(limit)}"),
+                [session_id],
+            ).fetchall()
+        finally:
+            cur.close()
+        return [
+            Trade(
+                str(r[0]),
+                r[1],
+                float(r[2]),
+                int(r[3]),
+                float(r[4]),
+                int(r[5]),
+                float(r[6]),
+                float(r[7]),
+                float(r[8]),
+                float(r[9]),
+                str(r[10]),
+            )
+            for r in reversed(rows)
+        ]
+
+    def equity_curve(self, session_id: str) -> list[EquityPoint]:
+        """Return the stored equity points of a session, oldest first."""
+        cur = self.db.cursor()
+        try:
+            rows = cur.execute(
+                "SELECT time, equity, exposed FROM paper_equity WHERE session_id = ? ORDER BY time",
+                [session_id],
+            ).fetchall()
+        finally:
+            cur.close()
+        return [EquityPoint(int(r[0]), float(r[1]), bool(r[2])) for r in rows]
+
+    def summary(self, session_id: str, recent: int = 20) -> dict[str, Any] | None:
+        """Return what the live panel shows: equity, PnL, win rate, positions, recent trades."""
+        account = self.load(session_id)
+        if account is None:
+            return None
+        cur = self.db.cursor()
+        try:
+            agg = cur.execute(
+                "SELECT count(*), count(*) FILTER (WHERE pnl > 0), coalesce(sum(pnl), 0), "
+                "coalesce(sum(entry_fee + exit_fee), 0) FROM paper_trades WHERE session_id = ?",
+                [session_id],
+            ).fetchone()
+            marks = dict(
+                cur.execute(
+                    "SELECT symbol, last_price FROM paper_positions WHERE session_id = ?",
+                    [session_id],
+                ).fetchall()
+            )
+        finally:
+            cur.close()
+        n, wins, realised, fees = (0, 0, 0.0, 0.0) if agg is None else agg
+        initial = float(account.config.get("initial_equity", account.equity))
+        positions = [
+            {
+                "symbol": p.symbol,
+                "side": p.side,
+                "size": p.size,
+                "entry_time": p.entry_time,
+                "entry_price": p.entry_price,
+                "last_price": float(marks.get(p.symbol, p.entry_price)),
+                "unrealised_pnl": p.unrealised(float(marks.get(p.symbol, p.entry_price))),
+            }
+            for p in account.state.positions
+        ]
+        return {
+            "session_id": session_id,
+            "timeframe": account.timeframe,
+            "initial_equity": initial,
+            "equity": account.equity,
+            "cash": account.state.cash,
+            "pnl": account.equity - initial,
+            "return_pct": (account.equity / initial - 1.0) * 100.0 if initial else math.nan,
+            "realised_pnl": float(realised),
+            "fees": float(fees),
+            "trades": int(n),
+            "win_rate": int(wins) / int(n) if n else 0.0,
+            "positions": positions,
+            "orders": [
+                {"symbol": o.symbol, "target": o.target, "decided_at": o.decided_at}
+                for o in account.state.orders
+            ],
+            "recent_trades": [_trade_json(t) for t in self.trades(session_id, recent)],
+            "last_time": account.last_time,
+            "updated_at": account.updated_at,
+        }
+
+
+def _trade_row(t: Trade) -> list[Any]:
+    return [
+        t.symbol,
+        t.side,
+        t.size,
+        t.entry_time,
+        t.entry_price,
+        t.exit_time,
+        t.exit_price,
+        t.entry_fee,
+        t.exit_fee,
+        t.pnl,
+        t.exit_reason,
+    ]
+
+
+def _trade_json(t: Trade) -> dict[str, Any]:
+    return {
+        "symbol": t.symbol,
+        "side": t.side,
+        "size": t.size,
+        "entry_time": t.entry_time,
+        "entry_price": t.entry_price,
+        "exit_time": t.exit_time,
+        "exit_price": t.exit_price,
+        "fees": t.fees,
+        "pnl": t.pnl,
+        "exit_reason": t.exit_reason,
+    }
