@@ -12,7 +12,7 @@ from ghostcandle.feeds.simulator.faults import Faults
 from ghostcandle.store.db import Database
 
 FAULTS = {
-    "drop_before_close": (Faults(drop_before_close_ms=1500, drop_interval="1m"), "reconnects"),
+    "drop_before_close": (Faults(drop_before_close_ms=10_000, drop_interval="1m"), "reconnects"),
     "delay_duplicate_reorder": (
         Faults(delay_ms=300, duplicate_every=3, reorder_every=4),
         "builder_duplicates",
