@@ -36,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        # client libraries log every request at INFO: keep the operator's log readable
+        for noisy in ("httpx", "httpcore", "websockets", "uvicorn.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         status: int = args.handler(args)
     except GhostcandleError as exc:
