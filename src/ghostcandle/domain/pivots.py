@@ -148,13 +148,13 @@ def _batch_swings(
     if kind == "H":
         extreme = np.maximum(win[:, :width].max(axis=1), win[:, width + 1 :].max(axis=1))
         hit = mid > extreme
-        strength = (mid - extreme) / mid
     else:
         extreme = np.minimum(win[:, :width].min(axis=1), win[:, width + 1 :].min(axis=1))
         hit = mid < extreme
-        strength = (extreme - mid) / mid
     idx = np.nonzero(hit)[0]
-    return idx + width, strength[idx]
+    m, e = mid[idx], extreme[idx]
+    strength = (m - e) / m if kind == "H" else (e - m) / m
+    return idx + width, strength
 
 
 def batch_pivots(
