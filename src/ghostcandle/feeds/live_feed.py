@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ghostcandle.domain.clock import Clock, LiveClock
-from ghostcandle.domain.errors import GhostcandleError
+from ghostcandle.domain.errors import GhostcandleError, TemporaryError
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.feeds.backfill import closed_pages
 from ghostcandle.feeds.binance_format import (
@@ -97,6 +97,11 @@ class LiveFeed:
         self._thread.start()
         return self
 
+    @property
+    def alive(self) -> bool:
+        """Tell whether the feed's thread is running (False once stopped or failed)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait_started(self, timeout_s: float = 30.0) -> bool:
         """Wait until history is loaded and the first connection attempt begins."""
         return self._ready.wait(timeout_s)
@@ -150,7 +155,11 @@ class LiveFeed:
         self._stop = asyncio.Event()
         self._rest = BinanceRest(self.config.rest_url)
         try:
-            await self._load_history()
+            try:
+                await self._load_history()
+            except TemporaryError as exc:  # the stream and its backfill can still run
+                self.last_error = str(exc)
+                log.warning("feed %s: history not loaded: %s", self.config.name, exc)
             self.builder.prime(self.config.series())
             self.builder.start()
             self._ready.set()

@@ -96,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             while args.duration <= 0 or time.monotonic() - began < args.duration:
                 time.sleep(0.2)
+                if not feed.alive:
+                    raise OperationalError(
+                        f"the feed stopped: {feed.last_error or 'see the log above'}"
+                    )
                 if time.monotonic() >= next_health:
                     next_health += 30
                     h = feed.status()
