@@ -12,6 +12,7 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, parse_time
 from ghostcandle.feeds.backfill import BackfillReport, backfill
+from ghostcandle.feeds.ccxt_backfill import ccxt_backfill
 from ghostcandle.feeds.config import BINANCE_REST_URL
 from ghostcandle.feeds.rest import BinanceRest
 from ghostcandle.store.candles import CandleStore
@@ -26,7 +27,9 @@ def register(sub: Any) -> None:
         "(429: wait Retry-After; 418: stop), resume after the newest stored candle, and store "
         "through the same validation as ingest.",
     )
-    p.add_argument("--exchange", default="binance", help="binance (others: see README)")
+    p.add_argument(
+        "--exchange", default="binance", help="binance, or any ccxt exchange id (kraken, ...)"
+    )
     p.add_argument("--symbol", required=True, help="e.g. ETH/USDT")
     p.add_argument("--timeframe", required=True, help="e.g. 1m")
     p.add_argument("--since", required=True, help="ISO date/time or epoch ms")
@@ -38,11 +41,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Backfill and print what was stored."""
-    if args.exchange != "binance":
-        raise UserInputError(
-            f"--exchange {args.exchange}: only binance (and Binance-compatible servers via "
-            "--rest-url) is supported for backfill in this version"
-        )
     symbol = normalise_symbol(args.symbol)
     timeframe = check_timeframe(args.timeframe)
     since = parse_time(args.since)
@@ -52,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         store = CandleStore(db)
 
+        if args.exchange != "binance":
+            report = ccxt_backfill(store, args.exchange, symbol, timeframe, since, until)
+            return _print(report, args.json)
+
         async def go() -> BackfillReport:
             rest = BinanceRest(args.rest_url)
             try:
@@ -60,11 +62,15 @@ def run(args: argparse.Namespace) -> int:
                 await rest.aclose()
 
         report = asyncio.run(go())
+    return _print(report, args.json)
+
+
+def _print(report: BackfillReport, as_json: bool) -> int:
     out = report.to_json()
-    if args.json:
+    if as_json:
         emit_json(out)
         return 0
-    print(f"{symbol} {timeframe} from {out['from']} to {out['to']}")
+    print(f"{report.symbol} {report.timeframe} from {out['from']} to {out['to']}")
     for k in ("requests", "fetched", "inserted", "duplicates", "rejected", "conflicts"):
         print(f"{k + ':':12}{out[k]}")
     if report.rate_limited:

@@ -48,6 +48,8 @@ class RestApi:
             return self._klines(q)
         if route == "/api/v3/depth":
             return self._depth(q)
+        if route == "/api/v3/exchangeInfo":
+            return 200, self._exchange_info(), {}
         return _error(-1000, f"unknown path {route}", 404)
 
     def _symbol(self, q: dict[str, str]) -> str | None:
@@ -86,6 +88,48 @@ class RestApi:
             if forming is not None:
                 rows.append(rest_row(forming))
         return 200, rows, {}
+
+    def _exchange_info(self) -> dict[str, Any]:
+        """Describe the symbols traded, enough for generic clients (ccxt) to load markets."""
+        symbols = []
+        for s in self.sim.market.symbols:
+            base, quote = s.split("/")
+            symbols.append(
+                {
+                    "symbol": base + quote,
+                    "status": "TRADING",
+                    "baseAsset": base,
+                    "baseAssetPrecision": 8,
+                    "quoteAsset": quote,
+                    "quotePrecision": 8,
+                    "quoteAssetPrecision": 8,
+                    "orderTypes": ["LIMIT", "MARKET"],
+                    "isSpotTradingAllowed": True,
+                    "isMarginTradingAllowed": False,
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": "0.01000000",
+                            "maxPrice": "1000000.00000000",
+                            "tickSize": "0.01000000",
+                        },
+                        {
+                            "filterType": "LOT_SIZE",
+                            "minQty": "0.00010000",
+                            "maxQty": "9000.00000000",
+                            "stepSize": "0.00010000",
+                        },
+                    ],
+                    "permissions": ["SPOT"],
+                }
+            )
+        return {
+            "timezone": "UTC",
+            "serverTime": self.sim.sim_now(),
+            "rateLimits": [],
+            "exchangeFilters": [],
+            "symbols": symbols,
+        }
 
     def _depth(self, q: dict[str, str]) -> Answer:
         symbol = self._symbol(q)
