@@ -38,8 +38,10 @@ def test_audit_cli_finds_no_lookahead_on_real_data(
     rc = main([*args, "--db", str(real_db), "--json"])
     report = _json(capsys)
     assert rc == 0
-    assert report["cuts"] == 8 and report["candles"] == 43208
-    assert report["mismatch_count"] == 0 and report["mismatches"] == []
+    assert report["cuts"] == 8
+    assert report["candles"] == 43208
+    assert report["mismatch_count"] == 0
+    assert report["mismatches"] == []
     # every indicator value up to each cut, plus the pivots and moves known there
     assert report["values_compared"] > 8 * 13 * 1000
 
@@ -50,7 +52,8 @@ def test_audit_cli_says_what_is_missing(tmp_path: Path, capsys: pytest.CaptureFi
     rc = main(["audit", "lookahead", "--symbol", SYM, "--timeframe", "1h", "--db", str(db_path)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert "no 1h candles of ETH/USDT are stored" in err and "ingest" in err
+    assert "no 1h candles of ETH/USDT are stored" in err
+    assert "ingest" in err
 
 
 def _leaky_indicator(symbol: str, tf: str, candles: pd.DataFrame) -> StructureResult:
@@ -75,7 +78,8 @@ def _leaky_pivots(symbol: str, tf: str, candles: pd.DataFrame) -> StructureResul
 def test_audit_catches_a_leaky_indicator_and_leaky_pivots(eth_1m_2024: Path) -> None:
     df = pd.read_csv(eth_1m_2024).iloc[:5000]
     clean = audit_lookahead(SYM, "1m", df, cuts=5)
-    assert clean.ok and clean.values_compared > 0
+    assert clean.ok
+    assert clean.values_compared > 0
     leak = audit_lookahead(SYM, "1m", df, cuts=5, compute=_leaky_indicator)
     assert not leak.ok
     assert {m.what for m in leak.mismatches} == {"indicator"}

@@ -53,7 +53,8 @@ def test_engine_stores_and_publishes_exactly_the_batch_result(
     warm = 120
     seen, engine = _replay(db, market, warm)
     full = compute_structure(SYM, TF, market, rapid_config=RAPID)
-    assert engine.stats.warmed_up == warm and engine.stats.candles == len(market) - warm
+    assert engine.stats.warmed_up == warm
+    assert engine.stats.candles == len(market) - warm
     # stored: every pivot of the batch run, warm-up included
     assert PivotStore(db).read(SYM, TF) == full.pivots
     stored = IndicatorStore(db).read(SYM, TF)
