@@ -94,9 +94,16 @@ def test_status_reads_the_running_feed_while_it_holds_the_database(
         assert out["source"] == "status file of the running feed"
         assert out["feeds"][0]["connected"] is True
         assert out["feeds"][0]["candles_stored"] > 0
+        proc.terminate()  # a plain kill stops the feed cleanly: the database says so
+        assert proc.wait(timeout=30) == 130
+        assert main(["status", "--db", str(db_path), "--json"]) == 0
+        after = json.loads(capsys.readouterr().out)
+        assert after["source"] == "database"
+        assert after["feeds"][0]["connected"] is False
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=20)
 
 
 def test_exchange_sim_command_prints_its_urls_and_serves_them():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import time
 from typing import Any
 
@@ -91,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
             config.ws_url,
         )
         feed.start()
+        # a plain `kill` stops the feed cleanly too (its status then says disconnected)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         began = time.monotonic()
         next_health = began + 30
         try:
@@ -114,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                         h.candles_stored,
                     )
         finally:
+            signal.signal(signal.SIGTERM, previous)
             feed.stop()
             bus.drain(5)
             bus.close()
@@ -123,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
             f"backfilled {h.gaps_backfilled}, messages rejected {h.messages_rejected}"
         )
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _log_candle(event: CandleCompletionEvent) -> None:
