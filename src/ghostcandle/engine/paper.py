@@ -146,7 +146,7 @@ class PaperTrader:
 
     def _persist(self, candle: Candle, record: PredictionRecord | None) -> None:
         b = self.broker
-        new = b.trades[self._saved_trades :]
+        new = list(b.trades)
         point = b.equity_curve[-1] if b.equity_curve else None
         prices = {s: c.close for s in b.positions if (c := b.last_candle(s)) is not None}
         self.store.save(
@@ -161,7 +161,9 @@ class PaperTrader:
             now=self.session.clock.now_ms(),
         )
         self._saved_trades += len(new)
-        # a live session runs for weeks: keep only what the next candle needs in memory
+        # a live session runs for weeks: keep in memory only what the next candle needs (the
+        # trades and the curve are in the store)
+        b.trades.clear()
         if len(b.equity_curve) > 1:
             del b.equity_curve[:-1]
 
