@@ -257,3 +257,28 @@ def test_equity_and_pnl_match_an_independent_recomputation(seed: int) -> None:
         held_from_trades.append(side)
     assert held_from_trades == holdings
     assert [p.exposed for p in b.equity_curve] == [h != 0 for h in holdings]
+
+
+def test_a_restored_broker_carries_on_exactly() -> None:
+    candles = candles_from_frame("X", "1m", synthetic_candles(300, "1m", start_ms=0, seed=5))
+    rng = np.random.default_rng(5)
+    acts = rng.choice([Action.HOLD, Action.BUY, Action.SELL], size=300, p=[0.6, 0.2, 0.2])
+    cfg = BrokerConfig(fee_bps=5.0, slippage_bps=1.0, position_fraction=0.9)
+
+    def feed(b: Broker, part: list[Candle], offset: int) -> None:
+        for i, c in enumerate(part, start=offset):
+            b.on_candle(c)
+            b.on_signal("X", c.close_time, Action(int(acts[i])))
+
+    whole = Broker(cfg)
+    feed(whole, candles, 0)
+    first = Broker(cfg)
+    feed(first, candles[:150], 0)
+    assert first.positions or first.pending("X") is not None  # something to carry over
+    second = Broker(cfg)
+    second.restore(first.state(), {"X": candles[149]})
+    feed(second, candles[150:], 150)
+    assert first.trades + second.trades == whole.trades
+    assert second.equity_curve == whole.equity_curve[150:]
+    with pytest.raises(ValueError, match="fresh broker"):
+        second.restore(first.state(), {})
