@@ -32,7 +32,10 @@ GapHandler = Callable[[str, str, int, int], None]
 
 
 @dataclass(frozen=True)
-class _Batch:
+class CandleBatch:
+    """Closed candles submitted together, when they were received, and what the exchange
+    was asked for (``covered``: series -> newest open time asked)."""
+
     candles: tuple[Candle, ...]
     received_ns: int | None
     covered: tuple[tuple[Series, int], ...]
@@ -61,7 +64,7 @@ class CandleBuilder:
         self._newest: dict[Series, int] = {}
         self._pending: dict[Series, dict[int, Candle]] = {}
         self._asked: dict[Series, tuple[int, float]] = {}
-        self._queue: queue.Queue[_Batch | None] = queue.Queue()
+        self._queue: queue.Queue[CandleBatch | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.stats: Counter[str] = Counter()
@@ -93,7 +96,7 @@ class CandleBuilder:
         covered: dict[Series, int] | None = None,
     ) -> None:
         """Queue closed candles; ``covered`` says up to which open time the exchange was asked."""
-        self._queue.put(_Batch(tuple(candles), received_ns, tuple((covered or {}).items())))
+        self._queue.put(CandleBatch(tuple(candles), received_ns, tuple((covered or {}).items())))
 
     def start(self) -> None:
         """Run the writer thread."""
@@ -130,7 +133,7 @@ class CandleBuilder:
                 return
 
     # -- the work ----------------------------------------------------------------------------
-    def process(self, batches: Sequence[_Batch]) -> list[Candle]:
+    def process(self, batches: Sequence[CandleBatch]) -> list[Candle]:
         """Order, store and publish the candles of ``batches``; return those stored."""
         ready: list[Candle] = []
         late: list[Candle] = []

@@ -44,6 +44,7 @@ from ghostcandle.feeds.forming import FormingCandle, forming_topic
 from ghostcandle.feeds.health import FeedHealth
 from ghostcandle.feeds.rest import BinanceRest
 from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.depth import DepthStore
 from ghostcandle.store.feed_status import FeedStatusRow, FeedStatusStore
@@ -313,8 +314,6 @@ class LiveFeed:
         n = self.config.history_candles
         if n <= 0:
             return
-        from ghostcandle.store.candles import CandleStore
-
         store = CandleStore(self.db)
         server_now = await self._rest.server_time()
         for symbol, interval in self.config.series():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent
-from ghostcandle.feeds.candle_builder import CandleBuilder, _Batch
+from ghostcandle.feeds.candle_builder import CandleBatch, CandleBuilder
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -16,8 +16,8 @@ def c(i: int, close: float = 10.5, symbol: str = "ETH/USDT") -> Candle:
     return Candle(symbol, "1s", T0 + i * 1000, 10.0, 11.0, 9.0, close, 1.0 + i)
 
 
-def batch(*candles: Candle, covered: dict | None = None) -> _Batch:
-    return _Batch(tuple(candles), None, tuple((covered or {}).items()))
+def batch(*candles: Candle, covered: dict | None = None) -> CandleBatch:
+    return CandleBatch(tuple(candles), None, tuple((covered or {}).items()))
 
 
 def make(db: Database):
