@@ -103,6 +103,8 @@ class LoopSession:
         self._new_frames: list[tuple[object, ...]] = []
         self._steps: list[TrainingStepRecord] = []
         self._steps_lock = threading.Lock()
+        # the bus thread handles events while the API thread may query or label: one at a time
+        self._lock = threading.RLock()
         self._builder: ThreadPoolExecutor | None = None
         self._events = 0
         self._since_flush = 0
@@ -213,6 +215,10 @@ class LoopSession:
     # -- events ---------------------------------------------------------------------------------
     def on_candle(self, event: CandleCompletionEvent) -> None:
         """Handle one closed candle (see the module doc)."""
+        with self._lock:
+            self._on_candle(event)
+
+    def _on_candle(self, event: CandleCompletionEvent) -> None:
         now = self.clock.now_ms()
         t = event.candle.close_time
         if (
@@ -227,7 +233,7 @@ class LoopSession:
             self._dirty[rec.prediction_id] = rec
             self.metrics.on_resolved(rec)
         self.coordinator.on_candle_completion(event)
-        self.expire_now()
+        self._expire(now)
         if (
             event.timeframe in self.timeframes
             and event.symbol in self.config.symbols
@@ -245,7 +251,10 @@ class LoopSession:
 
     def expire_now(self) -> int:
         """Expire what has waited past its grace period by the clock's time; return how many."""
-        now = self.clock.now_ms()
+        with self._lock:
+            return self._expire(self.clock.now_ms())
+
+    def _expire(self, now: int) -> int:
         expired = self.resolver.expire(now)
         for rec in expired:
             self._dirty[rec.prediction_id] = rec
@@ -271,17 +280,19 @@ class LoopSession:
 
     def on_pivot(self, event: PivotEvent) -> None:
         """Hand a confirmed pivot to the coordinator (frames decided at its candle)."""
-        self.coordinator.on_pivot_event(event)
+        with self._lock:
+            self.coordinator.on_pivot_event(event)
 
     def label(self, symbol: str, timeframe: str, action: Action) -> FrameRef:
         """Train the current candle's frame with ``action`` (manual mode); return the frame."""
-        frame = self.coordinator.latest(symbol, timeframe)
-        if frame is None:
-            raise DataMissingError(
-                f"no prediction of {symbol} {timeframe} yet: wait for a candle to close"
-            )
-        self.policy.manual(frame, timeframe, action)
-        return frame
+        with self._lock:
+            frame = self.coordinator.latest(symbol, timeframe)
+            if frame is None:
+                raise DataMissingError(
+                    f"no prediction of {symbol} {timeframe} yet: wait for a candle to close"
+                )
+            self.policy.manual(frame, timeframe, action)
+            return frame
 
     # -- training -------------------------------------------------------------------------------
     def _submit(self, samples: Sequence[TrainingSample], reason: str) -> None:
@@ -333,6 +344,10 @@ class LoopSession:
     # -- persistence ----------------------------------------------------------------------------
     def flush(self) -> None:
         """Write buffered predictions, frames, step records and progress in one transaction."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._steps_lock:
             steps, self._steps = self._steps, []
             train_steps = self._train_steps
