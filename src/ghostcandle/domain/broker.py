@@ -174,6 +174,8 @@ class Broker:
         self.fills = 0
         self._last: dict[str, Candle] = {}
         self._prev_close: dict[str, float] = {}
+        # close times of the newest candles, kept apart: a Candle computes its close each time
+        self._last_close: dict[str, int] = {}
         self._pending: dict[str, Order] = {}
         self._fee = self.config.fee_bps / 10_000.0
         self._slip = self.config.slippage_bps / 10_000.0
@@ -193,14 +195,16 @@ class Broker:
         if last is not None:
             self._prev_close[candle.symbol] = last.close
         self._last[candle.symbol] = candle
-        self._mark(candle.close_time, candle=True)
+        close = candle.close_time
+        self._last_close[candle.symbol] = close
+        self._mark(close, candle=True)
 
     def on_signal(self, symbol: str, time: int, action: Action, confidence: float = 1.0) -> None:
         """Act on a model's action decided at ``time`` (a candle close of ``symbol``)."""
-        last = self._last.get(symbol)
-        if last is not None and time < last.close_time:
+        last_close = self._last_close.get(symbol)
+        if last_close is not None and time < last_close:
             raise ValueError(
-                f"signal at {time} comes before the close {last.close_time} already handled: "
+                f"signal at {time} comes before the close {last_close} already handled: "
                 "hand signals to the broker in time order"
             )
         if action == Action.HOLD or confidence < self.config.min_confidence:
@@ -215,9 +219,10 @@ class Broker:
         if target not in (-1, 0, 1):
             raise ValueError(f"target {target} is not a position: use 1, -1 or 0")
         last = self._last.get(symbol)
-        if last is not None and time < last.close_time:
+        last_close = self._last_close.get(symbol)
+        if last_close is not None and time < last_close:
             raise ValueError(
-                f"order at {time} comes before the close {last.close_time} already handled: "
+                f"order at {time} comes before the close {last_close} already handled: "
                 "hand orders to the broker in time order"
             )
         if target < 0 and not self.config.allow_short:
@@ -258,7 +263,7 @@ class Broker:
         last = self._last.get(symbol)
         if last is None:
             return pos.entry_price
-        if at is None or last.close_time <= at:
+        if at is None or self._last_close[symbol] <= at:
             return last.close
         # another symbol's candle of the same close was handed over first: its close is not
         # known yet at this fill, so size on the close before it
@@ -282,6 +287,7 @@ class Broker:
         self._pending = {o.symbol: o for o in state.orders}
         self.fills = state.fills
         self._last = dict(last)
+        self._last_close = {s: c.close_time for s, c in last.items()}
 
     def last_candle(self, symbol: str) -> Candle | None:
         """Return the newest candle of ``symbol`` handed over, if any."""
