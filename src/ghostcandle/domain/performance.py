@@ -1,4 +1,4 @@
-"""Performance figures of a trade list and an equity curve, and the buy-and-hold benchmark.
+"""Performance figures of a trade list and an equity curve, buy-and-hold, and backtest results.
 
 Conventions: ``win_rate`` is the share of trades with a positive PnL (0 with no trades);
 ``max_drawdown_pct`` is the largest fall from a running peak, in percent of that peak, counting
@@ -18,8 +18,8 @@ during which a position was held.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ghostcandle.domain.actions import Action
@@ -131,3 +131,110 @@ def buy_and_hold(
             broker.on_candle(c)
         broker.finish()
     return broker.trades, broker.equity_curve
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Trades, equity curve and figures of a strategy, with buy-and-hold beside it."""
+
+    strategy: str
+    symbol: str
+    timeframe: str
+    start: int
+    end: int
+    engine: str
+    candles: int
+    signals: int
+    trades: tuple[Trade, ...]
+    equity_curve: tuple[EquityPoint, ...]
+    performance: Performance
+    buy_and_hold: Performance
+    buy_and_hold_curve: tuple[EquityPoint, ...]
+    elapsed_s: float
+    session_id: str | None = None
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def candles_per_s(self) -> float:
+        """Return the throughput of the run."""
+        return self.candles / self.elapsed_s if self.elapsed_s > 0 else float("inf")
+
+    def to_json(self, *, curves: bool = True) -> dict[str, Any]:
+        """Return the result as plain JSON values (figures at the top level, as the CLI prints)."""
+        out: dict[str, Any] = {
+            "strategy": self.strategy,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "start": self.start,
+            "end": self.end,
+            "engine": self.engine,
+            "session_id": self.session_id,
+            "candles": self.candles,
+            "signals": self.signals,
+            **self.performance.to_json(),
+            "buy_and_hold": self.buy_and_hold.to_json(),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "candles_per_s": round(self.candles_per_s, 1) if self.elapsed_s > 0 else None,
+            "request": dict(self.request),
+            "trade_list": [trade_json(t) for t in self.trades],
+        }
+        if curves:
+            out["equity_curve"] = [[p.time, p.equity] for p in self.equity_curve]
+            out["buy_and_hold_curve"] = [[p.time, p.equity] for p in self.buy_and_hold_curve]
+        return out
+
+
+def trade_json(t: Trade) -> dict[str, Any]:
+    """Return one trade as plain JSON values."""
+    return {
+        "symbol": t.symbol,
+        "side": t.side,
+        "size": t.size,
+        "entry_time": t.entry_time,
+        "entry_price": t.entry_price,
+        "exit_time": t.exit_time,
+        "exit_price": t.exit_price,
+        "fees": t.fees,
+        "pnl": t.pnl,
+        "return_pct": t.return_pct,
+        "exit_reason": t.exit_reason,
+    }
+
+
+def result_of(
+    strategy: str,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    end: int,
+    engine: str,
+    candles: list[Candle],
+    signals: int,
+    broker: Broker,
+    elapsed: float,
+    *,
+    session_id: str | None = None,
+    request: Mapping[str, Any] | None = None,
+) -> BacktestResult:
+    """Assemble a result from a finished broker: figures, and buy-and-hold on the same candles."""
+    cfg = broker.config
+    per_year = periods_per_year(timeframe)
+    bh_trades, bh_curve = buy_and_hold(candles, cfg)
+    return BacktestResult(
+        strategy=strategy,
+        symbol=symbol,
+        timeframe=timeframe,
+        start=start,
+        end=end,
+        engine=engine,
+        candles=len(candles),
+        signals=signals,
+        trades=tuple(broker.trades),
+        equity_curve=tuple(broker.equity_curve),
+        performance=summarise(broker.trades, broker.equity_curve, cfg.initial_equity, per_year),
+        buy_and_hold=summarise(bh_trades, bh_curve, cfg.initial_equity, per_year),
+        buy_and_hold_curve=tuple(bh_curve),
+        elapsed_s=elapsed,
+        session_id=session_id,
+        request=dict(request or {}),
+    )

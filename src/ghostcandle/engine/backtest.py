@@ -31,7 +31,7 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ghostcandle.domain.actions import ACTIONS
-from ghostcandle.domain.broker import Broker, BrokerConfig, EquityPoint, Trade
+from ghostcandle.domain.broker import Broker, BrokerConfig
 from ghostcandle.domain.candles import VALUE_COLUMNS, Candle, candles_from_frame
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
@@ -39,7 +39,7 @@ from ghostcandle.domain.events import candle_topic
 
 # the normalisation's own scale rule, so batched inputs cannot drift from the per-window ones
 from ghostcandle.domain.normalisation import _MIN_RELATIVE_SCALE, _pow2
-from ghostcandle.domain.performance import Performance, buy_and_hold, periods_per_year, summarise
+from ghostcandle.domain.performance import BacktestResult, result_of
 from ghostcandle.domain.timeframes import check_timeframe, duration_ms, format_time
 from ghostcandle.engine.paper import SessionBroker
 from ghostcandle.engine.replay import replay_events
@@ -52,6 +52,17 @@ from ghostcandle.models.registry import create_model
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.sessions import FAILED
+
+__all__ = [
+    "TRAIN_MODES",
+    "BacktestRequest",
+    "BacktestResult",
+    "BacktestService",
+    "Progress",
+    "batch_inputs",
+    "result_of",
+    "traded_candles",
+]
 
 #: Training modes a backtest accepts (``manual`` needs a trader).
 TRAIN_MODES: tuple[str, ...] = ("none", "every_candle", "pivots_only")
@@ -106,74 +117,6 @@ class BacktestRequest:
                 "allow_short": self.broker.allow_short,
             },
         }
-
-
-@dataclass(frozen=True)
-class BacktestResult:
-    """Trades, equity curve and figures of a strategy, with buy-and-hold beside it."""
-
-    strategy: str
-    symbol: str
-    timeframe: str
-    start: int
-    end: int
-    engine: str
-    candles: int
-    signals: int
-    trades: tuple[Trade, ...]
-    equity_curve: tuple[EquityPoint, ...]
-    performance: Performance
-    buy_and_hold: Performance
-    buy_and_hold_curve: tuple[EquityPoint, ...]
-    elapsed_s: float
-    session_id: str | None = None
-    request: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def candles_per_s(self) -> float:
-        """Return the throughput of the run."""
-        return self.candles / self.elapsed_s if self.elapsed_s > 0 else float("inf")
-
-    def to_json(self, *, curves: bool = True) -> dict[str, Any]:
-        """Return the result as plain JSON values (figures at the top level, as the CLI prints)."""
-        out: dict[str, Any] = {
-            "strategy": self.strategy,
-            "symbol": self.symbol,
-            "timeframe": self.timeframe,
-            "start": self.start,
-            "end": self.end,
-            "engine": self.engine,
-            "session_id": self.session_id,
-            "candles": self.candles,
-            "signals": self.signals,
-            **self.performance.to_json(),
-            "buy_and_hold": self.buy_and_hold.to_json(),
-            "elapsed_s": round(self.elapsed_s, 3),
-            "candles_per_s": round(self.candles_per_s, 1) if self.elapsed_s > 0 else None,
-            "request": dict(self.request),
-            "trade_list": [trade_json(t) for t in self.trades],
-        }
-        if curves:
-            out["equity_curve"] = [[p.time, p.equity] for p in self.equity_curve]
-            out["buy_and_hold_curve"] = [[p.time, p.equity] for p in self.buy_and_hold_curve]
-        return out
-
-
-def trade_json(t: Trade) -> dict[str, Any]:
-    """Return one trade as plain JSON values."""
-    return {
-        "symbol": t.symbol,
-        "side": t.side,
-        "size": t.size,
-        "entry_time": t.entry_time,
-        "entry_price": t.entry_price,
-        "exit_time": t.exit_time,
-        "exit_price": t.exit_price,
-        "fees": t.fees,
-        "pnl": t.pnl,
-        "return_pct": t.return_pct,
-        "exit_reason": t.exit_reason,
-    }
 
 
 def traded_candles(
@@ -273,45 +216,6 @@ class BacktestService:
             session_id=session_id,
             request=req.to_json(),
         )
-
-
-def result_of(
-    strategy: str,
-    symbol: str,
-    timeframe: str,
-    start: int,
-    end: int,
-    engine: str,
-    candles: list[Candle],
-    signals: int,
-    broker: Broker,
-    elapsed: float,
-    *,
-    session_id: str | None = None,
-    request: Mapping[str, Any] | None = None,
-) -> BacktestResult:
-    """Assemble a result from a finished broker: figures, and buy-and-hold on the same candles."""
-    cfg = broker.config
-    per_year = periods_per_year(timeframe)
-    bh_trades, bh_curve = buy_and_hold(candles, cfg)
-    return BacktestResult(
-        strategy=strategy,
-        symbol=symbol,
-        timeframe=timeframe,
-        start=start,
-        end=end,
-        engine=engine,
-        candles=len(candles),
-        signals=signals,
-        trades=tuple(broker.trades),
-        equity_curve=tuple(broker.equity_curve),
-        performance=summarise(broker.trades, broker.equity_curve, cfg.initial_equity, per_year),
-        buy_and_hold=summarise(bh_trades, bh_curve, cfg.initial_equity, per_year),
-        buy_and_hold_curve=tuple(bh_curve),
-        elapsed_s=elapsed,
-        session_id=session_id,
-        request=dict(request or {}),
-    )
 
 
 # -- batched: predictions depend only on the past ----------------------------------------------
