@@ -100,6 +100,10 @@ class LoopSession:
         self.predictors: list[Predictor] = []
         self._subs: list[Subscription] = []
         self._dirty: dict[str, PredictionRecord] = {}
+        # ids stored while pending: their outcome is an UPDATE, anything else an INSERT
+        self._stored: set[str] = set()
+        # newest decision per (symbol, timeframe): a repeated candle is never predicted twice
+        self._decided: dict[tuple[str, str], int] = {}
         self._new_frames: list[tuple[object, ...]] = []
         self._steps: list[TrainingStepRecord] = []
         self._steps_lock = threading.Lock()
@@ -187,12 +191,15 @@ class LoopSession:
                 self.cache.track(symbol, tf, n, now)
 
     def _recover(self, now: int) -> None:
-        changed = self.resolver.recover(
-            self.ledger.pending(self.config.session_id), self.candles, now
-        )
-        if changed:
-            self.ledger.write(changed)
+        pending = self.ledger.pending(self.config.session_id)
+        self._stored = {r.prediction_id for r in pending}
+        self._decided = self.ledger.last_decisions(self.config.session_id)
+        changed = self.resolver.recover(pending, self.candles, now)
+        for rec in changed:
+            self._dirty[rec.prediction_id] = rec
         self.metrics.recovered = len(changed)
+        if changed:
+            self.flush()
 
     def stop(self, *, status: str = STOPPED, summary: dict[str, Any] | None = None) -> None:
         """Unsubscribe, finish training, flush everything, checkpoint, and mark the session."""
@@ -237,6 +244,7 @@ class LoopSession:
         if (
             event.timeframe in self.timeframes
             and event.symbol in self.config.symbols
+            and event.time > self._decided.get((event.symbol, event.timeframe), -1)
             and (
                 self.predict_until is None
                 or event.time + duration_ms(event.timeframe) <= self.predict_until
@@ -264,6 +272,7 @@ class LoopSession:
 
     def _predict(self, event: CandleCompletionEvent, now: int) -> None:
         assert self.cache is not None
+        self._decided[(event.symbol, event.timeframe)] = event.time
         for p in self.predictors:
             try:
                 made = p.predict(self.cache, event.symbol, event.timeframe, event.time, now)
@@ -351,11 +360,19 @@ class LoopSession:
         with self._steps_lock:
             steps, self._steps = self._steps, []
             train_steps = self._train_steps
-        dirty, frames = list(self._dirty.values()), self._new_frames
+        new: list[PredictionRecord] = []
+        outcomes: list[PredictionRecord] = []
+        for rec in self._dirty.values():
+            if rec.prediction_id in self._stored:
+                outcomes.append(rec)
+            else:
+                new.append(rec)
+        frames = self._new_frames
         self._dirty, self._new_frames = {}, []
         with self.db.transaction() as con:
             self.frames.register_in(con, frames)
-            self.ledger.write_in(con, dirty)
+            self.ledger.insert_in(con, new)
+            self.ledger.outcome_in(con, outcomes)
             self.sessions.log_steps_in(con, steps)
             self.sessions.progress_in(
                 con,
@@ -366,6 +383,11 @@ class LoopSession:
                 now=self.clock.now_ms(),
             )
         self._since_flush = 0
+        for rec in new:
+            if rec.status == "pending":
+                self._stored.add(rec.prediction_id)
+        for rec in outcomes:
+            self._stored.discard(rec.prediction_id)
 
     # -- queries --------------------------------------------------------------------------------
     @property

@@ -108,6 +108,13 @@ class FrameStore:
         """Insert ``frame_row`` rows inside an open transaction ``con`` (duplicates ignored)."""
         if not rows:
             return
+        if len(rows) <= 32:
+            one = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+            con.execute(
+                f"INSERT OR IGNORE INTO frames VALUES {', '.join([one] * len(rows))}",
+                [x for r in rows for x in r],
+            )
+            return
         cols = list(zip(*rows, strict=True))
         table = pa.table(
             {

@@ -116,6 +116,31 @@ _STR = {
 }
 
 
+#: Columns set when a prediction is resolved or expired.
+_OUTCOME: tuple[str, ...] = (
+    "status",
+    "actual_open",
+    "actual_high",
+    "actual_low",
+    "actual_close",
+    "actual_volume",
+    "price_error",
+    "volume_error",
+    "action_correct",
+    "reward",
+    "resolved_at",
+)
+_SQL_TYPES = {
+    "status": "VARCHAR",
+    "action_correct": "BOOLEAN",
+    "resolved_at": "BIGINT",
+    **{c: "DOUBLE" for c in _OUTCOME[1:8]},
+    "reward": "DOUBLE",
+}
+#: Up to this many rows a write uses one VALUES statement; above it, Arrow.
+_SMALL = 32
+
+
 def _arrow_type(name: str) -> pa.DataType:
     if name in _INT:
         return pa.int64()
@@ -155,6 +180,68 @@ class PredictionLedger:
                 f"INSERT OR REPLACE INTO predictions ({', '.join(FIELDS)}) "
                 f"SELECT {', '.join(FIELDS)} FROM gc_predictions"
             )
+        finally:
+            con.unregister("gc_predictions")
+
+    def insert_in(
+        self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
+    ) -> None:
+        """Insert new predictions (never stored before) inside an open transaction.
+
+        Few rows go in one multi-row ``VALUES`` statement (a live tick), many through Arrow.
+        """
+        if not records:
+            return
+        cols = ", ".join(FIELDS)
+        if len(records) > _SMALL:
+            self._via_arrow(con, records, f"INSERT INTO predictions ({cols}) SELECT {cols} FROM")
+            return
+        one = "(" + ", ".join("?" * len(FIELDS)) + ")"
+        con.execute(
+            f"INSERT INTO predictions ({cols}) VALUES {', '.join([one] * len(records))}",
+            [x for r in records for x in dataclasses.astuple(r)],
+        )
+
+    def outcome_in(
+        self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
+    ) -> None:
+        """Record the outcome (resolved or expired) of stored predictions, in one statement."""
+        if not records:
+            return
+        sets = ", ".join(f"{c} = v.{c}" for c in _OUTCOME)
+        if len(records) > _SMALL:
+            self._via_arrow(
+                con,
+                records,
+                f"UPDATE predictions SET {sets} FROM",
+                " v WHERE predictions.prediction_id = v.prediction_id",
+            )
+            return
+        names = ("prediction_id", *_OUTCOME)
+        types = ["VARCHAR", *(_SQL_TYPES[c] for c in _OUTCOME)]
+        one = "(" + ", ".join(f"CAST(? AS {t})" for t in types) + ")"
+        con.execute(
+            f"UPDATE predictions SET {sets} FROM (VALUES {', '.join([one] * len(records))}) "
+            f"v({', '.join(names)}) WHERE predictions.prediction_id = v.prediction_id",
+            [getattr(r, c) for r in records for c in names],
+        )
+
+    def _via_arrow(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        records: Sequence[PredictionRecord],
+        head: str,
+        tail: str = "",
+    ) -> None:
+        table = pa.table(
+            {
+                name: pa.array([getattr(r, name) for r in records], type=_arrow_type(name))
+                for name in FIELDS
+            }
+        )
+        con.register("gc_predictions", table)
+        try:
+            con.execute(f"{head} gc_predictions{tail}")
         finally:
             con.unregister("gc_predictions")
 
@@ -217,6 +304,17 @@ class PredictionLedger:
         ).df()
         cur.close()
         return df
+
+    def last_decisions(self, session_id: str) -> dict[tuple[str, str], int]:
+        """Return the newest decision time per ``(symbol, timeframe)`` of a session."""
+        cur = self.db.cursor()
+        rows = cur.execute(
+            "SELECT symbol, timeframe, max(decision_time) FROM predictions "
+            "WHERE session_id = ? GROUP BY symbol, timeframe",
+            [session_id],
+        ).fetchall()
+        cur.close()
+        return {(str(a), str(b)): int(t) for a, b, t in rows}
 
     def sessions(self) -> list[str]:
         """Return the session ids that have predictions."""

@@ -118,3 +118,23 @@ def test_live_session_with_threaded_bus_and_async_training(market: Database, ckp
     recent = s.recent_predictions(5)
     assert len(recent) == 5
     assert recent[0].decision_time == START + 15 * MINUTE_MS
+
+
+def test_a_repeated_candle_is_not_predicted_twice(market: Database, ckpt_dir: str) -> None:
+    clock, bus = ReplayClock(START), MessageBus()
+    s = LoopSession(
+        market, small_config("dup", flush_every=1), bus, clock, checkpoint_dir=ckpt_dir
+    ).start()
+    _run(s, clock, bus, 5)
+    before, made = s.ledger.counts("dup"), s.metrics.predictions
+    last = next(
+        e
+        for e in replay_events(
+            s.candles, [SYM], ["1m"], START + 4 * MINUTE_MS, START + 5 * MINUTE_MS
+        )
+    )
+    bus.publish(candle_topic(SYM, "1m"), last)  # the feed re-sends the last closed candle
+    assert s.ledger.counts("dup") == before
+    assert not bus.errors  # handled quietly, not by a refused duplicate write
+    assert s.metrics.predictions == made  # and no model ran again
+    s.stop()

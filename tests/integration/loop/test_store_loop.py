@@ -127,3 +127,19 @@ def test_sessions_record_progress_checkpoint_and_steps(db: Database) -> None:
     assert row.summary == {"predictions": 3}
     assert row.config["mode"] == "none"
     assert sessions.steps("s1")[0].frame_ids == ("f1", "f2")
+
+
+@pytest.mark.parametrize("n", [2, 40])  # one VALUES statement, and the Arrow path
+def test_ledger_insert_then_outcome_paths_agree(db: Database, n: int) -> None:
+    ledger = PredictionLedger(db)
+    recs = [_record(f"p{i}", T0 + i * 60_000) for i in range(n)]
+    with db.transaction() as con:
+        ledger.insert_in(con, recs)
+    assert len(ledger.pending("s1")) == n
+    candle = Candle(SYM, "1m", T0, 100.0, 100.4, 99.8, 99.7, 8.0)
+    done = [r.resolve(candle, at=T0 + 1, threshold=0.0005) for r in recs[: n // 2]]
+    gone = [r.expire(T0 + 2) for r in recs[n // 2 :]]
+    with db.transaction() as con:
+        ledger.outcome_in(con, done + gone)
+    for r in done + gone:
+        assert ledger.get(r.prediction_id) == r
