@@ -147,7 +147,7 @@ class LoopSession:
         self.predictors = [
             Predictor(cfg.session_id, lambda: trainer.snapshot.model, grace_ms=cfg.grace)
         ]
-        for name in cfg.baselines:
+        for name in (b for b in cfg.baselines if b != cfg.model):
             base = create_model(
                 name,
                 timeframes=list(self._model.timeframes),
