@@ -254,3 +254,26 @@ def test_figures_match_an_independent_recomputation_on_real_data(
     o, c = candles["open"].to_numpy()[1], closes[-1]
     bh = 10_000 * (1 - 0.5 - 0.5 * 4e-4) + 5_000 * c * (1 - 1e-4) * (1 - 4e-4) / (o * (1 + 1e-4))
     assert r.buy_and_hold.final_equity == pytest.approx(bh, rel=1e-12)
+
+
+def test_pivots_only_trains_on_confirmed_pivots_alone(db: Database) -> None:
+    _seed(db, count=400, gap=None)
+    r = BacktestService(db).run(
+        _request(
+            end=T0 + 340 * M,
+            train="pivots_only",
+            model_config={**SMALL, "windows": {"1m": 30}},
+        )
+    )
+    assert r.engine == "loop"
+    rows = dict(
+        db.cursor()
+        .execute(
+            "SELECT reason, count(*) FROM training_steps WHERE session_id = ? AND status = 'ok' "
+            "GROUP BY reason",
+            [r.session_id],
+        )
+        .fetchall()
+    )
+    assert rows.get("pivot", 0) > 5
+    assert set(rows) == {"pivot"}
