@@ -277,3 +277,25 @@ def test_pivots_only_trains_on_confirmed_pivots_alone(db: Database) -> None:
     )
     assert rows.get("pivot", 0) > 5
     assert set(rows) == {"pivot"}
+
+
+def test_cli_backtests_annotations_and_refuses_two_strategies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    path = tmp_path / "bt.duckdb"
+    with Database(path) as db:
+        _seed(db, count=400, gap=None)
+        store = AnnotationStore(db, CandleStore(db), tmp_path, ReplayClock(T0 + 400 * M))
+        store.create(SYMBOL, "1m", T0 + 150 * M, T0 + 170 * M, direction="SHORT")
+        want = backtest_annotations(db, SYMBOL, "1m", T0 + 100 * M, T0 + 300 * M, BrokerConfig())
+    argv = ["backtest", "--db", str(path), "--symbol", SYMBOL, "--timeframe", "1m"]
+    argv += ["--from", str(T0 + 100 * M), "--to", str(T0 + 300 * M)]
+    assert main([*argv, "--annotations", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["strategy"] == "annotations"
+    assert out["trades"] == 1
+    assert out["pnl"] == want.performance.pnl
+    assert main([*argv, "--annotations", "--model", "drift"]) == 2
+    assert "either --model M or --annotations" in capsys.readouterr().err
