@@ -10,7 +10,8 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
 - replay throughput: candles/s of ``run_replay`` (1 symbol, 1m/1h/1d, CNN 1m=120, 1h=24, 1d=7),
   training off and ``every_candle``.
 - memory: RSS start/peak/end across a long replay (persistence model, 1m/1h/1d); the candle
-  count is ``argv[1]`` (default 200,000; the issue's 1,000,000 takes ~5x longer).
+  count is ``argv[1]`` (default 200,000; 1,000,000 takes ~5 minutes); ``argv[2] = memory``
+  runs only this part.
 - frames: bytes a stored frame reference takes against a copy of its windows.
 
 Ratios against a baseline measured in the same run: the model's bare ``predict`` time.
@@ -182,21 +183,30 @@ def memory(db: Database, symbol: str, start: int, end: int) -> dict[str, Any]:
         baselines=(),
         flush_every=2000,
     )
+    in_loop: list[int] = []
+
+    def on_event(n: int) -> None:
+        if n % 10_000 == 1:
+            in_loop.append(proc.memory_info().rss)
+
     t0 = time.perf_counter()
-    s = run_replay(db, ReplayRequest(cfg, start, end, pivots=False))
+    s = run_replay(db, ReplayRequest(cfg, start, end, pivots=False), on_event=on_event)
     stop.set()
     th.join()
     samples.append(proc.memory_info().rss)
     mb = 1024 * 1024
-    half = samples[len(samples) // 2]
     return {
         "candles": s["events"],
         "seconds": round(time.perf_counter() - t0, 1),
         "candles_per_s": s["candles_per_s"],
         "rss_start_mb": round(samples[0] / mb, 1),
-        "rss_mid_mb": round(half / mb, 1),
         "rss_peak_mb": round(max(samples) / mb, 1),
         "rss_end_mb": round(samples[-1] / mb, 1),
+        # during the event loop only (the summary's evaluation reads the whole ledger after it)
+        "loop_rss_first_mb": round(in_loop[0] / mb, 1),
+        "loop_rss_at_half_mb": round(in_loop[len(in_loop) // 2] / mb, 1),
+        "loop_rss_last_mb": round(in_loop[-1] / mb, 1),
+        "loop_rss_peak_mb": round(max(in_loop) / mb, 1),
     }
 
 
@@ -218,8 +228,21 @@ def frame_bytes(db: Database) -> dict[str, Any]:
     }
 
 
+def long_replay(tmp: str) -> dict[str, Any]:
+    """Fill LONG minutes (+10 days of history) and measure memory across their replay."""
+    long_db = Database(Path(tmp) / "long.duckdb")
+    minutes = LONG + 10 * 1440
+    fill(long_db, "LONG/USDT", minutes, seed=3, seconds_from=None)
+    out = memory(long_db, "LONG/USDT", T0 + 10 * DAY_MS, T0 + minutes * MINUTE_MS)
+    long_db.close()
+    return out
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        if len(sys.argv) > 2 and sys.argv[2] == "memory":
+            print(json.dumps({"data": "synthetic", "memory": long_replay(tmp)}))
+            return
         db = Database(Path(tmp) / "bench.duckdb")
         days = 70
         tick_start = T0 + days * DAY_MS - 3 * HOUR_MS  # 1s data covers it, 600 s of history

@@ -18,6 +18,24 @@ import numpy as np
 import pandas as pd
 
 PERSISTENCE = "persistence"
+#: The ledger columns the evaluation reads.
+COLUMNS: tuple[str, ...] = (
+    "model",
+    "symbol",
+    "timeframe",
+    "target_open_time",
+    "status",
+    "ref_close",
+    "pred_close",
+    "pred_high",
+    "pred_low",
+    "actual_close",
+    "actual_high",
+    "actual_low",
+    "action",
+    "action_correct",
+    "confidence",
+)
 _BUCKETS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0000001)
 
 

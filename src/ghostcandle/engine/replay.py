@@ -24,6 +24,7 @@ from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.timeframes import HOUR_MS, TIMEFRAMES, duration_ms, format_time
+from ghostcandle.engine.evaluation import COLUMNS as EVAL_COLUMNS
 from ghostcandle.engine.evaluation import evaluate
 from ghostcandle.engine.session import LoopSession
 from ghostcandle.engine.session_config import SessionConfig, finest_first
@@ -139,7 +140,7 @@ def run_replay(
 def build_summary(session: LoopSession, events: int, elapsed: float) -> dict[str, Any]:
     """Return the replay summary: counts, training, throughput and the evaluation."""
     counts = session.ledger.counts(session.config.session_id)
-    report = evaluate(session.ledger.frame(session.config.session_id))
+    report = evaluate(session.ledger.frame(session.config.session_id, columns=EVAL_COLUMNS))
     return {
         "session_id": session.config.session_id,
         "model": session.config.model,

@@ -289,10 +289,17 @@ class PredictionLedger:
         return out
 
     def frame(
-        self, session_id: str | None = None, statuses: Iterable[str] = (RESOLVED,)
+        self,
+        session_id: str | None = None,
+        statuses: Iterable[str] = (RESOLVED,),
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Return predictions as a DataFrame (for evaluation), of one session or all."""
+        """Return predictions as a DataFrame (for evaluation), of one session or all.
+
+        ``columns`` limits what is read (a long replay's evaluation needs a dozen of them).
+        """
         wanted = list(statuses)
+        cols = "*" if columns is None else ", ".join(c for c in columns if c in FIELDS)
         cur = self.db.cursor()
         where = "status IN (SELECT unnest($st))"
         params: dict[str, Any] = {"st": wanted}
@@ -300,7 +307,8 @@ class PredictionLedger:
             where += " AND session_id = $sid"
             params["sid"] = session_id
         df: pd.DataFrame = cur.sql(
-            f"SELECT * FROM predictions WHERE {where} ORDER BY target_time, model", params=params
+            f"SELECT {cols} FROM predictions WHERE {where} ORDER BY target_time, model",
+            params=params,
         ).df()
         cur.close()
         return df

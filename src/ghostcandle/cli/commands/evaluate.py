@@ -9,6 +9,7 @@ from ghostcandle.cli.commands.replay import evaluation_table
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json
 from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.engine.evaluation import COLUMNS as EVAL_COLUMNS
 from ghostcandle.engine.evaluation import evaluate
 from ghostcandle.store.predictions import PredictionLedger
 from ghostcandle.store.sessions import SessionStore
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             raise DataMissingError(
                 f"session {session!r} has no predictions: pick one of {', '.join(ids[-5:])}"
             )
-        report = evaluate(ledger.frame(session))
+        report = evaluate(ledger.frame(session, columns=EVAL_COLUMNS))
         counts = ledger.counts(session)
         row = sessions.get(session)
     out = {
