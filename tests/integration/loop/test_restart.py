@@ -68,14 +68,14 @@ def test_kill_9_mid_training_loses_no_prediction(tmp_path: Path) -> None:
         "--symbol", SYM, "--from", format_time(START), "--to", format_time(end),
         "--model", "cnn", "--mode", "every_candle", "--timeframes", "1m,1h",
         "--window", "1m=20", "--window", "1h=6", "--seed", "1", "--session", "k9",
-        "--checkpoint-every", "5", "--flush-every", "10", "--no-pivots", "--json",
+        "--checkpoint-every", "5", "--flush-every", "5", "--no-pivots", "--json",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ckdir = checkpoint_dir_for(path) / "k9"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(list(ckdir.glob("k9-*.json"))) >= 2:
+        if len(list(ckdir.glob("k9-*.json"))) >= 3:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the replay ended before it could be killed"
