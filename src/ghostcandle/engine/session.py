@@ -154,7 +154,13 @@ class LoopSession:
                 windows={tf: min(cfg.baseline_window, n) for tf, n in self._model.windows.items()},
             )
             self.predictors.append(Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace))
-        self._check_data(now)
+        try:
+            self._check_data(now)
+        except BaseException:
+            # nothing was subscribed yet: release the trainer thread before reporting
+            trainer.stop(timeout_s=cfg.step_timeout_s)
+            self.sessions.set_status(cfg.session_id, STOPPED, now)
+            raise
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
         self._recover(now)
         for symbol in cfg.symbols:

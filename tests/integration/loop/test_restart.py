@@ -56,6 +56,9 @@ def test_restart_resolves_pending_from_candles_stored_meanwhile(
         assert done.status == "resolved"
         assert done.actual_close == float(target["close"].iloc[0])
     again.stop()
+    # the "crashed" session's trainer thread is still alive in this process: release it
+    assert session.trainer is not None
+    session.trainer.stop(timeout_s=5)
 
 
 def test_kill_9_mid_training_loses_no_prediction(tmp_path: Path) -> None:
