@@ -41,10 +41,17 @@ from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.normalisation import _MIN_RELATIVE_SCALE, _pow2
 from ghostcandle.domain.performance import BacktestResult, result_of
 from ghostcandle.domain.timeframes import check_timeframe, duration_ms, format_time
+from ghostcandle.engine.checkpoints import CheckpointStore
 from ghostcandle.engine.paper import SessionBroker
 from ghostcandle.engine.replay import replay_events
 from ghostcandle.engine.session import LoopSession
 from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.engine.start_checkpoint import (
+    StartCheckpoint,
+    check_start_from,
+    load_annotation_checkpoint,
+    seed_checkpoint,
+)
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.models.base import Model, ModelInputs
 from ghostcandle.models.inputs import prepare_inputs
@@ -91,6 +98,9 @@ class BacktestRequest:
     batched: bool = True
     batch_size: int = 256
     torch_threads: int | None = 1
+    #: ``fresh`` seeded weights, or ``annotations``: the latest annotation-trained checkpoint of
+    #: ``model`` (its model config is then the one used; see ``engine.start_checkpoint``)
+    start_from: str = "fresh"
 
     def model_settings(self) -> dict[str, Any]:
         """Return the settings the model is built from (seed and timeframes filled in)."""
@@ -107,6 +117,7 @@ class BacktestRequest:
             "end": self.end,
             "train": self.train,
             "seed": self.seed,
+            "start_from": self.start_from,
             "broker": {
                 "initial_equity": self.broker.initial_equity,
                 "fee_bps": self.broker.fee_bps,
@@ -160,7 +171,14 @@ class BacktestService:
         self.store = CandleStore(db)
 
     def check(self, req: BacktestRequest) -> tuple[Model, list[Candle]]:
-        """Check a request (nothing is written); return its fresh model and traded candles."""
+        """Check a request (nothing is written); return its model and traded candles.
+
+        The model is fresh, or holds the checkpoint's weights with ``start_from="annotations"``.
+        """
+        model, candles, _ = self._prepare(req)
+        return model, candles
+
+    def _prepare(self, req: BacktestRequest) -> tuple[Model, list[Candle], StartCheckpoint | None]:
         if req.train not in TRAIN_MODES:
             raise UserInputError(
                 f"unknown training mode {req.train!r} for a backtest: "
@@ -168,8 +186,21 @@ class BacktestService:
             )
         if req.batch_size < 1:
             raise UserInputError(f"batch size {req.batch_size} must be at least 1")
+        check_start_from(req.start_from)
         candles = traded_candles(self.store, req.symbol, req.timeframe, req.start, req.end)
-        model = create_model(req.model, **req.model_settings())
+        start = None
+        if req.start_from == "annotations":
+            start = load_annotation_checkpoint(
+                self.db.path, ReplayClock(req.start), req.model, req.model_config
+            )
+            model = start.model()
+            if req.timeframe not in model.timeframes:
+                raise UserInputError(
+                    f"checkpoint {start.info.key} reads {', '.join(model.timeframes)}, not "
+                    f"{req.timeframe}: backtest one of those timeframes or start from fresh weights"
+                )
+        else:
+            model = create_model(req.model, **req.model_settings())
         if req.timeframe not in model.timeframes:
             raise UserInputError(
                 f"model {req.model} reads {', '.join(model.timeframes)}, not {req.timeframe}: "
@@ -181,11 +212,11 @@ class BacktestService:
                     f"model {req.model} reads {tf} candles of {req.symbol} and none are stored: "
                     "ingest them or drop that timeframe from the model"
                 )
-        return model, candles
+        return model, candles, start
 
     def run(self, req: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
         """Run a backtest to its end and return the result."""
-        model, candles = self.check(req)
+        model, candles, start = self._prepare(req)
         if req.torch_threads is not None:
             # as a loop session does: on small machines more intra-op threads only contend
             torch.set_num_threads(req.torch_threads)
@@ -198,7 +229,7 @@ class BacktestService:
                 "batched",
             )
         else:
-            signals, session_id = _run_loop(self.db, req, candles, broker, progress)
+            signals, session_id = _run_loop(self.db, req, candles, broker, progress, start)
             engine = "loop"
         broker.finish()
         elapsed = time.perf_counter() - t0
@@ -214,8 +245,19 @@ class BacktestService:
             broker,
             elapsed,
             session_id=session_id,
-            request=req.to_json(),
+            request=_request_json(req, model, start),
         )
+
+
+def _request_json(
+    req: BacktestRequest, model: Model, start: StartCheckpoint | None
+) -> dict[str, Any]:
+    out = req.to_json()
+    if start is not None:
+        # the checkpoint's settings were used, not the request's defaults
+        out["model_config"] = model.config()
+        out["checkpoint"] = start.describe()
+    return out
 
 
 # -- batched: predictions depend only on the past ----------------------------------------------
@@ -292,12 +334,13 @@ def _run_loop(
     candles: list[Candle],
     broker: Broker,
     progress: Progress | None,
+    start: StartCheckpoint | None = None,
 ) -> tuple[int, str]:
     session_id = f"backtest-{uuid.uuid4().hex[:12]}"
     config = SessionConfig(
         session_id=session_id,
         model=req.model,
-        model_config=req.model_settings(),
+        model_config=req.model_settings() if start is None else dict(start.config),
         symbols=(req.symbol,),
         timeframes=(req.timeframe,),
         mode=req.train,
@@ -320,6 +363,9 @@ def _run_loop(
 
     # the weights trained during a backtest belong to it alone: checkpoints go to a scratch dir
     with tempfile.TemporaryDirectory(prefix="ghostcandle-backtest-") as scratch:
+        if start is not None:
+            # the session resumes from its newest checkpoint: make that the annotation-trained one
+            seed_checkpoint(CheckpointStore(scratch, clock), session_id, start)
         session = LoopSession(db, config, bus, clock, kind="backtest", checkpoint_dir=scratch)
         session.predict_until = req.end
         session.start()

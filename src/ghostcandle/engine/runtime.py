@@ -21,14 +21,23 @@ from ghostcandle.domain.errors import ConflictError, OperationalError, UserInput
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
+from ghostcandle.engine.checkpoints import CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.paper import PaperTrader
 from ghostcandle.engine.session import LoopSession
 from ghostcandle.engine.session_config import SessionConfig, finest_first
+from ghostcandle.engine.start_checkpoint import (
+    StartCheckpoint,
+    check_start_from,
+    load_annotation_checkpoint,
+    seed_checkpoint,
+)
 from ghostcandle.engine.structure import StructureEngine
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
 from ghostcandle.feeds.live_feed import LiveFeed
 from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.store.db import Database
+from ghostcandle.store.paper import PaperStore
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +78,9 @@ class LiveRequest:
     mode: str = "none"
     model: str = ""
     model_config: Mapping[str, Any] = field(default_factory=dict)
+    #: ``fresh`` seeded weights, or ``annotations``: the model's latest annotation-trained
+    #: checkpoint (its model config is then the one used)
+    start_from: str = "fresh"
 
 
 #: Called on the bus thread after the live session handled a closed candle.
@@ -76,8 +88,11 @@ CandleListener = Callable[[CandleCompletionEvent], None]
 FormingListener = Callable[[FormingCandle], None]
 
 
-def _session_id(model: str, symbol: str) -> str:
-    return "live-" + re.sub(r"[^A-Za-z0-9_.-]", "", f"{model}-{symbol}")
+def _session_id(model: str, symbol: str, start: StartCheckpoint | None = None) -> str:
+    base = "live-" + re.sub(r"[^A-Za-z0-9_.-]", "", f"{model}-{symbol}")
+    # a session started from a checkpoint has its own id (so its own checkpoints and paper
+    # account): restarting it resumes its progress, another checkpoint starts another session
+    return base if start is None else f"{base}-ann-{start.info.sha256[:10]}"
 
 
 class Runtime:
@@ -93,6 +108,9 @@ class Runtime:
         self.structure = StructureEngine(self.bus, db)
         self.feed: LiveFeed | None = None
         self.session: LoopSession | None = None
+        self.paper: PaperTrader | None = None
+        #: the checkpoint the current live session started from (None: fresh weights)
+        self.start_checkpoint: StartCheckpoint | None = None
         self._lock = threading.RLock()
         self._listener_subs: list[Subscription] = []
         self.on_candle: CandleListener | None = None
@@ -143,11 +161,16 @@ class Runtime:
 
     # -- live session ---------------------------------------------------------------------------
     def start_live(self, req: LiveRequest) -> LoopSession:
-        """Start live inference on the feed; refuse while one runs or without a feed."""
+        """Start live inference and paper trading on the feed; refuse while one runs.
+
+        With ``start_from="annotations"`` the session starts from the model's latest
+        annotation-trained checkpoint, and reads the timeframes that checkpoint was built for.
+        """
         if req.mode not in LIVE_MODES:
             raise UserInputError(
                 f"field 'mode': {req.mode!r} is not one of {', '.join(LIVE_MODES)}"
             )
+        check_start_from(req.start_from)
         with self._lock:
             if self.session is not None and self.session.running:
                 raise ConflictError(
@@ -164,7 +187,16 @@ class Runtime:
                     f"{', '.join(self.exchange.symbols)}"
                 )
             model = req.model or DEFAULT_LIVE_MODEL
-            cfg_raw = dict(req.model_config) if req.model_config else dict(DEFAULT_LIVE_CONFIG)
+            start = None
+            if req.start_from == "annotations":
+                start = load_annotation_checkpoint(
+                    self.db.path, self.clock, model, req.model_config
+                )
+                cfg_raw = dict(start.config)
+            elif req.model_config:
+                cfg_raw = dict(req.model_config)
+            else:
+                cfg_raw = dict(DEFAULT_LIVE_CONFIG)
             streamed = set(self.exchange.intervals)
             wanted = [str(t) for t in cfg_raw.get("timeframes", ())] or ["1m"]
             missing = [t for t in wanted if t not in streamed]
@@ -174,7 +206,7 @@ class Runtime:
                     f"the feed streams {', '.join(self.exchange.intervals)}"
                 )
             config = SessionConfig(
-                session_id=_session_id(model, req.symbol),
+                session_id=_session_id(model, req.symbol, start),
                 model=model,
                 model_config=cfg_raw,
                 symbols=(req.symbol,),
@@ -182,9 +214,21 @@ class Runtime:
                 mode=req.mode,
                 checkpoint_every=200,
             )
+            if start is not None:
+                # the session resumes from its newest checkpoint: the first one is the
+                # annotation-trained state (later ones are its own progress)
+                ckpts = CheckpointStore(checkpoint_dir_for(self.db.path), self.clock)
+                seed_checkpoint(ckpts, config.session_id, start)
             session = LoopSession(self.db, config, self.bus, self.clock, kind="live")
             session.start()
-            self.session = session
+            try:
+                # subscribed after the session, before the page: the account is up to date
+                # with a candle when the page hears of it
+                paper = PaperTrader(session, PaperStore(self.db))
+            except BaseException:
+                session.stop()
+                raise
+            self.session, self.paper, self.start_checkpoint = session, paper, start
             # after the session's own subscriptions: the bus delivers in subscription order,
             # so the page hears of a candle once its predictions are made and resolved
             for tf in session.model_timeframes:
@@ -201,6 +245,9 @@ class Runtime:
             for sub in self._listener_subs:
                 sub.cancel()
             self._listener_subs = []
+            if self.paper is not None:
+                self.paper.close()
+                self.paper = None
             session = self.session
             if session is not None and session.running:
                 session.stop()
@@ -236,4 +283,3 @@ class Runtime:
             self.feed.stop()
         self.structure.close()
         self.bus.close()
-

@@ -42,6 +42,7 @@ def result_json(r: BacktestResult) -> dict[str, Any]:
         "fees": p.fees,
         "buy_and_hold_pct": r.buy_and_hold.return_pct,
         "elapsed_s": r.elapsed_s,
+        "checkpoint": (r.request or {}).get("checkpoint"),
         "trades": [
             {
                 "side": t.side,

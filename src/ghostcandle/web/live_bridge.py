@@ -21,10 +21,13 @@ from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.engine.predictor import prediction_id
 from ghostcandle.engine.runtime import Runtime
 from ghostcandle.feeds.forming import FormingCandle
+from ghostcandle.store.paper import PaperStore
 from ghostcandle.store.predictions import PredictionRecord
 
 Publish = Callable[[str, dict[str, Any]], None]
 SIGNALS_KEPT = 50
+#: Closed paper trades the live panel lists.
+PAPER_TRADES_SHOWN = 5
 #: At most this many forming-candle pushes per second per series (the page redraws each one).
 FORMING_PER_S = 4.0
 
@@ -69,6 +72,7 @@ class LiveBridge:
     def __init__(self, runtime: Runtime, publish: Publish) -> None:
         self.runtime = runtime
         self.publish = publish
+        self.paper = PaperStore(runtime.db)
         self.signals: deque[dict[str, Any]] = deque(maxlen=SIGNALS_KEPT)
         self.latest: dict[str, Any] | None = None
         self._forming_at: dict[tuple[str, str], float] = {}
@@ -162,11 +166,16 @@ class LiveBridge:
         metrics = session.metrics.to_json()
         with self._lock:
             latest, signals = self.latest, list(self.signals)
+        start = self.runtime.start_checkpoint
         return {
             **base,
             "session_id": session.config.session_id,
             "model": session.config.model,
             "mode": session.config.mode,
+            "start_from": "fresh" if start is None else "annotations",
+            "checkpoint": None if start is None else start.describe(),
+            # the account outlives the session: a stopped session still shows its figures
+            "paper": self.paper.summary(session.config.session_id, recent=PAPER_TRADES_SHOWN),
             "symbol": session.config.symbols[0],
             "timeframes": list(session.timeframes),
             "model_version": None if session.trainer is None else session.trainer.snapshot.version,

@@ -11,6 +11,8 @@ from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES
 
 Timeframe = Literal["1s", "1m", "1h", "1d"]
+StartFrom = Literal["fresh", "annotations"]
+_START_FROM_DOC = "fresh seeded weights, or the model's latest annotation-trained checkpoint"
 _EPOCH_MS = Field(ge=0, le=2**53, description="epoch milliseconds UTC (a candle's open time)")
 
 
@@ -113,6 +115,7 @@ class LiveStartIn(_Strict):
     model: str = Field(default="", max_length=100)
     mode: Literal["none", "pivots_only", "every_candle", "manual"] = "none"
     feed: Literal["simulator", "exchange"] = "simulator"
+    start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)
 
     _check_symbol = field_validator("symbol")(_symbol)
 
@@ -131,6 +134,7 @@ class BacktestIn(_Strict):
     timeframe: Timeframe = "1m"
     start: int = _EPOCH_MS
     end: int = _EPOCH_MS
+    start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)
 
     _check_symbol = field_validator("symbol")(_symbol)
 

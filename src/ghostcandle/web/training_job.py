@@ -24,6 +24,7 @@ from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import ConflictError, GhostcandleError, UserInputError
 from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
 from ghostcandle.engine.checkpoints import CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.start_checkpoint import annotation_checkpoint_key
 from ghostcandle.engine.trainer import Trainer
 from ghostcandle.models.base import TrainingBatch
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
@@ -173,7 +174,7 @@ class TrainingJobs:
                 model,
                 clock=self.clock,
                 checkpoints=CheckpointStore(checkpoint_dir_for(self.db.path), self.clock, keep=3),
-                checkpoint_key=f"annotations-{model_name}",
+                checkpoint_key=annotation_checkpoint_key(model_name),
                 checkpoint_every=10**9,
                 resume=False,
                 step_timeout_s=120.0,

@@ -49,6 +49,13 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model-config", default="{}", help="model settings as JSON")
     p.add_argument(
+        "--checkpoint",
+        choices=("fresh", "annotations"),
+        default="fresh",
+        help="start from fresh seeded weights, or from the model's latest checkpoint of "
+        "training on annotations (the workspace's training panel); its model config is used",
+    )
+    p.add_argument(
         "--candle-by-candle",
         action="store_true",
         help="run the loop candle by candle even without training (slower, same result)",
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 broker=broker,
                 batched=not args.candle_by_candle,
+                start_from=args.checkpoint,
             )
             result = BacktestService(db).run(req, progress=_progress if not args.json else None)
     if args.json:

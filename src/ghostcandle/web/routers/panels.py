@@ -53,7 +53,11 @@ def train_status(ws: WorkspaceDep) -> dict[str, Any]:
 
 @router.post("/live-training/start", status_code=202)
 def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
-    """Start live inference (and training per ``mode``) on the connected exchange feed."""
+    """Start live inference, paper trading (and training per ``mode``) on the exchange feed.
+
+    ``start_from: "annotations"`` starts from the model's latest annotation-trained checkpoint
+    (404 if there is none, 400 if the feed cannot serve its timeframes).
+    """
     _require(ws, "live")
     ex = ws.runtime.exchange
     if ex is not None and (body.feed == "simulator") != ex.synthetic:
@@ -62,7 +66,11 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
             f"field 'feed': {body.feed!r} is not connected; this server streams from {have}"
         )
     ws.live.reset()
-    ws.runtime.start_live(LiveRequest(symbol=body.symbol, mode=body.mode, model=body.model))
+    ws.runtime.start_live(
+        LiveRequest(
+            symbol=body.symbol, mode=body.mode, model=body.model, start_from=body.start_from
+        )
+    )
     status = ws.live.status()
     ws.hub.publish("live", status)
     return status
@@ -80,7 +88,10 @@ def live_stop(ws: WorkspaceDep) -> dict[str, Any]:
 
 @router.get("/live-training/status")
 def live_status(ws: WorkspaceDep) -> dict[str, Any]:
-    """Return whether live mode runs, its latest signal, the last 50 signals and its metrics."""
+    """Return whether live mode runs, its signals, metrics and paper account (``paper``).
+
+    The SSE stream pushes the same object as ``live`` events after every closed candle.
+    """
     f = ws.features["live"]
     return {
         **ws.live.status(),
@@ -118,7 +129,10 @@ def train_manual(ws: WorkspaceDep, body: ManualTrainIn) -> dict[str, Any]:
 
 @router.post("/backtest", status_code=202)
 def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
-    """Backtest a model over a time range (the chart's visible range)."""
+    """Backtest a model over a time range (the chart's visible range).
+
+    ``start_from: "annotations"`` backtests the model's latest annotation-trained checkpoint.
+    """
     if body.end <= body.start:
         raise UserInputError("field 'end' must be after 'start': select a visible range")
     _require(ws, "backtest")
@@ -131,6 +145,7 @@ def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
             timeframe=body.timeframe,
             start=body.start,
             end=body.end,
+            start_from=body.start_from,
         )
     )
 

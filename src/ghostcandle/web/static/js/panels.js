@@ -108,7 +108,11 @@ export class LivePanel {
 
   async start() {
     try {
-      const st = await post("/api/live-training/start", { symbol: this.chart.symbol, mode: $("#live-mode").value });
+      const st = await post("/api/live-training/start", {
+        symbol: this.chart.symbol,
+        mode: $("#live-mode").value,
+        start_from: $("#live-from-ckpt").checked ? "annotations" : "fresh",
+      });
       this.onStatus(st);
       if (this.chart.timeframe !== st.timeframes[0] && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
     } catch (e) {
@@ -148,7 +152,8 @@ export class LivePanel {
         : "No exchange feed: start `ghostcandle serve --exchange-url …` or `make demo`.";
     }
     const state = $("#live-state");
-    state.textContent = st.running ? `running · ${st.mode} · ${st.model}` : "stopped";
+    const from = st.checkpoint ? ` · from ${st.checkpoint.key} (step ${st.checkpoint.step})` : "";
+    state.textContent = st.running ? `running · ${st.mode} · ${st.model}${from}` : "stopped";
     state.className = `pill ${st.running ? "on" : "off"}`;
     if (st.running) $("#live-mode").value = st.mode;
     $("#live-start").disabled = !!st.running;
@@ -162,7 +167,45 @@ export class LivePanel {
         ? '<span class="muted">waiting for the first closed candle…</span>'
         : "";
     if (st.signals) this.showSignals(st.signals);
+    this.showPaper(st.paper);
     this.showMetrics(st);
+  }
+
+  // The paper account of the live session: pushed with every live status, never polled.
+  showPaper(p) {
+    const box = $("#live-paper");
+    box.hidden = !p;
+    if (!p) return;
+    $("#live-paper-note").textContent = `(${p.timeframe} signals · ${fmtPrice(p.initial_equity)} start)`;
+    const rows = [
+      ["Equity", fmtPrice(p.equity)],
+      ["P&L", `<span class="${p.pnl >= 0 ? "up" : "down"}">${fmtPct(p.return_pct)}</span> (${fmtPrice(p.pnl)})`],
+      ["Trades", String(p.trades)],
+      ["Win rate", p.trades ? `${(p.win_rate * 100).toFixed(0)}%` : "—"],
+      ["Fees", fmtPrice(p.fees)],
+    ];
+    $("#live-paper-figures").replaceChildren(
+      ...rows.flatMap(([k, v]) => {
+        const dd = el("dd", {});
+        dd.innerHTML = v;
+        return [el("dt", {}, k), dd];
+      }),
+    );
+    const table = $("#live-paper-positions");
+    table.hidden = !p.positions.length;
+    table.querySelector("tbody").replaceChildren(
+      ...p.positions.map((q) =>
+        el(
+          "tr",
+          {},
+          el("td", { class: q.side === "LONG" ? "up" : "down" }, `${q.side} ${q.symbol}`),
+          el("td", {}, q.size.toPrecision(4)),
+          el("td", {}, fmtPrice(q.entry_price)),
+          el("td", {}, fmtPrice(q.last_price)),
+          el("td", { class: q.unrealised_pnl >= 0 ? "up" : "down" }, fmtPrice(q.unrealised_pnl)),
+        ),
+      ),
+    );
   }
 
   showMetrics(st) {
@@ -285,6 +328,7 @@ export class BacktestPanel {
         timeframe: this.chart.timeframe,
         start: Math.floor(r.start),
         end: Math.ceil(r.end),
+        start_from: $("#bt-from-ckpt").checked ? "annotations" : "fresh",
       });
       this.onEvent(res);
     } catch (e) {
@@ -318,7 +362,8 @@ export class BacktestPanel {
     }
     if (ev.status !== "completed") return;
     const r = ev.result;
-    line.textContent = `completed: ${r.model} on ${r.candles} candles`;
+    const from = r.checkpoint ? ` from ${r.checkpoint.key} (step ${r.checkpoint.step})` : "";
+    line.textContent = `completed: ${r.model}${from} on ${r.candles} candles`;
     const figs = [
       ["P&L", `<span class="${r.pnl_pct >= 0 ? "up" : "down"}">${fmtPct(r.pnl_pct)}</span> (${fmtPrice(r.pnl)})`],
       ["Trades", String(r.trades.length)],
