@@ -139,7 +139,8 @@ def test_refusals_are_one_line_and_write_nothing(db: Database, tmp_path: Path) -
         svc.check(_request(model_config=other))
     except UserInputError as exc:
         err = str(exc)
-    assert "\n" not in err and "windows" in err
+    assert "\n" not in err
+    assert "windows" in err
 
 
 def test_cli_backtests_the_annotation_checkpoint(
