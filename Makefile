@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-data
 
-.PHONY: install test lint typecheck imports unit demo bench clean browser-deps
+.PHONY: install test lint typecheck imports unit demo bench clean frontend-deps browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: browser-deps lint typecheck imports unit
 # to it exactly as to Binance; the default model predicts every 1s candle and trains on each.
 # The demo database is rebuilt each time: the simulator's market starts from "now".
 DEMO_SIM_PORT ?= 8765
-demo: install browser-deps
+demo: install frontend-deps
 	mkdir -p $(DEMO_DIR)
 	rm -f $(DEMO_DIR)/ghostcandle.duckdb $(DEMO_DIR)/ghostcandle.duckdb.wal
 	rm -rf $(DEMO_DIR)/ghostcandle.checkpoints
@@ -55,8 +55,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-browser-deps: node_modules/.package-lock.json
-	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+frontend-deps: node_modules/.package-lock.json
+
+browser-deps: frontend-deps
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 bench: install
 	for f in bench/bench_*.py; do $(BIN)/python $$f; done
