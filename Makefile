@@ -59,7 +59,7 @@ frontend-deps: node_modules/.package-lock.json
 
 browser-deps: frontend-deps
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium)
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
 
 bench: install
 	for f in bench/bench_*.py; do $(BIN)/python $$f; done
