@@ -135,6 +135,29 @@ def test_backtest_of_the_visible_range_shows_result_and_trades(
     assert drawn == 2 * len(result["trades"])
 
 
+def test_backtest_from_the_annotation_checkpoint_says_so(
+    page: Page, server: Server, shot: Callable[..., Any]
+) -> None:
+    # runs after test_training_streams_epochs_then_checkpoints (same module server)
+    page.click(".tab[data-tab='backtest']")
+    page.select_option("#bt-model", "transformer")
+    page.check("#bt-from-ckpt")
+    page.click("#bt-run")
+    expect(page.locator("#bt-status")).to_contain_text(
+        "completed: transformer from annotations-transformer (step 6)", timeout=60_000
+    )
+    shot(page, "backtest-from-checkpoint")
+    result = httpx.get(server.url + "/api/backtest/status").json()["result"]
+    trained = httpx.get(server.url + "/api/train-model/status").json()
+    assert result["checkpoint"]["path"] == trained["checkpoint"]
+    expect(page.locator("#bt-figures")).to_contain_text(f"Trades{len(result['trades'])}")
+    # unchecked, the same model starts from fresh weights and reports no checkpoint
+    page.uncheck("#bt-from-ckpt")
+    page.click("#bt-run")
+    expect(page.locator("#bt-status")).to_contain_text("completed: transformer on", timeout=60_000)
+    assert httpx.get(server.url + "/api/backtest/status").json()["result"]["checkpoint"] is None
+
+
 def test_backtest_of_an_unstored_timeframe_says_what_is_missing(page: Page) -> None:
     r = httpx.post(
         page.url.split("/?")[0].rstrip("/") + "/api/backtest",

@@ -85,6 +85,25 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     expect(page.locator("#live-metrics")).to_contain_text("CPU load")
     shot(page, "ghost-and-real-candle")
 
+    # the live signals trade on paper: the account is pushed with every closed candle
+    expect(page.locator("#live-paper")).to_be_visible()
+    expect(page.locator("#live-paper-figures")).to_contain_text("Win rate")
+    page.wait_for_function(
+        "(() => { const p = window.ghostcandle.live.status.paper;"
+        " return p && (p.positions.length > 0 || p.trades > 0); })()",
+        timeout=30_000,
+    )
+    paper = page.evaluate("window.ghostcandle.live.status.paper")
+    expect(page.locator("#live-paper-figures")).to_contain_text(f"Trades{paper['trades']}")
+    if paper["positions"]:
+        side = paper["positions"][0]["side"]
+        expect(page.locator("#live-paper-positions")).to_be_visible()
+        expect(page.locator("#live-paper-positions tbody tr").first).to_contain_text(side)
+    shot(page, "paper-trading")
+    api = httpx.get(server.url + "/api/live-training/status").json()["paper"]
+    assert api["session_id"] == paper["session_id"]
+    assert api["trades"] >= paper["trades"]
+
     # the API agrees: the ghost's prediction resolved against the candle the chart shows
     preds = httpx.get(server.url + "/api/live-training/predictions?limit=100").json()
     mine = [

@@ -182,7 +182,7 @@ export class LivePanel {
       ["P&L", `<span class="${p.pnl >= 0 ? "up" : "down"}">${fmtPct(p.return_pct)}</span> (${fmtPrice(p.pnl)})`],
       ["Trades", String(p.trades)],
       ["Win rate", p.trades ? `${(p.win_rate * 100).toFixed(0)}%` : "—"],
-      ["Fees", fmtPrice(p.fees)],
+      ["Fees", p.fees.toFixed(2)],
     ];
     $("#live-paper-figures").replaceChildren(
       ...rows.flatMap(([k, v]) => {
