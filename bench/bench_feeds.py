@@ -121,7 +121,7 @@ def write_baseline(tmp: Path, rounds: int = 10) -> dict[str, float]:
         batch2 = [Candle(s, "1m", tm, 10.0, 11.0, 9.0, 10.5, 1.0) for s in SYMBOLS]
         newest = {(s, "1m"): tm - 60_000 for s in SYMBOLS}
         t0 = time.perf_counter()
-        write_closed(db, batch2, source="bench", newest=newest)
+        write_closed(store, batch2, source="bench", newest=newest)
         batched.append((time.perf_counter() - t0) * 1000)
     db.close()
     p50_single, p50_batched = _pct(single, 50), _pct(batched, 50)

@@ -55,6 +55,7 @@ class CandleBuilder:
         coalesce_s: float = 0.003,
     ) -> None:
         self.db = db
+        self.store = CandleStore(db)
         self.bus = bus
         self.source = source
         self.on_gap = on_gap
@@ -75,9 +76,8 @@ class CandleBuilder:
     # -- set-up ------------------------------------------------------------------------------
     def prime(self, series: Sequence[Series]) -> None:
         """Resume each series after its newest stored candle (a new series starts on arrival)."""
-        store = CandleStore(self.db)
         for key in series:
-            last = store.last_open_time(*key)
+            last = self.store.last_open_time(*key)
             self._next[key] = None if last is None else last + duration_ms(key[1])
             if last is not None:
                 self._newest[key] = last
@@ -168,7 +168,7 @@ class CandleBuilder:
             for key in touched:
                 ready.extend(self._release(key, covered.get(key)))
         result = write_closed(
-            self.db, ready + late, source=self.source, newest=self._newest if not late else None
+            self.store, ready + late, source=self.source, newest=self._newest if not late else None
         )
         self.rejected.update(result.rejected)
         self.stats["duplicates"] += len(result.duplicates)

@@ -1,35 +1,27 @@
-"""Write closed candles of many series in one transaction (the live path's bulk write).
+"""Validate and store closed candles of many series in one transaction (the feed's write).
 
-``CandleStore.write_in`` handles one series per call at several milliseconds each; a live feed
-closing 50 symbols' candles in the same second needs them stored together. This writer keeps
-``write_in``'s rules exactly: rows are validated by ``validate_candles``; a new candle is
-inserted; an identical stored one is a duplicate; a stored incomplete (rolled-up) one is
-replaced; a stored complete one with other values is never overwritten: the write is refused
-and logged in ``candle_conflicts``.
+A live feed closing 50 symbols' candles in the same second needs them stored together. This
+adapter validates the candles with ``validate_candles`` and hands the valid candles to
+``CandleStore.write_many``, which applies the store's one set of write rules.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import DAY_MS
 from ghostcandle.domain.validation import validate_candles
-from ghostcandle.store.db import Database
+from ghostcandle.store.candles import CONFLICT, NEW, REPLACE, SAME, CandleStore
 
 # Validation runs once per timeframe over every symbol: each symbol's open times are shifted by
 # a multiple of a day beyond the batch's newest time, so alignment checks are unchanged and
 # duplicate detection stays within one series.
-
-_NEW, _SAME, _REPLACE, _CONFLICT = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -102,101 +94,24 @@ def _validate(candles: Sequence[Candle]) -> tuple[list[Candle], dict[str, int], 
     return valid, rejected, dups
 
 
-def _table(candles: Sequence[Candle], source: str) -> pa.Table:
-    return pa.table(
-        {
-            "symbol": [c.symbol for c in candles],
-            "timeframe": [c.timeframe for c in candles],
-            "open_time": pa.array([c.open_time for c in candles], pa.int64()),
-            "open": pa.array([c.open for c in candles], pa.float64()),
-            "high": pa.array([c.high for c in candles], pa.float64()),
-            "low": pa.array([c.low for c in candles], pa.float64()),
-            "close": pa.array([c.close for c in candles], pa.float64()),
-            "volume": pa.array([c.volume for c in candles], pa.float64()),
-            "n_parts": pa.array([None] * len(candles), pa.int32()),
-            "complete": pa.array([True] * len(candles), pa.bool_()),
-            "source": [source] * len(candles),
-        }
-    )
-
-
 def write_closed(
-    db: Database,
+    store: CandleStore,
     candles: Sequence[Candle],
     *,
     source: str,
-    newest: dict[tuple[str, str], int] | None = None,
+    newest: Mapping[tuple[str, str], int] | None = None,
 ) -> BatchWriteResult:
-    """Validate and store closed candles of any series in one transaction (see module doc).
+    """Validate closed candles of any series and store them in one transaction.
 
-    ``newest`` maps a series to the open time of its newest stored candle, as the caller knows
-    it: when every candle is newer, they are inserted in one statement (the primary key still
-    guards the table: on a clash the batch is classified candle by candle instead).
+    ``newest`` is the caller's view of each series' newest stored open time (see
+    ``CandleStore.write_many``).
     """
     valid, rejected, _dups = _validate(candles)
-    if not valid:
-        return BatchWriteResult(rejected=rejected)
-    if newest is not None and all(
-        c.open_time > newest.get((c.symbol, c.timeframe), 2**62) for c in valid
-    ):
-        table = _table(valid, source)
-        try:
-            # a relation from Arrow, not register(): registering a view costs a catalog change
-            with db.transaction() as con:
-                con.from_arrow(table).insert_into("candles")
-            return BatchWriteResult(valid, [], [], rejected)
-        except duckdb.ConstraintException:
-            pass  # someone stored some of them: classify below
-    return _write_classified(db, valid, rejected, source)
-
-
-def _write_classified(
-    db: Database, valid: list[Candle], rejected: dict[str, int], source: str
-) -> BatchWriteResult:
-    staged = _table(valid, source)
-    lo = min(c.open_time for c in valid)
-    hi = max(c.open_time for c in valid)
-    with db.transaction() as con:
-        con.register("gc_live", staged)
-        try:
-            verdicts = con.execute(
-                """
-                SELECT CASE
-                    WHEN c.open_time IS NULL THEN 0
-                    WHEN c.open = s.open AND c.high = s.high AND c.low = s.low
-                         AND c.close = s.close AND c.volume = s.volume AND c.complete THEN 1
-                    WHEN NOT c.complete THEN 2
-                    ELSE 3 END
-                FROM (SELECT *, row_number() OVER () AS rn FROM gc_live) s
-                LEFT JOIN (SELECT * FROM candles WHERE open_time BETWEEN ? AND ?) c
-                  ON c.symbol = s.symbol AND c.timeframe = s.timeframe
-                 AND c.open_time = s.open_time
-                ORDER BY s.rn
-                """,
-                [lo, hi],
-            ).fetchnumpy()
-        finally:
-            con.unregister("gc_live")
-        verdict = np.asarray(next(iter(verdicts.values())), dtype=np.int64)
-        stored = [c for c, v in zip(valid, verdict, strict=True) if v in (_NEW, _REPLACE)]
-        replace = [c for c, v in zip(valid, verdict, strict=True) if v == _REPLACE]
-        conflicts = [c for c, v in zip(valid, verdict, strict=True) if v == _CONFLICT]
-        duplicates = [c for c, v in zip(valid, verdict, strict=True) if v == _SAME]
-        for c in replace:
-            con.execute(
-                "DELETE FROM candles WHERE symbol = ? AND timeframe = ? AND open_time = ?",
-                [c.symbol, c.timeframe, c.open_time],
-            )
-        if stored:
-            con.from_arrow(_table(stored, source)).insert_into("candles")
-        if conflicts:
-            refused = _table(conflicts, source).drop_columns(["n_parts", "complete"])
-            con.register("gc_conflicts", refused)
-            try:
-                con.execute(
-                    "INSERT INTO candle_conflicts SELECT *, ? FROM gc_conflicts",
-                    [int(time.time() * 1000)],
-                )
-            finally:
-                con.unregister("gc_conflicts")
-    return BatchWriteResult(stored, duplicates, conflicts, rejected)
+    verdicts = store.write_many(valid, source=source, newest=newest)
+    pairs = list(zip(valid, verdicts, strict=True))
+    return BatchWriteResult(
+        stored=[c for c, v in pairs if v in (NEW, REPLACE)],
+        duplicates=[c for c, v in pairs if v == SAME],
+        conflicts=[c for c, v in pairs if v == CONFLICT],
+        rejected=rejected,
+    )

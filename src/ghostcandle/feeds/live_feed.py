@@ -323,7 +323,7 @@ class LiveFeed:
             start = (server_now // d) * d - n * d
             async for page, bad in closed_pages(self._rest, symbol, interval, start):
                 self.rejected["rest_rows"] += bad
-                result = write_closed(self.db, page, source=self.config.exchange)
+                result = write_closed(store, page, source=self.config.exchange)
                 self.counters["history_loaded"] += len(result.stored)
 
     def _on_gap(self, symbol: str, interval: str, start: int, end: int) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final, Literal, cast
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS
+from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS, Candle
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.frames import FrameRef, frame_hash
@@ -19,6 +22,13 @@ from ghostcandle.domain.window import Window, WindowSpec
 from ghostcandle.store.db import Database
 
 _COLS = ", ".join(CANDLE_COLUMNS)
+
+Verdict = Literal["new", "same", "replace", "conflict"]
+"""What a write did with one candle (see ``CandleStore.write_in``)."""
+NEW: Final = "new"
+SAME: Final = "same"
+REPLACE: Final = "replace"
+CONFLICT: Final = "conflict"
 
 
 class MissingCandlesError(DataMissingError):
@@ -107,7 +117,7 @@ class CandleStore:
         n = staged.num_rows
         times = staged.column("open_time")
         lo, hi = int(times[0].as_py()), int(times[n - 1].as_py())
-        series = {"sym": symbol, "tf": timeframe, "src": source, "lo": lo, "hi": hi}
+        series = {"sym": symbol, "tf": timeframe, "src": source}
         # the batch carries numbers only; the series' strings are bound as parameters
         rows = (
             f"SELECT $sym AS symbol, $tf AS timeframe, {_COLS}, n_parts, complete, $src AS source "
@@ -122,39 +132,16 @@ class CandleStore:
             ).fetchone()
             if overlap is not None and overlap[0] == 0:
                 # fast path: nothing stored in the range, so every row is new
-                con.execute(
-                    f"INSERT INTO candles {rows}", {"sym": symbol, "tf": timeframe, "src": source}
-                )
+                con.execute(f"INSERT INTO candles {rows}", series)
                 return WriteResult(inserted=n)
-            con.execute(
-                f"""
-                CREATE OR REPLACE TEMP TABLE gc_classified AS
-                SELECT s.*,
-                    CASE
-                        WHEN c.open_time IS NULL THEN 'new'
-                        WHEN c.open = s.open AND c.high = s.high AND c.low = s.low
-                             AND c.close = s.close AND c.volume = s.volume
-                             AND c.complete >= s.complete THEN 'same'
-                        WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
-                             > coalesce(c.n_parts, 0)) THEN 'replace'
-                        WHEN NOT c.complete THEN 'same'
-                        ELSE 'conflict'
-                    END AS verdict
-                FROM ({rows}) s
-                LEFT JOIN (
-                    SELECT * FROM candles
-                    WHERE symbol = $sym AND timeframe = $tf AND open_time BETWEEN $lo AND $hi
-                ) c ON c.open_time = s.open_time
-                """,
-                series,
-            )
-            counts = dict(
-                con.execute(
-                    "SELECT verdict, count(*) FROM gc_classified GROUP BY verdict"
-                ).fetchall()
+            counts = self._classify_and_apply(
+                con,
+                rows,
+                "symbol = $sym AND timeframe = $tf AND open_time BETWEEN $lo AND $hi",
+                {**series, "lo": lo, "hi": hi},
             )
             conflict_times: list[int] = []
-            if counts.get("conflict"):
+            if counts.get(CONFLICT):
                 conflict_times = [
                     int(r[0])
                     for r in con.execute(
@@ -162,33 +149,136 @@ class CandleStore:
                         "ORDER BY open_time LIMIT 1000"
                     ).fetchall()
                 ]
-                con.execute(
-                    f"""INSERT INTO candle_conflicts
-                    SELECT symbol, timeframe, {_COLS}, source, ? FROM gc_classified
-                    WHERE verdict = 'conflict'""",
-                    [self.clock.now_ms()],
-                )
-            if counts.get("replace"):
-                con.execute(
-                    """DELETE FROM candles c USING gc_classified s
-                    WHERE s.verdict = 'replace' AND c.symbol = s.symbol
-                      AND c.timeframe = s.timeframe AND c.open_time = s.open_time"""
-                )
+            con.execute("DROP TABLE gc_classified")
+        finally:
+            con.unregister("gc_staged")
+        return WriteResult(
+            inserted=int(counts.get(NEW, 0)),
+            replaced=int(counts.get(REPLACE, 0)),
+            duplicates=int(counts.get(SAME, 0)),
+            conflicts=int(counts.get(CONFLICT, 0)),
+            conflict_times=conflict_times,
+        )
+
+    def write_many(
+        self,
+        candles: Sequence[Candle],
+        *,
+        source: str = "",
+        newest: Mapping[tuple[str, str], int] | None = None,
+    ) -> list[Verdict]:
+        """Write closed candles of any series; return each candle's verdict (see ``write_many_in``).
+
+        ``newest`` maps a series to the open time of its newest stored candle, as the caller
+        knows it: when every candle is newer, they are inserted in one statement (the primary
+        key still guards the table: on a clash the batch is classified candle by candle).
+        """
+        if not candles:
+            return []
+        if newest is not None and all(
+            c.open_time > newest.get((c.symbol, c.timeframe), 2**62) for c in candles
+        ):
+            try:
+                # a relation from Arrow, not register(): registering a view costs a catalog change
+                with self.db.transaction() as con:
+                    con.from_arrow(_candle_table(candles, source)).insert_into("candles")
+                return [NEW] * len(candles)
+            except duckdb.ConstraintException:
+                pass  # someone stored some of them: classify below
+        with self.db.transaction() as con:
+            return self.write_many_in(con, candles, source=source)
+
+    def write_many_in(
+        self, con: duckdb.DuckDBPyConnection, candles: Sequence[Candle], *, source: str = ""
+    ) -> list[Verdict]:
+        """Write closed candles of any series inside ``con``; return each candle's verdict.
+
+        ``candles`` must be validated and unique per series and open time. The rules are those
+        of ``write_in``: ``new`` is inserted, ``same`` was already stored, ``replace`` replaced a
+        stored incomplete candle, ``conflict`` was refused and logged in ``candle_conflicts``.
+        """
+        if not candles:
+            return []
+        staged = _candle_table(candles, source).append_column(
+            "rn", pa.array(np.arange(len(candles), dtype=np.int64))
+        )
+        times = staged.column("open_time")
+        bounds = {"lo": pc.min(times).as_py(), "hi": pc.max(times).as_py(), "src": source}
+        rows = (
+            f"SELECT symbol, timeframe, {_COLS}, n_parts, complete, $src AS source, rn "
+            "FROM gc_staged"
+        )
+        con.register("gc_staged", staged)
+        try:
+            self._classify_and_apply(con, rows, "open_time BETWEEN $lo AND $hi", bounds)
+            verdicts = con.execute("SELECT verdict FROM gc_classified ORDER BY rn").fetchnumpy()[
+                "verdict"
+            ]
+            con.execute("DROP TABLE gc_classified")
+        finally:
+            con.unregister("gc_staged")
+        return [cast(Verdict, str(v)) for v in verdicts]
+
+    def _classify_and_apply(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        rows: str,
+        stored_filter: str,
+        params: dict[str, object],
+    ) -> dict[str, int]:
+        """Classify the ``rows`` query into ``gc_classified`` and apply the verdicts.
+
+        The one place of the write rules. ``stored_filter`` narrows the stored candles that can
+        match (the batch's range). Returns the count of each verdict; the caller drops
+        ``gc_classified``.
+        """
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE gc_classified AS
+            SELECT s.*,
+                CASE
+                    WHEN c.open_time IS NULL THEN 'new'
+                    WHEN c.open = s.open AND c.high = s.high AND c.low = s.low
+                         AND c.close = s.close AND c.volume = s.volume
+                         AND c.complete >= s.complete THEN 'same'
+                    WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
+                         > coalesce(c.n_parts, 0)) THEN 'replace'
+                    WHEN NOT c.complete THEN 'same'
+                    ELSE 'conflict'
+                END AS verdict
+            FROM ({rows}) s
+            LEFT JOIN (SELECT * FROM candles WHERE {stored_filter}) c
+              ON c.symbol = s.symbol AND c.timeframe = s.timeframe
+             AND c.open_time = s.open_time
+            """,
+            params,
+        )
+        counts: dict[str, int] = {
+            str(k): int(v)
+            for k, v in con.execute(
+                "SELECT verdict, count(*) FROM gc_classified GROUP BY verdict"
+            ).fetchall()
+        }
+        if counts.get(CONFLICT):
+            con.execute(
+                f"""INSERT INTO candle_conflicts
+                SELECT symbol, timeframe, {_COLS}, source, ? FROM gc_classified
+                WHERE verdict = 'conflict'""",
+                [self.clock.now_ms()],
+            )
+        if counts.get(REPLACE):
+            con.execute(
+                """DELETE FROM candles c USING gc_classified s
+                WHERE s.verdict = 'replace' AND c.symbol = s.symbol
+                  AND c.timeframe = s.timeframe AND c.open_time = s.open_time"""
+            )
+        if counts.get(NEW) or counts.get(REPLACE):
             con.execute(
                 f"""INSERT INTO candles
                 SELECT symbol, timeframe, {_COLS}, n_parts, complete, source FROM gc_classified
                 WHERE verdict IN ('new', 'replace') ORDER BY open_time"""
             )
-            con.execute("DROP TABLE gc_classified")
-        finally:
-            con.unregister("gc_staged")
-        return WriteResult(
-            inserted=int(counts.get("new", 0)),
-            replaced=int(counts.get("replace", 0)),
-            duplicates=int(counts.get("same", 0)),
-            conflicts=int(counts.get("conflict", 0)),
-            conflict_times=conflict_times,
-        )
+        return counts
 
     # -- reads ----------------------------------------------------------------------------
     def read(
@@ -339,3 +429,22 @@ def _arrow_batch(candles: pd.DataFrame) -> pa.Table:
         data["n_parts"] = pa.nulls(len(t), pa.int32())
         data["complete"] = pa.array(np.ones(len(t), dtype=np.bool_))
     return pa.table(data)
+
+
+def _candle_table(candles: Sequence[Candle], source: str) -> pa.Table:
+    """Return closed candles of any series as rows of the ``candles`` table, in its order."""
+    n = len(candles)
+    return pa.table(
+        {
+            "symbol": [c.symbol for c in candles],
+            "timeframe": [c.timeframe for c in candles],
+            "open_time": pa.array([c.open_time for c in candles], pa.int64()),
+            **{
+                name: pa.array([getattr(c, name) for c in candles], pa.float64())
+                for name in VALUE_COLUMNS
+            },
+            "n_parts": pa.nulls(n, pa.int32()),
+            "complete": pa.array(np.ones(n, dtype=np.bool_)),
+            "source": [source] * n,
+        }
+    )
