@@ -225,6 +225,13 @@ class Runtime:
                 # subscribed after the session, before the page: the account is up to date
                 # with a candle when the page hears of it
                 paper = PaperTrader(session, PaperStore(self.db))
+            except ValueError as exc:
+                # the stored account of this session id trades a timeframe it no longer predicts
+                session.stop()
+                raise ConflictError(
+                    f"the paper account of {config.session_id} cannot follow this session "
+                    f"({exc}): start it with the settings it was created with"
+                ) from None
             except BaseException:
                 session.stop()
                 raise
