@@ -2,7 +2,8 @@
 
 ``Runtime`` owns the threaded bus, the market-structure engine, an optional ``LiveFeed``
 connected to an exchange (Binance or the exchange simulator: the same code, only the base URLs
-differ) and at most one live ``LoopSession`` at a time. The web app creates one in its lifespan
+differ) and at most one live ``LoopSession`` at a time, which always trades on paper (a
+``PaperTrader``, its account stored per session id). The web app creates one in its lifespan
 and closes it on shutdown; nothing here is global.
 """
 
