@@ -122,3 +122,11 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     r = httpx.post(server.url + "/api/realtime-inference/train-manual", json={"action": "BUY"})
     assert r.status_code == 503
     assert "start it in manual mode" in r.json()["detail"]
+
+    # starting from the annotation-trained checkpoint before any training says what to do
+    page.check("#live-from-ckpt")
+    page.click("#live-start")
+    expect(page.locator("#error")).to_contain_text(
+        "no annotation-trained checkpoint of transformer"
+    )
+    expect(page.locator("#live-state")).to_have_text("stopped")
