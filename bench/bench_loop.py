@@ -3,15 +3,18 @@
 Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
 
 - tick latency: 2 symbols x 4 timeframes (1s, 1m, 1h, 1d), a transformer session and a CNN
-  session (each with its persistence and drift baselines) on one bus; latency is from
-  publishing every candle that closes at ``t`` to all due predictions stored (``flush_every=1``),
-  p50/p99 over the ticks, idle (mode ``none``) and while ``every_candle`` training runs on the
-  trainer threads. Windows are the models' defaults (600 x 1s, 64 of each other timeframe).
+  session (each with its persistence and drift baselines) on one bus, sharing one ledger
+  writer, ``flush_every=1`` (live). Two figures per tick, from publishing the first candle that
+  closes at ``t``: ``ready`` when every due prediction is made, resolved and published (the
+  handlers returned; the rows are handed to the writer), and ``stored`` when the writer has
+  committed them (durable). The next tick starts after ``stored``, as live ticks are a second
+  apart. p50/p99 over the ticks, idle (mode ``none``) and while ``every_candle`` training runs
+  on the trainer threads. Windows are the models' defaults (600 x 1s, 64 of the others).
 - replay throughput: candles/s of ``run_replay`` (1 symbol, 1m/1h/1d, CNN 1m=120, 1h=24, 1d=7),
   training off and ``every_candle``.
 - memory: RSS start/peak/end across a long replay (persistence model, 1m/1h/1d); the candle
   count is ``argv[1]`` (default 200,000; 1,000,000 takes ~5 minutes); ``argv[2] = memory``
-  runs only this part.
+  runs only this part, ``argv[2] = tick`` only the tick latencies, ``replay`` only throughput.
 - frames: bytes a stored frame reference takes against a copy of its windows.
 
 Ratios against a baseline measured in the same run: the model's bare ``predict`` time.
@@ -35,6 +38,7 @@ from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from ghostcandle.domain.validation import validate_candles
+from ghostcandle.engine.ledger_writer import LedgerWriter
 from ghostcandle.engine.replay import ReplayRequest, replay_events, run_replay
 from ghostcandle.engine.session import LoopSession
 from ghostcandle.engine.session_config import SessionConfig
@@ -67,6 +71,7 @@ def fill(db: Database, symbol: str, minutes: int, seed: int, seconds_from: int |
 def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any]:
     """Publish every candle closing in the next TICK_SECONDS seconds; time each tick."""
     clock, bus = ReplayClock(start), MessageBus()
+    writer = LedgerWriter(db)
     sessions = [
         LoopSession(
             db,
@@ -82,6 +87,7 @@ def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any
             bus,
             clock,
             checkpoint_dir=str(Path(db.path).parent / "ckpt"),
+            writer=writer,
         ).start()
         for model in ("transformer", "cnn")
     ]
@@ -94,23 +100,32 @@ def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any
     by_time: dict[int, list[Any]] = {}
     for ev in events:
         by_time.setdefault(ev.time, []).append(ev)
-    lat: list[float] = []
+    ready: list[float] = []
+    stored: list[float] = []
+    commits0 = writer.stats.commits
     for t, evs in sorted(by_time.items()):
         clock.advance_to(t)
         t0 = time.perf_counter()
         for ev in evs:
             bus.publish(candle_topic(ev.symbol, ev.timeframe), ev)
-        lat.append((time.perf_counter() - t0) * 1000)
+        ready.append((time.perf_counter() - t0) * 1000)
+        writer.wait()
+        stored.append((time.perf_counter() - t0) * 1000)
+    commits = writer.stats.commits - commits0
     steps = 0
     for s in sessions:
         s.stop()
         steps += s.status()["train_steps"]
-    a = np.array(lat)
+    writer.close()
+    a, b = np.array(ready), np.array(stored)
     return {
         "ticks": len(a),
-        "p50_ms": round(float(np.percentile(a, 50)), 2),
-        "p99_ms": round(float(np.percentile(a, 99)), 2),
-        "max_ms": round(float(a.max()), 2),
+        "ready_p50_ms": round(float(np.percentile(a, 50)), 2),
+        "ready_p99_ms": round(float(np.percentile(a, 99)), 2),
+        "stored_p50_ms": round(float(np.percentile(b, 50)), 2),
+        "stored_p99_ms": round(float(np.percentile(b, 99)), 2),
+        "stored_max_ms": round(float(b.max()), 2),
+        "commits_per_tick": round(commits / len(a), 2),
         "train_steps": steps,
     }
 
@@ -252,16 +267,23 @@ def main() -> None:
             "data": "synthetic",
             "bare_predict_ms_transformer_plus_cnn": round(bare_predict_ms(db), 2),
         }
-        out["tick_idle"] = tick_latency(db, tick_start, "none", "idle")
-        out["tick_training"] = tick_latency(db, tick_start + 600_000, "every_candle", "train")
-        out["tick_p99_ratio_training_vs_idle"] = round(
-            out["tick_training"]["p99_ms"] / out["tick_idle"]["p99_ms"], 2
-        )
-        out["frame_bytes"] = frame_bytes(db)
-        rstart = T0 + 10 * DAY_MS
-        out["replay_none"] = throughput(db, SYMBOLS[0], "none", 24, rstart)
-        out["replay_every_candle"] = throughput(db, SYMBOLS[0], "every_candle", 6, rstart)
+        part = sys.argv[2] if len(sys.argv) > 2 else "all"
+        if part in ("all", "tick"):
+            out["tick_idle"] = tick_latency(db, tick_start, "none", "idle")
+            out["tick_training"] = tick_latency(db, tick_start + 600_000, "every_candle", "train")
+            for fig in ("ready", "stored"):
+                out[f"tick_{fig}_p99_ratio_training_vs_idle"] = round(
+                    out["tick_training"][f"{fig}_p99_ms"] / out["tick_idle"][f"{fig}_p99_ms"], 2
+                )
+            out["frame_bytes"] = frame_bytes(db)
+        if part in ("all", "replay"):
+            rstart = T0 + 10 * DAY_MS
+            out["replay_none"] = throughput(db, SYMBOLS[0], "none", 24, rstart)
+            out["replay_every_candle"] = throughput(db, SYMBOLS[0], "every_candle", 6, rstart)
         db.close()
+        if part != "all":
+            print(json.dumps(out))
+            return
         long_db = Database(Path(tmp) / "long.duckdb")
         minutes = LONG + 10 * 1440
         fill(long_db, "LONG/USDT", minutes, seed=3, seconds_from=None)

@@ -9,8 +9,11 @@ clock); the web API starts, stops and queries it. On each ``CandleCompletionEven
 3. if the timeframe is predicted by the session, every model (the learning one through the
    trainer's last published snapshot, and the baselines) predicts its next candle; the frame
    reference and the pending prediction are recorded;
-4. every ``flush_every`` events (and at once with 1) the ledger, the frames, the training-step
-   records and the progress marker are written in one transaction.
+4. every ``flush_every`` events (and at once with 1) the ledger rows, the frames, the
+   training-step records and the progress marker go, as one job, to the ``LedgerWriter``,
+   which commits them in one transaction, grouped with whatever else is queued by then (the
+   other sessions sharing the writer, the other symbols and timeframes of the same tick).
+   The event handler does not wait for the commit: ``flush()`` (and every query) does.
 
 On start the session resumes: the trainer loads the last checkpoint, and the pending
 predictions are resolved from candles stored meanwhile (or expired).
@@ -24,6 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import duckdb
 import torch
 
 from ghostcandle.domain.actions import Action
@@ -34,10 +38,12 @@ from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.coordinator import InferenceTrainingCoordinator
+from ghostcandle.engine.ledger_writer import LedgerWriter
 from ghostcandle.engine.loop_metrics import LoopMetrics
 from ghostcandle.engine.predictor import Predictor
 from ghostcandle.engine.resolver import Resolver
 from ghostcandle.engine.session_config import SessionConfig, finest_first
+from ghostcandle.engine.session_write import SessionWrite, StepLog
 from ghostcandle.engine.trainer import StepReport, Trainer
 from ghostcandle.engine.training_batches import build_batch
 from ghostcandle.engine.training_policy import TrainingPolicy, TrainingSample
@@ -54,7 +60,6 @@ from ghostcandle.store.sessions import (
     RUNNING,
     STOPPED,
     SessionStore,
-    TrainingStepRecord,
 )
 
 log = logging.getLogger(__name__)
@@ -72,7 +77,9 @@ class LoopSession:
         *,
         kind: str = "live",
         checkpoint_dir: str | None = None,
+        writer: LedgerWriter | None = None,
     ) -> None:
+        """Prepare a session; ``writer`` may be shared by the sessions of one database."""
         self.db, self.config, self.bus, self.clock, self.kind = db, config, bus, clock, kind
         self.candles = CandleStore(db)
         self.frames = FrameStore(db, self.candles)
@@ -105,15 +112,18 @@ class LoopSession:
         # newest decision per (symbol, timeframe): a repeated candle is never predicted twice
         self._decided: dict[tuple[str, str], int] = {}
         self._new_frames: list[tuple[object, ...]] = []
-        self._steps: list[TrainingStepRecord] = []
-        self._steps_lock = threading.Lock()
+        self._steps = StepLog(config.session_id, self._model.name)
         # the bus thread handles events while the API thread may query or label: one at a time
         self._lock = threading.RLock()
         self._builder: ThreadPoolExecutor | None = None
+        # None: the session starts (and closes) its own writer
+        self._writer = writer
+        self._own_writer = writer is None
+        self._ticket = 0
+        self._write_errors: list[str] = []
         self._events = 0
         self._since_flush = 0
         self._last_time: int | None = None
-        self._train_steps = 0
         self.running = False
         self.skipped_missing = 0
         #: predict only candles that close by this time (a replay's end); None = no limit
@@ -130,7 +140,7 @@ class LoopSession:
         if row is None:
             self.sessions.create(cfg.session_id, self.kind, cfg.to_json(), now)
         else:
-            self._events, self._train_steps = row.events, row.train_steps
+            self._events, self._steps.train_steps = row.events, row.train_steps
             self._last_time = row.progress_time
             self.sessions.set_status(cfg.session_id, RUNNING, now)
         self.trainer = Trainer(
@@ -162,6 +172,8 @@ class LoopSession:
             self.sessions.set_status(cfg.session_id, STOPPED, now)
             raise
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
+        if self._writer is None:
+            self._writer = LedgerWriter(self.db)
         self._recover(now)
         for symbol in cfg.symbols:
             for tf in self._model.timeframes:
@@ -217,7 +229,12 @@ class LoopSession:
         if self.trainer is not None:
             self.trainer.flush(timeout_s=self.config.step_timeout_s * 4)
             self.trainer.stop(timeout_s=self.config.step_timeout_s)
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if self._own_writer and self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.running = False
         self.sessions.set_status(self.config.session_id, status, self.clock.now_ms(), summary)
 
@@ -239,7 +256,7 @@ class LoopSession:
             and t > self._last_time
             and (self._since_flush >= self.config.flush_every)
         ):
-            self.flush()
+            self._flush()
         assert self.cache is not None, "start() the session first"
         self.cache.on_candle(event.candle)
         for rec in self.resolver.on_candle(event.candle, now):
@@ -261,7 +278,7 @@ class LoopSession:
         self._since_flush += 1
         self._last_time = t
         if self.config.flush_every == 1:
-            self.flush()
+            self._flush()
 
     def expire_now(self) -> int:
         """Expire what has waited past its grace period by the clock's time; return how many."""
@@ -332,22 +349,7 @@ class LoopSession:
 
         def done(f: Future[StepReport]) -> None:
             r = f.result()
-            loss = r.losses.get("loss")
-            with self._steps_lock:
-                if r.ok:
-                    self._train_steps += 1
-                self._steps.append(
-                    TrainingStepRecord(
-                        self.config.session_id,
-                        self._model.name,
-                        r.step,
-                        now,
-                        reason,
-                        ids,
-                        loss,
-                        r.status,
-                    )
-                )
+            self._steps.record(r, now, reason, ids)
             self.metrics.on_train(r.ok)
 
         fut.add_done_callback(done)
@@ -358,14 +360,34 @@ class LoopSession:
 
     # -- persistence ----------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write buffered predictions, frames, step records and progress in one transaction."""
+        """Write buffered predictions, frames, step records and progress; wait until committed."""
         with self._lock:
             self._flush()
+        self.wait_written()
+
+    def wait_written(self, timeout_s: float | None = None) -> bool:
+        """Wait until everything handed to the writer so far is committed.
+
+        Return False if ``timeout_s`` passed first; raise ``OperationalError`` if a write failed.
+        """
+        done = True if self._writer is None else self._writer.wait(self._ticket, timeout_s)
+        self._raise_write_errors()
+        return done
+
+    def _raise_write_errors(self) -> None:
+        if self._write_errors:
+            first, self._write_errors = self._write_errors[0], []
+            raise OperationalError(
+                f"writing the ledger of session {self.config.session_id} failed ({first}): "
+                "stop the session and check the database file (disk full? another process?)"
+            )
+
+    def _on_write_error(self, exc: BaseException) -> None:
+        self._write_errors.append(f"{type(exc).__name__}: {exc}")
 
     def _flush(self) -> None:
-        with self._steps_lock:
-            steps, self._steps = self._steps, []
-            train_steps = self._train_steps
+        self._raise_write_errors()
+        steps, train_steps = self._steps.take()
         new: list[PredictionRecord] = []
         outcomes: list[PredictionRecord] = []
         for rec in self._dirty.values():
@@ -375,18 +397,31 @@ class LoopSession:
                 new.append(rec)
         frames = self._new_frames
         self._dirty, self._new_frames = {}, []
-        with self.db.transaction() as con:
-            self.frames.register_in(con, frames)
-            self.ledger.insert_in(con, new)
-            self.ledger.outcome_in(con, outcomes)
-            self.sessions.log_steps_in(con, steps)
-            self.sessions.progress_in(
-                con,
-                self.config.session_id,
-                progress_time=self._last_time,
-                events=self._events,
-                train_steps=train_steps,
-                now=self.clock.now_ms(),
+        job = SessionWrite(
+            self.config.session_id,
+            frames,
+            new,
+            outcomes,
+            steps,
+            self._last_time,
+            self._events,
+            train_steps,
+            self.clock.now_ms(),
+        )
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            job.write(con, self.frames, self.ledger, self.sessions)
+
+        changed = new + outcomes
+        if self._writer is None:  # not started: write here and now
+            with self.db.transaction() as con:
+                write(con)
+        else:
+            self.ledger.hold(changed)
+            self._ticket = self._writer.submit(
+                write,
+                on_error=self._on_write_error,
+                on_written=lambda: self.ledger.release(changed),
             )
         self._since_flush = 0
         for rec in new:
@@ -427,7 +462,7 @@ class LoopSession:
             "pending_in_memory": len(self.resolver),
             "skipped_missing": self.skipped_missing,
             "model_version": None if trainer is None else trainer.snapshot.version,
-            "train_steps": self._train_steps,
+            "train_steps": self._steps.train_steps,
             "trainer": None if trainer is None else vars(trainer.stats).copy(),
             "checkpoint": None if ckpt is None else {"path": ckpt.path, "step": ckpt.step},
             "metrics": self.metrics.to_json(),

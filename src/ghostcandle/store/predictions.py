@@ -8,6 +8,7 @@ resolved between two flushes is written once, already resolved. Errors are relat
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -152,10 +153,29 @@ def _arrow_type(name: str) -> pa.DataType:
 
 
 class PredictionLedger:
-    """Read and write the ``predictions`` table."""
+    """Read and write the ``predictions`` table.
+
+    Rows handed to a background writer but not committed yet can be ``hold``-en: ``get`` then
+    returns them at once (a live page asks for the prediction just made), until ``release``.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._held: dict[str, PredictionRecord] = {}
+        self._held_lock = threading.Lock()
+
+    def hold(self, records: Iterable[PredictionRecord]) -> None:
+        """Make ``records`` readable by ``get`` before they are committed."""
+        with self._held_lock:
+            for r in records:
+                self._held[r.prediction_id] = r
+
+    def release(self, records: Iterable[PredictionRecord]) -> None:
+        """Forget held ``records`` once committed (a newer state held since is kept)."""
+        with self._held_lock:
+            for r in records:
+                if self._held.get(r.prediction_id) is r:
+                    del self._held[r.prediction_id]
 
     def write(self, records: Sequence[PredictionRecord]) -> None:
         """Upsert ``records`` in one transaction."""
@@ -264,7 +284,11 @@ class PredictionLedger:
         )
 
     def get(self, prediction_id: str) -> PredictionRecord | None:
-        """Return one prediction, or None."""
+        """Return one prediction (a held one first), or None."""
+        with self._held_lock:
+            held = self._held.get(prediction_id)
+        if held is not None:
+            return held
         found = self._select("prediction_id = ?", [prediction_id])
         return found[0] if found else None
 

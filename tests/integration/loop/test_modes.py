@@ -126,6 +126,7 @@ def test_a_repeated_candle_is_not_predicted_twice(market: Database, ckpt_dir: st
         market, small_config("dup", flush_every=1), bus, clock, checkpoint_dir=ckpt_dir
     ).start()
     _run(s, clock, bus, 5)
+    assert s.wait_written(timeout_s=30)  # the ledger writer commits in the background
     before, made = s.ledger.counts("dup"), s.metrics.predictions
     last = next(
         e
@@ -134,6 +135,7 @@ def test_a_repeated_candle_is_not_predicted_twice(market: Database, ckpt_dir: st
         )
     )
     bus.publish(candle_topic(SYM, "1m"), last)  # the feed re-sends the last closed candle
+    assert s.wait_written(timeout_s=30)
     assert s.ledger.counts("dup") == before
     assert not bus.errors  # handled quietly, not by a refused duplicate write
     assert s.metrics.predictions == made  # and no model ran again

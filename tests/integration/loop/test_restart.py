@@ -37,7 +37,9 @@ def test_restart_resolves_pending_from_candles_stored_meanwhile(
     for ev in replay_events(session.candles, [SYM], ["1m", "1h"], START, crash_at):
         clock.advance_to(ev.time)
         bus.publish(candle_topic(ev.symbol, ev.timeframe), ev)
-    # the process dies here: no stop(), nothing more flushed than what live flushes per event
+    # the process dies here, once the writer has committed what live hands it per event: no
+    # stop(), nothing flushed beyond that
+    assert session.wait_written(timeout_s=30)
     for sub in session._subs:
         sub.cancel()
     ledger = PredictionLedger(market)
