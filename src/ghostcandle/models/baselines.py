@@ -23,6 +23,7 @@ import numpy as np
 from ghostcandle.domain.actions import Action
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 from ghostcandle.models.config import ModelConfig, parse_config, positive
+from ghostcandle.models.family import ConfiguredModel
 
 STATE_FORMAT = 1
 
@@ -34,29 +35,11 @@ class BaselineConfig(ModelConfig):
     lookback: int = 0
 
 
-class Baseline:
+class Baseline(ConfiguredModel):
     """Shared mechanics of the naive forecasters: no weights, no learning, nothing to save."""
 
     family = "baseline"
-
-    def __init__(self, cfg: BaselineConfig) -> None:
-        self.cfg = cfg
-        self._windows = cfg.window_lengths()
-
-    @property
-    def name(self) -> str:
-        """Return the family name."""
-        return self.family
-
-    @property
-    def timeframes(self) -> tuple[str, ...]:
-        """Return the timeframes read and predicted."""
-        return self.cfg.timeframes
-
-    @property
-    def windows(self) -> Mapping[str, int]:
-        """Return the window length per timeframe."""
-        return dict(self._windows)
+    cfg: BaselineConfig
 
     @property
     def learns(self) -> bool:
@@ -73,15 +56,12 @@ class Baseline:
         """Return the family and config digest (a baseline has one version)."""
         return f"{self.family}-{self.cfg.digest()}-0"
 
-    def config(self) -> dict[str, Any]:
-        """Return the config as plain values."""
-        return self.cfg.to_json()
-
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
         """Forecast every timeframe's next candle with the family's naive rule."""
-        candles = {tf: self._next(_window(inputs, tf, self._windows[tf])) for tf in self.timeframes}
+        windows = {tf: self._input_window(inputs, tf, np.float64) for tf in self.timeframes}
+        candles = {tf: self._next(w) for tf, w in windows.items()}
         base = self.timeframes[0]
-        move = candles[base][:, 3] - _window(inputs, base, self._windows[base])[:, -1, 3]
+        move = candles[base][:, 3] - windows[base][:, -1, 3]
         return ModelOutputs(candles=candles, action_probs=self._probs(move))
 
     def train_step(self, batch: TrainingBatch) -> dict[str, float]:
@@ -94,11 +74,7 @@ class Baseline:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Check that ``state`` belongs to this family and config (there is nothing to load)."""
-        if state.get("family") != self.family or state.get("config") != self.config():
-            raise ValueError(
-                f"state of {state.get('family')!r} does not fit this {self.family} model: "
-                "create the model with the config stored in the state"
-            )
+        self._check_state(state)
 
     def clone(self) -> Model:
         """Return an equal baseline (it holds no mutable state)."""
@@ -120,15 +96,6 @@ class Baseline:
     def _recent(self, w: np.ndarray) -> np.ndarray:
         n = self.cfg.lookback
         return w if n <= 0 else w[:, -n:]
-
-
-def _window(inputs: ModelInputs, tf: str, length: int) -> np.ndarray:
-    if tf not in inputs.windows:
-        raise ValueError(f"inputs lack a {tf} window: give one window per model timeframe")
-    w = np.asarray(inputs.windows[tf], dtype=np.float64)
-    if w.ndim != 3 or w.shape[2] != 5 or w.shape[1] < length:
-        raise ValueError(f"{tf} inputs have shape {w.shape}: give (batch, >= {length}, 5)")
-    return w[:, -length:]
 
 
 def _naive_candle(w: np.ndarray, close: np.ndarray) -> np.ndarray:

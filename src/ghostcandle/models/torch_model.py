@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 from ghostcandle.models.config import ModelConfig
+from ghostcandle.models.family import ConfiguredModel
 from ghostcandle.models.losses import candle_from_raw, supervised_losses
 
 STATE_FORMAT = 1
@@ -36,14 +37,14 @@ class Net(nn.Module):
         raise NotImplementedError
 
 
-class TorchModel:
+class TorchModel(ConfiguredModel):
     """A ``Model`` around a ``Net``: subclasses set ``family`` and build the net in ``_build``."""
 
     family = "torch"
+    cfg: LearningConfig
 
     def __init__(self, cfg: LearningConfig) -> None:
-        self.cfg = cfg
-        self._windows = cfg.window_lengths()
+        super().__init__(cfg)
         # seed the init without touching the process-wide generator others rely on
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
@@ -56,21 +57,6 @@ class TorchModel:
 
     def _build(self) -> Net:
         raise NotImplementedError
-
-    @property
-    def name(self) -> str:
-        """Return the family name."""
-        return self.family
-
-    @property
-    def timeframes(self) -> tuple[str, ...]:
-        """Return the timeframes read and predicted."""
-        return self.cfg.timeframes
-
-    @property
-    def windows(self) -> Mapping[str, int]:
-        """Return the window length per timeframe."""
-        return dict(self._windows)
 
     @property
     def learns(self) -> bool:
@@ -87,24 +73,14 @@ class TorchModel:
         """Return family, config digest and step."""
         return f"{self.family}-{self.cfg.digest()}-{self._step}"
 
-    def config(self) -> dict[str, Any]:
-        """Return the config as plain values."""
-        return self.cfg.to_json()
-
     def parameter_count(self) -> int:
         """Return the number of trainable parameters."""
         return sum(p.numel() for p in self.net.parameters())
 
     def _tensors(self, inputs: ModelInputs) -> dict[str, Tensor]:
-        out = {}
-        for tf, n in self._windows.items():
-            w = inputs.windows.get(tf)
-            if w is None:
-                raise ValueError(f"inputs lack a {tf} window: give one window per model timeframe")
-            if w.ndim != 3 or w.shape[2] != 5 or w.shape[1] < n:
-                raise ValueError(f"{tf} inputs have shape {w.shape}: give (batch, >= {n}, 5)")
-            out[tf] = torch.from_numpy(np.ascontiguousarray(w[:, -n:], dtype=np.float32))
-        return out
+        return {
+            tf: torch.from_numpy(self._input_window(inputs, tf, np.float32)) for tf in self._windows
+        }
 
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
         """Predict a batch without gradients and without changing the model."""
@@ -156,11 +132,7 @@ class TorchModel:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a state of the same family and config; refuse any other with a clear error."""
-        if state.get("family") != self.family or state.get("config") != self.config():
-            raise ValueError(
-                f"state of {state.get('family')!r} does not fit this {self.family} model: "
-                "create the model with the config stored in the state"
-            )
+        self._check_state(state)
         self.net.load_state_dict(state["weights"])
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         self._step = int(state["step"])
