@@ -45,7 +45,7 @@ from ghostcandle.engine.resolver import Resolver
 from ghostcandle.engine.session_config import SessionConfig, finest_first
 from ghostcandle.engine.session_write import SessionWrite, StepLog
 from ghostcandle.engine.trainer import StepReport, Trainer
-from ghostcandle.engine.training_batches import build_batch
+from ghostcandle.engine.training_batches import SeriesCache, build_batch
 from ghostcandle.engine.training_policy import TrainingPolicy, TrainingSample
 from ghostcandle.engine.window_cache import WindowCache
 from ghostcandle.messaging.bus import MessageBus, Subscription
@@ -116,6 +116,8 @@ class LoopSession:
         # the bus thread handles events while the API thread may query or label: one at a time
         self._lock = threading.RLock()
         self._builder: ThreadPoolExecutor | None = None
+        # used by the builder thread only
+        self._batch_candles = SeriesCache(self.candles)
         # None: the session starts (and closes) its own writer
         self._writer = writer
         self._own_writer = writer is None
@@ -341,7 +343,14 @@ class LoopSession:
         self, samples: list[TrainingSample], reason: str, now: int
     ) -> Future[StepReport] | None:
         assert self.trainer is not None
-        built = build_batch(self.frames, samples, self._model.windows, self._model.timeframes, now)
+        built = build_batch(
+            self.frames,
+            samples,
+            self._model.windows,
+            self._model.timeframes,
+            now,
+            self._batch_candles,
+        )
         if built is None:
             return None
         fut = self.trainer.submit(built.batch, source=reason)

@@ -278,9 +278,7 @@ class Trainer:
                 seq, source, FAILED, duration_ms=ms, error=f"{type(exc).__name__}: {exc}"
             )
         losses = {str(k): float(v) for k, v in box["losses"].items()}
-        if not all(math.isfinite(v) for v in losses.values()) or not _state_finite(
-            work.state_dict()
-        ):
+        if not all(math.isfinite(v) for v in losses.values()) or not _model_finite(work):
             self._work = self._snapshot.model.clone()
             return self._report(
                 seq,
@@ -412,6 +410,28 @@ def _lower_priority() -> None:
         )
     except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
         pass
+
+
+def _model_finite(model: Model) -> bool:
+    """Tell whether a model's weights and optimiser state are all finite.
+
+    A torch model's live tensors (``net`` and ``optimizer``) are checked in place, in one pass
+    over their concatenation; ``state_dict()`` would copy them all first (the copy cost more
+    than the training step). Any other model is checked through its ``state_dict()``.
+    """
+    net, opt = getattr(model, "net", None), getattr(model, "optimizer", None)
+    if not isinstance(net, torch.nn.Module) or not isinstance(opt, torch.optim.Optimizer):
+        return _state_finite(model.state_dict())
+    tensors = [t for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()]
+    for state in opt.state.values():
+        tensors.extend(
+            v for v in state.values() if isinstance(v, torch.Tensor) and v.is_floating_point()
+        )
+    if not tensors:
+        return True
+    with torch.no_grad():
+        flat = torch.cat([t.detach().reshape(-1).float() for t in tensors])
+        return bool(torch.isfinite(flat).all())
 
 
 def _state_finite(obj: Any) -> bool:

@@ -3,6 +3,11 @@
 Each frame's input is re-read from the candle store and must hash as recorded; its
 target is the candle it predicted, used only if that candle has closed by ``now``. Samples whose
 candles were changed or are missing are dropped and counted, never silently altered.
+
+Consecutive batches read nearly the same candles (the newest samples move one candle on), so a
+``SeriesCache`` keeps what one batch read and the next reads only the candles after it. A
+sample that does not match from the cache is tried again on a fresh read of the store, so the
+cache never drops a sample that the store would have given.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from ghostcandle.domain.window import Window
 from ghostcandle.engine.training_policy import TrainingSample
 from ghostcandle.models.base import TrainingBatch
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
+from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.frames import FrameStore
 
 
@@ -31,18 +37,62 @@ class BuiltBatch:
     dropped: int
 
 
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+class SeriesCache:
+    """Candles read for recent batches, per series; use it from one thread (the builder)."""
+
+    def __init__(self, candles: CandleStore) -> None:
+        self.candles = candles
+        # (symbol, tf) -> (first open time covered, last open time covered, open_time, values)
+        self._series: dict[tuple[str, str], tuple[int, int, np.ndarray, np.ndarray]] = {}
+        self.reads = 0
+
+    def read(self, symbol: str, timeframe: str, lo: int, hi: int, *, fresh: bool = False) -> Arrays:
+        """Return the stored candles with ``lo <= open_time <= hi`` (``fresh``: from the store)."""
+        got = None if fresh else self._series.get((symbol, timeframe))
+        if got is None or lo < got[0]:
+            t, v = self._read(symbol, timeframe, lo, hi)
+            covered = hi
+        else:
+            _, covered, t, v = got
+            if hi > covered:
+                nt, nv = self._read(symbol, timeframe, covered + 1, hi)
+                t, v = np.concatenate([t, nt]), np.concatenate([v, nv])
+                covered = hi
+            keep = int(np.searchsorted(t, lo))
+            t, v = t[keep:], v[keep:]
+        # only what was found counts as covered: a candle stored later is read next time
+        last = int(t[-1]) if len(t) else lo - 1
+        self._series[(symbol, timeframe)] = (lo, min(covered, last), t, v)
+        j = int(np.searchsorted(t, hi, side="right"))
+        return t[:j], v[:j]
+
+    def _read(self, symbol: str, timeframe: str, lo: int, hi: int) -> Arrays:
+        self.reads += 1
+        df = self.candles.read(symbol, timeframe, lo, hi)
+        return (
+            df["open_time"].to_numpy(dtype=np.int64),
+            df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64),
+        )
+
+
 def build_batch(
     frames: FrameStore,
     samples: Sequence[TrainingSample],
     windows: Mapping[str, int],
     timeframes: Sequence[str],
     now: int,
+    cache: SeriesCache | None = None,
 ) -> BuiltBatch | None:
     """Materialise ``samples`` into a labelled batch for a model reading ``windows``.
 
-    The candles of each series are read once for the whole batch, then every frame's windows
-    are sliced out and checked against its recorded hash. Return None when no sample is usable.
+    The candles of each series are read once for the whole batch (through ``cache`` if given),
+    then every frame's windows are sliced out and checked against its recorded hash. Return
+    None when no sample is usable.
     """
+    cache = cache or SeriesCache(frames.candles)
     ranges: dict[tuple[str, str], list[int]] = {}
     for s in samples:
         for spec in s.frame.windows:
@@ -53,31 +103,31 @@ def build_batch(
             r = ranges.setdefault((s.frame.symbol, s.timeframe), [2**62, 0])
             target_open = s.frame.target_time - duration_ms(s.timeframe)
             r[0], r[1] = min(r[0], target_open), max(r[1], target_open)
-    series: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-    for (symbol, tf), (lo, hi) in ranges.items():
-        df = frames.candles.read(symbol, tf, lo, hi)
-        series[(symbol, tf)] = (
-            df["open_time"].to_numpy(dtype=np.int64),
-            df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64),
-        )
+    series = {key: cache.read(*key, lo, hi) for key, (lo, hi) in ranges.items()}
+    refreshed = False
     raw: list[dict[str, np.ndarray]] = []
     targets: list[dict[str, np.ndarray]] = []
     actions: list[int] = []
     ids: list[str] = []
     dropped = 0
     for s in samples:
-        ws = _windows(series, s.frame)
-        if ws is None or frame_hash(ws) != s.frame.input_hash:
+        got = _sample(series, s, now)
+        if got is None and not refreshed:
+            # maybe the cache missed a candle stored late: judge the sample on the store itself
+            series = {key: cache.read(*key, lo, hi, fresh=True) for key, (lo, hi) in ranges.items()}
+            refreshed = True
+            got = _sample(series, s, now)
+        if got is None:
             dropped += 1  # candles missing or changed since the prediction: never guess
             continue
+        ws, target = got
+        closed = s.frame.target_time is not None and s.frame.target_time <= now
+        if not target and closed and not refreshed:
+            # the target closed but is not in the cache: ask the store
+            series = {key: cache.read(*key, lo, hi, fresh=True) for key, (lo, hi) in ranges.items()}
+            refreshed = True
+            target = _target(series, s, now)
         raw.append({w.spec.timeframe: w.values for w in ws})
-        target: dict[str, np.ndarray] = {}
-        if s.frame.target_time is not None and s.frame.target_time <= now:
-            t, v = series[(s.frame.symbol, s.timeframe)]
-            target_open = s.frame.target_time - duration_ms(s.timeframe)
-            i = int(np.searchsorted(t, target_open))
-            if i < len(t) and t[i] == target_open:
-                target[s.timeframe] = v[i]
         targets.append(target)
         actions.append(s.action)
         ids.append(s.frame.frame_id)
@@ -86,6 +136,27 @@ def build_batch(
     inputs, params = prepare_inputs(raw, windows)
     norm_targets = normalise_targets(targets, params, timeframes)
     return BuiltBatch(training_batch(inputs, norm_targets, actions), tuple(ids), dropped)
+
+
+def _sample(
+    series: Mapping[tuple[str, str], Arrays], s: TrainingSample, now: int
+) -> tuple[list[Window], dict[str, np.ndarray]] | None:
+    """Return the sample's windows (hash checked) and its target if closed, or None."""
+    ws = _windows(series, s.frame)
+    if ws is None or frame_hash(ws) != s.frame.input_hash:
+        return None
+    return ws, _target(series, s, now)
+
+
+def _target(
+    series: Mapping[tuple[str, str], Arrays], s: TrainingSample, now: int
+) -> dict[str, np.ndarray]:
+    if s.frame.target_time is None or s.frame.target_time > now:
+        return {}
+    t, v = series[(s.frame.symbol, s.timeframe)]
+    target_open = s.frame.target_time - duration_ms(s.timeframe)
+    i = int(np.searchsorted(t, target_open))
+    return {s.timeframe: v[i]} if i < len(t) and t[i] == target_open else {}
 
 
 def _windows(

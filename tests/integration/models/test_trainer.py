@@ -291,3 +291,23 @@ def test_checkpoints_every_n_steps_and_on_stop_then_resume(tmp_path: Path) -> No
             checkpoints=store,
             checkpoint_key="session-a",
         )
+
+
+def test_finiteness_check_sees_weights_buffers_and_optimiser_state() -> None:
+    from ghostcandle.engine.trainer import _model_finite, _state_finite
+
+    model = create_model("cnn", **SMALL)
+    _, batch = make_batch(model, seed=4)
+    model.train_step(batch)  # the optimiser now holds moment estimates
+    assert _model_finite(model)
+    assert _state_finite(model.state_dict())
+    net, opt = model.net, model.optimizer  # type: ignore[attr-defined]
+    param = next(iter(net.parameters()))
+    with torch.no_grad():
+        opt.state[param]["exp_avg_sq"].view(-1)[-1] = float("inf")
+    assert not _model_finite(model)  # the weights are fine, the optimiser state is not
+    assert not _state_finite(model.state_dict())
+    fresh = create_model("cnn", **SMALL)
+    with torch.no_grad():
+        next(iter(fresh.net.parameters())).view(-1)[0] = float("nan")  # type: ignore[attr-defined]
+    assert not _model_finite(fresh)
