@@ -16,7 +16,7 @@ from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.timeframes import duration_ms, format_time
 from ghostcandle.domain.validation import validate_candles
 from ghostcandle.feeds.rest import KLINES_LIMIT, BinanceRest
-from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.candles import CandleStore, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,47 @@ def candles_frame(candles: list[Candle]) -> pd.DataFrame:
     ).astype({"open_time": "int64"})
 
 
+def resume_start(
+    store: CandleStore, symbol: str, timeframe: str, since: int, until: int | None
+) -> int:
+    """Return where a backfill of ``[since, until]`` starts: after the newest stored candle."""
+    d = duration_ms(timeframe)
+    start = since - since % d
+    last = store.last_open_time(symbol, timeframe)
+    if last is not None and last >= start and (until is None or last < until):
+        start = last + d
+        log.info("%s %s: resuming after the stored %s", symbol, timeframe, format_time(last))
+    return start
+
+
+class PageTally:
+    """Validate and store a backfill's pages one by one, counting what happened."""
+
+    def __init__(self, symbol: str, timeframe: str, start: int, source: str) -> None:
+        self.symbol, self.timeframe, self.start, self.source = symbol, timeframe, start, source
+        self.newest = start - duration_ms(timeframe)
+        self.fetched = self.inserted = self.duplicates = self.rejected = self.conflicts = 0
+
+    def store(self, store: CandleStore, page: list[Candle]) -> WriteResult:
+        """Validate ``page`` like ingest and write it in its own transaction."""
+        self.fetched += len(page)
+        checked = validate_candles(candles_frame(page), self.timeframe)
+        self.rejected += checked.rejected_total
+        result = store.write(self.symbol, self.timeframe, checked.valid, source=self.source)
+        self.inserted += result.inserted
+        self.duplicates += result.duplicates + checked.duplicates
+        self.conflicts += result.conflicts
+        self.newest = max(self.newest, *(c.open_time for c in page))
+        return result
+
+    def report(self, requests: int, rate_limited: int) -> BackfillReport:
+        """Return the report of the backfill so far."""
+        return BackfillReport(
+            self.symbol, self.timeframe, self.start, self.newest, requests, self.fetched,
+            self.inserted, self.duplicates, self.rejected, self.conflicts, rate_limited,
+        )  # fmt: skip
+
+
 async def closed_pages(
     rest: BinanceRest, symbol: str, timeframe: str, start: int, until: int | None = None
 ) -> AsyncIterator[tuple[list[Candle], int]]:
@@ -104,44 +145,19 @@ async def backfill(
     Each page is validated like ingest and written in its own transaction, so an interrupted
     backfill keeps what it stored and the next run resumes after it.
     """
-    d = duration_ms(timeframe)
-    start = since - since % d
-    last = store.last_open_time(symbol, timeframe)
-    if last is not None and last >= start and (until is None or last < until):
-        start = last + d
-        log.info("%s %s: resuming after the stored %s", symbol, timeframe, format_time(last))
+    start = resume_start(store, symbol, timeframe, since, until)
     requests0, limited0 = rest.requests, rest.rate_limited
-    fetched = inserted = dups = rejected = conflicts = 0
-    newest = start - d
+    tally = PageTally(symbol, timeframe, start, source)
     async for page, bad in closed_pages(rest, symbol, timeframe, start, until):
-        rejected += bad
+        tally.rejected += bad
         if not page:
             continue
-        fetched += len(page)
-        checked = validate_candles(candles_frame(page), timeframe)
-        rejected += checked.rejected_total
-        result = store.write(symbol, timeframe, checked.valid, source=source)
-        inserted += result.inserted
-        dups += result.duplicates + checked.duplicates
-        conflicts += result.conflicts
-        newest = max(newest, *(c.open_time for c in page))
+        result = tally.store(store, page)
         log.info(
             "%s %s: stored %d candles up to %s",
             symbol,
             timeframe,
             result.inserted,
-            format_time(newest),
+            format_time(tally.newest),
         )
-    return BackfillReport(
-        symbol,
-        timeframe,
-        start,
-        newest,
-        rest.requests - requests0,
-        fetched,
-        inserted,
-        dups,
-        rejected,
-        conflicts,
-        rest.rate_limited - limited0,
-    )
+    return tally.report(rest.requests - requests0, rest.rate_limited - limited0)

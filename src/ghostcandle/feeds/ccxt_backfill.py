@@ -16,8 +16,7 @@ from typing import Any
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.errors import OperationalError, TemporaryError, UserInputError
 from ghostcandle.domain.timeframes import duration_ms, format_time
-from ghostcandle.domain.validation import validate_candles
-from ghostcandle.feeds.backfill import BackfillReport, candles_frame
+from ghostcandle.feeds.backfill import BackfillReport, PageTally, resume_start
 from ghostcandle.store.candles import CandleStore
 
 log = logging.getLogger(__name__)
@@ -109,37 +108,25 @@ def ccxt_backfill(
     if timeframe not in (ex.timeframes or {}):
         raise UserInputError(f"{exchange_id} has no {timeframe} candles through ccxt")
     d = duration_ms(timeframe)
-    start = since - since % d
-    last = store.last_open_time(symbol, timeframe)
-    if last is not None and last >= start and (until is None or last < until):
-        start = last + d
+    start = resume_start(store, symbol, timeframe, since, until)
     now = int(call("fetch_time")) if ex.has.get("fetchTime") else int(ex.milliseconds())
     end = (now // d) * d - d if until is None else min(until, (now // d) * d - d)
-    fetched = inserted = dups = rejected = conflicts = 0
-    cursor, newest = start, start - d
-    source = f"ccxt:{exchange_id}"
+    tally = PageTally(symbol, timeframe, start, f"ccxt:{exchange_id}")
+    cursor = start
     while cursor <= end:
         rows = call("fetch_ohlcv", symbol, timeframe, since=cursor, limit=PAGE)
         page: list[Candle] = []
         for r in rows:
             if len(r) < 6 or any(x is None for x in r[:6]):
-                rejected += 1
+                tally.rejected += 1
                 continue
             if cursor <= int(r[0]) <= end:  # the still-open candle is left out
                 page.append(Candle(symbol, timeframe, int(r[0]), *(float(x) for x in r[1:6])))
         if not page:
             break
-        fetched += len(page)
-        checked = validate_candles(candles_frame(page), timeframe)
-        rejected += checked.rejected_total
-        result = store.write(symbol, timeframe, checked.valid, source=source)
-        inserted += result.inserted
-        dups += result.duplicates + checked.duplicates
-        conflicts += result.conflicts
-        newest = max(newest, *(c.open_time for c in page))
-        log.info("%s %s %s: stored up to %s", exchange_id, symbol, timeframe, format_time(newest))
-        cursor = newest + d
-    return BackfillReport(
-        symbol, timeframe, start, newest, call.requests, fetched, inserted, dups, rejected,
-        conflicts, call.rate_limited,
-    )  # fmt: skip
+        tally.store(store, page)
+        log.info(
+            "%s %s %s: stored up to %s", exchange_id, symbol, timeframe, format_time(tally.newest)
+        )
+        cursor = tally.newest + d
+    return tally.report(call.requests, call.rate_limited)
