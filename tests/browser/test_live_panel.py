@@ -27,10 +27,18 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Run the exchange simulator and a workspace connected to it."""
     market = synthetic_market(
-        ("ETH/USDT",), ("1s", "1m"), start_ms=LiveClock().now_ms() - 2 * HOUR_MS, seed=7
+        ("ETH/USDT", "BTC/USDT"), ("1s", "1m"), start_ms=LiveClock().now_ms() - 2 * HOUR_MS, seed=7
     )
     with ExchangeSimulator(market, SimulatorConfig(seed=7)) as sim:
-        args = ("--exchange-url", sim.rest_url, "--synthetic", "--intervals", "1s,1m")
+        args = (
+            "--exchange-url",
+            sim.rest_url,
+            "--synthetic",
+            "--intervals",
+            "1s,1m",
+            "--symbols",
+            "ETH/USDT,BTC/USDT",
+        )
         proc, srv = start_server(tmp_path_factory.mktemp("live"), extra_args=args, seed=False)
         try:
             yield srv
@@ -44,7 +52,7 @@ def page(browser_context: BrowserContext, server: Server) -> Iterator[Page]:
     p = browser_context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda e: errors.append(str(e)))
-    p.goto(server.url + "/?timeframe=1s")
+    p.goto(server.url + "/?timeframe=1s&symbol=ETH/USDT")
     p.wait_for_selector("body[data-ready='1']", timeout=30_000)
     yield p
     p.close()
@@ -84,6 +92,18 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     expect(page.locator("#live-metrics")).to_contain_text("Predictions / s")
     expect(page.locator("#live-metrics")).to_contain_text("CPU load")
     shot(page, "ghost-and-real-candle")
+
+    # the ghosts belong to the live symbol: another symbol's chart shows none of them
+    page.select_option("#symbol", "BTC/USDT")
+    page.wait_for_function("window.ghostcandle.chart.symbol === 'BTC/USDT'", timeout=10_000)
+    assert page.evaluate("window.ghostcandle.chart.ghosts.data().length") == 0
+    shot(page, "other-symbol-no-ghosts")
+    page.select_option("#symbol", "ETH/USDT")
+    page.wait_for_function(
+        "window.ghostcandle.chart.symbol === 'ETH/USDT'"
+        " && window.ghostcandle.chart.ghosts.data().length > 0",
+        timeout=10_000,
+    )
 
     # the live signals trade on paper: the account is pushed with every closed candle
     expect(page.locator("#live-paper")).to_be_visible()

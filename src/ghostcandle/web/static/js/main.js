@@ -132,7 +132,7 @@ async function boot() {
   sel.replaceChildren(...symbols.map((s) => new Option(s, s)));
   sel.addEventListener("change", () => show(sel.value, state.timeframe));
   connectPush();
-  live.refresh();
+  await live.refresh();
   while (!state.status.symbols.length) {
     // a fresh database fills from the feed a few seconds after start-up: wait for it
     $("#empty").hidden = false;
@@ -147,7 +147,11 @@ async function boot() {
   }
   symbols.splice(0, symbols.length, ...state.status.symbols);
   const params = new URLSearchParams(location.search);
-  const symbol = symbols.includes(params.get("symbol")) ? params.get("symbol") : symbols[0];
+  // open on the symbol the live session trades, unless the address names another
+  const liveSymbol = live.status && live.status.running ? live.status.symbol : null;
+  const symbol = symbols.includes(params.get("symbol"))
+    ? params.get("symbol")
+    : symbols.includes(liveSymbol) ? liveSymbol : symbols[0];
   const tf = TFS.includes(params.get("timeframe")) ? params.get("timeframe") : "1m";
   sel.value = symbol;
   await show(symbol, tf);

@@ -234,13 +234,14 @@ export class LivePanel {
       ),
     );
     this.signalMarkers = signals
-      .filter((s) => s.timeframe === this.chart.timeframe)
+      .filter((s) => s.timeframe === this.chart.timeframe && this.onChartSymbol())
       .map((s) => ({
         time: s.time - (s.time % this.chart.durationMs()),
         position: s.action === "BUY" ? "belowBar" : "aboveBar",
         shape: s.action === "BUY" ? "arrowUp" : "arrowDown",
         color: s.action === "BUY" ? "#26a69a" : "#ef5350",
-        text: `${s.action} ${(s.confidence * 100).toFixed(0)}%`,
+        // a bare arrow: the panel lists each signal's confidence, labels would pile up at 1s
+        text: "",
       }));
     this.chart.setMarkerLayer("signals", this.signalMarkers);
   }
@@ -257,6 +258,11 @@ export class LivePanel {
   }
 
   // A prediction: draw its ghost candle at the candle it predicts, and list it.
+  // Live overlays belong to the live session's symbol only, never to another chart.
+  onChartSymbol() {
+    return Boolean(this.status && this.status.symbol === this.chart.symbol);
+  }
+
   onPrediction(p) {
     if (p.timeframe === this.chart.timeframe) {
       this.ghosts.set(`${p.timeframe}|${p.target_time}`, {
@@ -292,7 +298,9 @@ export class LivePanel {
 
   drawGhosts() {
     const tf = this.chart.timeframe;
-    const list = [...this.ghosts.entries()].filter(([k]) => k.startsWith(`${tf}|`)).map(([, g]) => g);
+    const list = this.onChartSymbol()
+      ? [...this.ghosts.entries()].filter(([k]) => k.startsWith(`${tf}|`)).map(([, g]) => g)
+      : [];
     list.sort((a, b) => a.time - b.time);
     this.chart.setGhosts(list);
   }
