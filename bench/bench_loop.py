@@ -102,7 +102,7 @@ def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any
         by_time.setdefault(ev.time, []).append(ev)
     ready: list[float] = []
     stored: list[float] = []
-    commits0 = writer.stats.commits
+    commits0, busy0 = writer.stats.commits, writer.stats.busy_ms
     for t, evs in sorted(by_time.items()):
         clock.advance_to(t)
         t0 = time.perf_counter()
@@ -112,6 +112,7 @@ def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any
         writer.wait()
         stored.append((time.perf_counter() - t0) * 1000)
     commits = writer.stats.commits - commits0
+    busy = writer.stats.busy_ms - busy0
     steps = 0
     for s in sessions:
         s.stop()
@@ -126,6 +127,7 @@ def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any
         "stored_p99_ms": round(float(np.percentile(b, 99)), 2),
         "stored_max_ms": round(float(b.max()), 2),
         "commits_per_tick": round(commits / len(a), 2),
+        "ms_per_commit": round(busy / max(commits, 1), 2),
         "train_steps": steps,
     }
 

@@ -4,7 +4,8 @@ A DuckDB commit costs milliseconds (the write-ahead log is synced to disk), far 
 building a tick's rows. So a session no longer commits on its own thread: at each flush it
 hands a write job (a tick's frames, ledger rows, step records and its progress marker) to this
 writer and goes on. One background thread takes every job queued by then, from every session
-sharing the writer, and runs them all in ONE transaction (group commit), in submission order.
+sharing the writer, and runs them all in ONE transaction (group commit), in submission order;
+jobs that can merge (``MergeableWrite``) become one, so a group costs a few statements.
 
 Durability is unchanged in kind: a job is all-or-nothing, and a session's progress marker is in
 the same job as the rows it covers, so after ``kill -9`` the database holds a prefix of the
@@ -23,8 +24,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import duckdb
 
@@ -34,6 +36,19 @@ from ghostcandle.store.db import Database
 log = logging.getLogger(__name__)
 
 Write = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+@runtime_checkable
+class MergeableWrite(Protocol):
+    """A write that can absorb the writes queued after it into one (fewer statements)."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write inside the open transaction ``con``."""
+        ...
+
+    def merge(self, later: Sequence[Any]) -> MergeableWrite:
+        """Return one write doing this one, then ``later`` (all of the same type)."""
+        ...
 
 
 @dataclass
@@ -152,8 +167,8 @@ class LedgerWriter:
         """Write ``jobs`` in one transaction (each alone if that fails); return those written."""
         try:
             with self.db.transaction() as con:
-                for job in jobs:
-                    job.write(con)
+                for write in _merged(jobs):
+                    write(con)
         except Exception as exc:
             if len(jobs) == 1:
                 self._failed(jobs[0], exc)
@@ -181,3 +196,19 @@ class LedgerWriter:
         log.error("ledger write %d failed: %s: %s", job.ticket, type(exc).__name__, exc)
         if job.on_error is not None:
             job.on_error(exc)
+
+
+def _merged(jobs: Sequence[_Job]) -> list[Write]:
+    """Return the jobs' writes, each run of mergeable writes of one type merged into one."""
+    out: list[Write] = []
+    run: list[MergeableWrite] = []
+    for job in [*jobs, None]:
+        w = None if job is None else job.write
+        if run and (w is None or type(w) is not type(run[0])):
+            out.append(run[0].merge(run[1:]) if len(run) > 1 else run[0])
+            run = []
+        if isinstance(w, MergeableWrite):
+            run.append(w)
+        elif w is not None:
+            out.append(w)
+    return out

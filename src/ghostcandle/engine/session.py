@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import duckdb
 import torch
 
 from ghostcandle.domain.actions import Action
@@ -43,7 +42,7 @@ from ghostcandle.engine.loop_metrics import LoopMetrics
 from ghostcandle.engine.predictor import Predictor
 from ghostcandle.engine.resolver import Resolver
 from ghostcandle.engine.session_config import SessionConfig, finest_first
-from ghostcandle.engine.session_write import SessionWrite, StepLog
+from ghostcandle.engine.session_write import Progress, SessionStores, SessionWrite, StepLog
 from ghostcandle.engine.trainer import StepReport, Trainer
 from ghostcandle.engine.training_batches import SeriesCache, build_batch
 from ghostcandle.engine.training_policy import TrainingPolicy, TrainingSample
@@ -53,7 +52,7 @@ from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model
 from ghostcandle.store.candles import CandleStore, MissingCandlesError
 from ghostcandle.store.db import Database
-from ghostcandle.store.frames import FrameStore, frame_row
+from ghostcandle.store.frames import FrameStore
 from ghostcandle.store.predictions import PredictionLedger, PredictionRecord
 from ghostcandle.store.sessions import (
     FINISHED,
@@ -85,6 +84,7 @@ class LoopSession:
         self.frames = FrameStore(db, self.candles)
         self.ledger = PredictionLedger(db)
         self.sessions = SessionStore(db)
+        self._stores = SessionStores(self.frames, self.ledger, self.sessions)
         self.resolver = Resolver(config.threshold)
         self.coordinator = InferenceTrainingCoordinator()
         self.metrics = LoopMetrics()
@@ -111,7 +111,7 @@ class LoopSession:
         self._stored: set[str] = set()
         # newest decision per (symbol, timeframe): a repeated candle is never predicted twice
         self._decided: dict[tuple[str, str], int] = {}
-        self._new_frames: list[tuple[object, ...]] = []
+        self._new_frames: list[tuple[FrameRef, str]] = []
         self._steps = StepLog(config.session_id, self._model.name)
         # the bus thread handles events while the API thread may query or label: one at a time
         self._lock = threading.RLock()
@@ -306,7 +306,7 @@ class LoopSession:
                 log.debug("no prediction of %s at %s: %s", p.name, event.time, exc)
                 continue
             self._dirty[made.record.prediction_id] = made.record
-            self._new_frames.append(frame_row(made.frame, event.timeframe))
+            self._new_frames.append((made.frame, event.timeframe))
             self.resolver.add(made.record)
             if made.learns:
                 self.coordinator.register(event.timeframe, made.frame)
@@ -406,21 +406,22 @@ class LoopSession:
                 new.append(rec)
         frames = self._new_frames
         self._dirty, self._new_frames = {}, []
-        job = SessionWrite(
-            self.config.session_id,
+        write = SessionWrite(
+            self._stores,
             frames,
             new,
             outcomes,
             steps,
-            self._last_time,
-            self._events,
-            train_steps,
-            self.clock.now_ms(),
+            [
+                Progress(
+                    self.config.session_id,
+                    self._last_time,
+                    self._events,
+                    train_steps,
+                    self.clock.now_ms(),
+                )
+            ],
         )
-
-        def write(con: duckdb.DuckDBPyConnection) -> None:
-            job.write(con, self.frames, self.ledger, self.sessions)
-
         changed = new + outcomes
         if self._writer is None:  # not started: write here and now
             with self.db.transaction() as con:

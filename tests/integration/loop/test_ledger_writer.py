@@ -6,11 +6,15 @@ import threading
 
 import duckdb
 
+from ghostcandle.domain.candles import Candle
 from ghostcandle.engine.ledger_writer import LedgerWriter
+from ghostcandle.engine.session_write import Progress, SessionStores, SessionWrite
 from ghostcandle.store.db import Database
+from ghostcandle.store.frames import FrameStore
 from ghostcandle.store.predictions import PredictionLedger
+from ghostcandle.store.sessions import SessionStore
 
-from .test_store_loop import T0, _record
+from .test_store_loop import SYM, T0, _record
 
 
 def _insert(value: int):  # type: ignore[no-untyped-def]
@@ -81,4 +85,33 @@ def test_held_rows_are_readable_before_their_commit(db: Database) -> None:
     assert ledger._held == {}
     assert ledger.get("a") == rec
     assert [p.prediction_id for p in ledger.pending("s1")] == ["a"]
+    writer.close()
+
+
+def test_session_writes_queued_together_merge_and_keep_their_order(db: Database) -> None:
+    stores = SessionStores(FrameStore(db), PredictionLedger(db), SessionStore(db))
+    for sid in ("s1", "s2"):
+        stores.sessions.create(sid, "live", {}, 0)
+    a, b = _record("a", T0), _record("b", T0 + 60_000)
+    candle = Candle(SYM, "1m", T0, 100.0, 100.4, 99.8, 100.2, 8.0)
+    jobs = [
+        SessionWrite(stores, [], [a], [], [], [Progress("s1", T0, 1, 0, 1)]),
+        SessionWrite(stores, [], [b], [], [], [Progress("s2", T0, 1, 0, 1)]),
+        # a's outcome queued behind its insert: the merged job inserts first, then updates
+        SessionWrite(stores, [], [], [a.resolve(candle, T0 + 60_000)], [], []),
+        SessionWrite(stores, [], [], [], [], [Progress("s1", T0 + 60_000, 2, 0, 2)]),
+    ]
+    writer = LedgerWriter(db)
+    gate = _Gate(writer)
+    last = 0
+    for job in jobs:
+        last = writer.submit(job)
+    gate.open.set()
+    assert writer.wait(last, timeout_s=30)
+    assert writer.stats.commits == 2
+    assert stores.ledger.counts("s1") == {"pending": 1, "resolved": 1, "expired": 0}
+    assert stores.ledger.get("a") == a.resolve(candle, T0 + 60_000)
+    s1, s2 = stores.sessions.require("s1"), stores.sessions.require("s2")
+    assert (s1.progress_time, s1.events) == (T0 + 60_000, 2)  # the last marker wins
+    assert (s2.progress_time, s2.events) == (T0, 1)
     writer.close()
