@@ -47,14 +47,19 @@ def empty_candles() -> pd.DataFrame:
     )
 
 
-def canonical(df: pd.DataFrame) -> pd.DataFrame:
-    """Return ``df`` restricted to the canonical columns, with canonical dtypes, sorted by time."""
-    out = pd.DataFrame(
+def canonical_unsorted(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` restricted to the canonical columns with canonical dtypes, in its order."""
+    return pd.DataFrame(
         {
             "open_time": df["open_time"].to_numpy(dtype=np.int64),
             **{c: df[c].to_numpy(dtype=np.float64) for c in VALUE_COLUMNS},
         }
     )
+
+
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` restricted to the canonical columns, with canonical dtypes, sorted by time."""
+    out = canonical_unsorted(df)
     return out.sort_values("open_time", kind="stable").reset_index(drop=True)
 
 

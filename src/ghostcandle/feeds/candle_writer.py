@@ -14,14 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ghostcandle.domain.candles import Candle
-from ghostcandle.domain.errors import UserInputError
-from ghostcandle.domain.timeframes import DAY_MS
 from ghostcandle.domain.validation import validate_candles
 from ghostcandle.store.candles import CONFLICT, NEW, REPLACE, SAME, CandleStore
-
-# Validation runs once per timeframe over every symbol: each symbol's open times are shifted by
-# a multiple of a day beyond the batch's newest time, so alignment checks are unchanged and
-# duplicate detection stays within one series.
 
 
 @dataclass(frozen=True)
@@ -46,17 +40,11 @@ def _validate(candles: Sequence[Candle]) -> tuple[list[Candle], dict[str, int], 
     valid: list[Candle] = []
     dups = 0
     for tf, group in by_tf.items():
-        symbols = sorted({c.symbol for c in group})
-        index = {s: i for i, s in enumerate(symbols)}
-        newest = max(c.open_time for c in group)
-        shift = (max(newest, 0) // DAY_MS + 1) * DAY_MS
-        if shift * len(symbols) >= 2**62:
-            raise UserInputError("open times out of range: give epoch milliseconds")
+        # one pass over every symbol of the timeframe: the symbol is part of the candle's key
         df = pd.DataFrame(
             {
-                "open_time": np.array(
-                    [c.open_time + index[c.symbol] * shift for c in group], np.int64
-                ),
+                "symbol": [c.symbol for c in group],
+                "open_time": np.array([c.open_time for c in group], np.int64),
                 "open": [c.open for c in group],
                 "high": [c.high for c in group],
                 "low": [c.low for c in group],
@@ -64,33 +52,24 @@ def _validate(candles: Sequence[Candle]) -> tuple[list[Candle], dict[str, int], 
                 "volume": [c.volume for c in group],
             }
         )
-        result = validate_candles(df, tf)
+        result = validate_candles(df, tf, keys=("symbol",))
         for k, v in result.rejected.items():
             rejected[k] = rejected.get(k, 0) + v
         dups += result.duplicates
         good = result.valid
-        for t, o, h, lo, cl, vol in zip(
-            good["open_time"].to_numpy(),
-            good["open"].to_numpy(),
-            good["high"].to_numpy(),
-            good["low"].to_numpy(),
-            good["close"].to_numpy(),
-            good["volume"].to_numpy(),
-            strict=True,
-        ):
-            sym = symbols[int(t) // shift]
-            valid.append(
-                Candle(
-                    sym,
-                    tf,
-                    int(t) % shift,
-                    float(o),
-                    float(h),
-                    float(lo),
-                    float(cl),
-                    float(vol),
-                )
+        valid.extend(
+            Candle(str(sym), tf, int(t), float(o), float(h), float(lo), float(cl), float(vol))
+            for sym, t, o, h, lo, cl, vol in zip(
+                good["symbol"].to_numpy(),
+                good["open_time"].to_numpy(),
+                good["open"].to_numpy(),
+                good["high"].to_numpy(),
+                good["low"].to_numpy(),
+                good["close"].to_numpy(),
+                good["volume"].to_numpy(),
+                strict=True,
             )
+        )
     return valid, rejected, dups
 
 

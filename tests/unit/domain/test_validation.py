@@ -99,3 +99,21 @@ def test_counts_add_up_and_no_bad_row_survives(rows: list[tuple[int, int]]) -> N
     assert (v["low"] > 0).all()
     assert (v["volume"] >= 0).all()
     assert (v["open_time"] % 60_000 == 0).all()
+
+
+def test_key_columns_validate_many_series_in_one_pass() -> None:
+    eth, btc = _good(4).assign(symbol="ETH/USDT"), _good(4).assign(symbol="BTC/USDT")
+    btc[["open", "high", "low", "close"]] *= 20  # same open times, other prices: not a clash
+    twin = eth.iloc[[1]]
+    clash = btc.iloc[[2]].assign(close=btc["close"].iloc[2] + 1)
+    bad = eth.iloc[[3]].assign(volume=-1.0)
+    res = validate_candles(pd.concat([eth.iloc[:3], btc, twin, clash, bad]), "1m", keys=("symbol",))
+    assert res.duplicates == 1
+    assert res.rejected == {"conflicting_duplicate": 2, "negative_volume": 1}
+    kept = list(zip(res.valid["symbol"], res.valid["open_time"], strict=True))
+    t = eth["open_time"].tolist()
+    assert kept == [("BTC/USDT", t[0]), ("BTC/USDT", t[1]), ("BTC/USDT", t[3])] + [
+        ("ETH/USDT", x) for x in t[:3]
+    ]
+    # without the key the two series would collide on every open time
+    assert validate_candles(pd.concat([eth, btc]), "1m").rejected["conflicting_duplicate"] == 8
