@@ -320,11 +320,17 @@ class CandleStore:
         cur = self.db.cursor()
         tbl = cur.execute(
             "SELECT open_time, open, high, low, close, volume, complete FROM candles "
-            "WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ? ORDER BY open_time",
+            "WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ?",
             [symbol, spec.timeframe, spec.start_open_time, spec.end_open_time],
         ).fetchnumpy()
         cur.close()
         open_time = np.asarray(tbl["open_time"], dtype=np.int64)
+        if len(open_time) > 1 and not bool(np.all(open_time[1:] > open_time[:-1])):
+            # rows come back in insertion order, which is time order unless written out of order;
+            # sorting here is cheaper than an ORDER BY on every read
+            order = np.argsort(open_time, kind="stable")
+            tbl = {k: np.asarray(v)[order] for k, v in tbl.items()}
+            open_time = open_time[order]
         if len(open_time) != spec.length:
             expected = spec.open_times()
             missing = np.setdiff1d(expected, open_time).tolist()

@@ -146,3 +146,14 @@ def test_store_round_trip(tmp_path: Path, seed: int, n: int, split: int) -> None
         s.write("ETH/USDT", "1m", df.iloc[: split % n])
         s.write("ETH/USDT", "1m", df.iloc[split % n // 2 :])
         pd.testing.assert_frame_equal(s.read("ETH/USDT", "1m"), df)
+
+
+def test_window_is_in_time_order_when_candles_were_written_out_of_order(
+    store: CandleStore,
+) -> None:
+    df = _candles(300)
+    store.write("ETH/USDT", "1m", df.iloc[150:])
+    store.write("ETH/USDT", "1m", df.iloc[:150])
+    w = store.window("ETH/USDT", WindowSpec("1m", int(df["open_time"].iloc[249]), 200))
+    np.testing.assert_array_equal(w.open_time, df["open_time"].iloc[50:250].to_numpy())
+    np.testing.assert_array_equal(w.values[:, 3], df["close"].iloc[50:250].to_numpy())
