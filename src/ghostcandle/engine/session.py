@@ -46,7 +46,7 @@ from ghostcandle.engine.session_write import Progress, SessionStores, SessionWri
 from ghostcandle.engine.trainer import StepReport, Trainer
 from ghostcandle.engine.training_batches import SeriesCache, build_batch
 from ghostcandle.engine.training_policy import TrainingPolicy, TrainingSample
-from ghostcandle.engine.window_cache import WindowCache
+from ghostcandle.engine.window_cache import WindowCache, open_cache
 from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model
@@ -191,24 +191,7 @@ class LoopSession:
         for p in self.predictors:
             for tf, n in p.windows.items():
                 needed[tf] = max(needed.get(tf, 0), n)
-        problems = []
-        for symbol in self.config.symbols:
-            missing = [tf for tf in needed if self.candles.last_open_time(symbol, tf) is None]
-            if missing:
-                have = sorted({s.timeframe for s in self.candles.series() if s.symbol == symbol})
-                problems.append(
-                    f"{symbol} has no {', '.join(missing)} candles (stored: "
-                    f"{', '.join(have) or 'none'})"
-                )
-        if problems:
-            raise DataMissingError(
-                "; ".join(problems)
-                + ": drop those timeframes (--timeframes) or ingest/stream their candles"
-            )
-        self.cache = WindowCache(self.candles)
-        for symbol in self.config.symbols:
-            for tf, n in needed.items():
-                self.cache.track(symbol, tf, n, now)
+        self.cache = open_cache(self.candles, self.config.symbols, needed, now)
 
     def _recover(self, now: int) -> None:
         pending = self.ledger.pending(self.config.session_id)

@@ -10,9 +10,12 @@ prediction at ``t`` never reads a candle that was not yet announced at ``t``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
+from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window, WindowSpec
 from ghostcandle.store.candles import CandleStore, MissingCandlesError
@@ -122,3 +125,31 @@ class WindowCache:
                 symbol, timeframe, [int(x) for x in np.setdiff1d(expected, t)]
             )
         return Window(symbol, spec, t, s.values[s.n - length : s.n].copy())
+
+
+def open_cache(
+    store: CandleStore, symbols: Sequence[str], windows: Mapping[str, int], known_at: int
+) -> WindowCache:
+    """Return a cache tracking ``windows`` (length per timeframe) of every symbol.
+
+    Raise a one-line ``DataMissingError`` naming every series the store lacks.
+    """
+    problems = []
+    for symbol in symbols:
+        missing = [tf for tf in windows if store.last_open_time(symbol, tf) is None]
+        if missing:
+            have = sorted({s.timeframe for s in store.series() if s.symbol == symbol})
+            problems.append(
+                f"{symbol} has no {', '.join(missing)} candles (stored: "
+                f"{', '.join(have) or 'none'})"
+            )
+    if problems:
+        raise DataMissingError(
+            "; ".join(problems)
+            + ": drop those timeframes (--timeframes) or ingest/stream their candles"
+        )
+    cache = WindowCache(store)
+    for symbol in symbols:
+        for tf, n in windows.items():
+            cache.track(symbol, tf, n, known_at)
+    return cache
