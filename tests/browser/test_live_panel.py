@@ -95,7 +95,13 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
 
     # the ghosts belong to the live symbol: another symbol's chart shows none of them
     page.select_option("#symbol", "BTC/USDT")
-    page.wait_for_function("window.ghostcandle.chart.symbol === 'BTC/USDT'", timeout=10_000)
+    # (the chart reloads first, then the live overlays are redrawn for it: wait for both)
+    page.wait_for_function(
+        "window.ghostcandle.chart.symbol === 'BTC/USDT'"
+        " && window.ghostcandle.chart.ghosts.data().length === 0",
+        timeout=10_000,
+    )
+    page.wait_for_timeout(1_500)  # live predictions keep arriving: none may land on this chart
     assert page.evaluate("window.ghostcandle.chart.ghosts.data().length") == 0
     shot(page, "other-symbol-no-ghosts")
     page.select_option("#symbol", "ETH/USDT")

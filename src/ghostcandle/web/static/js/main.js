@@ -51,6 +51,16 @@ async function show(symbol, tf) {
   }
 }
 
+// A live feed fills a fresh database series by series: offer each symbol as soon as it streams.
+function noteSymbol(c) {
+  const sel = $("#symbol");
+  if (c.symbol && ![...sel.options].some((o) => o.value === c.symbol)) {
+    sel.add(new Option(c.symbol, c.symbol));
+    if (state.status && !state.status.symbols.includes(c.symbol)) state.status.symbols.push(c.symbol);
+  }
+  return c;
+}
+
 function connectPush() {
   const es = new EventSource("/api/events");
   const badge = $("#push-status");
@@ -63,8 +73,8 @@ function connectPush() {
     badge.className = "push off";
   };
   es.addEventListener("annotations", () => annotator.refresh().then(() => training.showCases()));
-  es.addEventListener("candle", (m) => live.onCandle(JSON.parse(m.data)));
-  es.addEventListener("forming", (m) => live.onForming(JSON.parse(m.data)));
+  es.addEventListener("candle", (m) => live.onCandle(noteSymbol(JSON.parse(m.data))));
+  es.addEventListener("forming", (m) => live.onForming(noteSymbol(JSON.parse(m.data))));
   es.addEventListener("backtest", (m) => backtest.onEvent(JSON.parse(m.data)));
   es.addEventListener("training", (m) => training.onEvent(JSON.parse(m.data)));
   es.addEventListener("live", (m) => live.onStatus(JSON.parse(m.data)));
