@@ -121,6 +121,9 @@ def test_backtest_of_the_visible_range_shows_result_and_trades(
     visible = page.evaluate("window.ghostcandle.chart.visibleRange()")
     page.click("#bt-run")
     expect(page.locator("#bt-status")).to_contain_text("completed", timeout=60_000)
+    # an answer that arrives after a newer pushed state (a fast run) must not undo it
+    page.evaluate("window.ghostcandle.backtest.onEvent({status: 'running', progress: 0, seq: 1})")
+    expect(page.locator("#bt-status")).to_contain_text("completed")
     shot(page, "backtest-result")
     state = httpx.get(server.url + "/api/backtest/status").json()
     result = state["result"]

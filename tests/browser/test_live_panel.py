@@ -97,7 +97,7 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     page.select_option("#symbol", "BTC/USDT")
     # (the chart reloads first, then the live overlays are redrawn for it: wait for both)
     page.wait_for_function(
-        "window.ghostcandle.chart.symbol === 'BTC/USDT'"
+        "window.ghostcandle.chart.symbol === 'BTC/USDT' && !window.ghostcandle.chart.loading"
         " && window.ghostcandle.chart.ghosts.data().length === 0",
         timeout=10_000,
     )

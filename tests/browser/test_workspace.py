@@ -42,7 +42,9 @@ def test_chart_shows_candles_and_switches_timeframe(page: Page, shot: Callable[.
     expect(page.locator("#legend")).to_contain_text("ETH/USDT")
     page.keyboard.press("3")
     expect(page.locator(".tf.active")).to_have_text("1h")
-    page.wait_for_function("window.ghostcandle.chart.timeframe === '1h'")
+    page.wait_for_function(
+        "window.ghostcandle.chart.timeframe === '1h' && !window.ghostcandle.chart.loading"
+    )
     assert page.evaluate("window.ghostcandle.chart.bars.length") == 72
     shot(page, "1h")
     page.keyboard.press("1")

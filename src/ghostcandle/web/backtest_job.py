@@ -7,6 +7,7 @@ is answered at once with the reason and runs nothing.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -68,6 +69,8 @@ class BacktestJobs:
         self.state: dict[str, Any] = {"status": "idle"}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # every state carries an increasing seq: the page drops one older than what it shows
+        self._seq = itertools.count(1)
 
     def start(self, req: BacktestRequest) -> dict[str, Any]:
         """Check ``req`` (raising the reason if it cannot run) and start it; return its state."""
@@ -75,7 +78,7 @@ class BacktestJobs:
             if self._thread is not None and self._thread.is_alive():
                 raise ConflictError("a backtest is running: wait for its result")
             self.service.check(req)
-            self.state = {"status": "running", "progress": 0.0}
+            self.state = {"status": "running", "progress": 0.0, "seq": next(self._seq)}
             self._thread = threading.Thread(
                 target=self._run, args=(req,), name="backtest", daemon=True
             )
@@ -88,8 +91,8 @@ class BacktestJobs:
             self._thread.join(timeout_s)
 
     def _emit(self, state: dict[str, Any]) -> None:
-        self.state = state
-        self.publish(dict(state))
+        self.state = {**state, "seq": next(self._seq)}
+        self.publish(dict(self.state))
 
     def _run(self, req: BacktestRequest) -> None:
         last = [0.0]

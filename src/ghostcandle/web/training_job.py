@@ -9,6 +9,7 @@ and duration; at the end the trainer checkpoints the weights.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -100,6 +101,8 @@ class TrainingJobs:
         self.state: dict[str, Any] = {"status": "idle"}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # every state carries an increasing seq: the page drops one older than what it shows
+        self._seq = itertools.count(1)
 
     @staticmethod
     def models() -> list[dict[str, Any]]:
@@ -133,6 +136,7 @@ class TrainingJobs:
                     "status": "no_data",
                     "message": NO_CASES,
                     "model": model,
+                    "seq": next(self._seq),
                 }
                 return self.state
             self.state = {
@@ -143,6 +147,7 @@ class TrainingJobs:
                 "samples": len(anns),
                 "started_at": self.clock.now_ms(),
                 "message": f"training {model} on {len(anns)} test case(s) for {epochs} epochs…",
+                "seq": next(self._seq),
             }
             self._thread = threading.Thread(
                 target=self._run,
@@ -159,7 +164,7 @@ class TrainingJobs:
             self._thread.join(timeout_s)
 
     def _emit(self, **data: Any) -> None:
-        self.state = {**self.state, **data}
+        self.state = {**self.state, **data, "seq": next(self._seq)}
         self.publish(dict(self.state))
 
     def _run(self, model_name: str, epochs: int, anns: list[Annotation]) -> None:

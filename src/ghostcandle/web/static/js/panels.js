@@ -30,6 +30,14 @@ export async function loadModels() {
   }
 }
 
+// A job's states carry an increasing seq: a late HTTP answer must not undo a newer pushed state.
+function staleEvent(panel, ev) {
+  if (ev.seq == null) return false;
+  if (panel.seq != null && ev.seq < panel.seq) return true;
+  panel.seq = ev.seq;
+  return false;
+}
+
 export class TrainingPanel {
   constructor(annotator) {
     this.annotator = annotator;
@@ -58,6 +66,7 @@ export class TrainingPanel {
   }
 
   onEvent(ev) {
+    if (staleEvent(this, ev)) return;
     const line = $("#train-status");
     line.className = `status-line ${ev.status || ""}`;
     line.textContent = ev.status === "failed" ? `failed: ${ev.reason}` : ev.message || ev.status;
@@ -353,6 +362,7 @@ export class BacktestPanel {
   }
 
   onEvent(ev) {
+    if (staleEvent(this, ev)) return;
     const bar = $("#bt-progress");
     const line = $("#bt-status");
     line.className = `status-line ${ev.status}`;
