@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from ghostcandle.domain.broker import BrokerState, EquityPoint, Order, Position, Trade
+from ghostcandle.domain.performance import trade_json
 from ghostcandle.store.db import Database
 
 
@@ -273,7 +274,7 @@ class PaperStore:
                 {"symbol": o.symbol, "target": o.target, "decided_at": o.decided_at}
                 for o in account.state.orders
             ],
-            "recent_trades": [_trade_json(t) for t in self.trades(session_id, recent)],
+            "recent_trades": [trade_json(t) for t in self.trades(session_id, recent)],
             "last_time": account.last_time,
             "updated_at": account.updated_at,
         }
@@ -293,18 +294,3 @@ def _trade_row(t: Trade) -> list[Any]:
         t.pnl,
         t.exit_reason,
     ]
-
-
-def _trade_json(t: Trade) -> dict[str, Any]:
-    return {
-        "symbol": t.symbol,
-        "side": t.side,
-        "size": t.size,
-        "entry_time": t.entry_time,
-        "entry_price": t.entry_price,
-        "exit_time": t.exit_time,
-        "exit_price": t.exit_price,
-        "fees": t.fees,
-        "pnl": t.pnl,
-        "exit_reason": t.exit_reason,
-    }
