@@ -14,6 +14,7 @@ through the same ``denormalise`` as every other model.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,8 +81,9 @@ class Baseline(ConfiguredModel):
         """Return an equal baseline (it holds no mutable state)."""
         return type(self)(self.cfg)
 
+    @abstractmethod
     def _next(self, w: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Return the forecast next candles ``(B, 5)`` for windows ``w`` of shape ``(B, L, 5)``."""
 
     def _probs(self, move: np.ndarray) -> np.ndarray:
         probs = np.full((move.shape[0], 3), 0.25)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from ghostcandle.models.base import ModelInputs
 from ghostcandle.models.config import ModelConfig
 
 
-class ConfiguredModel:
+class ConfiguredModel(ABC):
     """The config-derived half of ``Model``: name, timeframes, windows and config."""
 
     family = "model"

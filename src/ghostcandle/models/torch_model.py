@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +30,12 @@ class LearningConfig(ModelConfig):
     action_weight: float = 1.0
 
 
-class Net(nn.Module):
+class Net(nn.Module, ABC):
     """A network mapping normalised windows to raw candle heads per timeframe and action logits."""
 
+    @abstractmethod
     def forward(self, windows: dict[str, Tensor]) -> tuple[dict[str, Tensor], Tensor]:
         """Return raw ``(B, 5)`` head outputs per timeframe and ``(B, 3)`` action logits."""
-        raise NotImplementedError
 
 
 class TorchModel(ConfiguredModel):
@@ -55,8 +56,9 @@ class TorchModel(ConfiguredModel):
         )
         self._step = 0
 
+    @abstractmethod
     def _build(self) -> Net:
-        raise NotImplementedError
+        """Return the family's network (called with the config's seed in force)."""
 
     @property
     def learns(self) -> bool:
