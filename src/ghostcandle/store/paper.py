@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
 from ghostcandle.domain.broker import BrokerState, EquityPoint, Order, Position, Trade
 from ghostcandle.domain.performance import trade_json
 from ghostcandle.store.db import Database
@@ -72,73 +70,46 @@ class PaperStore:
     ) -> None:
         """Write what one candle changed, in one transaction."""
         with self.db.transaction() as con:
-            self._save_in(
-                con,
-                session_id,
-                state,
-                equity=equity,
-                last_time=last_time,
-                last_prices=last_prices,
-                new_trades=new_trades,
-                first_seq=first_seq,
-                point=point,
-                now=now,
-            )
-
-    def _save_in(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        session_id: str,
-        state: BrokerState,
-        *,
-        equity: float,
-        last_time: int,
-        last_prices: Mapping[str, float],
-        new_trades: Sequence[Trade],
-        first_seq: int,
-        point: EquityPoint | None,
-        now: int,
-    ) -> None:
-        con.execute(
-            "UPDATE paper_accounts SET cash = ?, equity = ?, last_time = ?, fills = ?, "
-            "updated_at = ? WHERE session_id = ?",
-            [state.cash, equity, last_time, state.fills, now, session_id],
-        )
-        con.execute("DELETE FROM paper_positions WHERE session_id = ?", [session_id])
-        if state.positions:
-            con.executemany(
-                "INSERT INTO paper_positions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        session_id,
-                        p.symbol,
-                        p.side,
-                        p.size,
-                        p.entry_time,
-                        p.entry_price,
-                        p.entry_fee,
-                        last_prices.get(p.symbol, p.entry_price),
-                    ]
-                    for p in state.positions
-                ],
-            )
-        con.execute("DELETE FROM paper_orders WHERE session_id = ?", [session_id])
-        if state.orders:
-            con.executemany(
-                "INSERT INTO paper_orders VALUES (?, ?, ?, ?)",
-                [[session_id, o.symbol, o.target, o.decided_at] for o in state.orders],
-            )
-        if new_trades:
-            con.executemany(
-                f"INSERT INTO paper_trades (session_id, seq, {_TRADE_COLS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[session_id, first_seq + i, *_trade_row(t)] for i, t in enumerate(new_trades)],
-            )
-        if point is not None:
             con.execute(
-                "INSERT OR REPLACE INTO paper_equity VALUES (?, ?, ?, ?)",
-                [session_id, point.time, point.equity, point.exposed],
+                "UPDATE paper_accounts SET cash = ?, equity = ?, last_time = ?, fills = ?, "
+                "updated_at = ? WHERE session_id = ?",
+                [state.cash, equity, last_time, state.fills, now, session_id],
             )
+            con.execute("DELETE FROM paper_positions WHERE session_id = ?", [session_id])
+            if state.positions:
+                con.executemany(
+                    "INSERT INTO paper_positions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        [
+                            session_id,
+                            p.symbol,
+                            p.side,
+                            p.size,
+                            p.entry_time,
+                            p.entry_price,
+                            p.entry_fee,
+                            last_prices.get(p.symbol, p.entry_price),
+                        ]
+                        for p in state.positions
+                    ],
+                )
+            con.execute("DELETE FROM paper_orders WHERE session_id = ?", [session_id])
+            if state.orders:
+                con.executemany(
+                    "INSERT INTO paper_orders VALUES (?, ?, ?, ?)",
+                    [[session_id, o.symbol, o.target, o.decided_at] for o in state.orders],
+                )
+            if new_trades:
+                con.executemany(
+                    f"INSERT INTO paper_trades (session_id, seq, {_TRADE_COLS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [[session_id, first_seq + i, *_trade_row(t)] for i, t in enumerate(new_trades)],
+                )
+            if point is not None:
+                con.execute(
+                    "INSERT OR REPLACE INTO paper_equity VALUES (?, ?, ?, ?)",
+                    [session_id, point.time, point.equity, point.exposed],
+                )
 
     def load(self, session_id: str) -> PaperAccount | None:
         """Return the stored account of a session, or None if it never traded on paper."""
