@@ -22,7 +22,7 @@ import torch
 
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
-from ghostcandle.engine.backtest import BacktestRequest, BacktestService
+from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 

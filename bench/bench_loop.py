@@ -38,10 +38,11 @@ from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from ghostcandle.domain.validation import validate_candles
-from ghostcandle.engine.ledger_writer import LedgerWriter
-from ghostcandle.engine.replay import ReplayRequest, replay_events, run_replay
-from ghostcandle.engine.session import LoopSession
-from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.ledger_writer import LedgerWriter
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.store.candles import CandleStore

@@ -23,7 +23,7 @@ import torch
 from ghostcandle.domain.actions import actions_from_moves
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.trainer import Trainer
+from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import Model, ModelInputs, TrainingBatch
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import create_model, model_names

@@ -17,10 +17,10 @@ from pathlib import Path
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.paper import PaperTrader
-from ghostcandle.engine.replay import replay_events
-from ghostcandle.engine.session import LoopSession
-from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.trading.paper import PaperTrader
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database

@@ -23,7 +23,7 @@ from ghostcandle.domain.indicators import IndicatorState
 from ghostcandle.domain.pivots import PivotDetector
 from ghostcandle.domain.rapid_moves import RapidMoveDetector
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.structure import compute_structure
+from ghostcandle.engine.structure.engine import compute_structure
 from ghostcandle.store.db import Database
 from ghostcandle.store.indicators import IndicatorStore
 from ghostcandle.store.pivots import PivotStore

@@ -15,53 +15,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ghostcandle.domain.candles import candles_from_frame
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
-from ghostcandle.domain.timeframes import HOUR_MS, TIMEFRAMES, duration_ms, format_time
-from ghostcandle.engine.evaluation import COLUMNS as EVAL_COLUMNS
-from ghostcandle.engine.evaluation import evaluate
-from ghostcandle.engine.session import LoopSession
-from ghostcandle.engine.session_config import SessionConfig, finest_first
+from ghostcandle.domain.events import candle_topic
+from ghostcandle.domain.timeframes import TIMEFRAMES, format_time
+from ghostcandle.engine.evaluation.report import COLUMNS as EVAL_COLUMNS
+from ghostcandle.engine.evaluation.report import evaluate
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.messaging.bus import MessageBus
-from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 
 log = logging.getLogger(__name__)
-
-
-def replay_events(
-    store: CandleStore,
-    symbols: Sequence[str],
-    timeframes: Sequence[str],
-    start: int,
-    end: int,
-    *,
-    chunk_ms: int = 6 * HOUR_MS,
-) -> Iterator[CandleCompletionEvent]:
-    """Yield the stored candles closing in ``(start, end]`` as events, in replay order."""
-    tfs = finest_first(timeframes)
-    rank = {tf: i for i, tf in enumerate(tfs)}
-    order = {s: i for i, s in enumerate(symbols)}
-    a = start
-    while a < end:
-        b = min(a + chunk_ms, end)
-        batch: list[CandleCompletionEvent] = []
-        for symbol in symbols:
-            for tf in tfs:
-                d = duration_ms(tf)
-                df = store.read(symbol, tf, a - d + 1, b - d)
-                batch.extend(
-                    CandleCompletionEvent(symbol, tf, c) for c in candles_from_frame(symbol, tf, df)
-                )
-        batch.sort(key=lambda e: (e.candle.close_time, rank[e.timeframe], order[e.symbol]))
-        yield from batch
-        a = b
 
 
 @dataclass(frozen=True)
@@ -166,7 +136,7 @@ def _attach_structure(
 ) -> Any:
     """Track market structure on the replay bus so pivots arrive as they would live."""
     try:
-        from ghostcandle.engine.structure import StructureEngine
+        from ghostcandle.engine.structure.engine import StructureEngine
     except ImportError:  # market structure not installed in this build: no pivot events
         log.warning("market structure is unavailable: replay runs without pivot events")
         return None

@@ -22,17 +22,17 @@ from ghostcandle.domain.errors import ConflictError, OperationalError, UserInput
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
-from ghostcandle.engine.checkpoints import CheckpointStore, checkpoint_dir_for
-from ghostcandle.engine.paper import PaperTrader
-from ghostcandle.engine.session import LoopSession
-from ghostcandle.engine.session_config import SessionConfig, finest_first
-from ghostcandle.engine.start_checkpoint import (
+from ghostcandle.engine.loop.config import SessionConfig, finest_first
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.structure.engine import StructureEngine
+from ghostcandle.engine.trading.paper import PaperTrader
+from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.training.start_checkpoint import (
     StartCheckpoint,
     check_start_from,
     load_annotation_checkpoint,
     seed_checkpoint,
 )
-from ghostcandle.engine.structure import StructureEngine
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
 from ghostcandle.feeds.live_feed import LiveFeed

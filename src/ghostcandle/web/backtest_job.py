@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ghostcandle.domain.errors import ConflictError, GhostcandleError
-from ghostcandle.engine.backtest import BacktestRequest, BacktestResult, BacktestService
+from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestResult, BacktestService
 from ghostcandle.store.db import Database
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 
 from ghostcandle.domain.events import CandleCompletionEvent
-from ghostcandle.engine.predictor import prediction_id
+from ghostcandle.engine.loop.predictor import prediction_id
 from ghostcandle.engine.runtime import Runtime
 from ghostcandle.feeds.forming import FormingCandle
 from ghostcandle.store.paper import PaperStore

@@ -24,9 +24,9 @@ from ghostcandle.domain.actions import Action
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import ConflictError, GhostcandleError, UserInputError
 from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
-from ghostcandle.engine.checkpoints import CheckpointStore, checkpoint_dir_for
-from ghostcandle.engine.start_checkpoint import annotation_checkpoint_key
-from ghostcandle.engine.trainer import Trainer
+from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.training.start_checkpoint import annotation_checkpoint_key
+from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import TrainingBatch
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import baseline_names, create_model, model_names

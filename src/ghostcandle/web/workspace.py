@@ -33,16 +33,16 @@ class Feature:
 #: The engine module each panel drives, and what the page says while it is missing.
 PANEL_MODULES: dict[str, tuple[str, str]] = {
     "training": (
-        "ghostcandle.engine.trainer",
-        "the single trainer (ghostcandle.engine.trainer) is not part of this build yet",
+        "ghostcandle.engine.training.trainer",
+        "the single trainer (ghostcandle.engine.training.trainer) is not part of this build yet",
     ),
     "live": (
-        "ghostcandle.engine.session",
-        "the live loop (ghostcandle.engine.session) is not part of this build yet",
+        "ghostcandle.engine.loop.session",
+        "the live loop (ghostcandle.engine.loop.session) is not part of this build yet",
     ),
     "backtest": (
-        "ghostcandle.engine.backtest",
-        "the backtest engine (ghostcandle.engine.backtest, issue 6) is not part of this build yet",
+        "ghostcandle.engine.trading.backtest",
+        "the backtest engine (ghostcandle.engine.trading.backtest) is not part of this build yet",
     ),
 }
 

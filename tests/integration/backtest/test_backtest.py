@@ -20,8 +20,8 @@ from ghostcandle.domain.aggregation import rollup
 from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.annotation_strategy import backtest_annotations
-from ghostcandle.engine.backtest import BacktestRequest, BacktestService
+from ghostcandle.engine.trading.annotation_strategy import backtest_annotations
+from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
 from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database

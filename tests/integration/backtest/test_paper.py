@@ -14,11 +14,11 @@ from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.backtest import BacktestRequest, BacktestService
-from ghostcandle.engine.paper import PaperTrader
-from ghostcandle.engine.replay import replay_events
-from ghostcandle.engine.session import LoopSession
-from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
+from ghostcandle.engine.trading.paper import PaperTrader
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database

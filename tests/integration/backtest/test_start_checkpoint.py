@@ -20,8 +20,8 @@ from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.backtest import BacktestRequest, BacktestService
-from ghostcandle.engine.checkpoints import CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
+from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.models.registry import create_model
 from ghostcandle.store.annotations import AnnotationStore

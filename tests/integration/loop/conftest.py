@@ -9,7 +9,7 @@ import pytest
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
 from ghostcandle.domain.validation import validate_candles
-from ghostcandle.engine.session_config import SessionConfig
+from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.rollups import rollup_range

@@ -7,8 +7,8 @@ import threading
 import duckdb
 
 from ghostcandle.domain.candles import Candle
-from ghostcandle.engine.ledger_writer import LedgerWriter
-from ghostcandle.engine.session_write import Progress, SessionStores, SessionWrite
+from ghostcandle.engine.loop.ledger_writer import LedgerWriter
+from ghostcandle.engine.loop.writes import Progress, SessionStores, SessionWrite
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore
 from ghostcandle.store.predictions import PredictionLedger

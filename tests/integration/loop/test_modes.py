@@ -9,8 +9,8 @@ from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import Pivot, PivotEvent, candle_topic, pivot_topic
 from ghostcandle.domain.timeframes import MINUTE_MS
-from ghostcandle.engine.replay import replay_events
-from ghostcandle.engine.session import LoopSession
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.db import Database
 from ghostcandle.store.sessions import SessionStore

@@ -15,9 +15,9 @@ import torch
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.timeframes import HOUR_MS, MINUTE_MS, format_time
-from ghostcandle.engine.checkpoints import CheckpointStore, checkpoint_dir_for
-from ghostcandle.engine.replay import replay_events
-from ghostcandle.engine.session import LoopSession
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database

@@ -7,7 +7,7 @@ import numpy as np
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
-from ghostcandle.engine.training_batches import SeriesCache
+from ghostcandle.engine.training.batches import SeriesCache
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 

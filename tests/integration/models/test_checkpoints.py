@@ -19,7 +19,11 @@ import torch
 
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError
-from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.training.checkpoints import (
+    CheckpointInfo,
+    CheckpointStore,
+    checkpoint_dir_for,
+)
 from ghostcandle.models.registry import create_model
 
 from .conftest import SMALL, make_batch
@@ -100,7 +104,7 @@ def test_old_checkpoints_are_pruned(tmp_path: Path) -> None:
 _WRITER = """
 import sys, torch
 from ghostcandle.domain.clock import ReplayClock
-from ghostcandle.engine.checkpoints import CheckpointStore
+from ghostcandle.engine.training.checkpoints import CheckpointStore
 store = CheckpointStore(sys.argv[1], ReplayClock(0), keep=3)
 big = torch.arange(4_000_000, dtype=torch.float32)  # 16 MB: the kill lands mid-write
 step = 0

@@ -12,8 +12,8 @@ import torch
 
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import OperationalError, UserInputError
-from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore
-from ghostcandle.engine.trainer import StepReport, Trainer
+from ghostcandle.engine.training.checkpoints import CheckpointInfo, CheckpointStore
+from ghostcandle.engine.training.trainer import StepReport, Trainer
 from ghostcandle.models.base import ModelInputs, TrainingBatch
 from ghostcandle.models.cnn import CnnModel, make_cnn
 from ghostcandle.models.registry import create_model
@@ -294,7 +294,7 @@ def test_checkpoints_every_n_steps_and_on_stop_then_resume(tmp_path: Path) -> No
 
 
 def test_finiteness_check_sees_weights_buffers_and_optimiser_state() -> None:
-    from ghostcandle.engine.trainer import _model_finite, _state_finite
+    from ghostcandle.engine.training.trainer import _model_finite, _state_finite
 
     model = create_model("cnn", **SMALL)
     _, batch = make_batch(model, seed=4)

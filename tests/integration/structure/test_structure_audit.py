@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from ghostcandle.cli.main import main
-from ghostcandle.engine.audit import audit_lookahead
-from ghostcandle.engine.structure import StructureResult, compute_structure
+from ghostcandle.engine.structure.engine import StructureResult, compute_structure
+from ghostcandle.engine.structure.lookahead_audit import audit_lookahead
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.pivots import PivotStore

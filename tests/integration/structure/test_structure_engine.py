@@ -14,8 +14,8 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic
 from ghostcandle.domain.rapid_moves import RapidMoveConfig
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.data_provider import DataProvider
-from ghostcandle.engine.structure import StructureEngine, compute_structure
+from ghostcandle.engine.structure.data_provider import DataProvider
+from ghostcandle.engine.structure.engine import StructureEngine, compute_structure
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database

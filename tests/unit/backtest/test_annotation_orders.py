@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ghostcandle.domain.frames import FrameRef
-from ghostcandle.engine.annotation_strategy import annotation_orders
+from ghostcandle.engine.trading.annotation_strategy import annotation_orders
 from ghostcandle.store.annotations import Annotation
 
 M = 60_000

@@ -10,7 +10,7 @@ import pytest
 
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.backtest import batch_inputs
+from ghostcandle.engine.trading.backtest import batch_inputs
 from ghostcandle.models.inputs import prepare_inputs
 
 

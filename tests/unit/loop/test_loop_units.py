@@ -13,10 +13,10 @@ from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent, Pivot, PivotEvent
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.window import WindowSpec
-from ghostcandle.engine.coordinator import InferenceTrainingCoordinator
-from ghostcandle.engine.evaluation import evaluate, wilson_interval
-from ghostcandle.engine.resolver import Resolver
-from ghostcandle.engine.training_policy import Schedule, TrainingPolicy, TrainingSample
+from ghostcandle.engine.evaluation.report import evaluate, wilson_interval
+from ghostcandle.engine.loop.coordinator import InferenceTrainingCoordinator
+from ghostcandle.engine.loop.resolver import Resolver
+from ghostcandle.engine.training.policy import Schedule, TrainingPolicy, TrainingSample
 from ghostcandle.store.predictions import PredictionRecord
 
 M = 60_000

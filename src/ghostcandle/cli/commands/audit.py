@@ -10,7 +10,7 @@ from ghostcandle.cli.output import emit_json, table
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time
-from ghostcandle.engine.audit import audit_lookahead
+from ghostcandle.engine.structure.lookahead_audit import audit_lookahead
 from ghostcandle.store.candles import CandleStore
 
 

@@ -13,7 +13,7 @@ from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, Br
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time, parse_time
-from ghostcandle.engine.backtest import TRAIN_MODES, BacktestRequest, BacktestResult
+from ghostcandle.engine.trading.backtest import TRAIN_MODES, BacktestRequest, BacktestResult
 
 
 def register(sub: Any) -> None:
@@ -67,8 +67,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the backtest and print its figures."""
-    from ghostcandle.engine.annotation_strategy import backtest_annotations
-    from ghostcandle.engine.backtest import BacktestService
+    from ghostcandle.engine.trading.annotation_strategy import backtest_annotations
+    from ghostcandle.engine.trading.backtest import BacktestService
 
     if bool(args.model) == bool(args.annotations):
         raise UserInputError("give either --model M or --annotations (one of them)")

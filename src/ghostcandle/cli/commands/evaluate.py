@@ -9,8 +9,8 @@ from ghostcandle.cli.commands.replay import evaluation_table
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json
 from ghostcandle.domain.errors import DataMissingError
-from ghostcandle.engine.evaluation import COLUMNS as EVAL_COLUMNS
-from ghostcandle.engine.evaluation import evaluate
+from ghostcandle.engine.evaluation.report import COLUMNS as EVAL_COLUMNS
+from ghostcandle.engine.evaluation.report import evaluate
 from ghostcandle.store.predictions import PredictionLedger
 from ghostcandle.store.sessions import SessionStore
 

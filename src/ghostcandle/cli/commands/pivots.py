@@ -11,7 +11,7 @@ from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.pivots import MAX_LEVEL, PivotConfig
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time, parse_time
-from ghostcandle.engine.structure import compute_structure
+from ghostcandle.engine.structure.engine import compute_structure
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.pivots import PivotStore
 

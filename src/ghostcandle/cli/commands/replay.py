@@ -11,9 +11,9 @@ from ghostcandle.cli.output import emit_json, table
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, parse_time
+from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.replay import ReplayRequest, run_replay
-from ghostcandle.engine.session_config import SessionConfig
-from ghostcandle.engine.training_policy import MODES
+from ghostcandle.engine.training.policy import MODES
 
 
 def register(sub: Any) -> None:

@@ -136,7 +136,7 @@ def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
     if body.end <= body.start:
         raise UserInputError("field 'end' must be after 'start': select a visible range")
     _require(ws, "backtest")
-    from ghostcandle.engine.backtest import BacktestRequest
+    from ghostcandle.engine.trading.backtest import BacktestRequest
 
     return ws.backtests.start(
         BacktestRequest(

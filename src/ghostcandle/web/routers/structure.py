@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 
 from ghostcandle.domain.indicators import INDICATOR_COLUMNS
 from ghostcandle.domain.symbols import normalise_symbol
-from ghostcandle.engine.structure import compute_structure
+from ghostcandle.engine.structure.engine import compute_structure
 from ghostcandle.store.indicators import IndicatorStore
 from ghostcandle.store.pivots import PivotStore
 from ghostcandle.web.deps import WorkspaceDep

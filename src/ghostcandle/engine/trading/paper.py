@@ -19,8 +19,8 @@ from ghostcandle.domain.broker import Broker, BrokerConfig
 from ghostcandle.domain.candles import Candle, candles_from_frame
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.engine.predictor import prediction_id
-from ghostcandle.engine.session import LoopSession
+from ghostcandle.engine.loop.predictor import prediction_id
+from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.messaging.bus import Subscription
 from ghostcandle.store.paper import PaperAccount, PaperStore
 from ghostcandle.store.predictions import PredictionRecord

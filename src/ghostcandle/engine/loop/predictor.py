@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.engine.window_cache import WindowCache
+from ghostcandle.engine.loop.window_cache import WindowCache
 from ghostcandle.models.base import Model
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.store.candles import MissingCandlesError

@@ -10,8 +10,8 @@ from typing import Any
 from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, check_threshold
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe
-from ghostcandle.engine.resolver import default_grace_ms
-from ghostcandle.engine.training_policy import DEFAULT_SCHEDULES, Schedule, check_mode
+from ghostcandle.engine.loop.resolver import default_grace_ms
+from ghostcandle.engine.training.policy import DEFAULT_SCHEDULES, Schedule, check_mode
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 

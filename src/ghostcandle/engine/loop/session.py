@@ -35,18 +35,22 @@ from ghostcandle.domain.errors import DataMissingError, OperationalError, UserIn
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic, pivot_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore, checkpoint_dir_for
-from ghostcandle.engine.coordinator import InferenceTrainingCoordinator
-from ghostcandle.engine.ledger_writer import LedgerWriter
-from ghostcandle.engine.loop_metrics import LoopMetrics
-from ghostcandle.engine.predictor import Predictor
-from ghostcandle.engine.resolver import Resolver
-from ghostcandle.engine.session_config import SessionConfig, finest_first
-from ghostcandle.engine.session_write import Progress, SessionStores, SessionWrite, StepLog
-from ghostcandle.engine.trainer import StepReport, Trainer
-from ghostcandle.engine.training_batches import SeriesCache, build_batch
-from ghostcandle.engine.training_policy import TrainingPolicy, TrainingSample
-from ghostcandle.engine.window_cache import WindowCache, open_cache
+from ghostcandle.engine.loop.config import SessionConfig, finest_first
+from ghostcandle.engine.loop.coordinator import InferenceTrainingCoordinator
+from ghostcandle.engine.loop.ledger_writer import LedgerWriter
+from ghostcandle.engine.loop.metrics import LoopMetrics
+from ghostcandle.engine.loop.predictor import Predictor
+from ghostcandle.engine.loop.resolver import Resolver
+from ghostcandle.engine.loop.window_cache import WindowCache, open_cache
+from ghostcandle.engine.loop.writes import Progress, SessionStores, SessionWrite, StepLog
+from ghostcandle.engine.training.batches import SeriesCache, build_batch
+from ghostcandle.engine.training.checkpoints import (
+    CheckpointInfo,
+    CheckpointStore,
+    checkpoint_dir_for,
+)
+from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
+from ghostcandle.engine.training.trainer import StepReport, Trainer
 from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model

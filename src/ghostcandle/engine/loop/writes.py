@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ghostcandle.domain.frames import FrameRef
-from ghostcandle.engine.trainer import StepReport
+from ghostcandle.engine.training.trainer import StepReport
 from ghostcandle.store.frames import FrameStore, frame_row
 from ghostcandle.store.predictions import PredictionLedger, PredictionRecord
 from ghostcandle.store.sessions import SessionStore, TrainingStepRecord

@@ -21,7 +21,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.frames import FrameRef, frame_hash
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window
-from ghostcandle.engine.training_policy import TrainingSample
+from ghostcandle.engine.training.policy import TrainingSample
 from ghostcandle.models.base import TrainingBatch
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.store.candles import CandleStore

@@ -17,7 +17,7 @@ from ghostcandle.domain.broker import Broker, BrokerConfig
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.timeframes import format_time
-from ghostcandle.engine.backtest import BacktestResult, result_of, traded_candles
+from ghostcandle.engine.trading.backtest import BacktestResult, result_of, traded_candles
 from ghostcandle.store.annotations import Annotation, AnnotationStore
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database

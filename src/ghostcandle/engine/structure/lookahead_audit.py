@@ -25,7 +25,7 @@ import pandas as pd
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.indicators import INDICATOR_COLUMNS
 from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.engine.structure import StructureFn, StructureResult, compute_structure
+from ghostcandle.engine.structure.engine import StructureFn, StructureResult, compute_structure
 
 MAX_SHOWN = 50
 

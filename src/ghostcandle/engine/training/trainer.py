@@ -41,7 +41,7 @@ import torch
 
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import OperationalError, UserInputError
-from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore, OnCheckpoint
+from ghostcandle.engine.training.checkpoints import CheckpointInfo, CheckpointStore, OnCheckpoint
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 
 log = logging.getLogger(__name__)

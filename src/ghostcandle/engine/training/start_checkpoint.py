@@ -16,7 +16,11 @@ from typing import Any
 
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
-from ghostcandle.engine.checkpoints import CheckpointInfo, CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.training.checkpoints import (
+    CheckpointInfo,
+    CheckpointStore,
+    checkpoint_dir_for,
+)
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model
 

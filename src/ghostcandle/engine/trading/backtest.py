@@ -41,12 +41,12 @@ from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.normalisation import _MIN_RELATIVE_SCALE, _pow2
 from ghostcandle.domain.performance import BacktestResult, result_of
 from ghostcandle.domain.timeframes import check_timeframe, duration_ms, format_time
-from ghostcandle.engine.checkpoints import CheckpointStore
-from ghostcandle.engine.paper import SessionBroker
-from ghostcandle.engine.replay import replay_events
-from ghostcandle.engine.session import LoopSession
-from ghostcandle.engine.session_config import SessionConfig
-from ghostcandle.engine.start_checkpoint import (
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.trading.paper import SessionBroker
+from ghostcandle.engine.training.checkpoints import CheckpointStore
+from ghostcandle.engine.training.start_checkpoint import (
     StartCheckpoint,
     check_start_from,
     load_annotation_checkpoint,
@@ -399,7 +399,7 @@ def _run_loop(
 
 def _structure(bus: MessageBus, db: Database, req: BacktestRequest) -> Any:
     """Track market structure on the backtest bus so pivots arrive as they would live."""
-    from ghostcandle.engine.structure import StructureEngine
+    from ghostcandle.engine.structure.engine import StructureEngine
 
     engine = StructureEngine(bus, db)
     engine.track(req.symbol, req.timeframe)

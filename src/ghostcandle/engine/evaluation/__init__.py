@@ -1,0 +1,1 @@
+"""The evaluation room: scores a session's resolved predictions against its baselines."""

@@ -1,0 +1,1 @@
+"""The trading room: the backtest, paper trading and the annotations-as-a-strategy runner."""
