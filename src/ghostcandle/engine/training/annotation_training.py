@@ -1,0 +1,229 @@
+"""Batch training on annotations: test cases materialised from frame references, one trainer.
+
+Every chosen annotation's frame is materialised from the candle store (DESIGN.md §3) into one
+labelled batch (LONG -> BUY, SHORT -> SELL, the next candle of the annotation's timeframe as
+target), submitted once per epoch to a ``Trainer`` (the single writer of the model's weights).
+After each epoch ``on_epoch`` gets epoch, loss, accuracy on the batch and duration; at the end
+the trainer checkpoints the weights under ``annotations-<model>`` beside the database, where
+``start_from: annotations`` finds them. The workspace's training panel and ``ghostcandle train
+--annotations`` both run this.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.domain.clock import Clock
+from ghostcandle.domain.errors import DataMissingError, UserInputError
+from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
+from ghostcandle.engine.training.checkpoints import (
+    CheckpointInfo,
+    CheckpointStore,
+    checkpoint_dir_for,
+)
+from ghostcandle.engine.training.start_checkpoint import annotation_checkpoint_key
+from ghostcandle.engine.training.trainer import Trainer
+from ghostcandle.models.base import TrainingBatch
+from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
+from ghostcandle.models.registry import baseline_names, create_model, model_names
+from ghostcandle.store.annotations import Annotation, AnnotationStore
+from ghostcandle.store.db import Database
+
+NO_CASES = "No test cases found — create annotations first"
+#: A timeframe is used only if every annotation's frame holds at least this many candles of it.
+MIN_WINDOW = 10
+MAX_EPOCHS = 1000
+#: How many annotation checkpoints of a model are kept.
+KEEP_CHECKPOINTS = 3
+
+
+def web_field(name: str) -> str:
+    """Name a request field as the API does (``field 'model'``)."""
+    return f"field '{name}'"
+
+
+def check_request(model: str, epochs: int, *, field: Callable[[str], str] = web_field) -> None:
+    """Refuse an unknown or non-learning model and an epoch count out of range.
+
+    ``field`` spells a parameter's name the way the caller's user wrote it (``--model``).
+    """
+    if model not in model_names():
+        raise UserInputError(
+            f"{field('model')}: unknown model {model!r}: use one of {', '.join(model_names())}"
+        )
+    if model in baseline_names():
+        raise UserInputError(
+            f"{field('model')}: {model} is a baseline and never learns: choose a learning model"
+        )
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise UserInputError(f"{field('epochs')}: {epochs} is not in 1..{MAX_EPOCHS}")
+
+
+def select_annotations(
+    store: AnnotationStore, annotation_ids: Sequence[str] | None
+) -> list[Annotation]:
+    """Return the annotations named by id (an unknown id raises), or all of them."""
+    if annotation_ids:
+        return [store.get(a) for a in annotation_ids]
+    return store.list()
+
+
+@dataclass(frozen=True)
+class AnnotationBatch:
+    """The batch built from annotations, and the model shape it fits."""
+
+    batch: TrainingBatch
+    timeframes: tuple[str, ...]
+    windows: dict[str, int]
+    labels: np.ndarray
+
+
+def build_annotation_batch(store: AnnotationStore, anns: Sequence[Annotation]) -> AnnotationBatch:
+    """Materialise ``anns`` into one batch over the timeframes every frame holds."""
+    raw: list[dict[str, np.ndarray]] = []
+    for ann in anns:
+        raw.append({w.spec.timeframe: w.values for w in store.candles.materialise(ann.frame)})
+    shared = set.intersection(*(set(r) for r in raw))
+    windows = {
+        tf: min(len(r[tf]) for r in raw)
+        for tf in sorted(shared, key=lambda t: TIMEFRAMES[t])
+        if min(len(r[tf]) for r in raw) >= MIN_WINDOW
+    }
+    if not windows:
+        raise UserInputError(
+            f"the chosen annotations share no timeframe with {MIN_WINDOW}+ candles before their "
+            "entry: mark trades later in the history"
+        )
+    inputs, params = prepare_inputs(raw, windows)
+    targets: list[dict[str, np.ndarray]] = []
+    for ann in anns:
+        target: dict[str, np.ndarray] = {}
+        if ann.timeframe in windows:
+            nxt = ann.entry_time + duration_ms(ann.timeframe)
+            df = store.candles.read(ann.symbol, ann.timeframe, nxt, nxt)
+            if len(df) == 1:
+                target[ann.timeframe] = df[["open", "high", "low", "close", "volume"]].to_numpy(
+                    dtype=np.float64
+                )[0]
+        targets.append(target)
+    tfs = tuple(windows)
+    labels = np.array(
+        [int(Action.BUY if a.direction == "LONG" else Action.SELL) for a in anns], dtype=np.int64
+    )
+    batch = training_batch(inputs, normalise_targets(targets, params, tfs), labels)
+    return AnnotationBatch(batch, tfs, windows, labels)
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """One epoch: the batch's loss, the share of annotations the model now gets right."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    duration_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the epoch as the panel and ``--json`` show it."""
+        return {
+            "epoch": self.epoch,
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "duration_s": self.duration_s,
+        }
+
+
+@dataclass(frozen=True)
+class AnnotationTrainingResult:
+    """A finished training run on annotations."""
+
+    model: str
+    samples: int
+    timeframes: tuple[str, ...]
+    windows: dict[str, int]
+    epochs: tuple[EpochReport, ...]
+    checkpoint: CheckpointInfo | None
+    total_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the run as one JSON-ready object."""
+        return {
+            "model": self.model,
+            "source": "annotations",
+            "samples": self.samples,
+            "timeframes": list(self.timeframes),
+            "windows": dict(self.windows),
+            "epochs": [e.to_json() for e in self.epochs],
+            "checkpoint": None if self.checkpoint is None else self.checkpoint.to_json(),
+            "checkpoint_key": annotation_checkpoint_key(self.model),
+            "duration_s": self.total_s,
+        }
+
+
+def train_on_annotations(
+    db: Database,
+    store: AnnotationStore,
+    model: str,
+    epochs: int,
+    annotations: Sequence[Annotation],
+    *,
+    clock: Clock,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+) -> AnnotationTrainingResult:
+    """Train a fresh ``model`` on ``annotations`` for ``epochs``; checkpoint it at the end.
+
+    Raises ``DataMissingError`` (``NO_CASES``) without annotations, ``UserInputError`` for a
+    bad request, ``RuntimeError`` if an epoch's step fails. On failure the good steps so far
+    are still checkpointed (the trainer checkpoints its last good state when it stops).
+    """
+    check_request(model, epochs)
+    if not annotations:
+        raise DataMissingError(NO_CASES)
+    t_start = time.perf_counter()
+    built = build_annotation_batch(store, annotations)
+    net = create_model(model, timeframes=list(built.timeframes), windows=built.windows)
+    trainer = Trainer(
+        net,
+        clock=clock,
+        checkpoints=CheckpointStore(checkpoint_dir_for(db.path), clock, keep=KEEP_CHECKPOINTS),
+        checkpoint_key=annotation_checkpoint_key(model),
+        checkpoint_every=10**9,  # once, when it stops
+        resume=False,
+        step_timeout_s=120.0,
+    ).start()
+    reports: list[EpochReport] = []
+    try:
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            step = trainer.submit(built.batch, source="annotations").result()
+            if not step.ok:
+                raise RuntimeError(f"epoch {epoch}: {step.status}: {step.error}")
+            outputs, _ = trainer.predict(built.batch.inputs)
+            report = EpochReport(
+                epoch=epoch,
+                epochs=epochs,
+                loss=step.losses.get("loss", float("nan")),
+                accuracy=float(np.mean(outputs.actions == built.labels)),
+                duration_s=time.perf_counter() - t0,
+            )
+            reports.append(report)
+            if on_epoch is not None:
+                on_epoch(report)
+    finally:
+        trainer.stop(timeout_s=60 if len(reports) == epochs else 10)
+    return AnnotationTrainingResult(
+        model=model,
+        samples=len(annotations),
+        timeframes=built.timeframes,
+        windows=dict(built.windows),
+        epochs=tuple(reports),
+        checkpoint=trainer.last_checkpoint,
+        total_s=time.perf_counter() - t_start,
+    )
