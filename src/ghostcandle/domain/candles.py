@@ -37,16 +37,6 @@ class Candle:
         return close_time(self.open_time, self.timeframe)
 
 
-def empty_candles() -> pd.DataFrame:
-    """Return an empty batch with the canonical columns and dtypes."""
-    return pd.DataFrame(
-        {
-            "open_time": np.empty(0, dtype=np.int64),
-            **{c: np.empty(0, dtype=np.float64) for c in VALUE_COLUMNS},
-        }
-    )
-
-
 def canonical_unsorted(df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` restricted to the canonical columns with canonical dtypes, in its order."""
     return pd.DataFrame(

@@ -17,7 +17,6 @@ import random
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -25,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.errors import GhostcandleError, TemporaryError
+from ghostcandle.domain.feed_health import FeedHealth
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.feeds.backfill import closed_pages
 from ghostcandle.feeds.binance_format import (
@@ -41,13 +41,12 @@ from ghostcandle.feeds.candle_writer import write_closed
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.depth import DepthRecorder
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
-from ghostcandle.feeds.health import FeedHealth
 from ghostcandle.feeds.rest import BinanceRest
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.depth import DepthStore
-from ghostcandle.store.feed_status import FeedStatusRow, FeedStatusStore
+from ghostcandle.store.feed_status import FeedStatusStore
 
 log = logging.getLogger(__name__)
 
@@ -396,21 +395,7 @@ class LiveFeed:
                 h = self.status()
                 if self.config.status_file:
                     write_status_file(self.config.status_file, h.to_json())
-                self._status_store.save(
-                    FeedStatusRow(
-                        h.name,
-                        h.exchange,
-                        h.connected,
-                        h.last_message_at,
-                        h.reconnects,
-                        h.gaps_backfilled,
-                        h.candles_backfilled,
-                        h.messages_rejected,
-                        h.candles_stored,
-                        h.to_json(),
-                        now,
-                    )
-                )
+                self._status_store.save(h)
         except Exception:
             log.exception("feed %s: housekeeping failed; it goes on", self.config.name)
 
@@ -422,7 +407,3 @@ def write_status_file(path: str, data: dict[str, object]) -> None:
     tmp.write_text(json.dumps(data, sort_keys=True))
     os.replace(tmp, target)
 
-
-def with_urls(config: FeedConfig, rest_url: str, ws_url: str) -> FeedConfig:
-    """Return ``config`` pointed at other base URLs (the simulator, a test server)."""
-    return replace(config, rest_url=rest_url, ws_url=ws_url)

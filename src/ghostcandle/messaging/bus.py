@@ -85,11 +85,6 @@ class MessageBus:
         with self._lock:
             self._subs = [s for s in self._subs if s is not sub]
 
-    def subscriber_count(self, topic: str | None = None) -> int:
-        """Return how many subscriptions exist (matching ``topic`` if given)."""
-        subs = self._subs
-        return len(subs) if topic is None else sum(1 for s in subs if s.matches(topic))
-
     # -- publishing -------------------------------------------------------------------------
     def publish(self, topic: str, message: Any) -> None:
         """Publish ``message`` on ``topic``."""

@@ -49,9 +49,6 @@ import numpy as np
 from ghostcandle.domain.actions import ACTIONS, Action
 from ghostcandle.domain.normalisation import denormalise
 
-#: Candle value columns every model predicts, in order.
-CANDLE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
-
 
 @dataclass(frozen=True)
 class ModelInputs:

@@ -75,10 +75,6 @@ class TorchModel(ConfiguredModel):
         """Return family, config digest and step."""
         return f"{self.family}-{self.cfg.digest()}-{self._step}"
 
-    def parameter_count(self) -> int:
-        """Return the number of trainable parameters."""
-        return sum(p.numel() for p in self.net.parameters())
-
     def _tensors(self, inputs: ModelInputs) -> dict[str, Tensor]:
         return {
             tf: torch.from_numpy(self._input_window(inputs, tf, np.float32)) for tf in self._windows

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
@@ -259,7 +260,7 @@ class AnnotationStore:
             cols = np.empty((0, 5)) if w is None else w.values
             state[f"ohlcv_{tf}"] = {
                 "timestamps": times,
-                **{name: cols[:, i].tolist() for i, name in enumerate(_VALUE_NAMES)},
+                **{name: cols[:, i].tolist() for i, name in enumerate(VALUE_COLUMNS)},
             }
         return {
             "test_case_id": f"annotation_{ann.annotation_id}",
@@ -425,9 +426,6 @@ class AnnotationStore:
                     "import test cases made from the same market data"
                 )
         return ann
-
-
-_VALUE_NAMES = ("open", "high", "low", "close", "volume")
 
 
 def _check_notes(notes: str) -> str:

@@ -3,44 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
 
+from ghostcandle.domain.feed_health import FeedHealth
 from ghostcandle.store.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class FeedStatusRow:
-    """The last recorded health of one feed."""
-
-    feed: str
-    exchange: str
-    connected: bool
-    last_message_at: int | None
-    reconnects: int
-    gaps_backfilled: int
-    candles_backfilled: int
-    messages_rejected: int
-    candles_stored: int
-    detail: dict[str, Any]
-    updated_at: int
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "feed": self.feed,
-            "exchange": self.exchange,
-            "connected": self.connected,
-            "last_message_at": self.last_message_at,
-            "reconnects": self.reconnects,
-            "gaps_backfilled": self.gaps_backfilled,
-            "candles_backfilled": self.candles_backfilled,
-            "messages_rejected": self.messages_rejected,
-            "candles_stored": self.candles_stored,
-            "detail": self.detail,
-            "updated_at": self.updated_at,
-        }
-
 
 _COLUMNS = (
     "feed, exchange, connected, last_message_at, reconnects, gaps_backfilled, "
@@ -54,45 +19,32 @@ class FeedStatusStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def save(self, row: FeedStatusRow) -> None:
-        """Insert or replace the row of ``row.feed``."""
+    def save(self, health: FeedHealth) -> None:
+        """Insert or replace the row of ``health.name`` (its columns, and the whole snapshot)."""
         with self.db.lock:
             self.db.con.execute(
                 f"INSERT OR REPLACE INTO feed_status ({_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    row.feed,
-                    row.exchange,
-                    row.connected,
-                    row.last_message_at,
-                    row.reconnects,
-                    row.gaps_backfilled,
-                    row.candles_backfilled,
-                    row.messages_rejected,
-                    row.candles_stored,
-                    json.dumps(row.detail, sort_keys=True),
-                    row.updated_at,
+                    health.name,
+                    health.exchange,
+                    health.connected,
+                    health.last_message_at,
+                    health.reconnects,
+                    health.gaps_backfilled,
+                    health.candles_backfilled,
+                    health.messages_rejected,
+                    health.candles_stored,
+                    json.dumps(health.to_json(), sort_keys=True),
+                    health.at,
                 ],
             )
 
-    def all(self) -> list[FeedStatusRow]:
+    def all(self) -> list[FeedHealth]:
         """Return every feed's last recorded health, by name."""
         cur = self.db.cursor()
-        rows = cur.execute(f"SELECT {_COLUMNS} FROM feed_status ORDER BY feed").fetchall()
-        cur.close()
-        return [
-            FeedStatusRow(
-                str(r[0]),
-                str(r[1]),
-                bool(r[2]),
-                None if r[3] is None else int(r[3]),
-                int(r[4]),
-                int(r[5]),
-                int(r[6]),
-                int(r[7]),
-                int(r[8]),
-                json.loads(r[9]),
-                int(r[10]),
-            )
-            for r in rows
-        ]
+        try:
+            rows = cur.execute("SELECT detail FROM feed_status ORDER BY feed").fetchall()
+        finally:
+            cur.close()
+        return [FeedHealth.from_json(json.loads(r[0])) for r in rows]

@@ -7,6 +7,7 @@ from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json, table
+from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import align_down, check_timeframe, format_time, parse_time
 from ghostcandle.domain.window import WindowSpec
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             end = align_down(parse_time(args.end), tf)
         w = store.window(symbol, WindowSpec(tf, end, args.count))
-    cols = ("open", "high", "low", "close", "volume")
+    cols = VALUE_COLUMNS
     if args.json:
         emit_json(
             {

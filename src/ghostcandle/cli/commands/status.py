@@ -31,7 +31,7 @@ def read_feeds(db_path: Path) -> tuple[list[dict[str, Any]], str]:
     """
     try:
         with Database(db_path, read_only=True) as db:
-            return [r.detail | {"updated_at": r.updated_at} for r in FeedStatusStore(db).all()], (
+            return [h.to_json() | {"updated_at": h.at} for h in FeedStatusStore(db).all()], (
                 "database"
             )
     except OperationalError:

@@ -80,10 +80,6 @@ class WindowCache:
         )
         self.reloads += 1
 
-    def tracks(self, symbol: str, timeframe: str) -> bool:
-        """Tell whether the series is tracked."""
-        return (symbol, timeframe) in self._series
-
     def last_open_time(self, symbol: str, timeframe: str) -> int | None:
         """Return the open time of the newest known candle of the series."""
         s = self._series.get((symbol, timeframe))

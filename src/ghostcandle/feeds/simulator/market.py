@@ -13,7 +13,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from ghostcandle.domain.candles import Candle, canonical
+from ghostcandle.domain.candles import VALUE_COLUMNS, Candle, canonical
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import duration_ms
@@ -103,7 +103,7 @@ class SyntheticSeries(BaseSeries):
                     seed=self._seed * 100_003 + self._chunks,
                     start_price=self._price,
                 )
-                block = df[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
+                block = df[list(VALUE_COLUMNS)].to_numpy(np.float64)
                 self.values = np.vstack([self.values, block])
                 self._price = float(block[-1, 3])
                 self._chunks += 1
@@ -119,7 +119,7 @@ def replay_series(df: pd.DataFrame, timeframe: str) -> BaseSeries:
     first = int(t[0])
     n = int((t[-1] - first) // step) + 1
     values = np.full((n, 5), np.nan)
-    values[(t - first) // step] = df[["open", "high", "low", "close", "volume"]].to_numpy()
+    values[(t - first) // step] = df[list(VALUE_COLUMNS)].to_numpy()
     return BaseSeries(timeframe, first, values)
 
 

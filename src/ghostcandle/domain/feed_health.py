@@ -49,3 +49,23 @@ class FeedHealth:
             "counters": dict(self.counters),
             "last_error": self.last_error,
         }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> FeedHealth:
+        """Rebuild a snapshot from ``to_json`` output (derived fields are ignored)."""
+        return FeedHealth(
+            name=str(data["name"]),
+            exchange=str(data["exchange"]),
+            url=str(data["url"]),
+            at=int(data["at"]),
+            connected=bool(data["connected"]),
+            last_message_at=None if (last := data["last_message_at"]) is None else int(last),
+            reconnects=int(data["reconnects"]),
+            gaps_backfilled=int(data["gaps_backfilled"]),
+            candles_backfilled=int(data["candles_backfilled"]),
+            messages_rejected=int(data["messages_rejected"]),
+            candles_stored=int(data["candles_stored"]),
+            rejected_by_reason={str(k): int(v) for k, v in data["rejected_by_reason"].items()},
+            counters={str(k): int(v) for k, v in data["counters"].items()},
+            last_error=str(data["last_error"]),
+        )
