@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,6 +45,61 @@ def _pow2(x: float) -> float:
     return float(2.0 ** round(math.log2(x)))
 
 
+@dataclass(frozen=True, slots=True)
+class WindowScales:
+    """The normalisation parameters of a stack of windows of one timeframe, one entry each."""
+
+    timeframe: str
+    price_ref: np.ndarray
+    price_scale: np.ndarray
+    volume_scale: np.ndarray
+
+    def params(self, i: int) -> dict[str, float]:
+        """Return window ``i``'s parameters as ``norm_params`` gives them."""
+        k_ref, k_scale, k_vol = param_keys(self.timeframe)
+        return {
+            k_ref: float(self.price_ref[i]),
+            k_scale: float(self.price_scale[i]),
+            k_vol: float(self.volume_scale[i]),
+        }
+
+
+def window_scales(timeframe: str, windows: np.ndarray) -> WindowScales:
+    """Return the normalisation parameters of each raw window of a ``(batch, length, 5)`` stack.
+
+    This is the normalisation rule; ``norm_params`` is it for one window. Read only each window
+    itself (no look-ahead). Raise ValueError if a window is empty, not ``(length, 5)``, not
+    finite, or its last close is not positive.
+    """
+    v = np.asarray(windows, dtype=np.float64)
+    if v.ndim != 3 or v.shape[2] != 5 or v.shape[1] == 0:
+        raise ValueError(
+            f"{timeframe} windows have shape {v.shape}: "
+            "give a (batch, length, 5) stack of non-empty OHLCV windows"
+        )
+    if not np.isfinite(v).all():
+        raise ValueError(f"{timeframe} window holds NaN/inf values: drop or repair those candles")
+    ref = v[:, -1, 3].copy()
+    if (ref <= 0.0).any():
+        bad = float(ref[ref <= 0.0][0])
+        raise ValueError(f"{timeframe} window ends with close {bad}: prices must be positive")
+    # each mean runs along one contiguous row, as np.mean of a single window does: the same
+    # pairwise sums, so a window's parameters do not depend on the batch it is computed in
+    mean_range = np.ascontiguousarray(v[:, :, 1] - v[:, :, 2]).mean(axis=1)
+    mean_volume = np.ascontiguousarray(v[:, :, 4]).mean(axis=1)
+    floor = ref * _MIN_RELATIVE_SCALE
+    price_scale = [
+        _pow2(max(r, f)) for r, f in zip(mean_range.tolist(), floor.tolist(), strict=True)
+    ]
+    volume_scale = [_pow2(m) if m > 0.0 else 1.0 for m in mean_volume.tolist()]
+    return WindowScales(
+        timeframe,
+        ref,
+        np.array(price_scale, dtype=np.float64),
+        np.array(volume_scale, dtype=np.float64),
+    )
+
+
 def norm_params(timeframe: str, values: np.ndarray) -> dict[str, float]:
     """Return the normalisation parameters of one raw ``(length, 5)`` OHLCV window.
 
@@ -55,17 +111,7 @@ def norm_params(timeframe: str, values: np.ndarray) -> dict[str, float]:
         raise ValueError(
             f"{timeframe} window has shape {v.shape}: give a non-empty (length, 5) OHLCV array"
         )
-    if not np.isfinite(v).all():
-        raise ValueError(f"{timeframe} window holds NaN/inf values: drop or repair those candles")
-    ref = float(v[-1, 3])
-    if ref <= 0.0:
-        raise ValueError(f"{timeframe} window ends with close {ref}: prices must be positive")
-    mean_range = float(np.mean(v[:, 1] - v[:, 2]))
-    price_scale = _pow2(max(mean_range, ref * _MIN_RELATIVE_SCALE))
-    mean_volume = float(np.mean(v[:, 4]))
-    volume_scale = _pow2(mean_volume) if mean_volume > 0.0 else 1.0
-    k_ref, k_scale, k_vol = param_keys(timeframe)
-    return {k_ref: ref, k_scale: price_scale, k_vol: volume_scale}
+    return window_scales(timeframe, v[np.newaxis]).params(0)
 
 
 def frame_norm_params(windows: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -90,7 +136,26 @@ def _lookup(timeframe: str, params: Mapping[str, float]) -> tuple[float, float, 
 def normalise(timeframe: str, values: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
     """Return ``values`` (``(..., 5)`` OHLCV prices) normalised with ``params`` (float64)."""
     ref, price_scale, volume_scale = _lookup(timeframe, params)
-    v = np.asarray(values, dtype=np.float64)
+    return _scaled(np.asarray(values, dtype=np.float64), ref, price_scale, volume_scale)
+
+
+def normalise_windows(windows: np.ndarray, scales: WindowScales) -> np.ndarray:
+    """Return each raw window of a ``(batch, length, 5)`` stack normalised with its own scales."""
+    v = np.asarray(windows, dtype=np.float64)
+    return _scaled(
+        v,
+        scales.price_ref[:, None, None],
+        scales.price_scale[:, None, None],
+        scales.volume_scale[:, None],
+    )
+
+
+def _scaled(
+    v: np.ndarray,
+    ref: float | np.ndarray,
+    price_scale: float | np.ndarray,
+    volume_scale: float | np.ndarray,
+) -> np.ndarray:
     out = np.empty_like(v)
     out[..., :4] = (v[..., :4] - ref) / price_scale
     out[..., 4] = v[..., 4] / volume_scale

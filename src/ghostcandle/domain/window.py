@@ -1,13 +1,26 @@
-"""A window: ``length`` consecutive closed candles of one series, ending at ``end_open_time``."""
+"""A window: ``length`` consecutive closed candles of one series, ending at ``end_open_time``.
+
+A ``WindowSpec`` names one window; ``complete_windows`` and ``stack_windows`` take many windows
+of the same length out of one series' arrays at once (a batched backtest), under the same rule.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ghostcandle.domain.timeframes import close_time, duration_ms
+
+_Times = TypeVar("_Times", int, np.ndarray)
+
+
+def first_open_time(end_open_time: _Times, timeframe: str, length: int) -> _Times:
+    """Return the first open time of windows ending at ``end_open_time`` (an int or an array)."""
+    return end_open_time - (length - 1) * duration_ms(timeframe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +34,7 @@ class WindowSpec:
     @property
     def start_open_time(self) -> int:
         """Return the open time of the first candle of the window."""
-        return self.end_open_time - (self.length - 1) * duration_ms(self.timeframe)
+        return first_open_time(self.end_open_time, self.timeframe, self.length)
 
     @property
     def known_at(self) -> int:
@@ -55,6 +68,41 @@ class Window:
     def nbytes(self) -> int:
         """Return the bytes a copy of this window's data takes."""
         return int(self.open_time.nbytes + self.values.nbytes)
+
+
+def complete_windows(
+    open_time: np.ndarray, timeframe: str, length: int, ends: np.ndarray
+) -> np.ndarray:
+    """Tell, for each row index in ``ends``, whether a whole window of ``length`` ends there.
+
+    ``open_time`` is a series' ascending, distinct open times. A window is whole when the
+    ``length`` rows up to its end exist and are its spec's candles (none missing in between),
+    the test a ``WindowCache`` makes of one window.
+    """
+    ends = np.asarray(ends, dtype=np.int64)
+    ok = (ends >= length - 1) & (ends < len(open_time))
+    if not ok.any():
+        return ok
+    last = open_time[np.where(ok, ends, 0)]
+    first = open_time[np.where(ok, ends - length + 1, 0)]
+    whole: np.ndarray = ok & (first == first_open_time(last, timeframe, length))
+    return whole
+
+
+def stack_windows(values: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """Return the ``length`` rows of ``values`` ending at each index of ``ends``, stacked.
+
+    ``values`` is a series' ``(rows, k)`` array; the result is a C-contiguous
+    ``(len(ends), length, k)`` copy. Every end must be a row index at least ``length - 1``.
+    """
+    ends = np.asarray(ends, dtype=np.int64)
+    if len(ends) and (ends.min() < length - 1 or ends.max() >= len(values)):
+        raise ValueError(
+            f"window ends {int(ends.min())}..{int(ends.max())} fall outside rows "
+            f"{length - 1}..{len(values) - 1}: give ends of whole windows of {length}"
+        )
+    rows = sliding_window_view(values, length, axis=0)[ends - length + 1]  # (batch, k, length)
+    return np.ascontiguousarray(rows.transpose(0, 2, 1))
 
 
 def hash_arrays(label: str, *arrays: np.ndarray) -> str:

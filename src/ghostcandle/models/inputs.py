@@ -6,7 +6,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ghostcandle.domain.normalisation import frame_norm_params, normalise
+from ghostcandle.domain.normalisation import (
+    WindowScales,
+    normalise,
+    normalise_windows,
+    window_scales,
+)
 from ghostcandle.models.base import ModelInputs, TrainingBatch
 
 
@@ -21,17 +26,34 @@ def prepare_inputs(
     """
     if not samples:
         raise ValueError("no samples to predict on: give at least one sample")
+    raw = {tf: np.stack([_cut(tf, sample, n) for sample in samples]) for tf, n in windows.items()}
+    inputs, scales = prepare_stacked_inputs(raw)
     params: list[dict[str, float]] = []
-    stacked: dict[str, np.ndarray] = {
-        tf: np.empty((len(samples), n, 5), dtype=np.float64) for tf, n in windows.items()
-    }
-    for i, sample in enumerate(samples):
-        cut = {tf: _cut(tf, sample, n) for tf, n in windows.items()}
-        p = frame_norm_params(cut)
-        for tf, values in cut.items():
-            stacked[tf][i] = normalise(tf, values, p)
+    for i in range(len(samples)):
+        p: dict[str, float] = {}
+        for s in scales.values():
+            p.update(s.params(i))
         params.append(p)
-    return ModelInputs(windows=stacked), params
+    return inputs, params
+
+
+def prepare_stacked_inputs(
+    raw: Mapping[str, np.ndarray],
+) -> tuple[ModelInputs, dict[str, WindowScales]]:
+    """Normalise raw windows already stacked per timeframe: tf -> ``(batch, length, 5)`` OHLCV.
+
+    Each window is normalised on its own, exactly as ``prepare_inputs`` does it one sample at a
+    time (this is what it runs). Return the batch and each timeframe's parameters.
+    """
+    scales = {tf: window_scales(tf, w) for tf, w in raw.items()}
+    sizes = {tf: len(s.price_ref) for tf, s in scales.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            f"stacked windows hold different numbers of samples ({sizes}): "
+            "give every timeframe one window per sample"
+        )
+    stacked = {tf: normalise_windows(w, scales[tf]) for tf, w in raw.items()}
+    return ModelInputs(windows=stacked), scales
 
 
 def _cut(tf: str, sample: Mapping[str, np.ndarray], n: int) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Batched model inputs equal ``prepare_inputs`` of each window, bit for bit."""
+"""Stacked model inputs equal ``prepare_inputs`` of each window, bit for bit.
+
+(The batched backtest builds its inputs with ``stack_windows`` and ``prepare_stacked_inputs``.)
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,17 @@ import pytest
 
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.trading.backtest import batch_inputs
-from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.domain.window import stack_windows
+from ghostcandle.models.base import ModelInputs
+from ghostcandle.models.inputs import prepare_inputs, prepare_stacked_inputs
+
+
+def batch_inputs(
+    values: dict[str, np.ndarray], ends: dict[str, np.ndarray], windows: dict[str, int]
+) -> ModelInputs:
+    """Build the inputs of many windows at once, as the batched backtest does."""
+    raw = {tf: stack_windows(values[tf], ends[tf], n) for tf, n in windows.items()}
+    return prepare_stacked_inputs(raw)[0]
 
 
 def _check(

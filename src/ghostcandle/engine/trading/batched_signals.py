@@ -1,0 +1,129 @@
+"""Backtest signals computed in batches: the default when the model does not train.
+
+Without training the weights never change, so every prediction depends only on the candles
+known at its decision time. The windows the loop would read at each decision close are taken
+out of the stored series at once (``domain.window``), normalised as the loop's predictor
+normalises one window (``models.inputs``), predicted in large batches, and the signals fed to
+the broker in candle order: the trades are those of the candle-by-candle loop, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ghostcandle.domain.actions import ACTIONS
+from ghostcandle.domain.broker import Broker
+from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
+from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.domain.window import complete_windows, stack_windows
+from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progress
+from ghostcandle.models.base import Model
+from ghostcandle.models.inputs import prepare_stacked_inputs
+from ghostcandle.store.candles import CandleStore
+
+__all__ = ["DecisionWindows", "batched_signals", "decision_windows"]
+
+
+@dataclass(frozen=True)
+class DecisionWindows:
+    """The windows a model reads at each decision close, as rows of each timeframe's series."""
+
+    #: decision times (closes of the traded timeframe), ascending
+    decisions: np.ndarray
+    #: window length per timeframe
+    windows: Mapping[str, int]
+    #: per timeframe: the stored candles' open times and ``(rows, 5)`` OHLCV values
+    open_time: Mapping[str, np.ndarray]
+    values: Mapping[str, np.ndarray]
+    #: per timeframe: the row of the newest candle known at each decision (-1: none yet)
+    ends: Mapping[str, np.ndarray]
+    #: per decision: every window is whole (where it is not, the loop makes no prediction)
+    complete: np.ndarray
+
+    def raw(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Return the raw windows of the decisions at ``rows`` (complete ones), stacked per tf."""
+        return {
+            tf: stack_windows(self.values[tf], self.ends[tf][rows], n)
+            for tf, n in self.windows.items()
+        }
+
+
+def decision_windows(
+    store: CandleStore,
+    symbol: str,
+    timeframe: str,
+    decisions: np.ndarray,
+    windows: Mapping[str, int],
+) -> DecisionWindows:
+    """Locate the windows of ``windows`` (tf -> length) known at each decision close.
+
+    A candle is known at a close of ``timeframe`` as the loop learns it in a replay: a finer or
+    equal timeframe's up to that close (``replay_events`` announces those first), a coarser
+    one's only if it closed before it. Nothing later is ever read into a window.
+    """
+    decisions = np.asarray(decisions, dtype=np.int64)
+    d = duration_ms(timeframe)
+    open_time: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {}
+    ends: dict[str, np.ndarray] = {}
+    complete = np.ones(len(decisions), dtype=bool)
+    for tf, n in windows.items():
+        d2 = duration_ms(tf)
+        if len(decisions):
+            df = store.read(symbol, tf, int(decisions[0]) - (n + 1) * d2, int(decisions[-1]))
+            open_time[tf] = df["open_time"].to_numpy(dtype=np.int64)
+            values[tf] = df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64)
+        else:
+            open_time[tf] = np.empty(0, dtype=np.int64)
+            values[tf] = np.empty((0, 5), dtype=np.float64)
+        side: Literal["left", "right"] = "right" if d2 <= d else "left"
+        ends[tf] = np.searchsorted(open_time[tf] + d2, decisions, side=side) - 1
+        complete &= complete_windows(open_time[tf], tf, n, ends[tf])
+    return DecisionWindows(decisions, dict(windows), open_time, values, ends, complete)
+
+
+def batched_signals(
+    store: CandleStore,
+    req: BacktestRequest,
+    model: Model,
+    candles: list[Candle],
+    broker: Broker,
+    progress: Progress | None,
+) -> int:
+    """Predict every decision close of ``candles`` in batches and trade them through ``broker``.
+
+    Return the number of signals traded.
+    """
+    d = duration_ms(req.timeframe)
+    closes = np.array([c.open_time + d for c in candles], dtype=np.int64)
+    # the loop predicts only targets that close inside the range
+    found = decision_windows(
+        store, req.symbol, req.timeframe, closes[closes + d <= req.end], model.windows
+    )
+    actions = np.full(len(found.decisions), -1, dtype=np.int64)
+    confidence = np.zeros(len(found.decisions), dtype=np.float64)
+    todo = np.flatnonzero(found.complete)
+    total = len(candles)
+    for a in range(0, len(todo), req.batch_size):
+        rows = todo[a : a + req.batch_size]
+        inputs, _ = prepare_stacked_inputs(found.raw(rows))
+        out = model.predict(inputs)
+        actions[rows] = out.actions
+        confidence[rows] = out.confidence
+        if progress is not None:
+            progress(min(total, int(rows[-1]) + 1), total)
+    by_time = {int(t): i for i, t in enumerate(found.decisions)}
+    signals = 0
+    for c, t in zip(candles, closes.tolist(), strict=True):
+        broker.on_candle(c)
+        i = by_time.get(t)
+        if i is not None and actions[i] >= 0:
+            broker.on_signal(c.symbol, t, ACTIONS[int(actions[i])], float(confidence[i]))
+            signals += 1
+    if progress is not None:
+        progress(total, total)
+    return signals
