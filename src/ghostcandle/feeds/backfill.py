@@ -7,7 +7,7 @@ exchange's own clock (``/api/v3/time``), so a simulator running faster than real
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -139,11 +139,13 @@ async def backfill(
     until: int | None = None,
     *,
     source: str = "binance",
+    on_page: Callable[[int], None] | None = None,
 ) -> BackfillReport:
     """Store the closed candles of ``[since, until]`` not stored yet, resuming after the newest.
 
     Each page is validated like ingest and written in its own transaction, so an interrupted
-    backfill keeps what it stored and the next run resumes after it.
+    backfill keeps what it stored and the next run resumes after it. ``on_page(newest)`` gets
+    the open time of the newest candle stored so far after each page.
     """
     start = resume_start(store, symbol, timeframe, since, until)
     requests0, limited0 = rest.requests, rest.rate_limited
@@ -160,4 +162,6 @@ async def backfill(
             result.inserted,
             format_time(tally.newest),
         )
+        if on_page is not None:
+            on_page(tally.newest)
     return tally.report(rest.requests - requests0, rest.rate_limited - limited0)

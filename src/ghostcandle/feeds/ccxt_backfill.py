@@ -101,8 +101,12 @@ def ccxt_backfill(
     api_url: str | None = None,
     max_retries: int = 5,
     sleep: Callable[[float], None] = time.sleep,
+    on_page: Callable[[int], None] | None = None,
 ) -> BackfillReport:
-    """Store ``exchange_id``'s closed candles of ``[since, until]`` not stored yet."""
+    """Store ``exchange_id``'s closed candles of ``[since, until]`` not stored yet.
+
+    ``on_page(newest)`` gets the open time of the newest candle stored so far after each page.
+    """
     ex = open_exchange(exchange_id, api_url)
     call = _Caller(ex, max_retries, sleep)
     if timeframe not in (ex.timeframes or {}):
@@ -128,5 +132,7 @@ def ccxt_backfill(
         log.info(
             "%s %s %s: stored up to %s", exchange_id, symbol, timeframe, format_time(tally.newest)
         )
+        if on_page is not None:
+            on_page(tally.newest)
         cursor = tally.newest + d
     return tally.report(call.requests, call.rate_limited)

@@ -7,7 +7,7 @@ rows are kept. Higher timeframes are rolled up from the ingested one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,10 +99,16 @@ def ingest_files(
     symbol: str | None = None,
     timeframe: str | None = None,
     rollup: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Ingest ``paths`` into ``store``; all files are read and validated before any write."""
+    """Ingest ``paths`` into ``store``; all files are read and validated before any write.
+
+    ``progress(done, total)`` counts steps: each file read and validated, then each written
+    (``total`` is twice the number of files).
+    """
     if not paths:
         raise UserInputError("no file given: pass one or more candle files to ingest")
+    steps = 2 * len(paths)
     prepared = []
     for raw in paths:
         path = Path(raw)
@@ -115,6 +121,8 @@ def ingest_files(
         report.rejected = dict(checked.rejected)
         report.duplicates = checked.duplicates
         prepared.append((report, checked.valid))
+        if progress is not None:
+            progress(len(prepared), steps)
 
     reports: list[FileReport] = []
     rolled: Counter[str] = Counter()
@@ -134,4 +142,6 @@ def ingest_files(
                     ).items():
                         rolled[tf] += res.inserted + res.replaced
             reports.append(report)
+            if progress is not None:
+                progress(len(prepared) + len(reports), steps)
     return IngestReport(reports, dict(rolled))

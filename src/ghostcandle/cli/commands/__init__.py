@@ -15,6 +15,7 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "replay",
     "evaluate",
+    "train",
     "backtest",
     "indicators",
     "pivots",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json
+from ghostcandle.cli.progress import Bar, progress_bar, wants_progress
+from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
-from ghostcandle.domain.timeframes import check_timeframe, parse_time
+from ghostcandle.domain.timeframes import check_timeframe, duration_ms, parse_time
 from ghostcandle.feeds.backfill import BackfillReport, backfill
 from ghostcandle.feeds.ccxt_backfill import ccxt_backfill
 from ghostcandle.feeds.config import BINANCE_REST_URL
@@ -47,22 +50,50 @@ def run(args: argparse.Namespace) -> int:
     until = parse_time(args.until) if args.until else None
     if until is not None and until < since:
         raise UserInputError("--until is before --since: swap them")
-    with open_db(args) as db:
+    with (
+        open_db(args) as db,
+        progress_bar(f"backfill {symbol} {timeframe}", enabled=wants_progress(args.json)) as bar,
+    ):
         store = CandleStore(db)
 
         if args.exchange != "binance":
-            report = ccxt_backfill(store, args.exchange, symbol, timeframe, since, until)
+            now = LiveClock().now_ms()
+            on_page = _page_progress(bar, timeframe, since, until, now) if bar.drawn else None
+            report = ccxt_backfill(
+                store, args.exchange, symbol, timeframe, since, until, on_page=on_page
+            )
             return _print(report, args.json)
 
         async def go() -> BackfillReport:
             rest = BinanceRest(args.rest_url)
             try:
-                return await backfill(store, rest, symbol, timeframe, since, until)
+                on_page = None
+                if bar.drawn:  # the exchange's clock says where the range ends (a simulator's
+                    # may run ahead of ours)
+                    now = await rest.server_time()
+                    on_page = _page_progress(bar, timeframe, since, until, now)
+                return await backfill(store, rest, symbol, timeframe, since, until, on_page=on_page)
             finally:
                 await rest.aclose()
 
         report = asyncio.run(go())
     return _print(report, args.json)
+
+
+def _page_progress(
+    bar: Bar, timeframe: str, since: int, until: int | None, now: int
+) -> Callable[[int], None]:
+    """Return a page callback that shows candles covered out of the range's closed candles."""
+    d = duration_ms(timeframe)
+    first = since - since % d
+    last_closed = (now // d) * d - d
+    last = last_closed if until is None else min(until, last_closed)
+    total = max(1, (last - first) // d + 1)
+
+    def on_page(newest: int) -> None:
+        bar.update(min(total, (newest - first) // d + 1), total)
+
+    return on_page
 
 
 def _print(report: BackfillReport, as_json: bool) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json, table
+from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
                 batched=not args.candle_by_candle,
                 start_from=args.checkpoint,
             )
-            result = BacktestService(db).run(req, progress=_progress if not args.json else None)
+            with progress_bar("backtest", enabled=wants_progress(args.json)) as bar:
+                result = BacktestService(db).run(req, progress=bar if bar.drawn else None)
     if args.json:
         emit_json(result.to_json(curves=args.curves))
     else:
@@ -121,12 +122,6 @@ def _model_config(text: str) -> dict[str, Any]:
     if not isinstance(extra, dict):
         raise UserInputError("--model-config must be a JSON object, e.g. '{\"d_model\": 32}'")
     return extra
-
-
-def _progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\r{done}/{total} candles")
-    if done >= total:
-        sys.stderr.write("\n")
 
 
 def _report(r: BacktestResult) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json
+from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.ingest.service import ingest_files
 from ghostcandle.store.candles import CandleStore
 
@@ -29,13 +30,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ingest and print the summary."""
-    with open_db(args) as db:
+    with (
+        open_db(args) as db,
+        progress_bar("ingest", enabled=wants_progress(args.json), counts=False) as bar,
+    ):
         report = ingest_files(
             CandleStore(db),
             args.paths,
             symbol=args.symbol,
             timeframe=args.timeframe,
             rollup=not args.no_rollup,
+            progress=bar if bar.drawn else None,
         )
     summary = report.to_json()
     if args.json:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json, table
+from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, parse_time
@@ -92,11 +93,17 @@ def run(args: argparse.Namespace) -> int:
     start, end = parse_time(args.start), parse_time(args.end)
     speed = None if args.speed == "max" else float(args.speed)
     config = _config(args, start, end)
-    with open_db(args) as db:
+    with (
+        open_db(args) as db,
+        progress_bar("replay", enabled=wants_progress(args.json)) as bar,
+    ):
+        # the number of events is known only to the session: the bar counts without a total
         summary = run_replay(
             db,
             ReplayRequest(config, start, end, speed=speed, pivots=not args.no_pivots),
+            on_event=bar.update if bar.drawn else None,
         )
+        bar.update(summary["events"], summary["events"])
     if args.json:
         emit_json(summary)
         return 0

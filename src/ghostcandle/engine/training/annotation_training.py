@@ -161,7 +161,9 @@ class AnnotationTrainingResult:
             "timeframes": list(self.timeframes),
             "windows": dict(self.windows),
             "epochs": [e.to_json() for e in self.epochs],
-            "checkpoint": None if self.checkpoint is None else self.checkpoint.to_json(),
+            "checkpoint": None
+            if self.checkpoint is None
+            else {**self.checkpoint.to_json(), "path": self.checkpoint.path},
             "checkpoint_key": annotation_checkpoint_key(self.model),
             "duration_s": self.total_s,
         }
