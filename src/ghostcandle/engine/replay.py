@@ -110,7 +110,10 @@ def run_replay(
 def build_summary(session: LoopSession, events: int, elapsed: float) -> dict[str, Any]:
     """Return the replay summary: counts, training, throughput and the evaluation."""
     counts = session.ledger.counts(session.config.session_id)
-    report = evaluate(session.ledger.frame(session.config.session_id, columns=EVAL_COLUMNS))
+    report = evaluate(
+        session.ledger.frame(session.config.session_id, columns=EVAL_COLUMNS),
+        threshold=session.config.threshold,
+    )
     return {
         "session_id": session.config.session_id,
         "model": session.config.model,

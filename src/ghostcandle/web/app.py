@@ -16,7 +16,15 @@ from ghostcandle.domain.clock import Clock
 from ghostcandle.web import errors, security
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.routers import annotations as annotations_routes
-from ghostcandle.web.routers import candles, events, meta, panels, structure, test_cases
+from ghostcandle.web.routers import (
+    candles,
+    evaluation,
+    events,
+    meta,
+    panels,
+    structure,
+    test_cases,
+)
 from ghostcandle.web.vendor import vendor_dir
 from ghostcandle.web.workspace import Workspace
 
@@ -45,7 +53,16 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
     )
     errors.install(app)
     security.install(app, config.token if config.needs_token else None)
-    for module in (meta, candles, structure, annotations_routes, test_cases, panels, events):
+    for module in (
+        meta,
+        candles,
+        structure,
+        annotations_routes,
+        test_cases,
+        panels,
+        evaluation,
+        events,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     vendor = vendor_dir()

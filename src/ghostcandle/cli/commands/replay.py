@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
-from ghostcandle.cli.output import emit_json, table
+from ghostcandle.cli.eval_table import evaluation_table
+from ghostcandle.cli.output import emit_json
 from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
@@ -115,27 +116,3 @@ def run(args: argparse.Namespace) -> int:
     )
     print(evaluation_table(summary["evaluation"]))
     return 0
-
-
-def evaluation_table(report: dict[str, Any]) -> str:
-    """Format an evaluation report as a text table."""
-    rows = []
-    for model, by_tf in report.items():
-        for tf, f in by_tf.items():
-            d = f["directional"]
-            ci = d["ci95"]
-            rows.append(
-                [
-                    model,
-                    tf,
-                    f["n"],
-                    f["mae_close"],
-                    f.get("skill_ratio"),
-                    d["accuracy"],
-                    "" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
-                    f["action_accuracy"],
-                ]
-            )
-    return table(
-        ["model", "tf", "n", "mae_close", "skill", "dir_acc", "dir_ci95", "action_acc"], rows
-    )

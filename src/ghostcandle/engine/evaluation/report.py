@@ -1,21 +1,58 @@
-"""Honest evaluation of resolved predictions, every model beside the baselines.
+"""Honest evaluation of resolved predictions, every model beside the session's baselines.
 
-Per model and timeframe: mean absolute error of the predicted close, high and low against the
-actual candle (in price units); the skill ratio ``MAE_close(model) / MAE_close(persistence)``
-on the very same targets (below 1 beats persistence); directional accuracy (sign of the
-predicted vs the actual close-to-close move, on candles where both moved) with a 95% Wilson
-interval; action accuracy (against the price-move label); and calibration: action accuracy per
-confidence bucket.
+``evaluate`` returns ``{model: {timeframe: figures}}``. The figures of one model and timeframe:
+
+- ``n`` and ``status`` (``"too_few"`` below ``MIN_SAMPLE`` = 30 targets: point figures are
+  still given, intervals and p-values are not, in every block with fewer targets either);
+- ``mae_open`` .. ``mae_volume``: mean absolute error of each predicted field, in price (volume)
+  units, over the model's own targets;
+- ``skill``: per field, ``vs_persistence`` and ``vs_strongest`` (the session baseline with the
+  lowest MAE on that field, named), each ``MAE(model) / MAE(baseline)`` on the targets both
+  predicted with a Diebold–Mariano test (``metrics``, ``significance``);
+- ``skill_ratio`` / ``persistence_mae_close`` / ``skill_n``: the close skill against
+  persistence, as before;
+- ``directional``: accuracy of the predicted move's sign, Wilson interval, binomial p-value;
+- ``action_accuracy``, ``actions`` (counts), ``action`` (accuracy beside the in-sample
+  majority and always-HOLD, Brier score, ECE), ``calibration`` (accuracy per confidence
+  bucket; ``calibration``);
+- ``coverage``: how often the actual high/low stayed inside the predicted ones;
+- ``trading``: per symbol, the actions through the broker net of costs, against flat and
+  buy-and-hold (``trading_value``).
+
+Baselines are the session's models that never learn (``models.registry.baseline_names()``).
+No figure is NaN: what cannot be computed is ``None``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD
+from ghostcandle.domain.broker import BrokerConfig
+from ghostcandle.engine.evaluation.calibration import action_figures, confidence_buckets
+from ghostcandle.engine.evaluation.metrics import (
+    FIELDS,
+    TargetGrid,
+    absolute_errors,
+    coverage,
+    directional,
+    skills,
+    target_grid,
+)
+from ghostcandle.engine.evaluation.significance import MIN_SAMPLE, status_of, wilson_interval
+from ghostcandle.engine.evaluation.trading_value import (
+    BenchmarkCache,
+    check_config,
+    trading_value,
+)
+from ghostcandle.models.registry import baseline_names
+
+__all__ = ["COLUMNS", "MIN_SAMPLE", "PERSISTENCE", "evaluate", "json_safe", "wilson_interval"]
 
 PERSISTENCE = "persistence"
 #: The ledger columns the evaluation reads.
@@ -23,101 +60,99 @@ COLUMNS: tuple[str, ...] = (
     "model",
     "symbol",
     "timeframe",
+    "decision_time",
     "target_open_time",
     "status",
     "ref_close",
-    "pred_close",
-    "pred_high",
-    "pred_low",
-    "actual_close",
-    "actual_high",
-    "actual_low",
+    *(f"pred_{f}" for f in FIELDS),
+    *(f"actual_{f}" for f in FIELDS),
     "action",
+    "p_hold",
+    "p_buy",
+    "p_sell",
     "action_correct",
     "confidence",
 )
-_BUCKETS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0000001)
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
-    """Return the 95% Wilson score interval of a proportion, or None when ``n`` is 0.
-
-    >>> lo, hi = wilson_interval(60, 100)
-    >>> round(lo, 3), round(hi, 3)
-    (0.502, 0.691)
-    """
-    if n == 0:
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with numpy scalars made plain and non-finite floats made ``None``."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return value
 
 
-def _mae(pred: pd.Series, actual: pd.Series) -> float | None:
-    if len(pred) == 0:
-        return None
-    return float(np.mean(np.abs(pred.to_numpy(float) - actual.to_numpy(float))))
-
-
-def _one(g: pd.DataFrame, persistence: pd.DataFrame | None) -> dict[str, Any]:
+def _one(
+    g: pd.DataFrame,
+    timeframe: str,
+    grid: TargetGrid,
+    baselines: list[str],
+    config: BrokerConfig,
+    threshold: float,
+    cache: BenchmarkCache,
+) -> dict[str, Any]:
+    model = str(g["model"].iloc[0])
+    n = len(g)
+    mae = absolute_errors(g).mean(axis=0) if n else [None] * len(FIELDS)
+    persistence = PERSISTENCE if PERSISTENCE in grid.errors else None
+    skill = skills(grid, model, baselines, persistence)
     out: dict[str, Any] = {
-        "n": len(g),
-        "mae_close": _mae(g["pred_close"], g["actual_close"]),
-        "mae_high": _mae(g["pred_high"], g["actual_high"]),
-        "mae_low": _mae(g["pred_low"], g["actual_low"]),
+        "n": n,
+        "status": status_of(n),
+        **{f"mae_{f}": mae[i] for i, f in enumerate(FIELDS)},
     }
-    if persistence is not None and len(g):
-        keys = ["symbol", "target_open_time"]
-        both = g.merge(persistence[[*keys, "pred_close"]], on=keys, suffixes=("", "_p"))
-        m, p = (
-            _mae(both["pred_close"], both["actual_close"]),
-            _mae(both["pred_close_p"], both["actual_close"]),
-        )
+    close = skill["close"]["vs_persistence"]
+    if close is not None:
+        m, p = close["mae_model"], close["mae_baseline"]
         out["persistence_mae_close"] = p
         out["skill_ratio"] = None if not m or not p else m / p
-        out["skill_n"] = len(both)
-    pred_move = np.sign(g["pred_close"].to_numpy(float) - g["ref_close"].to_numpy(float))
-    real_move = np.sign(g["actual_close"].to_numpy(float) - g["ref_close"].to_numpy(float))
-    moved = (pred_move != 0) & (real_move != 0)
-    hits, n_dir = int(np.sum(pred_move[moved] == real_move[moved])), int(np.sum(moved))
-    ci = wilson_interval(hits, n_dir)
-    out["directional"] = {
-        "n": n_dir,
-        "accuracy": hits / n_dir if n_dir else None,
-        "ci95": None if ci is None else [ci[0], ci[1]],
-    }
+        out["skill_n"] = close["n"]
+    conf = g["confidence"].to_numpy(np.float64)
     correct = g["action_correct"].astype(bool).to_numpy()
-    out["action_accuracy"] = float(correct.mean()) if len(g) else None
-    out["actions"] = {str(k): int(v) for k, v in g["action"].value_counts().sort_index().items()}
-    conf = g["confidence"].to_numpy(float)
-    buckets = []
-    for lo, hi in itertools.pairwise(_BUCKETS):
-        sel = (conf >= lo) & (conf < hi)
-        n = int(sel.sum())
-        if n:
-            buckets.append(
-                {
-                    "confidence": [lo, min(hi, 1.0)],
-                    "n": n,
-                    "mean_confidence": float(conf[sel].mean()),
-                    "accuracy": float(correct[sel].mean()),
-                }
-            )
-    out["calibration"] = buckets
+    out.update(
+        baselines=baselines,
+        skill=skill,
+        directional=directional(g),
+        action_accuracy=float(correct.mean()) if n else None,
+        actions={str(k): int(v) for k, v in g["action"].value_counts().sort_index().items()},
+        action=action_figures(g, threshold),
+        calibration=confidence_buckets(conf, correct),
+        coverage=coverage(g),
+        trading=trading_value(g, timeframe, config, cache),
+    )
     return out
 
 
-def evaluate(resolved: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
-    """Return ``{model: {timeframe: figures}}`` for resolved predictions (see module doc)."""
+def evaluate(
+    resolved: pd.DataFrame,
+    *,
+    threshold: float = DEFAULT_MOVE_THRESHOLD,
+    broker: BrokerConfig | None = None,
+    baselines: Iterable[str] | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Return ``{model: {timeframe: figures}}`` for resolved predictions (see module doc).
+
+    ``threshold`` is the session's move threshold (the action labels); ``broker`` the trading
+    costs (default: the broker's own); ``baselines`` the families that count as baselines
+    (default: every registered family that never learns).
+    """
     if resolved.empty:
         return {}
     df = resolved[resolved["status"] == "resolved"]
+    config = check_config(broker or BrokerConfig())
+    known = set(baseline_names() if baselines is None else baselines)
+    cache: BenchmarkCache = {}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for (tf,), by_tf in df.groupby(["timeframe"], sort=True):
-        persistence = by_tf[by_tf["model"] == PERSISTENCE]
-        base = persistence if len(persistence) else None
+        grid = target_grid(by_tf)
+        present = sorted(m for m in grid.errors if m in known)
         for (model,), g in by_tf.groupby(["model"], sort=True):
-            out.setdefault(str(model), {})[str(tf)] = _one(g, base)
+            figures = _one(g, str(tf), grid, present, config, threshold, cache)
+            out.setdefault(str(model), {})[str(tf)] = json_safe(figures)
     return out

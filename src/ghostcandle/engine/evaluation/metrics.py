@@ -1,0 +1,166 @@
+"""Figures of predicted candles: MAE, skill against baselines (with a DM test), direction, range.
+
+All of one timeframe's predictions are laid on one grid of targets ``(target time, symbol)``,
+sorted by time then symbol, one row of absolute errors per model and field (NaN where a model
+did not predict that target). A skill compares two models on the targets both predicted:
+``MAE(model) / MAE(baseline)`` (below 1 beats the baseline), with the Diebold–Mariano test of
+``significance.diebold_mariano``. The *strongest* baseline of a field is the session baseline
+with the lowest MAE on that field over the targets it shares with the model (ties: the first
+name in alphabetical order); a baseline may be its own strongest (skill 1, nothing to test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ghostcandle.engine.evaluation.significance import (
+    OK,
+    binomial_two_sided_p,
+    diebold_mariano,
+    status_of,
+    wilson_interval,
+)
+
+#: The predicted fields scored, in ledger order.
+FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class TargetGrid:
+    """One timeframe's targets and every model's absolute errors on them.
+
+    ``period[j]`` is the position of target ``j``'s time among the grid's distinct times;
+    ``errors[model]`` is a ``(len(FIELDS), targets)`` array, NaN where the model is absent.
+    """
+
+    period: np.ndarray
+    errors: dict[str, np.ndarray]
+
+
+def absolute_errors(df: pd.DataFrame) -> np.ndarray:
+    """Return ``|pred - actual|`` of every row and field, shape ``(rows, len(FIELDS))``."""
+    pred = df[[f"pred_{f}" for f in FIELDS]].to_numpy(np.float64)
+    actual = df[[f"actual_{f}" for f in FIELDS]].to_numpy(np.float64)
+    out: np.ndarray = np.abs(pred - actual)
+    return out
+
+
+def target_grid(df: pd.DataFrame) -> TargetGrid:
+    """Lay one timeframe's resolved predictions on their grid of targets (see module doc)."""
+    codes, _ = pd.factorize(df["symbol"], sort=True)
+    symbols = int(codes.max()) + 1 if len(codes) else 1
+    times = df["target_open_time"].to_numpy(np.int64)
+    # one int per target, ordered by time then symbol
+    keys, column = np.unique(times * symbols + codes, return_inverse=True)
+    _, period = np.unique(keys // symbols, return_inverse=True)
+    errs = absolute_errors(df)
+    grid: dict[str, np.ndarray] = {}
+    for model, rows in df.groupby("model", sort=True).indices.items():
+        e = np.full((len(FIELDS), len(keys)), np.nan)
+        e[:, column[rows]] = errs[rows].T
+        grid[str(model)] = e
+    return TargetGrid(period=period.astype(np.int64), errors=grid)
+
+
+def mean_or_none(values: np.ndarray) -> float | None:
+    """Return the mean of ``values``, None when empty."""
+    return float(np.mean(values)) if len(values) else None
+
+
+def compare(grid: TargetGrid, model: str, baseline: str, field: int) -> dict[str, Any]:
+    """Return the skill of ``model`` against ``baseline`` on one field, with its DM test."""
+    a, b = grid.errors[model][field], grid.errors[baseline][field]
+    both = ~(np.isnan(a) | np.isnan(b))
+    am, bm = a[both], b[both]
+    n = len(am)
+    mae_m, mae_b = mean_or_none(am), mean_or_none(bm)
+    dm = diebold_mariano(am, bm, grid.period[both])
+    return {
+        "baseline": baseline,
+        "n": n,
+        "status": status_of(n),
+        "mae_model": mae_m,
+        "mae_baseline": mae_b,
+        "skill": None if mae_m is None or not mae_b else mae_m / mae_b,
+        "dm": {k: dm[k] for k in ("statistic", "p_value", "lag", "mean_loss_diff", "note")},
+    }
+
+
+def strongest_baseline(
+    grid: TargetGrid, model: str, baselines: Sequence[str], field: int
+) -> str | None:
+    """Return the baseline with the lowest MAE on ``field`` over the targets ``model`` shares.
+
+    Baselines sharing no target with the model are passed over; ties go to the first name.
+    """
+    best: tuple[float, str] | None = None
+    a = grid.errors[model][field]
+    for name in sorted(baselines):
+        b = grid.errors[name][field]
+        b = b[~(np.isnan(a) | np.isnan(b))]
+        if len(b) == 0:
+            continue
+        mae = float(np.mean(b))
+        if best is None or mae < best[0]:
+            best = (mae, name)
+    return None if best is None else best[1]
+
+
+def skills(
+    grid: TargetGrid, model: str, baselines: Sequence[str], persistence: str | None
+) -> dict[str, dict[str, Any]]:
+    """Return per field the skill against persistence and against the strongest baseline."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, field in enumerate(FIELDS):
+        best = strongest_baseline(grid, model, baselines, i)
+        out[field] = {
+            "vs_persistence": None if persistence is None else compare(grid, model, persistence, i),
+            "vs_strongest": None if best is None else compare(grid, model, best, i),
+        }
+    return out
+
+
+def coverage(g: pd.DataFrame) -> dict[str, Any]:
+    """Return how often the predicted range held the actual one.
+
+    ``high``: share of actual highs at or below the predicted high; ``low``: of actual lows at
+    or above the predicted low; ``both``: the whole actual range inside the predicted one.
+    """
+    high = g["actual_high"].to_numpy(np.float64) <= g["pred_high"].to_numpy(np.float64)
+    low = g["actual_low"].to_numpy(np.float64) >= g["pred_low"].to_numpy(np.float64)
+    n = len(g)
+    return {
+        "n": n,
+        "status": status_of(n),
+        "high": mean_or_none(high),
+        "low": mean_or_none(low),
+        "both": mean_or_none(high & low),
+    }
+
+
+def directional(g: pd.DataFrame) -> dict[str, Any]:
+    """Return the directional accuracy of the predicted close, with its interval and test.
+
+    A hit is the predicted close-to-close move (from ``ref_close``) having the sign of the
+    actual one, over the targets where both moved; the 95% Wilson interval and the exact
+    two-sided binomial p-value against a coin (0.5) are given from ``MIN_SAMPLE`` targets on.
+    """
+    ref = g["ref_close"].to_numpy(np.float64)
+    pred_move = np.sign(g["pred_close"].to_numpy(np.float64) - ref)
+    real_move = np.sign(g["actual_close"].to_numpy(np.float64) - ref)
+    moved = (pred_move != 0) & (real_move != 0)
+    hits, n = int(np.sum(pred_move[moved] == real_move[moved])), int(np.sum(moved))
+    status = status_of(n)
+    ci = wilson_interval(hits, n) if status == OK else None
+    return {
+        "n": n,
+        "status": status,
+        "accuracy": hits / n if n else None,
+        "ci95": None if ci is None else [ci[0], ci[1]],
+        "p_value": binomial_two_sided_p(hits, n) if status == OK else None,
+    }

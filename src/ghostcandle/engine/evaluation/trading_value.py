@@ -1,0 +1,111 @@
+"""Trading value: a model's actions followed through the simulated broker, net of costs.
+
+Per model, symbol and timeframe, the resolved targets are the candles traded, in time order.
+As a backtest does, the action decided at a candle's close becomes an order that the
+``domain.broker.Broker`` fills at the open of the next candle (the target), with its fees,
+slippage, sizing and its own meaning of HOLD, all from ``BrokerConfig()`` unless given; the
+last position is closed at the last close. Beside it: flat (no position: 0%) and buy-and-hold
+over the very same candles through the same broker settings (``domain.performance``).
+
+A target missing from the ledger (expired) is a gap: the order decided before it is filled at
+the open of the next candle handed over, as the broker does with a gap in live data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.domain.broker import Broker, BrokerConfig
+from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.performance import Performance, buy_and_hold, periods_per_year, summarise
+from ghostcandle.engine.evaluation.significance import status_of
+
+#: Buy-and-hold per traded candle series, shared by the models trading the same candles.
+BenchmarkCache = dict[tuple[str, str, bytes], tuple[list[Candle], Performance]]
+
+
+def check_config(config: BrokerConfig) -> BrokerConfig:
+    """Return ``config`` if the ledger holds what it needs, else say what to change."""
+    if config.fill != "next_open":
+        raise UserInputError(
+            f"fill {config.fill!r} needs the decision candle, which the ledger does not keep: "
+            "evaluate with fill='next_open'"
+        )
+    return config
+
+
+def _candles(s: pd.DataFrame, symbol: str, timeframe: str) -> list[Candle]:
+    cols = ["target_open_time", *(f"actual_{f}" for f in ("open", "high", "low", "close"))]
+    rows = zip(*(s[c].tolist() for c in [*cols, "actual_volume"]), strict=True)
+    return [Candle(symbol, timeframe, int(t), o, h, lo, c, v) for t, o, h, lo, c, v in rows]
+
+
+def _benchmark(
+    s: pd.DataFrame, symbol: str, timeframe: str, config: BrokerConfig, cache: BenchmarkCache
+) -> tuple[list[Candle], Performance]:
+    key = (symbol, timeframe, s["target_open_time"].to_numpy(np.int64).tobytes())
+    found = cache.get(key)
+    if found is None:
+        candles = _candles(s, symbol, timeframe)
+        trades, curve = buy_and_hold(candles, config)
+        perf = summarise(trades, curve, config.initial_equity, periods_per_year(timeframe))
+        found = cache[key] = (candles, perf)
+    return found
+
+
+def follow(
+    s: pd.DataFrame,
+    symbol: str,
+    timeframe: str,
+    config: BrokerConfig,
+    cache: BenchmarkCache | None = None,
+) -> dict[str, Any]:
+    """Trade one model's resolved predictions of one series (sorted by target time)."""
+    candles, bench = _benchmark(s, symbol, timeframe, config, {} if cache is None else cache)
+    broker = Broker(config)
+    actions = {a.name: a for a in Action}
+    decided = zip(
+        candles,
+        s["decision_time"].tolist(),
+        s["action"].tolist(),
+        s["confidence"].tolist(),
+        strict=True,
+    )
+    for candle, at, action, confidence in decided:
+        # decided at the close before the target: filled at the target's open
+        broker.on_signal(symbol, int(at), actions[action], confidence)
+        broker.on_candle(candle)
+    broker.finish()
+    perf = summarise(
+        broker.trades, broker.equity_curve, config.initial_equity, periods_per_year(timeframe)
+    )
+    n = len(candles)
+    return {
+        "n": n,
+        "status": status_of(n),
+        "first_target": candles[0].open_time if n else None,
+        "last_target": candles[-1].open_time if n else None,
+        "model": perf.to_json(),
+        "flat": {"return_pct": 0.0, "pnl": 0.0, "trades": 0},
+        "buy_and_hold": bench.to_json(),
+        "vs_flat_pct": perf.return_pct,
+        "vs_buy_and_hold_pct": perf.return_pct - bench.return_pct,
+        "broker": dataclasses.asdict(config),
+    }
+
+
+def trading_value(
+    g: pd.DataFrame, timeframe: str, config: BrokerConfig, cache: BenchmarkCache
+) -> dict[str, dict[str, Any]]:
+    """Return ``{symbol: figures}`` of one model's resolved predictions of ``timeframe``."""
+    out: dict[str, dict[str, Any]] = {}
+    for symbol, s in g.groupby("symbol", sort=True):
+        ordered = s.sort_values("target_open_time", kind="stable")
+        out[str(symbol)] = follow(ordered, str(symbol), timeframe, config, cache)
+    return out
