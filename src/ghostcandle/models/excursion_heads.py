@@ -49,10 +49,15 @@ def pinball(target: Tensor, forecast: Tensor, quantile: float) -> Tensor:
 class Scales:
     """The per-window reference values the heads are expressed in (all ``(B,)``)."""
 
-    def __init__(self, window: Tensor, halflife: float) -> None:
-        self.close = window[:, -1, 3]
-        self.sigma = volatility(window, halflife)
-        self.level = mean_volume(window)
+    def __init__(self, close: Tensor, sigma: Tensor, level: Tensor) -> None:
+        self.close = close
+        self.sigma = sigma
+        self.level = level
+
+    @classmethod
+    def of(cls, window: Tensor, halflife: float) -> Scales:
+        """Return the scales of ``(B, n, 5)`` windows."""
+        return cls(window[:, -1, 3], volatility(window, halflife), mean_volume(window))
 
     def candle(self, raw: Tensor) -> Tensor:
         """Turn raw head outputs ``(B, 4)`` into a valid normalised candle ``(B, 5)``."""

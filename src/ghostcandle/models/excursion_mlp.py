@@ -26,7 +26,7 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.models.base import ModelInputs, ModelOutputs, TrainingBatch
 from ghostcandle.models.config import parse_config, positive
 from ghostcandle.models.excursion_heads import Scales, abstain, excursion_losses
-from ghostcandle.models.features import feature_size, window_features
+from ghostcandle.models.features import feature_size, features_and_scales
 from ghostcandle.models.torch_model import LearningConfig, Net, TorchModel
 
 #: Raw head outputs per timeframe: return, up excursion, down excursion, log volume ratio.
@@ -71,10 +71,14 @@ class ExcursionNet(Net):
         self, windows: dict[str, Tensor]
     ) -> tuple[dict[str, Tensor], dict[str, Scales], Tensor]:
         """Return raw heads ``(B, 4)`` and scales per timeframe, and action logits ``(B, 3)``."""
-        feats = [window_features(windows[tf], self.recent, self.halflife) for tf in self.order]
+        feats, scales = [], {}
+        for tf in self.order:
+            w = windows[tf]
+            f, sigma, level = features_and_scales(w, self.recent, self.halflife)
+            feats.append(f)
+            scales[tf] = Scales(w[:, -1, 3], sigma, level)
         h = self.trunk(torch.cat(feats, dim=1))
         raw = {tf: self.candle_heads[tf](h) for tf in self.order}
-        scales = {tf: Scales(windows[tf], self.halflife) for tf in self.order}
         return raw, scales, self.action_head(h)
 
     def forward(self, windows: dict[str, Tensor]) -> tuple[dict[str, Tensor], Tensor]:
@@ -93,21 +97,11 @@ class ExcursionModel(TorchModel):
     def _build(self) -> Net:
         return ExcursionNet(self.cfg, self._windows)
 
-    def _tensors64(self, inputs: ModelInputs) -> dict[str, Tensor]:
-        # float64 in: the head maps back to prices around the window's last close, where
-        # float32 would round away what a tick is worth
-        return {
-            tf: torch.from_numpy(self._input_window(inputs, tf, np.float64)) for tf in self._windows
-        }
-
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
         """Predict a batch (abstaining where unsure) without changing the model."""
-        windows = self._tensors64(inputs)
         with torch.inference_mode():
-            small = {tf: w.float() for tf, w in windows.items()}
-            raw, _, logits = self.net.heads(small)
-            scales = {tf: Scales(w, self.cfg.halflife) for tf, w in windows.items()}
-            candles = {tf: scales[tf].candle(r.double()).numpy() for tf, r in raw.items()}
+            raw, scales, logits = self.net.heads(self._tensors(inputs))
+            candles = {tf: scales[tf].candle(r).double().numpy() for tf, r in raw.items()}
             probs = abstain(torch.softmax(logits.double(), dim=1), self.cfg.min_confidence)
         return ModelOutputs(candles=candles, action_probs=probs.numpy())
 

@@ -22,13 +22,15 @@ Every value is computed from the window alone, oldest to newest, and clipped to 
 CLIP]``, so nothing after the window can change it (tests mutate the future to prove it).
 
 >>> w = torch.tensor([[[0.0, 1.0, -1.0, 0.5, 2.0], [0.5, 1.5, 0.0, 0.0, 1.0]]])
->>> float(volatility(w, halflife=1.0)[0])  # ranges 2 and 1.5, weights 1/3 and 2/3
-1.6666666269302368
+>>> round(float(volatility(w, halflife=1.0)[0]), 4)  # ranges 2 and 1.5, weights 1/3 and 2/3
+1.6667
 >>> window_features(w, recent=2, halflife=1.0).shape
 torch.Size([1, 24])
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch import Tensor
@@ -44,12 +46,20 @@ SIGMA_FLOOR = 1e-4
 VOLUME_EPS = 1e-3
 
 
+@functools.lru_cache(maxsize=64)
+def _weights(n: int, halflives: tuple[float, ...], dtype: torch.dtype) -> Tensor:
+    """Return ``(n, len(halflives))`` weights, oldest row first, each column summing to 1."""
+    # built outside inference mode: the cached tensor is shared by predict and training
+    with torch.inference_mode(False):
+        ages = torch.arange(n - 1, -1, -1, dtype=torch.float64)
+        cols = [torch.pow(0.5, ages / float(h)) for h in halflives]
+        w = torch.stack([c / c.sum() for c in cols], dim=1)
+        return w.to(dtype)
+
+
 def ewma(x: Tensor, halflife: float) -> Tensor:
     """Return the weighted mean of ``(B, n)`` values along time, the last weighted most."""
-    n = x.shape[1]
-    ages = torch.arange(n - 1, -1, -1, dtype=x.dtype, device=x.device)
-    w = torch.pow(torch.tensor(0.5, dtype=x.dtype), ages / float(halflife))
-    return (x * w).sum(dim=1) / w.sum()
+    return (x @ _weights(x.shape[1], (float(halflife),), x.dtype))[:, 0]
 
 
 def previous_close(w: Tensor) -> Tensor:
@@ -72,43 +82,49 @@ def log_volume_ratio(v: Tensor, level: Tensor) -> Tensor:
     return torch.log((v.clamp_min(0.0) + VOLUME_EPS) / (level.clamp_min(0.0) + VOLUME_EPS))
 
 
-def _per_candle(w: Tensor, sigma: Tensor, level: Tensor) -> Tensor:
+def _per_candle(w: Tensor, pc: Tensor, sigma: Tensor, level: Tensor) -> Tensor:
     s = sigma[:, None]
-    pc = previous_close(w)
-    o, h, lo, c, v = (w[:, :, i] for i in range(5))
+    o, h, lo, c, v = w.unbind(dim=2)
     rng = h - lo
-    where = ((c - lo) - (h - c)) / (rng + SIGMA_FLOOR)
-    cols = [
-        torch.asinh((c - pc) / s),
-        torch.asinh((h - pc) / s),
-        torch.asinh((pc - lo) / s),
-        torch.asinh((o - pc) / s),
-        torch.log(rng / s + 0.1),
-        where,
-        log_volume_ratio(v, level[:, None]),
-    ]
-    return torch.stack(cols, dim=2)
+    moves = torch.asinh(torch.stack([c - pc, h - pc, pc - lo, o - pc], dim=2) / s[:, :, None])
+    rest = torch.stack(
+        [
+            torch.log(rng / s + 0.1),
+            ((c - lo) - (h - c)) / (rng + SIGMA_FLOOR),
+            log_volume_ratio(v, level[:, None]),
+        ],
+        dim=2,
+    )
+    return torch.cat([moves, rest], dim=2)
 
 
-def _summary(w: Tensor, sigma: Tensor, level: Tensor, halflife: float) -> Tensor:
+def _summary(w: Tensor, pc: Tensor, halflife: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Return the summary features, ``sigma`` and the volume level of full windows."""
     n = w.shape[1]
-    pc = previous_close(w)
     h, lo, c, v = w[:, :, 1], w[:, :, 2], w[:, :, 3], w[:, :, 4]
+    series = torch.stack([h - lo, (h - pc).clamp_min(0.0), (pc - lo).clamp_min(0.0), v], dim=2)
+    # weighted means at the half-life and at a quarter of it, all series in one product
+    m = torch.einsum(
+        "bns,nk->bsk", series, _weights(n, (halflife, max(halflife / 4, 1.0)), w.dtype)
+    )
+    sigma = m[:, 0, 0].clamp_min(SIGMA_FLOOR)
+    level = v.mean(dim=1)
     last = c[:, -1]
-    short = ewma(h - lo, max(halflife / 4.0, 1.0)).clamp_min(SIGMA_FLOOR)
-    long = (h - lo).mean(dim=1).clamp_min(SIGMA_FLOOR)
-    cols = [torch.log(short / sigma), torch.log(long / sigma)]
-    for span in (4, 16, n - 1):
-        k = max(1, min(span, n - 1))
-        cols.append(torch.asinh((last - c[:, -1 - k]) / sigma / k**0.5))
-    up = ewma((h - pc).clamp_min(0.0), halflife).clamp_min(SIGMA_FLOOR)
-    down = ewma((pc - lo).clamp_min(0.0), halflife).clamp_min(SIGMA_FLOOR)
-    cols += [torch.log(up / sigma), torch.log(down / sigma)]
-    cols.append(log_volume_ratio(ewma(v, max(halflife / 4.0, 1.0)), level))
-    cols.append(log_volume_ratio(ewma(v, halflife), level))
+    spans = [max(1, min(k, n - 1)) for k in (4, 16, n - 1)]
+    k = torch.tensor(spans, dtype=w.dtype)
+    back = c[:, [-1 - s for s in spans]]
+    cols = [
+        torch.log(m[:, 0, 1].clamp_min(SIGMA_FLOOR) / sigma),
+        torch.log((h - lo).mean(dim=1).clamp_min(SIGMA_FLOOR) / sigma),
+        *torch.asinh((last[:, None] - back) / sigma[:, None] / k.sqrt()).unbind(dim=1),
+        torch.log(m[:, 1, 0].clamp_min(SIGMA_FLOOR) / sigma),
+        torch.log(m[:, 2, 0].clamp_min(SIGMA_FLOOR) / sigma),
+        log_volume_ratio(m[:, 3, 1], level),
+        log_volume_ratio(m[:, 3, 0], level),
+    ]
     top, bottom = h.amax(dim=1), lo.amin(dim=1)
     cols.append(((last - bottom) - (top - last)) / (top - bottom + SIGMA_FLOOR))
-    return torch.stack(cols, dim=1)
+    return torch.stack(cols, dim=1), sigma, level
 
 
 def window_features(w: Tensor, recent: int, halflife: float) -> Tensor:
@@ -116,20 +132,19 @@ def window_features(w: Tensor, recent: int, halflife: float) -> Tensor:
 
     ``recent`` (at most ``n``) is how many of the last candles are described one by one.
     """
+    return features_and_scales(w, recent, halflife)[0]
+
+
+def features_and_scales(w: Tensor, recent: int, halflife: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Return ``window_features`` with the windows' ``volatility`` and ``mean_volume``."""
     if w.ndim != 3 or w.shape[2] != 5 or w.shape[1] < 2:
         raise ValueError(f"windows have shape {tuple(w.shape)}: give (batch, >= 2, 5)")
-    sigma = volatility(w, halflife)
-    level = mean_volume(w)
+    pc = previous_close(w)
+    summary, sigma, level = _summary(w, pc, halflife)
     k = min(recent, w.shape[1])
-    per = _per_candle(w[:, -k:], sigma, level) if k == w.shape[1] else _tail(w, k, sigma, level)
-    summary = _summary(w, sigma, level, halflife)
+    per = _per_candle(w[:, -k:], pc[:, -k:], sigma, level)
     out = torch.cat([per.reshape(w.shape[0], -1), summary], dim=1)
-    return torch.nan_to_num(out, nan=0.0).clamp(-CLIP, CLIP)
-
-
-def _tail(w: Tensor, k: int, sigma: Tensor, level: Tensor) -> Tensor:
-    # one candle more than described, so the first described candle has its true previous close
-    return _per_candle(w[:, -k - 1 :], sigma, level)[:, 1:]
+    return torch.nan_to_num(out, nan=0.0).clamp(-CLIP, CLIP), sigma, level
 
 
 def feature_size(recent: int, length: int) -> int:
