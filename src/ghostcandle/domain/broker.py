@@ -8,9 +8,13 @@ cannot trade on a price it has not seen. With ``fill="close"`` it is filled at o
 of the candle the decision was made on.
 
 Actions are targets, not increments: BUY means "be long", SELL "be short" (or flat when
-shorting is not allowed), HOLD "keep what you have"; an action below ``min_confidence`` counts
-as HOLD. Turning from long to short closes the trade and opens the opposite one at the same
-fill. A position is sized at ``position_fraction`` of the equity at the fill; fees are
+shorting is not allowed), HOLD "be flat" (``hold="flat"``, the default: a model that sees no
+move worth its costs stays out of the market) or "keep what you have" (``hold="keep"``); an
+action below ``min_confidence`` counts as HOLD. Turning from long to short closes the trade and
+opens the opposite one at the same fill. With ``cooldown`` N > 0 a position change (entering,
+leaving or turning) is refused until N candles of the symbol have passed since the last one, so
+a signal that flips every candle cannot pay the round-trip cost every candle. A position is
+sized at ``position_fraction`` of the equity at the fill; fees are
 ``fee_bps`` of the traded notional on every fill, and slippage moves every fill price
 ``slippage_bps`` against the trader.
 
@@ -27,63 +31,51 @@ up to the change in equity once every position is closed.
 >>> b.on_candle(Candle("X", "1m", 120_000, 110.0, 111.0, 99.0, 100.0, 1.0))
 >>> [(t.side, t.entry_price, t.exit_price, round(t.pnl, 6)) for t in b.trades]
 [('LONG', 100.0, 110.0, 1000.0)]
+>>> b.on_signal("X", 180_000, Action.HOLD)  # HOLD means flat: the short is closed
+>>> b.on_candle(Candle("X", "1m", 180_000, 100.0, 101.0, 89.0, 90.0, 1.0))
+>>> b.positions, round(b.trades[-1].pnl, 6)
+({}, 1000.0)
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from ghostcandle.domain.actions import Action
+from ghostcandle.domain.broker_config import (
+    DEFAULT_EQUITY,
+    DEFAULT_FEE_BPS,
+    DEFAULT_SLIPPAGE_BPS,
+    FILLS,
+    HOLDS,
+    BrokerConfig,
+    Fill,
+    Hold,
+)
 from ghostcandle.domain.candles import Candle
-from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.timeframes import duration_ms
 
-Fill = Literal["next_open", "close"]
+__all__ = [
+    "DEFAULT_EQUITY",
+    "DEFAULT_FEE_BPS",
+    "DEFAULT_SLIPPAGE_BPS",
+    "FILLS",
+    "HOLDS",
+    "Broker",
+    "BrokerConfig",
+    "BrokerState",
+    "EquityPoint",
+    "Fill",
+    "Hold",
+    "Order",
+    "Position",
+    "Side",
+    "Trade",
+]
+
 Side = Literal["LONG", "SHORT"]
-FILLS: tuple[str, ...] = ("next_open", "close")
-DEFAULT_EQUITY = 10_000.0
-DEFAULT_FEE_BPS = 10.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class BrokerConfig:
-    """How orders are filled, charged and sized; checked on construction."""
-
-    initial_equity: float = DEFAULT_EQUITY
-    fee_bps: float = DEFAULT_FEE_BPS
-    slippage_bps: float = 0.0
-    position_fraction: float = 1.0
-    min_confidence: float = 0.0
-    fill: Fill = "next_open"
-    allow_short: bool = True
-    close_at_end: bool = True
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.initial_equity) and self.initial_equity > 0):
-            raise UserInputError(
-                f"initial equity {self.initial_equity!r} must be a positive amount, e.g. 10000"
-            )
-        if not (math.isfinite(self.fee_bps) and 0 <= self.fee_bps < 10_000):
-            raise UserInputError(
-                f"fee {self.fee_bps!r} bps is not usable: give a fee in basis points >= 0, "
-                "e.g. 10 for 0.1%"
-            )
-        if not (math.isfinite(self.slippage_bps) and 0 <= self.slippage_bps < 10_000):
-            raise UserInputError(
-                f"slippage {self.slippage_bps!r} bps is not usable: give basis points >= 0"
-            )
-        if not (math.isfinite(self.position_fraction) and 0 < self.position_fraction <= 1):
-            raise UserInputError(
-                f"position fraction {self.position_fraction!r} must be in (0, 1], e.g. 0.5"
-            )
-        if not (math.isfinite(self.min_confidence) and 0 <= self.min_confidence <= 1):
-            raise UserInputError(
-                f"minimum confidence {self.min_confidence!r} must be in [0, 1], e.g. 0.4"
-            )
-        if self.fill not in FILLS:
-            raise UserInputError(f"unknown fill {self.fill!r}: use one of {', '.join(FILLS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +146,16 @@ class Order:
 
 @dataclass(frozen=True)
 class BrokerState:
-    """What a broker needs to carry on after a restart (trades and curve are kept apart)."""
+    """What a broker needs to carry on after a restart (trades and curve are kept apart).
+
+    ``changed`` holds, per symbol, the time of its last position change (for ``cooldown``).
+    """
 
     cash: float
     positions: tuple[Position, ...]
     orders: tuple[Order, ...]
     fills: int
+    changed: tuple[tuple[str, int], ...] = ()
 
 
 class Broker:
@@ -177,6 +173,8 @@ class Broker:
         # close times of the newest candles, kept apart: a Candle computes its close each time
         self._last_close: dict[str, int] = {}
         self._pending: dict[str, Order] = {}
+        # fill time of the last position change per symbol: the cooldown counts from it
+        self._changed: dict[str, int] = {}
         self._fee = self.config.fee_bps / 10_000.0
         self._slip = self.config.slippage_bps / 10_000.0
 
@@ -208,8 +206,12 @@ class Broker:
                 "hand signals to the broker in time order"
             )
         if action == Action.HOLD or confidence < self.config.min_confidence:
-            return
-        self.order_target(symbol, time, 1 if action == Action.BUY else -1)
+            if self.config.hold == "keep":
+                return
+            target = 0
+        else:
+            target = 1 if action == Action.BUY else -1
+        self.order_target(symbol, time, target)
 
     def order_target(self, symbol: str, time: int, target: int) -> None:
         """Order the position of ``symbol`` to +1 (long), -1 (short) or 0 (flat) at ``time``.
@@ -227,6 +229,8 @@ class Broker:
             )
         if target < 0 and not self.config.allow_short:
             target = 0
+        if self._cooling(symbol, time, target):
+            return
         order = Order(symbol, target, time)
         if self.config.fill == "close":
             if last is None:
@@ -237,6 +241,25 @@ class Broker:
             self._mark(time)
         else:
             self._pending[symbol] = order
+
+    def _cooling(self, symbol: str, time: int, target: int) -> bool:
+        """Tell whether an order for ``target`` at ``time`` would change the position too soon.
+
+        The fill of an order decided at ``time`` happens at ``time`` (the next open, or this
+        close): it must come at least ``cooldown`` candle durations after the last change.
+        """
+        n = self.config.cooldown
+        since = self._changed.get(symbol)
+        last = self._last.get(symbol)
+        if n <= 0 or since is None or last is None:
+            return False
+        pending = self._pending.get(symbol)
+        pos = self.positions.get(symbol)
+        current = 0 if pos is None else (1 if pos.side == "LONG" else -1)
+        wanted = current if pending is None else pending.target
+        if target == wanted:
+            return False
+        return time - since < n * duration_ms(last.timeframe)
 
     def finish(self) -> None:
         """Drop unfilled orders; with ``close_at_end``, close every position at its last close."""
@@ -276,6 +299,7 @@ class Broker:
             positions=tuple(self.positions[s] for s in sorted(self.positions)),
             orders=tuple(self._pending[s] for s in sorted(self._pending)),
             fills=self.fills,
+            changed=tuple(sorted(self._changed.items())),
         )
 
     def restore(self, state: BrokerState, last: Mapping[str, Candle]) -> None:
@@ -286,6 +310,7 @@ class Broker:
         self.positions = {p.symbol: p for p in state.positions}
         self._pending = {o.symbol: o for o in state.orders}
         self.fills = state.fills
+        self._changed = dict(state.changed)
         self._last = dict(last)
         self._last_close = {s: c.close_time for s, c in last.items()}
 
@@ -308,6 +333,7 @@ class Broker:
             self._close(order.symbol, price, time, reason)
         if order.target != 0:
             self._open(order.symbol, order.target, price, time)
+        self._changed[order.symbol] = time
 
     def _fill_price(self, price: float, buying: bool) -> float:
         return price * (1.0 + self._slip) if buying else price * (1.0 - self._slip)

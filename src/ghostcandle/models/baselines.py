@@ -9,7 +9,8 @@
 The action of ``drift``/``moving_average`` follows the sign of the predicted move of the base
 (finest) timeframe with fixed probabilities 0.5/0.25/0.25 (HOLD when flat); ``persistence``
 gives 1/3 each (HOLD). They work in normalised space, so their forecasts come back into prices
-through the same ``denormalise`` as every other model.
+through the same ``denormalise`` as every other model. The baselines fitted on training data
+(``vol_range``, ``majority``) live in their own modules.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ class BaselineConfig(ModelConfig):
 
 
 class Baseline(ConfiguredModel):
-    """Shared mechanics of the naive forecasters: no weights, no learning, nothing to save."""
+    """Shared mechanics of the naive forecasters: no weights, no learning, nothing to save.
+
+    A baseline's constants (if any) are part of its config, so a fitted baseline is rebuilt
+    from its config like every other model.
+    """
 
     family = "baseline"
-    cfg: BaselineConfig
 
     @property
     def learns(self) -> bool:
@@ -95,6 +99,12 @@ class Baseline(ConfiguredModel):
         probs[down, int(Action.SELL)] = 0.5
         return probs
 
+
+class _Lookback(Baseline):
+    """A baseline that averages the last ``lookback`` candles (0: the whole window)."""
+
+    cfg: BaselineConfig
+
     def _recent(self, w: np.ndarray) -> np.ndarray:
         n = self.cfg.lookback
         return w if n <= 0 else w[:, -n:]
@@ -116,7 +126,7 @@ def _naive_candle(w: np.ndarray, close: np.ndarray) -> np.ndarray:
     return out
 
 
-class Persistence(Baseline):
+class Persistence(_Lookback):
     """The next candle is the last candle."""
 
     family = "persistence"
@@ -128,7 +138,7 @@ class Persistence(Baseline):
         return np.full((move.shape[0], 3), 1.0 / 3.0)
 
 
-class Drift(Baseline):
+class Drift(_Lookback):
     """A random walk with the window's mean drift."""
 
     family = "drift"
@@ -139,7 +149,7 @@ class Drift(Baseline):
         return _naive_candle(r, r[:, -1, 3] + drift)
 
 
-class MovingAverage(Baseline):
+class MovingAverage(_Lookback):
     """The close reverts to the mean of recent closes."""
 
     family = "moving_average"
@@ -149,7 +159,7 @@ class MovingAverage(Baseline):
         return _naive_candle(r, np.mean(r[:, :, 3], axis=1))
 
 
-def make_baseline(cls: type[Baseline], raw: Mapping[str, Any]) -> Baseline:
+def make_baseline(cls: type[_Lookback], raw: Mapping[str, Any]) -> Baseline:
     """Build the baseline ``cls`` from keyword settings."""
     cfg = parse_config(BaselineConfig, cls.family, raw)
     if cfg.lookback != 0:

@@ -8,12 +8,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.models.base import Model
 from ghostcandle.models.baselines import Drift, MovingAverage, Persistence, make_baseline
+from ghostcandle.models.majority_baseline import Majority, make_majority
+from ghostcandle.models.range_baseline import VolRange, make_vol_range
 
 Factory = Callable[[Mapping[str, Any]], Model]
 
@@ -21,9 +25,13 @@ _FACTORIES: dict[str, Factory] = {
     "persistence": lambda raw: make_baseline(Persistence, raw),
     "drift": lambda raw: make_baseline(Drift, raw),
     "moving_average": lambda raw: make_baseline(MovingAverage, raw),
+    "vol_range": make_vol_range,
+    "majority": make_majority,
 }
+#: baselines whose constants are fitted on training candles (``fit_baseline``)
+FITTED_BASELINES: tuple[str, ...] = ("vol_range", "majority")
 # families whose train_step never changes them
-_NEVER_LEARN: set[str] = {"persistence", "drift", "moving_average"}
+_NEVER_LEARN: set[str] = {"persistence", "drift", "moving_average", "vol_range", "majority"}
 
 
 def _register_learning_families() -> None:
@@ -56,6 +64,21 @@ def model_names() -> tuple[str, ...]:
 def baseline_names() -> tuple[str, ...]:
     """Return the registered families that never learn."""
     return tuple(n for n in model_names() if n in _NEVER_LEARN)
+
+
+def fit_baseline(model: Model, history: Sequence[np.ndarray], threshold: float) -> Model:
+    """Return ``model`` with its constants fitted on training ``history``, if it has any.
+
+    ``history`` holds training series of the model's base timeframe, ``(n, 5)`` OHLCV rows each,
+    oldest first; ``threshold`` is the label threshold. Models without fitted constants (and a
+    history too short to fit on) come back unchanged.
+    """
+    if not isinstance(model, VolRange | Majority):
+        return model
+    try:
+        return model.fitted(history, threshold)
+    except UserInputError:
+        return model  # too little history: the documented unfitted defaults
 
 
 def create_model(name: str, **config: Any) -> Model:

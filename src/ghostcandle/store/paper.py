@@ -111,6 +111,28 @@ class PaperStore:
                     [session_id, point.time, point.equity, point.exposed],
                 )
 
+    def reset(self, session_id: str, now: int) -> PaperAccount | None:
+        """Start a session's account again: initial equity, no positions, orders or trades.
+
+        The settings and the time of the last candle handled are kept (a running trader carries
+        on from the next candle). Return the account as reset, or None if there is none.
+        """
+        with self.db.transaction() as con:
+            row = con.execute(
+                "SELECT config FROM paper_accounts WHERE session_id = ?", [session_id]
+            ).fetchone()
+            if row is None:
+                return None
+            initial = float(json.loads(row[0])["initial_equity"])
+            for table in ("paper_positions", "paper_orders", "paper_trades", "paper_equity"):
+                con.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
+            con.execute(
+                "UPDATE paper_accounts SET cash = ?, equity = ?, fills = 0, updated_at = ? "
+                "WHERE session_id = ?",
+                [initial, initial, now, session_id],
+            )
+        return self.load(session_id)
+
     def load(self, session_id: str) -> PaperAccount | None:
         """Return the stored account of a session, or None if it never traded on paper."""
         cur = self.db.cursor()
@@ -141,13 +163,26 @@ class PaperStore:
             count = cur.execute(
                 "SELECT count(*) FROM paper_trades WHERE session_id = ?", [session_id]
             ).fetchone()
+            exits = dict(
+                cur.execute(
+                    "SELECT symbol, max(exit_time) FROM paper_trades WHERE session_id = ? "
+                    "GROUP BY symbol",
+                    [session_id],
+                ).fetchall()
+            )
         finally:
             cur.close()
+        # the last position change of a symbol: its open position's entry, else its last exit
+        changed = {str(s): int(t) for s, t in exits.items()}
+        for p in positions:
+            changed[p.symbol] = max(changed.get(p.symbol, p.entry_time), p.entry_time)
         return PaperAccount(
             session_id=session_id,
             timeframe=str(row[0]),
             config=json.loads(row[1]),
-            state=BrokerState(float(row[2]), positions, orders, int(row[5])),
+            state=BrokerState(
+                float(row[2]), positions, orders, int(row[5]), tuple(sorted(changed.items()))
+            ),
             equity=float(row[3]),
             last_time=None if row[4] is None else int(row[4]),
             trades=int(count[0]) if count else 0,

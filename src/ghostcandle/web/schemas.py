@@ -135,8 +135,17 @@ class BacktestIn(_Strict):
     start: int = _EPOCH_MS
     end: int = _EPOCH_MS
     start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)
+    hold: Literal["flat", "keep"] = Field(
+        default="flat", description="HOLD closes the position (flat) or leaves it (keep)"
+    )
 
     _check_symbol = field_validator("symbol")(_symbol)
+
+
+class PaperResetIn(_Strict):
+    """Start a session's paper account again at its initial equity."""
+
+    session_id: str = Field(min_length=1, max_length=200)
 
 
 TIMEFRAMES_SHOWN: tuple[str, ...] = DEFAULT_TIMEFRAMES

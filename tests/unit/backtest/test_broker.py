@@ -43,7 +43,8 @@ def _run(
 
 def test_long_trade_fills_at_next_open_with_fees_on_both_fills() -> None:
     candles = [_c(0, 100, 100), _c(1, 101, 105), _c(2, 106, 108), _c(3, 110, 120)]
-    b = _run(BrokerConfig(fee_bps=10), candles, {0: (Action.BUY, 1.0), 1: (Action.HOLD, 1.0)})
+    cfg = BrokerConfig(fee_bps=10, hold="keep")
+    b = _run(cfg, candles, {0: (Action.BUY, 1.0), 1: (Action.HOLD, 1.0)})
     (t,) = b.trades
     size = 10_000 / 101
     assert (t.side, t.entry_time, t.entry_price) == ("LONG", 1 * M, 101.0)
@@ -191,7 +192,10 @@ def _recompute_equity(trades: list[Trade], candles: list[Candle], initial: float
 
 
 def _expected_holdings(
-    candles: list[Candle], signals: dict[int, tuple[Action, float]], min_conf: float
+    candles: list[Candle],
+    signals: dict[int, tuple[Action, float]],
+    min_conf: float,
+    hold: str = "keep",
 ) -> list[int]:
     """Side held during each candle (+1/-1/0) when signals fill at the next candle's open."""
     held, out = 0, []
@@ -203,11 +207,14 @@ def _expected_holdings(
             action, conf = signals[i]
             if conf >= min_conf and action != Action.HOLD:
                 wanted = 1 if action == Action.BUY else -1
+            elif hold == "flat":
+                wanted = 0
     return out
 
 
+@pytest.mark.parametrize("hold", ["keep", "flat"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_equity_and_pnl_match_an_independent_recomputation(seed: int) -> None:
+def test_equity_and_pnl_match_an_independent_recomputation(seed: int, hold: str) -> None:
     df = synthetic_candles(600, "1m", start_ms=0, seed=seed)
     candles = candles_from_frame("X", "1m", df)
     rng = np.random.default_rng(seed)
@@ -216,7 +223,9 @@ def test_equity_and_pnl_match_an_independent_recomputation(seed: int) -> None:
     signals = {
         i: (Action(int(a)), float(p)) for i, (a, p) in enumerate(zip(acts, confs, strict=False))
     }
-    cfg = BrokerConfig(fee_bps=7.5, slippage_bps=2.0, position_fraction=0.8, min_confidence=0.5)
+    cfg = BrokerConfig(
+        fee_bps=7.5, slippage_bps=2.0, position_fraction=0.8, min_confidence=0.5, hold=hold
+    )
     b = _run(cfg, candles, signals)
     assert len(b.trades) > 10
 
@@ -245,7 +254,7 @@ def test_equity_and_pnl_match_an_independent_recomputation(seed: int) -> None:
             before += s * p.size * (p.exit_price - by_open[t.entry_time - M].close) - p.exit_fee
         assert t.size * t.entry_price == pytest.approx(0.8 * before, rel=1e-9)
 
-    holdings = _expected_holdings(candles, signals, cfg.min_confidence)
+    holdings = _expected_holdings(candles, signals, cfg.min_confidence, hold)
     held_from_trades = []
     for c in candles:
         side = 0

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ghostcandle.domain.actions import Action, action_from_move, actions_from_moves
+from ghostcandle.domain.actions import (
+    DEFAULT_MOVE_THRESHOLD,
+    Action,
+    action_from_move,
+    actions_from_moves,
+    label_threshold,
+    threshold_warning,
+)
+from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.models.inputs import prepare_inputs
@@ -30,8 +38,9 @@ def _forecast(name: str, raw: list[np.ndarray], **extra: object) -> list[np.ndar
 
 
 def test_registry_lists_every_family_and_the_baselines() -> None:
-    assert set(model_names()) == {"persistence", "drift", "moving_average", "transformer", "cnn"}
-    assert set(baseline_names()) == {"persistence", "drift", "moving_average"}
+    baselines = {"persistence", "drift", "moving_average", "vol_range", "majority"}
+    assert set(model_names()) == baselines | {"transformer", "cnn", "excursion_mlp"}
+    assert set(baseline_names()) == baselines
     for name in baseline_names():
         assert create_model(name, **CFG).learns is False
 
@@ -97,11 +106,30 @@ def test_default_windows_are_600_for_the_base_timeframe() -> None:
 
 
 def test_move_labels_use_the_threshold() -> None:
-    assert action_from_move(100.0, 100.051) is Action.BUY
-    assert action_from_move(100.0, 99.949) is Action.SELL
-    assert action_from_move(100.0, 100.05) is Action.HOLD
+    # the old 0.05% rule, now an explicit threshold (the default is the round-trip cost)
+    assert action_from_move(100.0, 100.051, threshold=0.0005) is Action.BUY
+    assert action_from_move(100.0, 99.949, threshold=0.0005) is Action.SELL
+    assert action_from_move(100.0, 100.05, threshold=0.0005) is Action.HOLD
     assert action_from_move(100.0, 100.3, threshold=0.005) is Action.HOLD
     labels = actions_from_moves(np.array([100.0, 100.0, 100.0]), np.array([101.0, 99.0, 100.0]))
     assert labels.tolist() == [Action.BUY, Action.SELL, Action.HOLD]
     with pytest.raises(ValueError, match="not a fraction"):
         action_from_move(1.0, 2.0, threshold=-0.1)
+
+
+def test_labels_are_net_of_the_round_trip_cost_by_default() -> None:
+    cost = BrokerConfig().round_trip_cost
+    assert DEFAULT_MOVE_THRESHOLD == cost == pytest.approx(0.002)
+    # +0.1% does not pay 0.2% of fees: HOLD; +0.5% does: BUY; -0.5% SELL
+    assert action_from_move(100.0, 100.1) is Action.HOLD
+    assert action_from_move(100.0, 99.9) is Action.HOLD
+    assert action_from_move(100.0, 100.5) is Action.BUY
+    assert action_from_move(100.0, 99.5) is Action.SELL
+    labels = actions_from_moves(np.full(4, 100.0), np.array([100.1, 100.5, 99.5, 99.9]))
+    assert labels.tolist() == [Action.HOLD, Action.BUY, Action.SELL, Action.HOLD]
+    # a slippage assumption raises the floor: costs are the broker's, in one place
+    assert BrokerConfig(slippage_bps=5).round_trip_cost == pytest.approx(0.003)
+    assert threshold_warning(0.0005) is not None
+    assert threshold_warning(0.002) is None
+    assert label_threshold(relative_range=0.001, range_multiple=1.0) == cost
+    assert label_threshold(relative_range=0.004, range_multiple=1.0) == pytest.approx(0.004)

@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "train",
     "backtest",
+    "paper",
     "indicators",
     "pivots",
     "audit",

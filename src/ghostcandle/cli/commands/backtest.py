@@ -9,7 +9,7 @@ from typing import Any
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
-from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, BrokerConfig
+from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, HOLDS, BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time, parse_time
@@ -45,6 +45,12 @@ def register(sub: Any) -> None:
     p.add_argument("--min-confidence", type=float, default=0.0)
     p.add_argument("--fill", choices=FILLS, default="next_open")
     p.add_argument("--long-only", action="store_true", help="SELL goes flat instead of short")
+    p.add_argument(
+        "--hold",
+        choices=HOLDS,
+        default="flat",
+        help="what HOLD does: flat closes the position (default), keep leaves it open",
+    )
     p.add_argument("--train", default="none", choices=TRAIN_MODES)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model-config", default="{}", help="model settings as JSON")
@@ -82,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         min_confidence=args.min_confidence,
         fill=args.fill,
         allow_short=not args.long_only,
+        hold=args.hold,
     )
     extra = _model_config(args.model_config)
     # a backtest only reads, unless the loop runs (it records its session and predictions)

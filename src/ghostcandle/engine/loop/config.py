@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, check_threshold
+from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, check_threshold, threshold_warning
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe
 from ghostcandle.engine.loop.resolver import default_grace_ms
@@ -22,8 +22,11 @@ class SessionConfig:
 
     ``model_config`` goes to ``create_model``; ``timeframes`` are the ones predicted each time
     one of their candles closes (default: every timeframe of the model). ``baselines`` are
-    scored beside the model on the same candles. ``flush_every`` is how many candle events may
-    be held in memory before the ledger is written (1 = at once, as live does).
+    scored beside the model on the same candles. ``threshold`` is the relative move that labels
+    BUY/SELL (training labels and ``action_correct``); it defaults to the broker's round-trip
+    cost, and a lower explicit value is allowed (to study small moves) but shows up in
+    ``warnings()`` and the session status. ``flush_every`` is how many candle events may be held
+    in memory before the ledger is written (1 = at once, as live does).
     """
 
     session_id: str
@@ -64,6 +67,11 @@ class SessionConfig:
             raise UserInputError(
                 "flush_every and checkpoint_every must be >= 1 and baseline_window >= 2"
             )
+
+    def warnings(self) -> list[str]:
+        """Return one line per setting that is allowed but probably a mistake."""
+        warning = threshold_warning(self.threshold)
+        return [] if warning is None else [warning]
 
     def grace(self, timeframe: str) -> int:
         """Return how long a prediction of ``timeframe`` may wait for its target after it."""

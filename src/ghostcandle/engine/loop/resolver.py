@@ -4,6 +4,8 @@ Pending predictions are held in memory, indexed by target ``(symbol, timeframe, 
 so a candle close resolves its predictions without a query. Nothing stays pending forever:
 ``expire(now)`` retires every prediction whose ``expires_at`` has passed. After a restart,
 ``recover`` reloads the pending rows and resolves them from candles stored meanwhile.
+``action_correct`` compares each action with the label of its move net of round-trip costs
+(``domain.actions``; the threshold defaults to the broker's round-trip cost).
 """
 
 from __future__ import annotations

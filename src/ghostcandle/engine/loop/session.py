@@ -35,6 +35,7 @@ from ghostcandle.domain.errors import DataMissingError, OperationalError, UserIn
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic, pivot_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.engine.loop.baseline_fit import fitted_baseline
 from ghostcandle.engine.loop.config import SessionConfig, finest_first
 from ghostcandle.engine.loop.coordinator import InferenceTrainingCoordinator
 from ghostcandle.engine.loop.ledger_writer import LedgerWriter
@@ -169,6 +170,7 @@ class LoopSession:
                 timeframes=list(self._model.timeframes),
                 windows={tf: min(cfg.baseline_window, n) for tf, n in self._model.windows.items()},
             )
+            base = fitted_baseline(base, self.candles, cfg.symbols, now, cfg.threshold)
             self.predictors.append(Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace))
         try:
             self._check_data(now)
@@ -463,6 +465,7 @@ class LoopSession:
             "trainer": None if trainer is None else vars(trainer.stats).copy(),
             "checkpoint": None if ckpt is None else {"path": ckpt.path, "step": ckpt.step},
             "metrics": self.metrics.to_json(),
+            "warnings": self.config.warnings(),
         }
 
     def recent_predictions(self, limit: int = 50) -> list[PredictionRecord]:

@@ -57,13 +57,5 @@ class BacktestRequest:
             "train": self.train,
             "seed": self.seed,
             "start_from": self.start_from,
-            "broker": {
-                "initial_equity": self.broker.initial_equity,
-                "fee_bps": self.broker.fee_bps,
-                "slippage_bps": self.broker.slippage_bps,
-                "position_fraction": self.broker.position_fraction,
-                "min_confidence": self.broker.min_confidence,
-                "fill": self.broker.fill,
-                "allow_short": self.broker.allow_short,
-            },
+            "broker": self.broker.to_json(),
         }

@@ -1,10 +1,11 @@
 """Training modes: which resolved frames and pivots become training samples, and when.
 
 - ``none``: nothing is ever trained.
-- ``every_candle``: every resolved prediction is a sample, labelled by the price move (BUY above
-  +threshold, SELL below -threshold, else HOLD); when a pivot is later confirmed at a frame's
-  decision candle, that frame is trained again with the pivot's label (BUY at a low, SELL at a
-  high), which is what the candle called for.
+- ``every_candle``: every resolved prediction is a sample, labelled by the price move net of
+  round-trip costs (``domain.actions``: BUY above +threshold, SELL below -threshold, else HOLD;
+  the threshold defaults to the broker's round-trip cost); when a pivot is later confirmed at a
+  frame's decision candle, that frame is trained again with the pivot's label (BUY at a low,
+  SELL at a high), which is what the candle called for.
 - ``pivots_only``: only frames decided at a pivot candle, as soon as the pivot is confirmed.
 - ``manual``: a request supplies the action for the current candle's frame.
 

@@ -11,12 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.engine.runtime import LiveRequest
+from ghostcandle.engine.trading.paper import reset_account
+from ghostcandle.store.paper import PaperStore
 from ghostcandle.web.deps import WorkspaceDep
 from ghostcandle.web.errors import FeatureUnavailableError
 from ghostcandle.web.live_bridge import prediction_json
-from ghostcandle.web.schemas import BacktestIn, LiveStartIn, ManualTrainIn, TrainIn
+from ghostcandle.web.schemas import BacktestIn, LiveStartIn, ManualTrainIn, PaperResetIn, TrainIn
 from ghostcandle.web.workspace import Workspace
 
 router = APIRouter(prefix="/api", tags=["engine"])
@@ -114,6 +117,20 @@ def live_predictions(
     return {"running": session.running, "predictions": [prediction_json(r) for r in recs]}
 
 
+@router.post("/paper/reset")
+def paper_reset(ws: WorkspaceDep, body: PaperResetIn) -> dict[str, Any]:
+    """Start a session's paper account again at its initial equity (404 if it has none).
+
+    A running live session keeps trading on the reset account from its next candle.
+    """
+    rt = ws.runtime
+    summary = reset_account(PaperStore(rt.db), rt.paper, body.session_id, rt.clock.now_ms())
+    session = rt.session
+    if session is not None and session.config.session_id == body.session_id:
+        ws.hub.publish("live", ws.live.status())
+    return summary
+
+
 @router.post("/realtime-inference/train-manual")
 def train_manual(ws: WorkspaceDep, body: ManualTrainIn) -> dict[str, Any]:
     """In manual mode, train on the current candle's frame with the trader's label."""
@@ -146,6 +163,7 @@ def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
             start=body.start,
             end=body.end,
             start_from=body.start_from,
+            broker=BrokerConfig(hold=body.hold),
         )
     )
 

@@ -99,6 +99,7 @@ export class LivePanel {
     this.signalMarkers = [];
     $("#live-start").addEventListener("click", () => this.start());
     $("#live-stop").addEventListener("click", () => this.stop());
+    $("#live-paper-reset").addEventListener("click", () => this.resetPaper());
     document.querySelectorAll("#live-manual button").forEach((b) =>
       b.addEventListener("click", () => this.label(b.dataset.label)),
     );
@@ -132,6 +133,21 @@ export class LivePanel {
   async stop() {
     try {
       this.onStatus(await post("/api/live-training/stop"));
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  // Start the paper account of the shown session again (positions and trades are dropped).
+  async resetPaper() {
+    const p = this.status && this.status.paper;
+    if (!p) return;
+    if (!window.confirm(`Reset the paper account of ${p.session_id}? Its positions and trades are dropped and it starts again at ${fmtPrice(p.initial_equity)}.`)) return;
+    try {
+      const res = await post("/api/paper/reset", { session_id: p.session_id });
+      this.status = { ...this.status, paper: res };
+      this.showPaper(res);
+      showOk(`paper account of ${p.session_id} reset`);
     } catch (e) {
       showError(e);
     }
