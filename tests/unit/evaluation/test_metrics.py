@@ -20,6 +20,10 @@ from .conftest import ledger, market, persistence
 CLOSE = FIELDS.index("close")
 
 
+def _by_model(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {str(m): g for m, g in df.groupby("model")}
+
+
 def _shifted(candles: np.ndarray, by: float, seed: int) -> np.ndarray:
     """Predictions off the actual candle by ``by`` times a random sign, every field."""
     actual = candles[1:]
@@ -39,10 +43,11 @@ def test_strongest_baseline_is_the_lowest_mae_on_the_shared_targets() -> None:
             ledger("c", candles, _shifted(candles, 0.3, 3)),
         ]
     )
-    grid = target_grid(df)
+    grid = target_grid(_by_model(df))
     assert strongest_baseline(grid, "cnn", ["a", "b", "c"], CLOSE) == "b"
-    # a and c tie: the first name wins
-    assert strongest_baseline(grid, "cnn", ["c", "a"], CLOSE) == "a"
+    # a and c tie: the first in the order given wins (the registry's order in a report)
+    assert strongest_baseline(grid, "cnn", ["c", "a"], CLOSE) == "c"
+    assert strongest_baseline(grid, "cnn", ["a", "c"], CLOSE) == "a"
     out = compare(grid, "cnn", "b", CLOSE)
     assert out["n"] == 150  # the targets both predicted
     assert out["mae_model"] == pytest.approx(0.5)
@@ -61,7 +66,7 @@ def test_a_baseline_sharing_no_target_is_passed_over() -> None:
             ledger("b", candles, _shifted(candles, 0.1, 2), keep=~half),
         ]
     )
-    grid = target_grid(df)
+    grid = target_grid(_by_model(df))
     assert strongest_baseline(grid, "cnn", ["a", "b"], CLOSE) == "a"
     assert strongest_baseline(grid, "cnn", [], CLOSE) is None
 
@@ -76,7 +81,7 @@ def test_targets_align_across_symbols_and_models_in_any_row_order() -> None:
             ledger("persistence", btc, persistence(btc), symbol="BTC/USDT"),
         ]
     ).sample(frac=1.0, random_state=0)
-    grid = target_grid(rows)
+    grid = target_grid(_by_model(rows))
     out = compare(grid, "cnn", "persistence", CLOSE)
     assert out["n"] == 160
     both = np.concatenate([np.abs(eth[:-1, 3] - eth[1:, 3]), np.abs(btc[:-1, 3] - btc[1:, 3])])

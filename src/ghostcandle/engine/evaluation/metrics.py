@@ -6,12 +6,13 @@ did not predict that target). A skill compares two models on the targets both pr
 ``MAE(model) / MAE(baseline)`` (below 1 beats the baseline), with the Diebold–Mariano test of
 ``significance.diebold_mariano``. The *strongest* baseline of a field is the session baseline
 with the lowest MAE on that field over the targets it shares with the model (ties: the first
-name in alphabetical order); a baseline may be its own strongest (skill 1, nothing to test).
+in the order given, the registry's: persistence first); a baseline may be its own strongest
+(skill 1, nothing to test).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,20 +51,21 @@ def absolute_errors(df: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def target_grid(df: pd.DataFrame) -> TargetGrid:
-    """Lay one timeframe's resolved predictions on their grid of targets (see module doc)."""
-    codes, _ = pd.factorize(df["symbol"], sort=True)
-    symbols = int(codes.max()) + 1 if len(codes) else 1
-    times = df["target_open_time"].to_numpy(np.int64)
+def target_grid(groups: Mapping[str, pd.DataFrame]) -> TargetGrid:
+    """Lay one timeframe's resolved predictions, ``{model: rows}``, on their grid of targets."""
+    symbols = sorted({str(s) for g in groups.values() for s in g["symbol"].unique()})
+    codes = {m: pd.Categorical(g["symbol"], categories=symbols).codes for m, g in groups.items()}
+    times = {m: g["target_open_time"].to_numpy(np.int64) for m, g in groups.items()}
+    n_sym = max(len(symbols), 1)
     # one int per target, ordered by time then symbol
-    keys, column = np.unique(times * symbols + codes, return_inverse=True)
-    _, period = np.unique(keys // symbols, return_inverse=True)
-    errs = absolute_errors(df)
+    keyed = {m: times[m] * n_sym + codes[m].astype(np.int64) for m in groups}
+    keys = np.unique(np.concatenate([*keyed.values(), np.empty(0, np.int64)]))
+    _, period = np.unique(keys // n_sym, return_inverse=True)
     grid: dict[str, np.ndarray] = {}
-    for model, rows in df.groupby("model", sort=True).indices.items():
+    for model, g in groups.items():
         e = np.full((len(FIELDS), len(keys)), np.nan)
-        e[:, column[rows]] = errs[rows].T
-        grid[str(model)] = e
+        e[:, np.searchsorted(keys, keyed[model])] = absolute_errors(g).T
+        grid[model] = e
     return TargetGrid(period=period.astype(np.int64), errors=grid)
 
 
@@ -96,11 +98,11 @@ def strongest_baseline(
 ) -> str | None:
     """Return the baseline with the lowest MAE on ``field`` over the targets ``model`` shares.
 
-    Baselines sharing no target with the model are passed over; ties go to the first name.
+    Baselines sharing no target with the model are passed over; ties go to the first given.
     """
     best: tuple[float, str] | None = None
     a = grid.errors[model][field]
-    for name in sorted(baselines):
+    for name in baselines:
         b = grid.errors[name][field]
         b = b[~(np.isnan(a) | np.isnan(b))]
         if len(b) == 0:

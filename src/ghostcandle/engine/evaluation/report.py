@@ -95,7 +95,7 @@ def _one(
     baselines: list[str],
     config: BrokerConfig,
     threshold: float,
-    cache: BenchmarkCache,
+    cache: BenchmarkCache | None,
 ) -> dict[str, Any]:
     model = str(g["model"].iloc[0])
     n = len(g)
@@ -124,7 +124,7 @@ def _one(
         action=action_figures(g, threshold),
         calibration=confidence_buckets(conf, correct),
         coverage=coverage(g),
-        trading=trading_value(g, timeframe, config, cache),
+        trading=None if cache is None else trading_value(g, timeframe, config, cache),
     )
     return out
 
@@ -135,24 +135,34 @@ def evaluate(
     threshold: float = DEFAULT_MOVE_THRESHOLD,
     broker: BrokerConfig | None = None,
     baselines: Iterable[str] | None = None,
+    trading: bool = True,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Return ``{model: {timeframe: figures}}`` for resolved predictions (see module doc).
 
     ``threshold`` is the session's move threshold (the action labels); ``broker`` the trading
     costs (default: the broker's own); ``baselines`` the families that count as baselines
-    (default: every registered family that never learns).
+    (default: every registered family that never learns, in the registry's order, which breaks
+    ties for the strongest). ``trading=False`` leaves the trading value out (``None``): the
+    broker steps through every candle in Python, the rest is vectorised.
     """
     if resolved.empty:
         return {}
-    df = resolved[resolved["status"] == "resolved"]
+    settled = resolved["status"] == "resolved"
+    df = resolved if settled.all() else resolved[settled]
     config = check_config(broker or BrokerConfig())
-    known = set(baseline_names() if baselines is None else baselines)
-    cache: BenchmarkCache = {}
+    known = list(baseline_names() if baselines is None else baselines)
+    cache: BenchmarkCache | None = {} if trading else None
+    by_tf: dict[str, dict[str, pd.DataFrame]] = {}
+    # one copy per group (not one per timeframe, then one per model)
+    indices: dict[Any, Any] = df.groupby(["timeframe", "model"]).indices
+    for key in sorted(indices):
+        tf, model = key
+        by_tf.setdefault(str(tf), {})[str(model)] = df.iloc[indices[key]]
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for (tf,), by_tf in df.groupby(["timeframe"], sort=True):
-        grid = target_grid(by_tf)
-        present = sorted(m for m in grid.errors if m in known)
-        for (model,), g in by_tf.groupby(["model"], sort=True):
-            figures = _one(g, str(tf), grid, present, config, threshold, cache)
-            out.setdefault(str(model), {})[str(tf)] = json_safe(figures)
-    return out
+    for tf, groups in by_tf.items():
+        grid = target_grid(groups)
+        present = [m for m in known if m in groups]
+        for model, g in groups.items():
+            figures = _one(g, tf, grid, present, config, threshold, cache)
+            out.setdefault(model, {})[tf] = json_safe(figures)
+    return dict(sorted(out.items()))

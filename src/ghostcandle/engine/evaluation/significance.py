@@ -96,6 +96,12 @@ def hac_lag(periods: int) -> int:
     return lag
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # einsum's own loop: BLAS would start threads for one dot product, which on a busy
+    # machine costs a thousand times the arithmetic
+    return float(np.einsum("i,i->", a, b))
+
+
 def bartlett_weights(lag: int) -> np.ndarray:
     """Return the Bartlett (Newey–West) weights ``1 - k / (lag + 1)`` for ``k = 1..lag``."""
     return 1.0 - np.arange(1, lag + 1, dtype=np.float64) / (lag + 1)
@@ -109,9 +115,9 @@ def newey_west_variance(d: np.ndarray, lag: int) -> float:
     """
     x = np.asarray(d, dtype=np.float64) - float(np.mean(d))
     n = len(x)
-    total = float(x @ x)
+    total = _dot(x, x)
     for k, w in enumerate(bartlett_weights(min(lag, n - 1)), start=1):
-        total += 2.0 * float(w) * float(x[k:] @ x[:-k])
+        total += 2.0 * float(w) * _dot(x[k:], x[:-k])
     return total / n
 
 
@@ -125,9 +131,9 @@ def hac_variance_of_mean(d: np.ndarray, period: np.ndarray, lag: int) -> float:
     x = np.asarray(d, dtype=np.float64)
     n = len(x)
     sums = np.bincount(period, weights=x - float(np.mean(x)))
-    total = float(sums @ sums)
+    total = _dot(sums, sums)
     for k, w in enumerate(bartlett_weights(min(lag, len(sums) - 1)), start=1):
-        total += 2.0 * float(w) * float(sums[k:] @ sums[:-k])
+        total += 2.0 * float(w) * _dot(sums[k:], sums[:-k])
     return max(total, 0.0) / (n * n)
 
 
