@@ -1,17 +1,19 @@
 """The evaluation of a million resolved predictions, beside a bare numpy MAE of the same arrays.
 
 Synthetic ledger: 2 learning models and 3 baselines, on 1m and 1h, 100,000 targets each
-(1,000,000 rows). Timed: ``evaluate`` without the trading value (every figure and test,
-vectorised) and with it (the broker steps through every candle in Python). Two floors, measured
-in the same run: ``mean(|pred - actual|)`` of the five fields over the same arrays, and the
-broker driven bare (``on_signal`` + ``on_candle``) over one group's 100,000 candles, per
-candle. Prints one JSON line.
+(1,000,000 rows). Timed, the fastest of a few runs (the machine is shared): ``evaluate``
+without the trading value (every figure and test, vectorised) and with it (the broker steps
+through every candle in Python). Two floors, measured in the same run: ``mean(|pred -
+actual|)`` of the five fields over the same arrays, and the broker driven bare (``on_signal`` +
+``on_candle``) over one group's 100,000 candles, per candle. Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,19 @@ FIELDS = ("open", "high", "low", "close", "volume")
 T0 = 1_600_000_000_000
 THRESHOLD = 0.002
 ACTUAL = [f"actual_{f}" for f in FIELDS]
+#: the machine is shared: the fastest of a few runs is reported
+ROUNDS, ROUNDS_FLOOR = 2, 5
+T = TypeVar("T")
+
+
+def _best(rounds: int, run: Callable[[], T]) -> tuple[T, float]:
+    """Return the result of ``run`` and the fastest of ``rounds`` timings, in seconds."""
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        out = run()
+        best = min(best, time.perf_counter() - t0)
+    return out, best
 
 
 def _market(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,16 +116,11 @@ def main() -> None:
     baseline_names()  # the registry imports the learning families (torch) once: not timed
     pred = df[[f"pred_{f}" for f in FIELDS]].to_numpy(np.float64)
     actual = df[[f"actual_{f}" for f in FIELDS]].to_numpy(np.float64)
-    t0 = time.perf_counter()
-    floor_mae = np.mean(np.abs(pred - actual), axis=0)
-    floor = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    report = evaluate(df, threshold=THRESHOLD, trading=False)
-    statistics = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    evaluate(df, threshold=THRESHOLD)
-    total = time.perf_counter() - t0
-    broker_floor = _bare_broker(df[(df["model"] == "cnn") & (df["timeframe"] == "1m")])
+    floor_mae, floor = _best(ROUNDS_FLOOR, lambda: np.mean(np.abs(pred - actual), axis=0))
+    report, statistics = _best(ROUNDS, lambda: evaluate(df, threshold=THRESHOLD, trading=False))
+    _, total = _best(1, lambda: evaluate(df, threshold=THRESHOLD))
+    one = df[(df["model"] == "cnn") & (df["timeframe"] == "1m")]
+    broker_floor = min(_bare_broker(one) for _ in range(ROUNDS))
     close = report["cnn"]["1m"]["skill"]["close"]["vs_strongest"]
     print(
         json.dumps(

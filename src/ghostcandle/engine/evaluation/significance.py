@@ -1,17 +1,18 @@
 """Significance: Wilson intervals, exact binomial tests, and Diebold–Mariano with HAC variance.
 
-Every test here is vectorised with numpy (a million targets cost milliseconds) and refuses to
-answer below ``MIN_SAMPLE`` targets: the figures then carry ``"status": "too_few"`` and no
-interval or p-value.
+Every test here is vectorised with numpy (a million targets take a fraction of a second) and
+refuses to answer below ``MIN_SAMPLE`` targets: the figures then carry ``"status": "too_few"``
+and no interval or p-value.
 
 Diebold–Mariano (1995) compares two forecasts on the same targets by the loss differential
 ``d = |e_model| - |e_baseline|`` (absolute-error loss). The variance of its mean is the
 Newey–West (1987) HAC estimate with Bartlett weights ``1 - k / (L + 1)`` and lag
 ``L = floor(T ** (1/3))``, ``T`` the number of distinct target times: one-step-ahead errors of
-overlapping windows are serially correlated, so ``h - 1 = 0`` lags would understate it. Several
-symbols at one target time are summed first (Driscoll–Kraay), so correlation across symbols
-counts too; lags are positions on the sorted target times, gaps being ignored. The statistic
-``mean(d) / sqrt(var)`` is referred to the standard normal, two-sided.
+overlapping windows are serially correlated, so ``h - 1 = 0`` lags would understate it.
+Several symbols at one target time are summed first (Driscoll–Kraay), so correlation across
+symbols counts too. Lags are positions on the session's sorted target times: a time where one
+of the two forecasts is missing adds a zero deviation, a gap in the data is not counted. The
+statistic ``mean(d) / sqrt(var)`` is referred to the standard normal, two-sided.
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def diebold_mariano(
 ) -> dict[str, Any]:
     """Test equal expected loss of two forecasts on the same targets (see the module doc).
 
-    ``period`` holds each target's time (any ints ordered like time). The answer names the
+    ``period`` holds each target's time position (0-based ints, e.g. the rank of its target
+    time among the session's; several targets may share one). The answer names the
     statistic, the two-sided normal p-value and the lag used; below ``MIN_SAMPLE`` targets
     neither. Identical losses give no statistic and p = 1; a constant non-zero difference no
     statistic and p = 0 (the sign is certain).
@@ -174,8 +176,8 @@ def diebold_mariano(
     }
     if n < MIN_SAMPLE:
         return out
-    times, position = np.unique(period, return_inverse=True)
-    lag = hac_lag(len(times))
+    position = np.asarray(period, dtype=np.int64)
+    lag = hac_lag(int(np.count_nonzero(np.bincount(position))))
     out["lag"] = lag
     if not d.any():
         out.update(p_value=1.0, note="identical losses: nothing to test")
