@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ghostcandle.domain.actions import Action
 from ghostcandle.domain.broker import Broker, BrokerConfig
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.performance import buy_and_hold, periods_per_year, summarise
-from ghostcandle.engine.evaluation.trading_value import follow
+from ghostcandle.engine.evaluation.trading_value import follow, trading_value
 
 from .conftest import SYM, T0, M, ledger, market, persistence
 
@@ -92,3 +93,12 @@ def test_always_hold_under_the_default_broker_stays_flat() -> None:
     out = follow(g, SYM, "1m", BrokerConfig())
     assert out["model"]["trades"] == 0
     assert out["model"]["return_pct"] == 0.0
+
+
+def test_a_target_predicted_twice_is_traded_once() -> None:
+    rows = market(80, seed=10)
+    g = ledger("cnn", rows, persistence(rows), actions=_actions(80, 10))
+    twice = pd.concat([g, g.iloc[10:20]])  # two sessions pooled
+    out = trading_value(twice, "1m", BrokerConfig(), {})
+    assert out[SYM]["n"] == 80
+    assert out[SYM]["model"] == trading_value(g, "1m", BrokerConfig(), {})[SYM]["model"]

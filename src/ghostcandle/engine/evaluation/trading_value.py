@@ -107,5 +107,8 @@ def trading_value(
     out: dict[str, dict[str, Any]] = {}
     for symbol, s in g.groupby("symbol", sort=True):
         ordered = s.sort_values("target_open_time", kind="stable")
+        # the broker takes each candle once: a target predicted twice (several sessions or
+        # folds pooled) is traded on its last prediction
+        ordered = ordered.drop_duplicates("target_open_time", keep="last")
         out[str(symbol)] = follow(ordered, str(symbol), timeframe, config, cache)
     return out
