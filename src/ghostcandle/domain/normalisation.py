@@ -135,7 +135,7 @@ def _lookup(timeframe: str, params: Mapping[str, float]) -> tuple[float, float, 
 
 def normalise(timeframe: str, values: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
     """Return ``values`` (``(..., 5)`` OHLCV prices) normalised with ``params`` (float64)."""
-    ref, price_scale, volume_scale = _lookup(timeframe, params)
+    ref, price_scale, volume_scale = (np.float64(x) for x in _lookup(timeframe, params))
     return _scaled(np.asarray(values, dtype=np.float64), ref, price_scale, volume_scale)
 
 
@@ -143,22 +143,25 @@ def normalise_windows(windows: np.ndarray, scales: WindowScales) -> np.ndarray:
     """Return each raw window of a ``(batch, length, 5)`` stack normalised with its own scales."""
     v = np.asarray(windows, dtype=np.float64)
     return _scaled(
-        v,
-        scales.price_ref[:, None, None],
-        scales.price_scale[:, None, None],
-        scales.volume_scale[:, None],
+        v, scales.price_ref[:, None], scales.price_scale[:, None], scales.volume_scale[:, None]
     )
 
 
 def _scaled(
     v: np.ndarray,
-    ref: float | np.ndarray,
-    price_scale: float | np.ndarray,
-    volume_scale: float | np.ndarray,
+    ref: np.ndarray | np.float64,
+    price_scale: np.ndarray | np.float64,
+    volume_scale: np.ndarray | np.float64,
 ) -> np.ndarray:
-    out = np.empty_like(v)
-    out[..., :4] = (v[..., :4] - ref) / price_scale
-    out[..., 4] = v[..., 4] / volume_scale
+    # prices (x - ref) / price_scale, volume x / volume_scale, in one pass over whole rows: the
+    # volume column is shifted by zero, which leaves every float as it is
+    shift = np.zeros((*np.shape(ref), 5))
+    shift[..., :4] = np.expand_dims(ref, -1)
+    scale = np.empty((*np.shape(ref), 5))
+    scale[..., :4] = np.expand_dims(price_scale, -1)
+    scale[..., 4] = volume_scale
+    out: np.ndarray = np.subtract(v, shift)
+    out /= scale
     return out
 
 

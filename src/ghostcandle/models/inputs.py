@@ -42,8 +42,9 @@ def prepare_stacked_inputs(
 ) -> tuple[ModelInputs, dict[str, WindowScales]]:
     """Normalise raw windows already stacked per timeframe: tf -> ``(batch, length, 5)`` OHLCV.
 
-    Each window is normalised on its own, exactly as ``prepare_inputs`` does it one sample at a
-    time (this is what it runs). Return the batch and each timeframe's parameters.
+    Each window is normalised on its own; ``prepare_inputs`` runs this too, so a window's
+    input and parameters are the same bits whichever way it is given. Return the batch and
+    each timeframe's parameters.
     """
     scales = {tf: window_scales(tf, w) for tf, w in raw.items()}
     sizes = {tf: len(s.price_ref) for tf, s in scales.items()}

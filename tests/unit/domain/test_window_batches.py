@@ -53,6 +53,9 @@ def test_batched_parameters_are_each_windows_own_bit_for_bit(n: int) -> None:
         want = _reference("1m", one)
         assert scales.params(k) == want
         assert norm_params("1m", one) == want
+        ref, scale, vscale = (want[key] for key in param_keys("1m"))
+        assert np.array_equal(normalised[k, :, :4], (one[:, :4] - ref) / scale)
+        assert np.array_equal(normalised[k, :, 4], one[:, 4] / vscale)
         assert np.array_equal(normalised[k], normalise("1m", one, want))
 
 
