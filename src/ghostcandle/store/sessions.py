@@ -1,7 +1,9 @@
 """Loop sessions: configuration, progress and checkpoint, so a restarted process can resume.
 
 Progress (``progress_time``: the close time of the last event fully handled) is written in the
-same transaction as the predictions it produced, so after a crash the ledger and the progress
+same transaction as the predictions and training-step records it produced, and with the
+checkpoint that holds exactly those steps (``checkpoint_path``: its name relative to the
+checkpoint directory), so after a crash the ledger, the steps, the weights and the progress
 marker always agree.
 """
 
@@ -36,6 +38,8 @@ class SessionRow:
     checkpoint_path: str | None
     checkpoint_step: int | None
     summary: Mapping[str, Any] | None
+    #: the learning model's step when the session started (0: fresh weights)
+    start_step: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class TrainingStepRecord:
 
 _COLS = (
     "session_id, kind, config, status, created_at, updated_at, progress_time, events, "
-    "train_steps, checkpoint_path, checkpoint_step, summary"
+    "train_steps, checkpoint_path, checkpoint_step, summary, start_step"
 )
 
 
@@ -63,21 +67,51 @@ class SessionStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._select: str | None = None
 
-    def create(self, session_id: str, kind: str, config: Mapping[str, Any], now: int) -> None:
-        """Register a new session (status ``running``)."""
+    def _columns(self, cur: duckdb.DuckDBPyConnection) -> str:
+        """Return the columns to read; a database opened read-only may predate ``start_step``."""
+        if self._select is None:
+            found = cur.execute(
+                "SELECT count(*) FROM information_schema.columns "
+                "WHERE table_name = 'loop_sessions' AND column_name = 'start_step'"
+            ).fetchone()
+            self._select = _COLS if found and found[0] else _COLS.replace("start_step", "0")
+        return self._select
+
+    def create(
+        self,
+        session_id: str,
+        kind: str,
+        config: Mapping[str, Any],
+        now: int,
+        *,
+        checkpoint: str | None = None,
+        start_step: int = 0,
+    ) -> None:
+        """Register a new session (status ``running``), starting from ``checkpoint`` if given."""
         with self.db.transaction() as con:
             con.execute(
                 f"INSERT INTO loop_sessions ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, 0, "
-                "NULL, NULL, NULL)",
-                [session_id, kind, json.dumps(dict(config), sort_keys=True), RUNNING, now, now],
+                "?, ?, NULL, ?)",
+                [
+                    session_id,
+                    kind,
+                    json.dumps(dict(config), sort_keys=True),
+                    RUNNING,
+                    now,
+                    now,
+                    checkpoint,
+                    None if checkpoint is None else start_step,
+                    start_step,
+                ],
             )
 
     def get(self, session_id: str) -> SessionRow | None:
         """Return the session, or None if it was never created."""
         cur = self.db.cursor()
         row = cur.execute(
-            f"SELECT {_COLS} FROM loop_sessions WHERE session_id = ?", [session_id]
+            f"SELECT {self._columns(cur)} FROM loop_sessions WHERE session_id = ?", [session_id]
         ).fetchone()
         cur.close()
         return None if row is None else _row(row)
@@ -94,7 +128,9 @@ class SessionStore:
     def all(self) -> list[SessionRow]:
         """Return every session, oldest first."""
         cur = self.db.cursor()
-        rows = cur.execute(f"SELECT {_COLS} FROM loop_sessions ORDER BY created_at").fetchall()
+        rows = cur.execute(
+            f"SELECT {self._columns(cur)} FROM loop_sessions ORDER BY created_at"
+        ).fetchall()
         cur.close()
         return [_row(r) for r in rows]
 
@@ -107,12 +143,25 @@ class SessionStore:
         events: int,
         train_steps: int,
         now: int,
+        checkpoint: str | None = None,
+        checkpoint_step: int | None = None,
     ) -> None:
-        """Record progress inside an open transaction (with the predictions it produced)."""
+        """Record progress inside an open transaction (with the predictions it produced).
+
+        ``checkpoint`` (a name relative to the checkpoint directory) holds the weights after
+        exactly ``train_steps`` good steps; None leaves the recorded one (no new good step).
+        """
+        if checkpoint is None:
+            con.execute(
+                "UPDATE loop_sessions SET progress_time = ?, events = ?, train_steps = ?, "
+                "updated_at = ? WHERE session_id = ?",
+                [progress_time, events, train_steps, now, session_id],
+            )
+            return
         con.execute(
             "UPDATE loop_sessions SET progress_time = ?, events = ?, train_steps = ?, "
-            "updated_at = ? WHERE session_id = ?",
-            [progress_time, events, train_steps, now, session_id],
+            "updated_at = ?, checkpoint_path = ?, checkpoint_step = ? WHERE session_id = ?",
+            [progress_time, events, train_steps, now, checkpoint, checkpoint_step, session_id],
         )
 
     def set_status(
@@ -133,7 +182,7 @@ class SessionStore:
                 )
 
     def set_checkpoint(self, session_id: str, path: str, step: int, now: int) -> None:
-        """Record the last checkpoint written for the session's learning model."""
+        """Record a checkpoint of the session's learning model (outside its progress)."""
         with self.db.transaction() as con:
             con.execute(
                 "UPDATE loop_sessions SET checkpoint_path = ?, checkpoint_step = ?, "
@@ -202,4 +251,5 @@ def _row(r: Sequence[Any]) -> SessionRow:
         checkpoint_path=None if r[9] is None else str(r[9]),
         checkpoint_step=None if r[10] is None else int(r[10]),
         summary=None if r[11] is None else json.loads(r[11]),
+        start_step=0 if r[12] is None else int(r[12]),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -103,7 +105,8 @@ def test_every_candle_trains_on_resolved_frames(market: Database, ckpt_dir: str)
     row = SessionStore(market).require("r-every")
     assert row.checkpoint_path is not None
     assert row.checkpoint_step == summary["train_steps"]
-    state = torch.load(row.checkpoint_path, weights_only=True)
+    # named relative to the checkpoint directory of the database it belongs to
+    state = torch.load(Path(ckpt_dir) / row.checkpoint_path, weights_only=True)
     assert state["step"] == summary["train_steps"]
 
 

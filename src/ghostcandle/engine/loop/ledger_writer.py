@@ -13,6 +13,11 @@ jobs and a replay resumes from the last progress marker written. What changes is
 are durable a few milliseconds after the tick, when ``wait`` returns, not when the event
 handler returns. ``LoopSession.flush`` waits; readers of the ledger go through it.
 
+A write may have files to put in place before its rows reference them (``PreparedWrite``: a
+session's checkpoint): the writer calls ``prepare()`` on this thread, after merging and before
+opening the transaction, so the transaction never waits on a file and never commits a
+reference to a file that is not complete on disk.
+
 If a group fails, each of its jobs is retried alone (so one session's bad row never takes
 another's down with it); a job that still fails is reported to its submitter, who raises it
 at its next flush.
@@ -48,6 +53,19 @@ class MergeableWrite(Protocol):
 
     def merge(self, later: Sequence[Any]) -> MergeableWrite:
         """Return one write doing this one, then ``later`` (all of the same type)."""
+        ...
+
+
+@runtime_checkable
+class PreparedWrite(Protocol):
+    """A write with files to put in place before its transaction (see the module doc)."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write inside the open transaction ``con``."""
+        ...
+
+    def prepare(self) -> None:
+        """Write what the transaction will reference (idempotent); raise if that fails."""
         ...
 
 
@@ -166,8 +184,11 @@ class LedgerWriter:
     def _write(self, jobs: list[_Job]) -> list[_Job]:
         """Write ``jobs`` in one transaction (each alone if that fails); return those written."""
         try:
+            writes = _merged(jobs)
+            for write in writes:
+                _prepare(write)
             with self.db.transaction() as con:
-                for write in _merged(jobs):
+                for write in writes:
                     write(con)
         except Exception as exc:
             if len(jobs) == 1:
@@ -177,6 +198,7 @@ class LedgerWriter:
             written = []
             for job in jobs:
                 try:
+                    _prepare(job.write)
                     with self.db.transaction() as con:
                         job.write(con)
                 except Exception as one:
@@ -196,6 +218,11 @@ class LedgerWriter:
         log.error("ledger write %d failed: %s: %s", job.ticket, type(exc).__name__, exc)
         if job.on_error is not None:
             job.on_error(exc)
+
+
+def _prepare(write: Write) -> None:
+    if isinstance(write, PreparedWrite):
+        write.prepare()
 
 
 def _merged(jobs: Sequence[_Job]) -> list[Write]:

@@ -10,13 +10,18 @@ clock); the web API starts, stops and queries it. On each ``CandleCompletionEven
    trainer's last published snapshot, and the baselines) predicts its next candle; the frame
    reference and the pending prediction are recorded;
 4. every ``flush_every`` events (and at once with 1) the ledger rows, the frames, the
-   training-step records and the progress marker go, as one job, to the ``LedgerWriter``,
-   which commits them in one transaction, grouped with whatever else is queued by then (the
-   other sessions sharing the writer, the other symbols and timeframes of the same tick).
-   The event handler does not wait for the commit: ``flush()`` (and every query) does.
+   training-step records, the progress marker and the weights of the last recorded good step
+   go, as one job, to the ``LedgerWriter``, which saves the checkpoint and then commits the
+   rest, with a reference to it, in one transaction, grouped with whatever else is queued by
+   then (the other sessions sharing the writer, the other symbols and timeframes of the same
+   tick). The event handler does not wait for the commit: ``flush()`` (and every query) does.
 
-On start the session resumes: the trainer loads the last checkpoint, and the pending
-predictions are resolved from candles stored meanwhile (or expired).
+The committed session row is the session's one durable progress: events, good steps and the
+checkpoint holding exactly those steps. On start the session resumes from it: the model loads
+the checkpoint the row references (none: fresh seeded weights, or the seed of its series for a
+new session, see ``seed_checkpoint``; other files are ignored), the pending predictions are
+resolved from candles stored meanwhile (or expired), and the frames still pending wait for
+their target again to be trained on.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ from ghostcandle.engine.loop.metrics import LoopMetrics
 from ghostcandle.engine.loop.predictor import Predictor
 from ghostcandle.engine.loop.resolver import Resolver
 from ghostcandle.engine.loop.window_cache import WindowCache, open_cache
-from ghostcandle.engine.loop.writes import Progress, SessionStores, SessionWrite, StepLog
+from ghostcandle.engine.loop.writes import (
+    CheckpointDue,
+    Progress,
+    SessionStores,
+    SessionWrite,
+    StepLog,
+)
 from ghostcandle.engine.training.batches import SeriesCache, build_batch
 from ghostcandle.engine.training.checkpoints import (
     CheckpointInfo,
@@ -51,7 +62,7 @@ from ghostcandle.engine.training.checkpoints import (
     checkpoint_dir_for,
 )
 from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
-from ghostcandle.engine.training.trainer import StepReport, Trainer
+from ghostcandle.engine.training.trainer import StepReport, Trainer, restore
 from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model
@@ -63,6 +74,7 @@ from ghostcandle.store.sessions import (
     FINISHED,
     RUNNING,
     STOPPED,
+    SessionRow,
     SessionStore,
 )
 
@@ -96,6 +108,8 @@ class LoopSession:
         self._checkpoints = CheckpointStore(
             checkpoint_dir or checkpoint_dir_for(db.path), clock, keep=3
         )
+        #: the checkpoint the committed session row references (None: fresh weights)
+        self._checkpoint: CheckpointInfo | None = None
         self._model = create_model(config.model, **dict(config.model_config))
         self.timeframes = finest_first(config.timeframes or self._model.timeframes)
         unknown = sorted(set(self.timeframes) - set(self._model.timeframes))
@@ -143,22 +157,13 @@ class LoopSession:
         cfg, now = self.config, self.clock.now_ms()
         if cfg.torch_threads is not None:
             torch.set_num_threads(cfg.torch_threads)
-        row = self.sessions.get(cfg.session_id)
-        if row is None:
-            self.sessions.create(cfg.session_id, self.kind, cfg.to_json(), now)
-        else:
-            self._events, self._steps.train_steps = row.events, row.train_steps
-            self._last_time = row.progress_time
-            self.sessions.set_status(cfg.session_id, RUNNING, now)
+        self._resume(self.sessions.get(cfg.session_id), now)
+        # no checkpoints of its own: each flush carrying good steps checkpoints their weights
         self.trainer = Trainer(
             self._model,
             clock=self.clock,
             step_timeout_s=cfg.step_timeout_s,
-            checkpoints=self._checkpoints,
             checkpoint_key=cfg.session_id,
-            checkpoint_every=cfg.checkpoint_every,
-            resume=True,
-            on_checkpoint=self._on_checkpoint,
         ).start()
         trainer = self.trainer
         self.predictors = [
@@ -192,6 +197,38 @@ class LoopSession:
         self.metrics.started()
         return self
 
+    def _resume(self, row: SessionRow | None, now: int) -> None:
+        """Load the weights of the committed progress (or the series' seed); mark the row."""
+        cfg, key = self.config, self.config.session_id
+        if row is None:
+            seed = self._checkpoints.seed(key)
+            if seed is not None:
+                restore(self._model, self._checkpoints.load(seed), seed.path)
+                self._checkpoint = seed
+            self.sessions.create(
+                key,
+                self.kind,
+                cfg.to_json(),
+                now,
+                checkpoint=None if seed is None else seed.name,
+                start_step=0 if seed is None else seed.step,
+            )
+        else:
+            if row.checkpoint_path is not None:
+                info = self._checkpoints.find(key, row.checkpoint_path)
+                if info is None:
+                    raise DataMissingError(
+                        f"checkpoint {row.checkpoint_path} of session {key} is missing or "
+                        f"damaged in {self._checkpoints.directory}: put it back, or start a "
+                        "new session id"
+                    )
+                restore(self._model, self._checkpoints.load(info), info.path)
+                self._checkpoint = info
+            self._events, self._steps.train_steps = row.events, row.train_steps
+            self._last_time = row.progress_time
+            self.sessions.set_status(key, RUNNING, now)
+        self._checkpoints.pin(key, None if self._checkpoint is None else self._checkpoint.name)
+
     def _check_data(self, now: int) -> None:
         needed: dict[str, int] = {}
         for p in self.predictors:
@@ -207,11 +244,16 @@ class LoopSession:
         for rec in changed:
             self._dirty[rec.prediction_id] = rec
         self.metrics.recovered = len(changed)
+        # the learning model's frames still pending train when their target closes, as they
+        # would have without the restart
+        for rec in self.resolver.pending():
+            if rec.model == self._model.name and self._model.learns:
+                self.coordinator.register(rec.timeframe, self.frames.get(rec.frame_id))
         if changed:
             self.flush()
 
     def stop(self, *, status: str = STOPPED, summary: dict[str, Any] | None = None) -> None:
-        """Unsubscribe, finish training, flush everything, checkpoint, and mark the session."""
+        """Unsubscribe, finish training, flush everything (with its checkpoint), mark the row."""
         for sub in self._subs:
             sub.cancel()
         self._subs = []
@@ -353,9 +395,6 @@ class LoopSession:
         fut.add_done_callback(done)
         return fut
 
-    def _on_checkpoint(self, info: CheckpointInfo) -> None:
-        self.sessions.set_checkpoint(self.config.session_id, info.path, info.step, info.created_at)
-
     # -- persistence ----------------------------------------------------------------------------
     def flush(self) -> None:
         """Write buffered predictions, frames, step records and progress; wait until committed."""
@@ -383,9 +422,17 @@ class LoopSession:
     def _on_write_error(self, exc: BaseException) -> None:
         self._write_errors.append(f"{type(exc).__name__}: {exc}")
 
+    def _committed(self, due: CheckpointDue | None) -> None:
+        """Note the checkpoint a committed job referenced: resume point, never pruned."""
+        if due is not None and due.saved:
+            self._checkpoint = due.saved[0]
+            self._checkpoints.pin(self.config.session_id, self._checkpoint.name)
+
     def _flush(self) -> None:
         self._raise_write_errors()
-        steps, train_steps = self._steps.take()
+        steps, train_steps, snapshot = self._steps.take()
+        sid = self.config.session_id
+        due = None if snapshot is None else CheckpointDue(sid, self._checkpoints, sid, snapshot)
         new: list[PredictionRecord] = []
         outcomes: list[PredictionRecord] = []
         for rec in self._dirty.values():
@@ -410,17 +457,23 @@ class LoopSession:
                     self.clock.now_ms(),
                 )
             ],
+            [] if due is None else [due],
         )
         changed = new + outcomes
-        if self._writer is None:  # not started: write here and now
+        if self._writer is None:  # not started (or stopped): write here and now
+            write.prepare()
             with self.db.transaction() as con:
                 write(con)
+            self._committed(due)
         else:
             self.ledger.hold(changed)
+
+            def written() -> None:
+                self.ledger.release(changed)
+                self._committed(due)
+
             self._ticket = self._writer.submit(
-                write,
-                on_error=self._on_write_error,
-                on_written=lambda: self.ledger.release(changed),
+                write, on_error=self._on_write_error, on_written=written
             )
         self._since_flush = 0
         for rec in new:
@@ -445,8 +498,7 @@ class LoopSession:
         if self.running:
             self.flush()
         counts = self.ledger.counts(self.config.session_id)
-        trainer = self.trainer
-        ckpt = None if trainer is None else trainer.last_checkpoint
+        trainer, ckpt = self.trainer, self._checkpoint
         return {
             "session_id": self.config.session_id,
             "kind": self.kind,
@@ -463,7 +515,9 @@ class LoopSession:
             "model_version": None if trainer is None else trainer.snapshot.version,
             "train_steps": self._steps.train_steps,
             "trainer": None if trainer is None else vars(trainer.stats).copy(),
-            "checkpoint": None if ckpt is None else {"path": ckpt.path, "step": ckpt.step},
+            "checkpoint": None
+            if ckpt is None
+            else {"name": ckpt.name, "path": ckpt.path, "step": ckpt.step},
             "metrics": self.metrics.to_json(),
             "warnings": self.config.warnings(),
         }

@@ -1,15 +1,25 @@
-"""A session's writes: one flush as a job (rows and progress marker together); step records."""
+"""A session's writes: one flush as a job (rows, progress and checkpoint together); step records.
+
+A session's durable progress is its committed ``loop_sessions`` row: the last event handled,
+the counts, and the checkpoint holding exactly the good steps whose records are committed with
+it. A flush that carries good steps carries the snapshot the last of them published
+(``CheckpointDue``); the writer saves it (``prepare``, before the transaction) and the job
+records it in the row in the same transaction as the step records. A crash between the file
+and the commit leaves a newer file that no row references, which resume ignores.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import duckdb
 
 from ghostcandle.domain.frames import FrameRef
-from ghostcandle.engine.training.trainer import StepReport
+from ghostcandle.engine.training.checkpoints import CheckpointInfo, CheckpointStore
+from ghostcandle.engine.training.trainer import Snapshot, StepReport
 from ghostcandle.store.frames import FrameStore, frame_row
 from ghostcandle.store.predictions import PredictionLedger, PredictionRecord
 from ghostcandle.store.sessions import SessionStore, TrainingStepRecord
@@ -36,12 +46,36 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class CheckpointDue:
+    """Weights to checkpoint before a flush commits: the last good step's snapshot.
+
+    ``saved`` receives the checkpoint once written (the job that commits it reads it back).
+    """
+
+    session_id: str
+    store: CheckpointStore
+    key: str
+    snapshot: Snapshot
+    saved: list[CheckpointInfo] = field(default_factory=list, compare=False)
+
+    def save(self) -> CheckpointInfo:
+        """Write the snapshot's state once (atomic); return its checkpoint."""
+        if not self.saved:
+            snap = self.snapshot
+            self.saved.append(
+                self.store.save(self.key, snap.model.state_dict(), version=snap.version)
+            )
+        return self.saved[0]
+
+
+@dataclass(frozen=True)
 class SessionWrite:
     """What a session hands the ``LedgerWriter`` at a flush; call it inside a transaction.
 
-    The progress marker travels with the rows it covers, so the database never holds one
-    without the other. Jobs queued together ``merge`` into one: a few statements per
-    transaction, however many sessions and events it covers.
+    The progress marker travels with the rows and step records it covers, and with the
+    checkpoint of those steps, so the database never holds one without the others. Jobs queued
+    together ``merge`` into one: a few statements per transaction, however many sessions and
+    events it covers, and one checkpoint per session (the newest).
     """
 
     stores: SessionStores
@@ -51,12 +85,20 @@ class SessionWrite:
     outcomes: Sequence[PredictionRecord]
     steps: Sequence[TrainingStepRecord]
     progress: Sequence[Progress]
+    checkpoints: Sequence[CheckpointDue] = ()
+
+    def prepare(self) -> None:
+        """Save the checkpoints this job references (before its transaction; idempotent)."""
+        for due in self.checkpoints:
+            due.save()
 
     def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Write everything inside the open transaction ``con``.
+        """Write everything inside the open transaction ``con`` (``prepare`` first if not done).
 
         New rows go in before outcomes, so an outcome may follow its row in the same job.
         """
+        self.prepare()
+        saved = {due.session_id: due.saved[0] for due in self.checkpoints}
         self.stores.frames.register_in(con, [frame_row(ref, tf) for ref, tf in self.frames])
         self.stores.ledger.insert_in(con, self.new)
         self.stores.ledger.outcome_in(con, self.outcomes)
@@ -69,12 +111,19 @@ class SessionWrite:
                 events=p.events,
                 train_steps=p.train_steps,
                 now=p.now,
+                checkpoint=None if p.session_id not in saved else saved[p.session_id].name,
+                checkpoint_step=None if p.session_id not in saved else saved[p.session_id].step,
             )
 
     def merge(self, later: Sequence[SessionWrite]) -> SessionWrite:
-        """Return one job writing this one and ``later`` (in order; the last progress wins)."""
+        """Return one job writing this one and ``later`` (in order; the last progress wins).
+
+        Only the newest checkpoint of each session is kept: the progress that wins covers its
+        steps (a later job without good steps has the same count).
+        """
         jobs = [self, *later]
         last = {p.session_id: p for job in jobs for p in job.progress}
+        newest = {due.session_id: due for job in jobs for due in job.checkpoints}
         return SessionWrite(
             self.stores,
             [f for job in jobs for f in job.frames],
@@ -82,7 +131,18 @@ class SessionWrite:
             [r for job in jobs for r in job.outcomes],
             [st for job in jobs for st in job.steps],
             list(last.values()),
+            list(newest.values()),
         )
+
+
+class StepsTaken(NamedTuple):
+    """What a flush takes from the step log."""
+
+    records: list[TrainingStepRecord]
+    #: good steps over the session's life (restarts included)
+    train_steps: int
+    #: the snapshot of the newest good step among ``records`` (None: no good step)
+    snapshot: Snapshot | None
 
 
 class StepLog:
@@ -93,6 +153,7 @@ class StepLog:
         #: good steps over the session's life (restarts included)
         self.train_steps = train_steps
         self._steps: list[TrainingStepRecord] = []
+        self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
     def record(self, report: StepReport, at: int, reason: str, frame_ids: tuple[str, ...]) -> None:
@@ -110,10 +171,14 @@ class StepLog:
         with self._lock:
             if report.ok:
                 self.train_steps += 1
+                snap = report.snapshot
+                if snap is not None and (self._snapshot is None or snap.step > self._snapshot.step):
+                    self._snapshot = snap
             self._steps.append(rec)
 
-    def take(self) -> tuple[list[TrainingStepRecord], int]:
-        """Return the records since the last call, and the good steps so far."""
+    def take(self) -> StepsTaken:
+        """Return the records since the last call, the good steps so far, and their weights."""
         with self._lock:
-            steps, self._steps = self._steps, []
-            return steps, self.train_steps
+            taken = StepsTaken(self._steps, self.train_steps, self._snapshot)
+            self._steps, self._snapshot = [], None
+            return taken

@@ -4,7 +4,13 @@ Layout, for a database ``/data/ghostcandle.duckdb``::
 
     /data/ghostcandle.checkpoints/<key>/<key>-<step:010d>.pt     the state (torch.save)
     /data/ghostcandle.checkpoints/<key>/<key>-<step:010d>.json   metadata: model, version, step,
-                                                                   path, time, bytes, sha256
+                                                                   name, time, bytes, sha256
+
+A checkpoint is named relative to its checkpoint directory (``<key>/<key>-<step>.pt``), in its
+sidecar and wherever it is referenced (a session's row), and always resolved against the
+directory of the database in use: a copy of a database directory reads and prunes its own
+files, never the original's, and a relative ``--db`` works from any working directory. Old
+sidecars that recorded a path are read by the file name beside them.
 
 Both files are written to a temporary name, flushed, fsync'ed and renamed (then the directory
 is fsync'ed), and the sidecar is written only after its ``.pt`` is in place. A checkpoint exists
@@ -22,7 +28,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,33 +43,48 @@ _TMP_SUFFIX = ".tmp"
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """Metadata of one complete checkpoint (the JSON sidecar)."""
+    """Metadata of one complete checkpoint (the JSON sidecar).
+
+    ``name`` is the file relative to the checkpoint directory; ``path`` is where the store that
+    listed or wrote it found it (not stored, not compared: the same checkpoint in a copied
+    directory is the same checkpoint).
+    """
 
     key: str
     model: str
     version: str
     step: int
-    path: str
+    name: str
     created_at: int
     size: int
     sha256: str
+    #: the checkpoint this one copies (a run's starting point, e.g. annotation training)
+    origin: str = ""
+    path: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """Return the metadata as a JSON-ready dict."""
-        return asdict(self)
+        """Return the metadata as a JSON-ready dict (the sidecar: no absolute path)."""
+        data = asdict(self)
+        del data["path"]
+        return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> CheckpointInfo:
-        """Rebuild metadata from ``to_json`` output."""
+        """Rebuild metadata from ``to_json`` output (or an old sidecar that recorded a path)."""
+        key = str(data["key"])
+        name = data.get("name")
+        if name is None:  # old sidecar: the path as written then; its file lies beside it
+            name = f"{key}/{Path(str(data['path'])).name}"
         return CheckpointInfo(
-            key=str(data["key"]),
+            key=key,
             model=str(data["model"]),
             version=str(data["version"]),
             step=int(data["step"]),
-            path=str(data["path"]),
+            name=str(name),
             created_at=int(data["created_at"]),
             size=int(data["size"]),
             sha256=str(data["sha256"]),
+            origin=str(data.get("origin", "")),
         )
 
 
@@ -93,14 +114,20 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class CheckpointStore:
-    """Save and load model states under one directory (usually ``checkpoint_dir_for(db)``)."""
+    """Save and load model states under one directory (usually ``checkpoint_dir_for(db)``).
+
+    ``keep`` checkpoints per key survive pruning, plus the one ``pin``ned (the checkpoint a
+    session's committed progress references), which is never deleted.
+    """
 
     def __init__(self, directory: str | os.PathLike[str], clock: Clock, *, keep: int = 5) -> None:
         if keep < 1:
             raise UserInputError(f"keep={keep} checkpoints: keep at least 1")
-        self.directory = Path(directory)
+        # absolute now: a later change of working directory must not move the checkpoints
+        self.directory = Path(directory).absolute()
         self.clock = clock
         self.keep = keep
+        self._pinned: dict[str, str] = {}
 
     def _key_dir(self, key: str) -> Path:
         if not _KEY.match(key):
@@ -110,13 +137,30 @@ class CheckpointStore:
             )
         return self.directory / key
 
+    def file(self, info: CheckpointInfo) -> Path:
+        """Return where the checkpoint's state lies in this store's directory."""
+        return self._key_dir(info.key) / Path(info.name).name
+
+    def pin(self, key: str, name: str | None) -> None:
+        """Keep checkpoint ``name`` of ``key`` whatever pruning would do (None: unpin)."""
+        if name is None:
+            self._pinned.pop(key, None)
+        else:
+            self._pinned[key] = f"{key}/{Path(name).name}"
+
     def save(
-        self, key: str, state: Mapping[str, Any], *, version: str | None = None
+        self,
+        key: str,
+        state: Mapping[str, Any],
+        *,
+        version: str | None = None,
+        origin: str = "",
     ) -> CheckpointInfo:
         """Write ``state`` (a model's ``state_dict()``) atomically and return its metadata.
 
         ``key`` names the series of checkpoints (e.g. a session id or a model name);
-        ``version`` is the model's version (derived from the state if not given).
+        ``version`` is the model's version (derived from the state if not given); ``origin``
+        names the checkpoint this one copies (a run's starting point), if any.
         """
         d = self._key_dir(key)
         d.mkdir(parents=True, exist_ok=True)
@@ -131,13 +175,15 @@ class CheckpointStore:
             model=str(state.get("family", "")),
             version=version if version is not None else _version(state),
             step=step,
-            path=str(pt),
+            name=f"{key}/{pt.name}",
             created_at=self.clock.now_ms(),
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
+            origin=origin,
+            path=str(pt),
         )
         write_atomic(pt.with_suffix(".json"), json.dumps(info.to_json()).encode())
-        self._prune(key)
+        self._prune(key, keep_also=info.name)
         return info
 
     def list(self, key: str) -> list[CheckpointInfo]:
@@ -147,17 +193,34 @@ class CheckpointStore:
             return []
         out = []
         for side in sorted(d.glob(f"{key}-*.json")):
-            try:
-                out.append(CheckpointInfo.from_json(json.loads(side.read_text())))
-            except (ValueError, KeyError):
-                continue  # a sidecar that cannot be read names no usable checkpoint
+            info = self._read_sidecar(side)
+            if info is not None:
+                out.append(info)
         return sorted(out, key=lambda i: (i.step, i.created_at))
+
+    def _read_sidecar(self, side: Path) -> CheckpointInfo | None:
+        try:
+            info = CheckpointInfo.from_json(json.loads(side.read_text()))
+        except (OSError, ValueError, KeyError):
+            return None  # a sidecar that cannot be read names no usable checkpoint
+        if info.name != f"{side.parent.name}/{side.with_suffix('.pt').name}":
+            return None  # another series' sidecar copied here by hand: not this file's
+        return replace(info, path=str(self.file(info)))
+
+    def find(self, key: str, name: str) -> CheckpointInfo | None:
+        """Return checkpoint ``name`` of ``key`` if it is recorded and verifies, else None.
+
+        ``name`` is relative to the checkpoint directory; an old absolute or relative path
+        is looked up by its file name under ``key``.
+        """
+        side = (self._key_dir(key) / Path(name).name).with_suffix(".json")
+        info = self._read_sidecar(side)
+        return info if info is not None and self.verify(info) else None
 
     def verify(self, info: CheckpointInfo) -> bool:
         """Tell whether the checkpoint file is complete: recorded size and SHA-256."""
-        p = Path(info.path)
         try:
-            data = p.read_bytes()
+            data = self.file(info).read_bytes()
         except OSError:
             return False
         return len(data) == info.size and hashlib.sha256(data).hexdigest() == info.sha256
@@ -169,17 +232,25 @@ class CheckpointStore:
                 return info
         return None
 
+    def seed(self, key: str) -> CheckpointInfo | None:
+        """Return the newest verified checkpoint of ``key`` copied from a starting point."""
+        for info in reversed(self.list(key)):
+            if info.origin and self.verify(info):
+                return info
+        return None
+
     def load(self, info: CheckpointInfo) -> dict[str, Any]:
         """Load a verified checkpoint with ``weights_only=True``; raise if it is damaged."""
-        data = Path(info.path).read_bytes() if Path(info.path).exists() else b""
+        p = self.file(info)
+        data = p.read_bytes() if p.exists() else b""
         if len(data) != info.size or hashlib.sha256(data).hexdigest() != info.sha256:
             raise DataMissingError(
-                f"checkpoint {info.path} is missing or damaged (size/sha256 differ from its "
+                f"checkpoint {p} is missing or damaged (size/sha256 differ from its "
                 "sidecar): load an older one with latest() or retrain"
             )
         state = torch.load(io.BytesIO(data), weights_only=True)
         if not isinstance(state, dict):
-            raise DataMissingError(f"checkpoint {info.path} holds no model state: retrain")
+            raise DataMissingError(f"checkpoint {p} holds no model state: retrain")
         return state
 
     def load_latest(self, key: str) -> tuple[CheckpointInfo, dict[str, Any]] | None:
@@ -187,11 +258,13 @@ class CheckpointStore:
         info = self.latest(key)
         return None if info is None else (info, self.load(info))
 
-    def _prune(self, key: str) -> None:
-        infos = self.list(key)
-        for info in infos[: max(0, len(infos) - self.keep)]:
-            for p in (Path(info.path), Path(info.path).with_suffix(".json")):
-                p.unlink(missing_ok=True)
+    def _prune(self, key: str, keep_also: str) -> None:
+        spared = {keep_also, self._pinned.get(key)}
+        infos = [i for i in self.list(key) if i.name not in spared]
+        for info in infos[: max(0, len(infos) - max(0, self.keep - 1))]:
+            p = self.file(info)
+            for f in (p, p.with_suffix(".json")):
+                f.unlink(missing_ok=True)
         # leftovers of writes that were cut short
         for tmp in self._key_dir(key).glob(f"*{_TMP_SUFFIX}"):
             tmp.unlink(missing_ok=True)

@@ -104,10 +104,11 @@ def load_annotation_checkpoint(
 def seed_checkpoint(store: CheckpointStore, key: str, start: StartCheckpoint) -> bool:
     """Make ``start`` the first checkpoint of series ``key`` unless it already has one.
 
-    A loop session resumes from its own newest checkpoint; seeding an empty series is how it
-    starts from the annotation-trained weights. Return whether it was seeded.
+    A new loop session starts from the seed of its series (a checkpoint whose ``origin`` is
+    set); seeding an empty series is how it starts from the annotation-trained weights. Return
+    whether it was seeded.
     """
     if store.latest(key) is not None:
         return False
-    store.save(key, start.state, version=start.info.version)
+    store.save(key, start.state, version=start.info.version, origin=start.info.name)
     return True

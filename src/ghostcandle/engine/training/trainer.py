@@ -15,8 +15,11 @@ A step is run on a worker thread and judged before anything is published:
 - its losses or the resulting state hold NaN/inf -> ``non_finite``.
 
 In each case the step is reported and discarded: the trainer goes on from a fresh copy of the
-last good snapshot, so the model keeps its last good weights. Every ``checkpoint_every`` good
-steps, and on ``stop``, the last good state is written atomically by the ``CheckpointStore``.
+last good snapshot, so the model keeps its last good weights. A good step's report carries the
+snapshot it published, so whoever records the step can checkpoint exactly those weights (a loop
+session does, with its ledger: see ``engine/loop/writes.py``). A trainer given a
+``CheckpointStore`` checkpoints on its own instead: every ``checkpoint_every`` good steps, and on
+``stop``, the last good state is written atomically.
 
 Training threads run at a lower CPU priority (``TRAINING_NICENESS``, Linux) so that when both
 want a core, the prediction of a closing candle goes first. On small machines also run torch on
@@ -69,7 +72,7 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class StepReport:
-    """What became of one submitted update."""
+    """What became of one submitted update; ``snapshot`` is what a good step published."""
 
     seq: int
     source: str
@@ -80,6 +83,7 @@ class StepReport:
     duration_ms: float = 0.0
     error: str = ""
     finished_at: int = 0
+    snapshot: Snapshot | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -146,13 +150,7 @@ class Trainer:
         if checkpoints is not None and resume:
             found = checkpoints.load_latest(self.checkpoint_key)
             if found is not None:
-                try:
-                    model.load_state_dict(found[1])
-                except ValueError as exc:
-                    raise UserInputError(
-                        f"checkpoint {found[0].path} was written by another model config "
-                        f"({exc}): use the same settings, another checkpoint key, or resume=False"
-                    ) from None
+                restore(model, found[1], found[0].path)
                 self.last_checkpoint = found[0]
         self._work = model
         self._snapshot = self._publish(model.clone())
@@ -343,6 +341,7 @@ class Trainer:
             duration_ms=duration_ms,
             error=error,
             finished_at=self.clock.now_ms(),
+            snapshot=snap if status == OK else None,
         )
 
     def _finish(self, fut: Future[StepReport], report: StepReport) -> None:
@@ -352,6 +351,17 @@ class Trainer:
                 self.on_report(report)
             except Exception:
                 log.exception("on_report handler failed for step %d", report.seq)
+
+
+def restore(model: Model, state: Mapping[str, Any], source: str) -> None:
+    """Load a checkpointed ``state`` into ``model``; refuse, in one line, another config's."""
+    try:
+        model.load_state_dict(state)
+    except ValueError as exc:
+        raise UserInputError(
+            f"checkpoint {source} was written by another model config "
+            f"({exc}): use the same settings, another checkpoint key, or resume=False"
+        ) from None
 
 
 class _StepWorker:

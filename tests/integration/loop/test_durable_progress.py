@@ -1,0 +1,135 @@
+"""One durable progress: after kill -9 at any point, a resumed replay trains as if never killed.
+
+A replay is killed (SIGKILL) at seeded random moments and run again to its end each time. The
+weights it resumes from must hold exactly the steps its ledger recorded: ``audit session``
+finds no prediction made by weights trained on unrecorded or later samples, no step number is
+recorded twice, and, training being synchronous in replay, the run ends with as many good
+steps as a run that was never killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ghostcandle.cli.main import main
+from ghostcandle.domain.timeframes import MINUTE_MS, format_time
+from ghostcandle.engine.evaluation.session_audit import audit_session
+from ghostcandle.store.db import Database
+from ghostcandle.store.sessions import SessionStore
+
+from .conftest import START, SYM, fill
+
+END = START + 90 * MINUTE_MS
+SESSION = "durable"
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _replay(db: Path, flush_every: int) -> list[str]:
+    return [
+        sys.executable, "-m", "ghostcandle.cli.main", "replay", "--db", str(db),
+        "--symbol", SYM, "--from", format_time(START), "--to", format_time(END),
+        "--model", "cnn", "--mode", "every_candle", "--timeframes", "1m,1h",
+        "--window", "1m=20", "--window", "1h=6", "--seed", "1", "--session", SESSION,
+        "--flush-every", str(flush_every), "--no-pivots", "--json",
+    ]  # fmt: skip
+
+
+def _finish(cmd: list[str]) -> dict[str, object]:
+    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def _audit(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run ``ghostcandle audit session`` (in this process); return its status and output."""
+    capsys.readouterr()
+    status = main(["audit", "session", "--db", str(db), "--session", SESSION])
+    out = capsys.readouterr()
+    return status, out.out + out.err
+
+
+def _kill_at_random(cmd: list[str], db: Path, rng: random.Random) -> bool:
+    """Start the replay, SIGKILL it a random moment after it opened its session; return
+    whether it was still running then."""
+    wal = db.with_name(db.name + ".wal")
+    before = wal.stat().st_mtime_ns if wal.exists() else 0
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    # the session's row is committed once the process has loaded and resumed: then it runs
+    while time.monotonic() < deadline and proc.poll() is None:
+        if wal.exists() and wal.stat().st_mtime_ns != before:
+            break
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0.2, 2.5))
+    alive = proc.poll() is None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return alive
+
+
+@pytest.fixture(scope="module")
+def market_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a database file with two days of synthetic ETH/USDT (copied by each test)."""
+    path = tmp_path_factory.mktemp("market") / "market.duckdb"
+    with Database(path) as db:
+        fill(db)
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(market_file: Path, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """Return the good steps of the replay run once, never killed (its audit passes too)."""
+    db = tmp_path_factory.mktemp("whole") / "whole.duckdb"
+    shutil.copy(market_file, db)
+    summary = _finish(_replay(db, 500))
+    assert summary["events"] == summary["events_total"]
+    with Database(db, read_only=True) as con:
+        assert SessionStore(con).require(SESSION).train_steps == summary["train_steps"]
+        assert audit_session(con, SESSION).ok
+    steps = summary["train_steps"]
+    assert isinstance(steps, int)
+    assert steps > 40
+    return steps
+
+
+@pytest.mark.parametrize("flush_every", [500, 1])
+def test_killed_replay_resumes_one_consistent_progress(
+    flush_every: int,
+    market_file: Path,
+    uninterrupted: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = tmp_path / "killed.duckdb"
+    shutil.copy(market_file, db)
+    cmd = _replay(db, flush_every)
+    rng = random.Random(flush_every)
+    kills = [_kill_at_random(cmd, db, rng) for _ in range(2)]
+    assert any(kills), "every replay ended before it could be killed"
+    summary = _finish(cmd)
+    if flush_every == 1:
+        assert 0 < summary["events"] < summary["events_total"]  # type: ignore[operator]
+    status, said = _audit(db, capsys)
+    assert status == 0, said
+    with Database(db, read_only=True) as con:
+        repeated = con.con.execute(
+            "SELECT step, count(*) FROM training_steps WHERE session_id = ? AND status = 'ok' "
+            "GROUP BY step HAVING count(*) > 1 ORDER BY step LIMIT 5",
+            [SESSION],
+        ).fetchall()
+        synchronous = SessionStore(con).require(SESSION).config["synchronous_training"]
+    assert repeated == []
+    # each step lands before the next event is handled: the count is the uninterrupted one's
+    assert synchronous is True
+    assert summary["train_steps"] == uninterrupted
