@@ -248,7 +248,10 @@ class LoopSession:
         # would have without the restart
         for rec in self.resolver.pending():
             if rec.model == self._model.name and self._model.learns:
-                self.coordinator.register(rec.timeframe, self.frames.get(rec.frame_id))
+                try:
+                    self.coordinator.register(rec.timeframe, self.frames.get(rec.frame_id))
+                except DataMissingError:  # its frame was never stored: it cannot train
+                    log.warning("pending prediction %s has no stored frame", rec.prediction_id)
         if changed:
             self.flush()
 
