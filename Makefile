@@ -32,7 +32,8 @@ unit: install
 test: browser-deps lint typecheck imports unit
 
 # The exchange simulator (a SYNTHETIC, seeded market on 127.0.0.1) and the workspace connected
-# to it exactly as to Binance; the default model predicts every 1s candle and trains on each.
+# to it exactly as to Binance; the default model is first trained offline on the history the
+# feed loads (--warm-start, epochs in the log), then predicts every 1s candle and trains on each.
 # The demo database is rebuilt each time: the simulator's market starts from "now".
 DEMO_SIM_PORT ?= 8765
 demo: install frontend-deps
@@ -46,7 +47,7 @@ demo: install frontend-deps
 	echo "open http://127.0.0.1:8050/?timeframe=1s  (SYNTHETIC market; Ctrl-C stops everything)"; \
 	$(BIN)/ghostcandle serve --db $(DEMO_DIR)/ghostcandle.duckdb \
 	  --exchange-url http://127.0.0.1:$(DEMO_SIM_PORT) --synthetic \
-	  --symbols ETH/USDT,BTC/USDT --intervals 1s,1m,1h,1d --live-mode every_candle
+	  --symbols ETH/USDT,BTC/USDT --intervals 1s,1m,1h,1d --live-mode every_candle --warm-start
 
 # The workspace's front end and browser tests: lightweight-charts from the npm registry
 # (served under /vendor/, never from a CDN) and Debian's Chromium for Playwright.

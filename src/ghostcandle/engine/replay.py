@@ -28,6 +28,8 @@ from ghostcandle.engine.evaluation.report import evaluate
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
+from ghostcandle.engine.training.start_checkpoint import StartCheckpoint, seed_checkpoint
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.db import Database
 
@@ -43,6 +45,9 @@ class ReplayRequest:
     end: int
     speed: float | None = None
     pivots: bool = True
+    #: the checkpoint a new session starts from (None: fresh weights or its own progress);
+    #: ``config.model_config`` must be the checkpoint's
+    start_from: StartCheckpoint | None = None
 
 
 def run_replay(
@@ -61,6 +66,10 @@ def run_replay(
     if request.speed is not None and request.speed <= 0:
         raise UserInputError(f"--speed {request.speed} must be positive (or max)")
     clock = ReplayClock(request.start)
+    if request.start_from is not None:
+        # a new session starts from the seed of its series; one resumed keeps its progress
+        store = CheckpointStore(checkpoint_dir or checkpoint_dir_for(db.path), clock)
+        seed_checkpoint(store, request.config.session_id, request.start_from)
     bus = MessageBus()
     session = LoopSession(
         db, request.config, bus, clock, kind="replay", checkpoint_dir=checkpoint_dir

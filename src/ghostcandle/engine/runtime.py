@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ghostcandle.domain.actions import Action
@@ -24,13 +24,17 @@ from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
 from ghostcandle.engine.loop.config import SessionConfig, finest_first
 from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.offline.service import OfflineFit
+from ghostcandle.engine.offline.trainer import EpochResult
+from ghostcandle.engine.offline.warm_start import train_on_history
 from ghostcandle.engine.structure.engine import StructureEngine
 from ghostcandle.engine.trading.paper import PaperTrader
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.training.start_checkpoint import (
+    START_FROM,
     StartCheckpoint,
     check_start_from,
-    load_annotation_checkpoint,
+    load_start_checkpoint,
     seed_checkpoint,
 )
 from ghostcandle.feeds.config import FeedConfig
@@ -79,8 +83,8 @@ class LiveRequest:
     mode: str = "none"
     model: str = ""
     model_config: Mapping[str, Any] = field(default_factory=dict)
-    #: ``fresh`` seeded weights, or ``annotations``: the model's latest annotation-trained
-    #: checkpoint (its model config is then the one used)
+    #: ``fresh`` seeded weights, ``annotations``: the model's latest annotation-trained
+    #: checkpoint, or the name of an offline-trained one (its model config is then the one used)
     start_from: str = "fresh"
 
 
@@ -93,7 +97,10 @@ def _session_id(model: str, symbol: str, start: StartCheckpoint | None = None) -
     base = "live-" + re.sub(r"[^A-Za-z0-9_.-]", "", f"{model}-{symbol}")
     # a session started from a checkpoint has its own id (so its own checkpoints and paper
     # account): restarting it resumes its progress, another checkpoint starts another session
-    return base if start is None else f"{base}-ann-{start.info.sha256[:10]}"
+    if start is None:
+        return base
+    kind = "ann" if start.start_from == "annotations" else "ckpt"
+    return f"{base}-{kind}-{start.info.sha256[:10]}"
 
 
 class Runtime:
@@ -165,7 +172,9 @@ class Runtime:
         """Start live inference and paper trading on the feed; refuse while one runs.
 
         With ``start_from="annotations"`` the session starts from the model's latest
-        annotation-trained checkpoint, and reads the timeframes that checkpoint was built for.
+        annotation-trained checkpoint, with ``start_from=NAME`` from the offline-trained
+        checkpoint NAME (its own family unless ``model`` is given), and reads the timeframes
+        that checkpoint was built for.
         """
         if req.mode not in LIVE_MODES:
             raise UserInputError(
@@ -187,12 +196,14 @@ class Runtime:
                     f"field 'symbol': {req.symbol} is not streamed by the feed: use one of "
                     f"{', '.join(self.exchange.symbols)}"
                 )
-            model = req.model or DEFAULT_LIVE_MODEL
-            start = None
-            if req.start_from == "annotations":
-                start = load_annotation_checkpoint(
-                    self.db.path, self.clock, model, req.model_config
-                )
+            # a named checkpoint holds its own family; otherwise the default live model
+            named = req.start_from not in START_FROM
+            model = req.model or ("" if named else DEFAULT_LIVE_MODEL)
+            start = load_start_checkpoint(
+                self.db.path, self.clock, model, req.start_from, req.model_config
+            )
+            if start is not None:
+                model = start.family
                 cfg_raw = dict(start.config)
             elif req.model_config:
                 cfg_raw = dict(req.model_config)
@@ -217,7 +228,7 @@ class Runtime:
             )
             if start is not None:
                 # the session resumes from its newest checkpoint: the first one is the
-                # annotation-trained state (later ones are its own progress)
+                # checkpoint's state (later ones are its own progress)
                 ckpts = CheckpointStore(checkpoint_dir_for(self.db.path), self.clock)
                 seed_checkpoint(ckpts, config.session_id, start)
             session = LoopSession(self.db, config, self.bus, self.clock, kind="live")
@@ -246,6 +257,22 @@ class Runtime:
                     )
                 )
             return session
+
+    def warm_start(
+        self, req: LiveRequest, *, on_epoch: Callable[[EpochResult], None] | None = None
+    ) -> tuple[LiveRequest, OfflineFit]:
+        """Train the live model offline on the stored history; return ``req`` starting from it.
+
+        Call it after ``start_feed``: the history the feed loaded is what is trained on
+        (``engine.offline.warm_start``). The checkpoint holds the model config, so the returned
+        request names none. The fit comes back beside it.
+        """
+        model = req.model or DEFAULT_LIVE_MODEL
+        config = dict(req.model_config) or dict(DEFAULT_LIVE_CONFIG)
+        fitted = train_on_history(self.db, self.clock, req.symbol, model, config, on_epoch=on_epoch)
+        name = fitted.record.name
+        assert name is not None  # a fit always writes a named checkpoint
+        return replace(req, model=model, model_config={}, start_from=name), fitted
 
     def stop_live(self) -> LoopSession | None:
         """Stop the live session if one runs; return it (stopped) or None."""

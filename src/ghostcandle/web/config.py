@@ -20,7 +20,8 @@ class WebConfig:
     ``data_dir`` receives the annotations' test cases (``annotation_<id>.json``).
     ``token`` guards state-changing requests; it is required whenever ``host`` is not loopback.
     ``exchange`` connects the live feed (Binance or the exchange simulator); ``live`` starts
-    live inference as soon as the server is up (the demo).
+    live inference as soon as the server is up (the demo), from a model first trained offline
+    on the feed's history if ``warm_start``.
     """
 
     db_path: Path
@@ -30,6 +31,8 @@ class WebConfig:
     token: str | None = None
     exchange: ExchangeConfig | None = None
     live: LiveRequest | None = None
+    #: train the live model on the feed's history before ``live`` starts (the demo)
+    warm_start: bool = False
 
     @property
     def needs_token(self) -> bool:

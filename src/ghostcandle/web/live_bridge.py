@@ -172,7 +172,7 @@ class LiveBridge:
             "session_id": session.config.session_id,
             "model": session.config.model,
             "mode": session.config.mode,
-            "start_from": "fresh" if start is None else "annotations",
+            "start_from": "fresh" if start is None else start.start_from,
             "checkpoint": None if start is None else start.describe(),
             # the account outlives the session: a stopped session still shows its figures
             "paper": self.paper.summary(session.config.session_id, recent=PAPER_TRADES_SHOWN),

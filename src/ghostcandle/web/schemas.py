@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,8 +11,15 @@ from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES
 
 Timeframe = Literal["1s", "1m", "1h", "1d"]
-StartFrom = Literal["fresh", "annotations"]
-_START_FROM_DOC = "fresh seeded weights, or the model's latest annotation-trained checkpoint"
+#: ``fresh``, ``annotations`` or the name of an offline-trained checkpoint (the router checks
+#: that the name exists)
+StartFrom = Annotated[
+    str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+]
+_START_FROM_DOC = (
+    "fresh seeded weights, the model's latest annotation-trained checkpoint (annotations), or "
+    "the checkpoint NAME of `ghostcandle train --name NAME`"
+)
 _EPOCH_MS = Field(ge=0, le=2**53, description="epoch milliseconds UTC (a candle's open time)")
 
 

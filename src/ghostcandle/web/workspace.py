@@ -8,7 +8,9 @@ import threading
 from dataclasses import dataclass, field
 
 from ghostcandle.domain.clock import Clock, LiveClock
-from ghostcandle.engine.runtime import Runtime
+from ghostcandle.domain.errors import GhostcandleError
+from ghostcandle.engine.offline.trainer import EpochResult
+from ghostcandle.engine.runtime import LiveRequest, Runtime
 from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -115,9 +117,12 @@ class Workspace:
         def run() -> None:
             try:
                 self.runtime.start_feed()
-                if self.config.live is not None:
-                    self.runtime.start_live(self.config.live)
-                    log.info("live inference started (%s mode)", self.config.live.mode)
+                live = self.config.live
+                if live is not None:
+                    if self.config.warm_start:
+                        live = self._warm_start(live)
+                    self.runtime.start_live(live)
+                    log.info("live inference started (%s mode)", live.mode)
             except Exception as exc:  # shown on the page; the workspace stays usable
                 self.feed_error = f"{type(exc).__name__}: {exc}"
                 log.exception("the live engine did not start")
@@ -126,6 +131,30 @@ class Workspace:
         t = threading.Thread(target=run, name="engine-start", daemon=True)
         t.start()
         return t
+
+    def _warm_start(self, live: LiveRequest) -> LiveRequest:
+        """Train the live model on the feed's history, logging each epoch; fresh on failure."""
+        log.info("training the live model on the stored history of %s first", live.symbol)
+
+        def on_epoch(e: EpochResult) -> None:
+            log.info(
+                "start-up training epoch %d/%d: train loss %.4f, validation loss %.4f%s (%.1f s)",
+                e.epoch, e.epochs, e.train_loss, e.val_loss, " best" if e.best else "",
+                e.duration_s,
+            )  # fmt: skip
+
+        try:
+            started, fitted = self.runtime.warm_start(live, on_epoch=on_epoch)
+        except GhostcandleError as exc:  # too little history: live still starts, fresh
+            log.warning("start-up training skipped (%s): live starts from fresh weights", exc)
+            return live
+        f = fitted.fit
+        log.info(
+            "live starts from the checkpoint %s: trained on %d decisions, validated on %d, "
+            "best epoch %d, %.1f s",
+            started.start_from, f.train_samples, f.val_samples, f.best_epoch, f.duration_s,
+        )  # fmt: skip
+        return started
 
     def close(self) -> None:
         """Stop the engine and streams, then close the database."""

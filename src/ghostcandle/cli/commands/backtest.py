@@ -56,10 +56,11 @@ def register(sub: Any) -> None:
     p.add_argument("--model-config", default="{}", help="model settings as JSON")
     p.add_argument(
         "--checkpoint",
-        choices=("fresh", "annotations"),
         default="fresh",
-        help="start from fresh seeded weights, or from the model's latest checkpoint of "
-        "training on annotations (the workspace's training panel); its model config is used",
+        metavar="fresh|annotations|NAME",
+        help="start from fresh seeded weights, the model's latest checkpoint of training on "
+        "annotations (the workspace's training panel), or the checkpoint NAME of "
+        "`ghostcandle train --name NAME`; the checkpoint's model config is used",
     )
     p.add_argument(
         "--candle-by-candle",

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json
 from ghostcandle.cli.progress import progress_bar, wants_progress
+from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, parse_time
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.engine.training.policy import MODES
+from ghostcandle.engine.training.start_checkpoint import StartCheckpoint, load_start_checkpoint
+from ghostcandle.store.db import Database
 
 
 def register(sub: Any) -> None:
@@ -44,20 +48,32 @@ def register(sub: Any) -> None:
     p.add_argument("--checkpoint-every", type=int, default=50, help="training steps")
     p.add_argument("--flush-every", type=int, default=500, help="events between ledger writes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--checkpoint",
+        default="fresh",
+        metavar="fresh|annotations|NAME",
+        help="start a new session from the model's annotation-trained checkpoint or the "
+        "checkpoint NAME of `ghostcandle train --name NAME` (its model config is used)",
+    )
     p.add_argument("--no-pivots", action="store_true", help="do not compute market structure")
     add_common(p)
     p.set_defaults(handler=run)
 
 
-def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
+def _model_config_json(text: str) -> dict[str, Any]:
     try:
-        extra = json.loads(args.model_config)
+        extra = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserInputError(
             f"--model-config is not JSON ({exc.msg}): give e.g. '{{\"d_model\": 32}}'"
         ) from None
     if not isinstance(extra, dict):
         raise UserInputError("--model-config must be a JSON object, e.g. '{\"d_model\": 32}'")
+    return extra
+
+
+def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
+    extra = _model_config_json(args.model_config)
     model_config: dict[str, Any] = {"seed": args.seed, **extra}
     if args.timeframes:
         model_config["timeframes"] = [
@@ -98,10 +114,19 @@ def run(args: argparse.Namespace) -> int:
         open_db(args) as db,
         progress_bar("replay", enabled=wants_progress(args.json)) as bar,
     ):
+        begin = _start_checkpoint(args, db, start)
+        if begin is not None:
+            config = replace(
+                config,
+                model_config=dict(begin.config),
+                session_id=args.session or f"{config.session_id}-ckpt-{begin.info.sha256[:10]}",
+            )
         # the number of events is known only to the session: the bar counts without a total
         summary = run_replay(
             db,
-            ReplayRequest(config, start, end, speed=speed, pivots=not args.no_pivots),
+            ReplayRequest(
+                config, start, end, speed=speed, pivots=not args.no_pivots, start_from=begin
+            ),
             on_event=bar.update if bar.drawn else None,
         )
         bar.update(summary["events"], summary["events"])
@@ -116,3 +141,14 @@ def run(args: argparse.Namespace) -> int:
     )
     print(evaluation_table(summary["evaluation"]))
     return 0
+
+
+def _start_checkpoint(args: argparse.Namespace, db: Database, start: int) -> StartCheckpoint | None:
+    """Load the checkpoint ``--checkpoint`` names; refuse explicit settings that differ."""
+    explicit = _model_config_json(args.model_config)
+    if args.timeframes or args.window:
+        given = _config(args, start, start + 1).model_config
+        explicit.update({k: given[k] for k in ("timeframes", "windows") if k in given})
+    return load_start_checkpoint(
+        db.path, ReplayClock(start), args.model, args.checkpoint, explicit or None
+    )

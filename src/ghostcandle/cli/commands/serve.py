@@ -58,6 +58,12 @@ def register(sub: Any) -> None:
         choices=["none", "pivots_only", "every_candle", "manual"],
         help="start live inference at once in this training mode (default: start from the page)",
     )
+    g.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="with --live-mode: first train the live model offline on the history the feed "
+        "loaded (progress in the log), then start live from that checkpoint",
+    )
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -103,6 +109,9 @@ def build_config(args: argparse.Namespace) -> WebConfig:
     live = None
     if exchange is not None and getattr(args, "live_mode", None):
         live = LiveRequest(symbol=exchange.symbols[0], mode=args.live_mode)
+    warm = bool(getattr(args, "warm_start", False))
+    if warm and live is None:
+        raise UserInputError("--warm-start trains the live model: give --live-mode too")
     return with_token(
         WebConfig(
             db_path=db_path,
@@ -112,6 +121,7 @@ def build_config(args: argparse.Namespace) -> WebConfig:
             token=token,
             exchange=exchange,
             live=live,
+            warm_start=warm,
         )
     )
 
@@ -138,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     if config.exchange is not None:
         print(f"feed:      {config.exchange.label()}", flush=True)
     if config.live is not None:
-        print(f"live:      {config.live.mode} mode on {config.live.symbol}", flush=True)
+        first = ", after training on the feed's history (see the log)" if config.warm_start else ""
+        print(f"live:      {config.live.mode} mode on {config.live.symbol}{first}", flush=True)
     uvicorn.run(
         create_app(config), host=config.host, port=config.port, log_level="warning", workers=1
     )

@@ -1,9 +1,14 @@
-"""``ghostcandle train --model M --annotations``: batch-train a model, as the training panel does.
+"""``ghostcandle train``: batch-train a model on annotations or, offline, on stored candles.
 
 The source flag says what to train on; each source is one function below. ``--annotations``
 trains on the saved test cases (the annotations in the database) through the same engine code
 as the workspace's training panel, and writes the same checkpoint (``annotations-<model>``),
 so ``start_from: annotations`` and ``backtest --checkpoint annotations`` start from it.
+``--symbol S --timeframes ... --from --to`` trains on the stored candles of a range (frames by
+reference, a validation split later in time, early stopping) and writes the named checkpoint
+``--name`` that ``--checkpoint NAME`` and ``start_from: NAME`` start from; with
+``--walk-forward train=30d,test=7d`` it scores fixed folds instead (``cli/train_offline.py``).
+``--list`` lists the recorded offline runs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,12 @@ from typing import Any
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
+from ghostcandle.cli.train_offline import (
+    add_offline_arguments,
+    list_runs,
+    run_offline,
+    wants_offline,
+)
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.engine.training.annotation_training import (
@@ -29,26 +40,32 @@ from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
 
 #: The source flags, each with what it trains on (the message when none is given lists them).
-SOURCES = {"--annotations": "the saved test cases"}
+SOURCES = {
+    "--annotations": "the saved test cases",
+    "--symbol S --timeframes TFS --from T1 --to T2": "stored candles, offline",
+}
 
 
 def register(sub: Any) -> None:
     """Add the subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
         "train",
-        help="batch-train a model on your annotations (the training panel's job)",
+        help="train a model on your annotations or on stored candles (offline, walk-forward)",
         description=(
-            "Train a fresh learning model for N epochs and checkpoint it. --annotations: on "
-            "every saved test case (or those of --ids), written where the training panel "
-            "writes (annotations-<model>), so live and backtest can start from it."
+            "Train a fresh learning model and checkpoint it. --annotations: on every saved "
+            "test case (or those of --ids), written where the training panel writes "
+            "(annotations-<model>). --symbol/--timeframes/--from/--to: on the stored candles "
+            "of a range, stopping early on a later validation split, written as the named "
+            "checkpoint --name; with --walk-forward, fixed folds scored beside the baselines."
         ),
     )
-    p.add_argument("--model", required=True, help="a learning model: transformer, cnn, ...")
+    p.add_argument("--model", help="a learning model: transformer, cnn, ...")
     p.add_argument(
         "--annotations", action="store_true", help="train on the annotations in the database"
     )
     p.add_argument("--ids", help="comma list of annotation ids (default: all annotations)")
-    p.add_argument("--epochs", type=int, default=10, help="passes over the batch (default 10)")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the data (default 10)")
+    add_offline_arguments(p)
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -59,10 +76,17 @@ def _cli_field(name: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Train on the chosen source and print the epochs and the checkpoint."""
-    if not args.annotations:
-        given = "; ".join(f"{flag} ({what})" for flag, what in SOURCES.items())
+    if args.list:
+        return list_runs(args)
+    offline = wants_offline(args)
+    given = "; ".join(f"{flag} ({what})" for flag, what in SOURCES.items())
+    if not args.annotations and not offline:
         raise UserInputError(f"say what to train on: pass {given}")
-    return _train_on_annotations(args)
+    if args.annotations and offline:
+        raise UserInputError(f"train on one source at a time: pass {given}")
+    if not args.model:
+        raise UserInputError("--model is required: a learning model such as transformer or cnn")
+    return run_offline(args) if offline else _train_on_annotations(args)
 
 
 def _train_on_annotations(args: argparse.Namespace) -> int:

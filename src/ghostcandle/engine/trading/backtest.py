@@ -31,7 +31,7 @@ from ghostcandle.engine.trading.loop_signals import loop_signals
 from ghostcandle.engine.training.start_checkpoint import (
     StartCheckpoint,
     check_start_from,
-    load_annotation_checkpoint,
+    load_start_checkpoint,
 )
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model
@@ -92,7 +92,8 @@ class BacktestService:
     def check(self, req: BacktestRequest) -> tuple[Model, list[Candle]]:
         """Check a request (nothing is written); return its model and traded candles.
 
-        The model is fresh, or holds the checkpoint's weights with ``start_from="annotations"``.
+        The model is fresh, or holds the weights of the checkpoint ``start_from`` names
+        (``annotations`` or a name given to ``ghostcandle train --name``).
         """
         model, candles, _ = self._prepare(req)
         return model, candles
@@ -107,11 +108,10 @@ class BacktestService:
             raise UserInputError(f"batch size {req.batch_size} must be at least 1")
         check_start_from(req.start_from)
         candles = traded_candles(self.store, req.symbol, req.timeframe, req.start, req.end)
-        start = None
-        if req.start_from == "annotations":
-            start = load_annotation_checkpoint(
-                self.db.path, ReplayClock(req.start), req.model, req.model_config
-            )
+        start = load_start_checkpoint(
+            self.db.path, ReplayClock(req.start), req.model, req.start_from, req.model_config
+        )
+        if start is not None:
             model = start.model()
             if req.timeframe not in model.timeframes:
                 raise UserInputError(

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
 from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.engine.runtime import LiveRequest
 from ghostcandle.engine.trading.paper import reset_account
+from ghostcandle.engine.training.start_checkpoint import has_start_checkpoint
 from ghostcandle.store.paper import PaperStore
 from ghostcandle.web.deps import WorkspaceDep
 from ghostcandle.web.errors import FeatureUnavailableError
@@ -23,6 +25,21 @@ from ghostcandle.web.schemas import BacktestIn, LiveStartIn, ManualTrainIn, Pape
 from ghostcandle.web.workspace import Workspace
 
 router = APIRouter(prefix="/api", tags=["engine"])
+
+
+def _check_start_from(ws: Workspace, value: str) -> None:
+    """Refuse, as a field error (422), a ``start_from`` that names no stored checkpoint."""
+    if not has_start_checkpoint(ws.db.path, ws.clock, value):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "start_from"),
+                    "msg": f"{value!r} is not fresh, annotations nor a stored checkpoint name "
+                    "(ghostcandle train --name NAME)",
+                    "type": "value_error",
+                }
+            ]
+        )
 
 
 def _require(ws: Workspace, feature: str) -> None:
@@ -59,9 +76,11 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
     """Start live inference, paper trading (and training per ``mode``) on the exchange feed.
 
     ``start_from: "annotations"`` starts from the model's latest annotation-trained checkpoint
-    (404 if there is none, 400 if the feed cannot serve its timeframes).
+    (404 if there is none, 400 if the feed cannot serve its timeframes); ``start_from: NAME``
+    from the offline-trained checkpoint NAME (422 if there is none).
     """
     _require(ws, "live")
+    _check_start_from(ws, body.start_from)
     ex = ws.runtime.exchange
     if ex is not None and (body.feed == "simulator") != ex.synthetic:
         have = "the exchange simulator" if ex.synthetic else f"the exchange at {ex.rest_url}"
@@ -148,11 +167,13 @@ def train_manual(ws: WorkspaceDep, body: ManualTrainIn) -> dict[str, Any]:
 def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
     """Backtest a model over a time range (the chart's visible range).
 
-    ``start_from: "annotations"`` backtests the model's latest annotation-trained checkpoint.
+    ``start_from: "annotations"`` backtests the model's latest annotation-trained checkpoint,
+    ``start_from: NAME`` the offline-trained checkpoint NAME.
     """
     if body.end <= body.start:
         raise UserInputError("field 'end' must be after 'start': select a visible range")
     _require(ws, "backtest")
+    _check_start_from(ws, body.start_from)
     from ghostcandle.engine.trading.backtest import BacktestRequest
 
     return ws.backtests.start(
