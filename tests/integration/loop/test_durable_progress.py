@@ -40,7 +40,9 @@ def _replay(db: Path, flush_every: int) -> list[str]:
         "--symbol", SYM, "--from", format_time(START), "--to", format_time(END),
         "--model", "cnn", "--mode", "every_candle", "--timeframes", "1m,1h",
         "--window", "1m=20", "--window", "1h=6", "--seed", "1", "--session", SESSION,
-        "--flush-every", str(flush_every), "--no-pivots", "--json",
+        "--flush-every", str(flush_every),
+        # a checkpoint cadence of its own (as sessions once had) would disagree with the flushes
+        "--checkpoint-every", "10", "--no-pivots", "--json",
     ]  # fmt: skip
 
 
@@ -59,22 +61,28 @@ def _audit(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return status, out.out + out.err
 
 
-def _kill_at_random(cmd: list[str], db: Path, rng: random.Random) -> bool:
-    """Start the replay, SIGKILL it a random moment after it opened its session; return
-    whether it was still running then."""
+def _start(cmd: list[str], db: Path) -> subprocess.Popen[str]:
+    """Start the replay; return once it has opened its session (its row is committed)."""
     wal = db.with_name(db.name + ".wal")
     before = wal.stat().st_mtime_ns if wal.exists() else 0
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    # the session's row is committed once the process has loaded and resumed: then it runs
     while time.monotonic() < deadline and proc.poll() is None:
         if wal.exists() and wal.stat().st_mtime_ns != before:
             break
         time.sleep(0.02)
-    time.sleep(rng.uniform(0.2, 2.5))
+    return proc
+
+
+def _kill_at_random(cmd: list[str], db: Path, after_s: float) -> bool:
+    """Start the replay, SIGKILL it ``after_s`` after it opened its session; return whether it
+    was still running then."""
+    proc = _start(cmd, db)
+    time.sleep(after_s)
     alive = proc.poll() is None
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    if alive:  # not reaped yet: the pid is still this process's, even if it just ended
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
     return alive
 
 
@@ -88,11 +96,17 @@ def market_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(market_file: Path, tmp_path_factory: pytest.TempPathFactory) -> int:
-    """Return the good steps of the replay run once, never killed (its audit passes too)."""
+def uninterrupted(market_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, float]:
+    """Return the good steps of the replay run once, never killed (its audit passes too), and
+    the seconds it ran once its session was open (kill moments are drawn within them)."""
     db = tmp_path_factory.mktemp("whole") / "whole.duckdb"
     shutil.copy(market_file, db)
-    summary = _finish(_replay(db, 500))
+    proc = _start(_replay(db, 500), db)
+    opened = time.monotonic()
+    out, err = proc.communicate(timeout=300)
+    seconds = time.monotonic() - opened
+    assert proc.returncode == 0, err[-2000:]
+    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["events"] == summary["events_total"]
     with Database(db, read_only=True) as con:
         assert SessionStore(con).require(SESSION).train_steps == summary["train_steps"]
@@ -100,26 +114,28 @@ def uninterrupted(market_file: Path, tmp_path_factory: pytest.TempPathFactory) -
     steps = summary["train_steps"]
     assert isinstance(steps, int)
     assert steps > 40
-    return steps
+    return steps, seconds
 
 
 @pytest.mark.parametrize("flush_every", [500, 1])
 def test_killed_replay_resumes_one_consistent_progress(
     flush_every: int,
     market_file: Path,
-    uninterrupted: int,
+    uninterrupted: tuple[int, float],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = tmp_path / "killed.duckdb"
     shutil.copy(market_file, db)
     cmd = _replay(db, flush_every)
+    steps, seconds = uninterrupted
     rng = random.Random(flush_every)
-    kills = [_kill_at_random(cmd, db, rng) for _ in range(2)]
+    moments = [rng.uniform(0.1, 0.4) * seconds, rng.uniform(0.6, 0.9) * seconds]
+    kills = [_kill_at_random(cmd, db, after_s) for after_s in moments]
     assert any(kills), "every replay ended before it could be killed"
     summary = _finish(cmd)
-    if flush_every == 1:
-        assert 0 < summary["events"] < summary["events_total"]  # type: ignore[operator]
+    if flush_every == 1:  # it went on from what was committed, not from the start
+        assert summary["events"] < summary["events_total"]  # type: ignore[operator]
     status, said = _audit(db, capsys)
     assert status == 0, said
     with Database(db, read_only=True) as con:
@@ -132,4 +148,4 @@ def test_killed_replay_resumes_one_consistent_progress(
     assert repeated == []
     # each step lands before the next event is handled: the count is the uninterrupted one's
     assert synchronous is True
-    assert summary["train_steps"] == uninterrupted
+    assert summary["train_steps"] == steps
