@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
@@ -50,6 +51,13 @@ class FitSettings:
     val_fraction: float = 0.2
     seed: int = 0
     step_timeout_s: float = 120.0
+    #: torch intra-op threads while fitting (None: leave torch's setting). One, as the backtest
+    #: and the loop use on small machines: the trainer thread trains while this one slices the
+    #: next batch, and on two cores more intra-op threads only contend.
+    torch_threads: int | None = 1
+    #: train at the lower CPU priority of live training (beside a live feed and inference);
+    #: off for a batch job, which has nothing to yield to
+    background: bool = False
 
     def check(self) -> FitSettings:
         """Return self if every setting is usable, else raise a one-line ``UserInputError``."""
@@ -115,6 +123,9 @@ class EpochResult:
     best: bool
     failed_steps: int
     duration_s: float
+    #: seconds spent on the training steps (the rest of ``duration_s`` is validation)
+    train_s: float = 0.0
+    samples: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the epoch as plain JSON values."""
@@ -125,6 +136,8 @@ class EpochResult:
             "best": self.best,
             "failed_steps": self.failed_steps,
             "duration_s": round(self.duration_s, 3),
+            "train_s": round(self.train_s, 3),
+            "samples": self.samples,
         }
 
 
@@ -183,12 +196,19 @@ def fit(
     ``OperationalError`` when an epoch has no good step at all.
     """
     settings.check()
+    if settings.torch_threads is not None:
+        torch.set_num_threads(settings.torch_threads)
     if not model.learns:
         raise UserInputError(
             f"{model.name} is a baseline and never learns: choose a learning model"
         )
     t_start = time.perf_counter()
-    trainer = Trainer(model, clock=clock, step_timeout_s=settings.step_timeout_s).start()
+    trainer = Trainer(
+        model,
+        clock=clock,
+        step_timeout_s=settings.step_timeout_s,
+        lower_priority=settings.background,
+    ).start()
     epochs: list[EpochResult] = []
     best: Snapshot | None = None
     best_loss, best_epoch, stale = math.inf, 0, 0
@@ -199,6 +219,7 @@ def fit(
             rng = np.random.default_rng([settings.seed, epoch])
             order = rng.permutation(split.train)
             reports = _run_epoch(trainer, data, order, settings.batch_size)
+            train_s = time.perf_counter() - t0
             good = [(r, n) for r, n in reports if r.ok]
             if not good:
                 raise OperationalError(
@@ -222,6 +243,8 @@ def fit(
                 best=improved,
                 failed_steps=len(reports) - len(good),
                 duration_s=time.perf_counter() - t0,
+                train_s=train_s,
+                samples=sum(n for _, n in reports),
             )
             epochs.append(result)
             if on_epoch is not None:

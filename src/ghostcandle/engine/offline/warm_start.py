@@ -21,8 +21,9 @@ from ghostcandle.engine.offline.service import OfflineFit, OfflineRequest, Offli
 from ghostcandle.engine.offline.trainer import EpochResult, FitSettings
 from ghostcandle.store.db import Database
 
-#: Fit settings at start-up: small batches (the history is short), a few epochs.
-WARM_START = FitSettings(epochs=8, batch_size=64, patience=2, val_fraction=0.2)
+#: Fit settings at start-up: small batches (the history is short), a few epochs, at the lower
+#: priority of live training (the feed streams meanwhile).
+WARM_START = FitSettings(epochs=8, batch_size=64, patience=2, val_fraction=0.2, background=True)
 
 
 def warm_start_name(model: str, symbol: str) -> str:

@@ -22,9 +22,11 @@ session does, with its ledger: see ``engine/loop/writes.py``). A trainer given a
 ``stop``, the last good state is written atomically.
 
 Training threads run at a lower CPU priority (``TRAINING_NICENESS``, Linux) so that when both
-want a core, the prediction of a closing candle goes first. On small machines also run torch on
-one intra-op thread (``torch.set_num_threads(1)``): with two cores, inference and a
-training step on more threads each only contend (bench/bench_models.py).
+want a core, the prediction of a closing candle goes first (``lower_priority=False`` keeps
+them at the caller's: a batch job with no inference beside it, such as an offline fit). On
+small machines also run torch on one intra-op thread (``torch.set_num_threads(1)``): with two
+cores, inference and a training step on more threads each only contend
+(bench/bench_models.py).
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class Trainer:
         resume: bool = True,
         on_report: Callable[[StepReport], None] | None = None,
         on_checkpoint: OnCheckpoint | None = None,
+        lower_priority: bool = True,
     ) -> None:
         if step_timeout_s <= 0 or queue_size < 1 or checkpoint_every < 1:
             raise UserInputError(
@@ -159,7 +162,8 @@ class Trainer:
         self._seq = 0
         self._seq_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._worker = _StepWorker(self.checkpoint_key)
+        self.lower_priority = lower_priority
+        self._worker = _StepWorker(self.checkpoint_key, lower_priority)
         self._stopped = False
 
     # -- inference side: no locks, never waits --------------------------------------------
@@ -226,7 +230,8 @@ class Trainer:
         return self._checkpoint() if self.checkpoints is not None else None
 
     def _loop(self) -> None:
-        _lower_priority()  # publishing and checkpoints are training work too
+        if self.lower_priority:
+            _lower_priority()  # publishing and checkpoints are training work too
         while True:
             item = self._queue.get()
             try:
@@ -260,7 +265,7 @@ class Trainer:
         if not finished:
             self.stats.abandoned_threads += 1
             self._worker.abandon()
-            self._worker = _StepWorker(self.checkpoint_key)
+            self._worker = _StepWorker(self.checkpoint_key, self.lower_priority)
             self._work = self._snapshot.model.clone()
             return self._report(
                 seq,
@@ -371,7 +376,8 @@ class _StepWorker:
     once its step returns, and a new worker takes over.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lower_priority: bool = True) -> None:
+        self._lower = lower_priority
         self._jobs: queue.SimpleQueue[
             tuple[Model, TrainingBatch, dict[str, Any], threading.Event] | None
         ] = queue.SimpleQueue()
@@ -392,7 +398,8 @@ class _StepWorker:
         self._jobs.put(None)
 
     def _loop(self) -> None:
-        _lower_priority()
+        if self._lower:
+            _lower_priority()
         while True:
             job = self._jobs.get()
             if job is None:
