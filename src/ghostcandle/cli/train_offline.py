@@ -211,11 +211,11 @@ def _walk_forward_report(r: WalkForwardResult, model: str) -> str:
                 len(f.planned.test),
                 f.fit.best_epoch,
                 round(f.fit.best_val_loss, 5),
-                fig.get("mae_close"),
+                _round(fig.get("mae_close")),
                 _ratio(close.get("vs_persistence")),
                 _ratio(close.get("vs_strongest")),
-                (fig.get("directional") or {}).get("accuracy"),
-                fig.get("action_accuracy"),
+                _round((fig.get("directional") or {}).get("accuracy")),
+                _round(fig.get("action_accuracy")),
             ]
         )
     head = ["fold", "test_n", "best_epoch", "val_loss", "mae_close", "close/pers", "close/best",
@@ -226,6 +226,10 @@ def _walk_forward_report(r: WalkForwardResult, model: str) -> str:
         + "\n\naggregate over every fold's test window:\n"
         + evaluation_table(r.aggregate)
     )
+
+
+def _round(v: Any) -> Any:
+    return "-" if v is None else round(float(v), 4)
 
 
 def _ratio(c: dict[str, Any] | None) -> Any:
