@@ -76,7 +76,7 @@ def run_replay(
     )
     session.predict_until = request.end
     session.start()
-    wants_pivots = request.pivots and request.config.mode in ("every_candle", "pivots_only")
+    wants_pivots = request.pivots and request.config.mode.learns_pivots
     structure = (
         _attach_structure(bus, db, request.config, session.timeframes) if wants_pivots else None
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES
+from ghostcandle.domain.training_modes import TrainingMode
 
 Timeframe = Literal["1s", "1m", "1h", "1d"]
 #: ``fresh``, ``annotations`` or the name of an offline-trained checkpoint (the router checks
@@ -120,7 +121,7 @@ class LiveStartIn(_Strict):
 
     symbol: str = "ETH/USDT"
     model: str = Field(default="", max_length=100)
-    mode: Literal["none", "pivots_only", "every_candle", "manual"] = "none"
+    mode: TrainingMode = TrainingMode.NONE
     feed: Literal["simulator", "exchange"] = "simulator"
     start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)
 

@@ -13,6 +13,7 @@ from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, HO
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time, parse_time
+from ghostcandle.domain.training_modes import TrainingMode, mode_names
 from ghostcandle.engine.trading.backtest import TRAIN_MODES, BacktestRequest, BacktestResult
 
 
@@ -51,7 +52,7 @@ def register(sub: Any) -> None:
         default="flat",
         help="what HOLD does: flat closes the position (default), keep leaves it open",
     )
-    p.add_argument("--train", default="none", choices=TRAIN_MODES)
+    p.add_argument("--train", default="none", choices=mode_names(TRAIN_MODES))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model-config", default="{}", help="model settings as JSON")
     p.add_argument(
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     )
     extra = _model_config(args.model_config)
     # a backtest only reads, unless the loop runs (it records its session and predictions)
-    writes = bool(args.model) and (args.train != "none" or args.candle_by_candle)
+    writes = bool(args.model) and (args.train != TrainingMode.NONE or args.candle_by_candle)
     with open_db(args, read_only=not writes) as db:
         if args.annotations:
             result = backtest_annotations(db, symbol, tf, start, end, broker)
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 start=start,
                 end=end,
                 model_config=extra,
-                train=args.train,
+                train=TrainingMode(args.train),
                 seed=args.seed,
                 broker=broker,
                 batched=not args.candle_by_candle,

@@ -15,9 +15,9 @@ from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, parse_time
+from ghostcandle.domain.training_modes import mode_names
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.replay import ReplayRequest, run_replay
-from ghostcandle.engine.training.policy import MODES
 from ghostcandle.engine.training.start_checkpoint import StartCheckpoint, load_start_checkpoint
 from ghostcandle.store.db import Database
 
@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--from", dest="start", required=True, help="epoch ms or ISO time")
     p.add_argument("--to", dest="end", required=True, help="epoch ms or ISO time")
     p.add_argument("--model", required=True, help="transformer, cnn, persistence, drift, ...")
-    p.add_argument("--mode", default="none", choices=MODES)
+    p.add_argument("--mode", default="none", choices=mode_names())
     p.add_argument("--speed", default="max", help="max (default) or a multiple of real time")
     p.add_argument(
         "--timeframes", help="comma list the model reads and predicts (default: the model's)"

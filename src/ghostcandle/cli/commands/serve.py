@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostcandle.cli.context import add_common
+from ghostcandle.domain.training_modes import mode_names
 from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
 from ghostcandle.store.db import resolve_db_path
 from ghostcandle.web.config import DEFAULT_HOST, DEFAULT_PORT, WebConfig, is_loopback, with_token
@@ -55,7 +56,7 @@ def register(sub: Any) -> None:
     g.add_argument("--intervals", default="1s,1m,1h,1d", help="streamed intervals")
     g.add_argument(
         "--live-mode",
-        choices=["none", "pivots_only", "every_candle", "manual"],
+        choices=mode_names(),
         help="start live inference at once in this training mode (default: start from the page)",
     )
     g.add_argument(

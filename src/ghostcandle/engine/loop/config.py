@@ -10,8 +10,9 @@ from typing import Any
 from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, check_threshold, threshold_warning
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe
+from ghostcandle.domain.training_modes import TrainingMode, parse_mode
 from ghostcandle.engine.loop.resolver import default_grace_ms
-from ghostcandle.engine.training.policy import DEFAULT_SCHEDULES, Schedule, check_mode
+from ghostcandle.engine.training.policy import DEFAULT_SCHEDULES, Schedule
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 
@@ -34,7 +35,7 @@ class SessionConfig:
     model_config: Mapping[str, Any] = field(default_factory=dict)
     symbols: tuple[str, ...]
     timeframes: tuple[str, ...] = ()
-    mode: str = "none"
+    mode: TrainingMode = TrainingMode.NONE
     baselines: tuple[str, ...] = ("persistence", "drift")
     baseline_window: int = 30
     schedules: Mapping[str, Schedule] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
@@ -58,7 +59,8 @@ class SessionConfig:
             raise UserInputError("a session needs at least one symbol, e.g. ETH/USDT")
         for tf in self.timeframes:
             check_timeframe(tf)
-        check_mode(self.mode)
+        # stored settings and plain-string callers give the value: keep the enum member
+        object.__setattr__(self, "mode", parse_mode(self.mode))
         try:
             check_threshold(self.threshold)
         except ValueError as exc:
@@ -85,7 +87,7 @@ class SessionConfig:
             "model_config": dict(self.model_config),
             "symbols": list(self.symbols),
             "timeframes": list(self.timeframes),
-            "mode": self.mode,
+            "mode": self.mode.value,
             "baselines": list(self.baselines),
             "baseline_window": self.baseline_window,
             "schedules": {

@@ -101,7 +101,7 @@ class BacktestService:
     def _prepare(self, req: BacktestRequest) -> tuple[Model, list[Candle], StartCheckpoint | None]:
         if req.train not in TRAIN_MODES:
             raise UserInputError(
-                f"unknown training mode {req.train!r} for a backtest: "
+                f"unknown training mode {str(req.train)!r} for a backtest: "
                 f"use one of {', '.join(TRAIN_MODES)}"
             )
         if req.batch_size < 1:

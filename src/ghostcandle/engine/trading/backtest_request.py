@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ghostcandle.domain.broker import BrokerConfig
+from ghostcandle.domain.training_modes import TrainingMode
 
 __all__ = ["TRAIN_MODES", "BacktestRequest", "Progress"]
 
 #: Training modes a backtest accepts (``manual`` needs a trader).
-TRAIN_MODES: tuple[str, ...] = ("none", "every_candle", "pivots_only")
+TRAIN_MODES: tuple[TrainingMode, ...] = tuple(
+    m for m in TrainingMode if m is not TrainingMode.MANUAL
+)
 
 #: ``progress(done, total)``: candles of the traded timeframe handled so far, out of all.
 Progress = Callable[[int, int], None]
@@ -31,7 +34,7 @@ class BacktestRequest:
     start: int
     end: int
     model_config: Mapping[str, Any] = field(default_factory=dict)
-    train: str = "none"
+    train: TrainingMode = TrainingMode.NONE
     seed: int = 0
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     batched: bool = True

@@ -25,15 +25,8 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.normalisation import param_keys
-
-MODES: tuple[str, ...] = ("none", "every_candle", "pivots_only", "manual")
-
-
-def check_mode(mode: str) -> str:
-    """Return ``mode`` if it is a training mode, else raise a one-line UserInputError."""
-    if mode not in MODES:
-        raise UserInputError(f"unknown training mode {mode!r}: use one of {', '.join(MODES)}")
-    return mode
+from ghostcandle.domain.training_modes import TrainingMode, parse_mode
+from ghostcandle.domain.training_sources import TrainingSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +59,17 @@ class TrainingSample:
     frame: FrameRef
     timeframe: str
     action: int
-    reason: str
+    reason: TrainingSource
 
 
-Submit = Callable[[Sequence[TrainingSample], str], None]
+Submit = Callable[[Sequence[TrainingSample], TrainingSource], None]
 
 
 @dataclass
 class TrainingPolicy:
     """A ``TrainingEventSubscriber`` that turns matched frames into batches for one mode."""
 
-    mode: str
+    mode: TrainingMode
     submit: Submit
     schedules: Mapping[str, Schedule] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     threshold: float = DEFAULT_MOVE_THRESHOLD
@@ -85,7 +78,7 @@ class TrainingPolicy:
     batches: int = 0
 
     def __post_init__(self) -> None:
-        check_mode(self.mode)
+        self.mode = parse_mode(self.mode)
         self._rng = random.Random(self.seed)
         self._buffers: dict[str, deque[TrainingSample]] = {}
         self._fresh: dict[str, list[TrainingSample]] = {}
@@ -97,28 +90,34 @@ class TrainingPolicy:
     # -- subscriber ---------------------------------------------------------------------------
     def on_candle_completion(self, event: CandleCompletionEvent, frame_ref: FrameRef) -> None:
         """In ``every_candle``, learn the resolved frame with the price-move label."""
-        if self.mode != "every_candle":
+        if self.mode is not TrainingMode.EVERY_CANDLE:
             return
         ref_close = frame_ref.norm_params[param_keys(event.timeframe)[0]]
         label = action_from_move(ref_close, event.candle.close, self.threshold)
-        self._add(TrainingSample(frame_ref, event.timeframe, int(label), "candle"), urgent=False)
+        self._add(
+            TrainingSample(frame_ref, event.timeframe, int(label), TrainingSource.CANDLE),
+            urgent=False,
+        )
 
     def on_pivot_event(self, event: PivotEvent, frame_refs: Sequence[FrameRef]) -> None:
         """In ``every_candle`` and ``pivots_only``, learn the pivot's label now it is confirmed."""
-        if self.mode not in ("every_candle", "pivots_only"):
+        if not self.mode.learns_pivots:
             return
         label = Action.SELL if event.pivot.is_high else Action.BUY
         for ref in frame_refs:
-            self._add(TrainingSample(ref, event.timeframe, int(label), "pivot"), urgent=False)
-        self._flush(event.timeframe, "pivot")
+            self._add(
+                TrainingSample(ref, event.timeframe, int(label), TrainingSource.PIVOT), urgent=False
+            )
+        self._flush(event.timeframe, TrainingSource.PIVOT)
 
     def manual(self, frame: FrameRef, timeframe: str, action: Action) -> None:
         """Learn ``action`` for ``frame`` at once (``manual`` mode only)."""
-        if self.mode != "manual":
+        if self.mode is not TrainingMode.MANUAL:
             raise UserInputError(
-                f"this session trains in {self.mode!r} mode: start one in manual mode to label"
+                f"this session trains in {self.mode.value!r} mode: "
+                "start one in manual mode to label"
             )
-        self._add(TrainingSample(frame, timeframe, int(action), "manual"), urgent=True)
+        self._add(TrainingSample(frame, timeframe, int(action), TrainingSource.MANUAL), urgent=True)
 
     def buffered(self, timeframe: str) -> list[TrainingSample]:
         """Return the samples held for ``timeframe``, oldest first."""
@@ -135,10 +134,10 @@ class TrainingPolicy:
         fresh = self._fresh.setdefault(tf, [])
         fresh.append(sample)
         self.samples += 1
-        if urgent or (sample.reason == "candle" and len(fresh) >= sch.interval):
+        if urgent or (sample.reason is TrainingSource.CANDLE and len(fresh) >= sch.interval):
             self._flush(tf, sample.reason)
 
-    def _flush(self, timeframe: str, reason: str) -> None:
+    def _flush(self, timeframe: str, reason: TrainingSource) -> None:
         fresh = self._fresh.pop(timeframe, [])
         if not fresh:
             return
