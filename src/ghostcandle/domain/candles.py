@@ -13,9 +13,9 @@ import pandas as pd
 
 from ghostcandle.domain.timeframes import close_time
 
-CANDLE_COLUMNS: tuple[str, ...] = ("open_time", "open", "high", "low", "close", "volume")
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
-VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+VALUE_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
+CANDLE_COLUMNS: tuple[str, ...] = ("open_time", *VALUE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

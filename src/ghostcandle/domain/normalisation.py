@@ -27,9 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Columns of a candle value row, in order.
-OHLCV = ("open", "high", "low", "close", "volume")
-
 # A window whose candles all have zero range still needs a non-zero scale: use a tiny
 # fraction of the price, so the (flat) input stays finite and near zero.
 _MIN_RELATIVE_SCALE = 2.0**-20

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.engine.evaluation.significance import (
     OK,
     binomial_two_sided_p,
@@ -28,7 +29,7 @@ from ghostcandle.engine.evaluation.significance import (
 )
 
 #: The predicted fields scored, in ledger order.
-FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+FIELDS: tuple[str, ...] = VALUE_COLUMNS
 
 
 @dataclass(frozen=True)

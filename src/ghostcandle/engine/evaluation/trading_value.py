@@ -21,7 +21,7 @@ import pandas as pd
 
 from ghostcandle.domain.actions import Action
 from ghostcandle.domain.broker import Broker, BrokerConfig
-from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.candles import PRICE_COLUMNS, Candle
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.performance import Performance, buy_and_hold, periods_per_year, summarise
 from ghostcandle.engine.evaluation.significance import status_of
@@ -41,7 +41,7 @@ def check_config(config: BrokerConfig) -> BrokerConfig:
 
 
 def _candles(s: pd.DataFrame, symbol: str, timeframe: str) -> list[Candle]:
-    cols = ["target_open_time", *(f"actual_{f}" for f in ("open", "high", "low", "close"))]
+    cols = ["target_open_time", *(f"actual_{f}" for f in PRICE_COLUMNS)]
     rows = zip(*(s[c].tolist() for c in [*cols, "actual_volume"]), strict=True)
     return [Candle(symbol, timeframe, int(t), o, h, lo, c, v) for t, o, h, lo, c, v in rows]
 

@@ -28,6 +28,7 @@ import torch
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
 from ghostcandle.domain.normalisation import normalise_windows
+from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.offline.dataset import DecisionDataset
 from ghostcandle.engine.training.trainer import Snapshot, StepReport, Trainer
 from ghostcandle.models.base import Model
@@ -277,7 +278,7 @@ def _run_epoch(
     for a in range(0, len(order), batch_size):
         # time order within a batch: the series slices are then read front to back
         rows = np.sort(order[a : a + batch_size])
-        pending.append((trainer.submit(data.batch(rows), source="offline"), len(rows)))
+        pending.append((trainer.submit(data.batch(rows), source=TrainingSource.OFFLINE), len(rows)))
         while len(pending) > IN_FLIGHT:
             fut, n = pending.popleft()
             out.append((fut.result(), n))

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ghostcandle.domain.candles import PRICE_COLUMNS
 from ghostcandle.domain.events import (
     CandleCompletionEvent,
     Pivot,
@@ -68,7 +69,7 @@ def compute_structure(
 ) -> StructureResult:
     """Compute indicators, pivots and rapid moves of a whole batch (oldest first)."""
     t = candles["open_time"].to_numpy(dtype=np.int64)
-    o, h, lo, c = (candles[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
+    o, h, lo, c = (candles[k].to_numpy(dtype=np.float64) for k in PRICE_COLUMNS)
     ct = t + duration_ms(timeframe)
     return StructureResult(
         t,
@@ -191,7 +192,7 @@ class StructureEngine:
         d = duration_ms(timeframe)
         rows: list[tuple[float, ...]] = []
         pivots: list[Pivot] = []
-        cols = [history[k].to_numpy() for k in ("open_time", "open", "high", "low", "close")]
+        cols = [history[k].to_numpy() for k in ("open_time", *PRICE_COLUMNS)]
         for t, o, h, lo, c in zip(*(col.tolist() for col in cols), strict=True):
             row, new_pivots, _ = state.update(t, o, h, lo, c, t + d)
             rows.append(row)

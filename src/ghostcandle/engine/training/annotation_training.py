@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from ghostcandle.domain.actions import Action
+from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
+from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.training.checkpoints import (
     CheckpointInfo,
     CheckpointStore,
@@ -108,9 +110,7 @@ def build_annotation_batch(store: AnnotationStore, anns: Sequence[Annotation]) -
             nxt = ann.entry_time + duration_ms(ann.timeframe)
             df = store.candles.read(ann.symbol, ann.timeframe, nxt, nxt)
             if len(df) == 1:
-                target[ann.timeframe] = df[["open", "high", "low", "close", "volume"]].to_numpy(
-                    dtype=np.float64
-                )[0]
+                target[ann.timeframe] = df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64)[0]
         targets.append(target)
     tfs = tuple(windows)
     labels = np.array(
@@ -156,7 +156,7 @@ class AnnotationTrainingResult:
         """Return the run as one JSON-ready object."""
         return {
             "model": self.model,
-            "source": "annotations",
+            "source": TrainingSource.ANNOTATIONS.value,
             "samples": self.samples,
             "timeframes": list(self.timeframes),
             "windows": dict(self.windows),
@@ -204,7 +204,7 @@ def train_on_annotations(
     try:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
-            step = trainer.submit(built.batch, source="annotations").result()
+            step = trainer.submit(built.batch, source=TrainingSource.ANNOTATIONS).result()
             if not step.ok:
                 raise RuntimeError(f"epoch {epoch}: {step.status}: {step.error}")
             outputs, _ = trainer.predict(built.batch.inputs)
