@@ -17,6 +17,7 @@ from typing import Any
 from ghostcandle.domain.errors import ConflictError, GhostcandleError
 from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestResult, BacktestService
 from ghostcandle.store.db import Database
+from ghostcandle.web.job_state import JobState
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class BacktestJobs:
     def __init__(self, db: Database, publish: Publish) -> None:
         self.service = BacktestService(db)
         self.publish = publish
-        self.state: dict[str, Any] = {"status": "idle"}
+        self.state: dict[str, Any] = {"status": JobState.IDLE}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # every state carries an increasing seq: the page drops one older than what it shows
@@ -78,7 +79,7 @@ class BacktestJobs:
             if self._thread is not None and self._thread.is_alive():
                 raise ConflictError("a backtest is running: wait for its result")
             self.service.check(req)
-            self.state = {"status": "running", "progress": 0.0, "seq": next(self._seq)}
+            self.state = {"status": JobState.RUNNING, "progress": 0.0, "seq": next(self._seq)}
             self._thread = threading.Thread(
                 target=self._run, args=(req,), name="backtest", daemon=True
             )
@@ -101,13 +102,15 @@ class BacktestJobs:
             now = time.monotonic()
             if now - last[0] >= PROGRESS_EVERY_S:
                 last[0] = now
-                self._emit({"status": "running", "progress": done / max(total, 1)})
+                self._emit({"status": JobState.RUNNING, "progress": done / max(total, 1)})
 
         try:
             result = self.service.run(req, progress)
-            self._emit({"status": "completed", "progress": 1.0, "result": result_json(result)})
+            self._emit(
+                {"status": JobState.COMPLETED, "progress": 1.0, "result": result_json(result)}
+            )
         except GhostcandleError as exc:
-            self._emit({"status": "failed", "reason": str(exc)})
+            self._emit({"status": JobState.FAILED, "reason": str(exc)})
         except Exception as exc:  # reported to the trader, not lost in a thread
             log.exception("backtest failed")
-            self._emit({"status": "failed", "reason": f"{type(exc).__name__}: {exc}"})
+            self._emit({"status": JobState.FAILED, "reason": f"{type(exc).__name__}: {exc}"})

@@ -26,6 +26,7 @@ from ghostcandle.engine.training.annotation_training import (
 from ghostcandle.models.registry import baseline_names, model_names
 from ghostcandle.store.annotations import Annotation, AnnotationStore
 from ghostcandle.store.db import Database
+from ghostcandle.web.job_state import JobState
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class TrainingJobs:
         self.annotations = annotations
         self.clock = clock
         self.publish = publish
-        self.state: dict[str, Any] = {"status": "idle"}
+        self.state: dict[str, Any] = {"status": JobState.IDLE}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # every state carries an increasing seq: the page drops one older than what it shows
@@ -66,7 +67,7 @@ class TrainingJobs:
             if not anns:
                 self.state = {
                     "event": "status",
-                    "status": "no_data",
+                    "status": JobState.NO_DATA,
                     "message": NO_CASES,
                     "model": model,
                     "seq": next(self._seq),
@@ -74,7 +75,7 @@ class TrainingJobs:
                 return self.state
             self.state = {
                 "event": "status",
-                "status": "running",
+                "status": JobState.RUNNING,
                 "model": model,
                 "epochs": epochs,
                 "samples": len(anns),
@@ -112,7 +113,7 @@ class TrainingJobs:
             ckpt = result.checkpoint
             self._emit(
                 event="status",
-                status="completed",
+                status=JobState.COMPLETED,
                 checkpoint=None if ckpt is None else ckpt.path,
                 total_s=result.total_s,
                 message=f"completed {epochs} epochs in {result.total_s:.1f}s; "
@@ -120,12 +121,14 @@ class TrainingJobs:
                 + (f" ({Path(ckpt.path).name})" if ckpt else ""),
             )
         except (GhostcandleError, RuntimeError, ValueError) as exc:
-            self._emit(event="status", status="failed", reason=str(exc), message=f"failed: {exc}")
+            self._emit(
+                event="status", status=JobState.FAILED, reason=str(exc), message=f"failed: {exc}"
+            )
         except Exception as exc:  # a job's crash is reported to the trader, not lost in a thread
             log.exception("annotation training failed")
             self._emit(
                 event="status",
-                status="failed",
+                status=JobState.FAILED,
                 reason=f"{type(exc).__name__}: {exc}",
                 message=f"failed: {type(exc).__name__}: {exc}",
             )
