@@ -222,11 +222,10 @@ class AnnotationStore:
     def get(self, annotation_id: str) -> Annotation:
         """Return one annotation, or raise ``DataMissingError`` naming the id."""
         check_annotation_id(annotation_id)
-        cur = self.db.cursor()
-        row = cur.execute(
-            f"SELECT {_COLS} FROM annotations WHERE annotation_id = ?", [annotation_id]
-        ).fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                f"SELECT {_COLS} FROM annotations WHERE annotation_id = ?", [annotation_id]
+            ).fetchone()
         if row is None:
             raise DataMissingError(
                 f"annotation {annotation_id} does not exist: list annotations to see their ids"
@@ -235,13 +234,12 @@ class AnnotationStore:
 
     def list(self, symbol: str | None = None) -> list[Annotation]:
         """Return the annotations (of ``symbol`` if given), oldest entry first."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            f"SELECT {_COLS} FROM annotations WHERE $s IS NULL OR symbol = $s "
-            "ORDER BY entry_time, annotation_id",
-            {"s": symbol},
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {_COLS} FROM annotations WHERE $s IS NULL OR symbol = $s "
+                "ORDER BY entry_time, annotation_id",
+                {"s": symbol},
+            ).fetchall()
         return [_from_row(r) for r in rows]
 
     # -- test cases -----------------------------------------------------------------------

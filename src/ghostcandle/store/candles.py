@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
@@ -295,13 +296,12 @@ class CandleStore:
         cols = _COLS + (", n_parts, complete" if with_flags else "")
         lo = -(2**62) if start is None else start
         hi = 2**62 if end is None else end
-        cur = self.db.cursor()
-        df: pd.DataFrame = cur.sql(
-            f"SELECT {cols} FROM candles WHERE symbol = $s AND timeframe = $t "
-            "AND open_time BETWEEN $lo AND $hi ORDER BY open_time",
-            params={"s": symbol, "t": timeframe, "lo": lo, "hi": hi},
-        ).df()
-        cur.close()
+        with self.db.cursor() as cur:
+            df: pd.DataFrame = cur.sql(
+                f"SELECT {cols} FROM candles WHERE symbol = $s AND timeframe = $t "
+                "AND open_time BETWEEN $lo AND $hi ORDER BY open_time",
+                params={"s": symbol, "t": timeframe, "lo": lo, "hi": hi},
+            ).df()
         return df
 
     def tail(self, symbol: str, timeframe: str, end_open_time: int, count: int) -> pd.DataFrame:
@@ -317,13 +317,12 @@ class CandleStore:
         d = duration_ms(spec.timeframe)
         if spec.end_open_time % d:
             raise MissingCandlesError(symbol, spec.timeframe, [spec.end_open_time])
-        cur = self.db.cursor()
-        tbl = cur.execute(
-            "SELECT open_time, open, high, low, close, volume, complete FROM candles "
-            "WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ?",
-            [symbol, spec.timeframe, spec.start_open_time, spec.end_open_time],
-        ).fetchnumpy()
-        cur.close()
+        with self.db.cursor() as cur:
+            tbl = cur.execute(
+                "SELECT open_time, open, high, low, close, volume, complete FROM candles "
+                "WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ?",
+                [symbol, spec.timeframe, spec.start_open_time, spec.end_open_time],
+            ).fetchnumpy()
         open_time = np.asarray(tbl["open_time"], dtype=np.int64)
         if len(open_time) > 1 and not bool(np.all(open_time[1:] > open_time[:-1])):
             # rows come back in insertion order, which is time order unless written out of order;
@@ -353,12 +352,11 @@ class CandleStore:
 
     def last_open_time(self, symbol: str, timeframe: str) -> int | None:
         """Return the open time of the newest stored candle of the series, if any."""
-        cur = self.db.cursor()
-        row = cur.execute(
-            "SELECT max(open_time) FROM candles WHERE symbol = ? AND timeframe = ?",
-            [symbol, timeframe],
-        ).fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                "SELECT max(open_time) FROM candles WHERE symbol = ? AND timeframe = ?",
+                [symbol, timeframe],
+            ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def gaps(
@@ -376,44 +374,41 @@ class CandleStore:
         """
         lo = -(2**62) if start is None else start
         hi = 2**62 if end is None else end
-        cur = con if con is not None else self.db.cursor()
-        t = cur.execute(
-            "SELECT open_time FROM candles WHERE symbol = ? AND timeframe = ? "
-            "AND open_time BETWEEN ? AND ? ORDER BY open_time",
-            [symbol, timeframe, lo, hi],
-        ).fetchnumpy()["open_time"]
-        if con is None:
-            cur.close()
+        # a cursor of our own is closed after; the caller's transaction stays open
+        with nullcontext(con) if con is not None else self.db.cursor() as cur:
+            t = cur.execute(
+                "SELECT open_time FROM candles WHERE symbol = ? AND timeframe = ? "
+                "AND open_time BETWEEN ? AND ? ORDER BY open_time",
+                [symbol, timeframe, lo, hi],
+            ).fetchnumpy()["open_time"]
         return find_gaps(np.asarray(t, dtype=np.int64), timeframe)
 
     def series(self) -> list[SeriesInfo]:
         """Return an overview of every stored series."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            """
-            SELECT symbol, timeframe, min(open_time), max(open_time), count(*),
-                   count(*) FILTER (WHERE step > dur),
-                   coalesce(sum(step // dur - 1) FILTER (WHERE step > dur), 0),
-                   count(*) FILTER (WHERE NOT complete)
-            FROM (
-                SELECT symbol, timeframe, open_time, complete, dur,
-                       open_time - lag(open_time) OVER (
-                           PARTITION BY symbol, timeframe ORDER BY open_time) AS step
-                FROM candles JOIN (SELECT unnest($names) AS tf, unnest($durs) AS dur) d
-                  ON d.tf = candles.timeframe
-            )
-            GROUP BY symbol, timeframe ORDER BY symbol, min(dur), timeframe
-            """,
-            {"names": list(TIMEFRAMES), "durs": list(TIMEFRAMES.values())},
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                """
+                SELECT symbol, timeframe, min(open_time), max(open_time), count(*),
+                       count(*) FILTER (WHERE step > dur),
+                       coalesce(sum(step // dur - 1) FILTER (WHERE step > dur), 0),
+                       count(*) FILTER (WHERE NOT complete)
+                FROM (
+                    SELECT symbol, timeframe, open_time, complete, dur,
+                           open_time - lag(open_time) OVER (
+                               PARTITION BY symbol, timeframe ORDER BY open_time) AS step
+                    FROM candles JOIN (SELECT unnest($names) AS tf, unnest($durs) AS dur) d
+                      ON d.tf = candles.timeframe
+                )
+                GROUP BY symbol, timeframe ORDER BY symbol, min(dur), timeframe
+                """,
+                {"names": list(TIMEFRAMES), "durs": list(TIMEFRAMES.values())},
+            ).fetchall()
         return [SeriesInfo(str(r[0]), str(r[1]), *(int(x) for x in r[2:])) for r in rows]
 
     def conflicts_count(self) -> int:
         """Return how many conflicting rewrites have been refused so far."""
-        cur = self.db.cursor()
-        row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
         return int(row[0]) if row else 0
 
 

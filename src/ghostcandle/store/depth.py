@@ -60,13 +60,12 @@ class DepthStore:
         self, symbol: str, start: int | None = None, end: int | None = None
     ) -> list[DepthSnapshot]:
         """Return the snapshots of ``symbol`` with ``start <= time <= end``, oldest first."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            "SELECT symbol, time, last_update_id, bid_price, bid_qty, ask_price, ask_qty "
-            "FROM depth_snapshots WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY time",
-            [symbol, -(2**62) if start is None else start, 2**62 if end is None else end],
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT symbol, time, last_update_id, bid_price, bid_qty, ask_price, ask_qty "
+                "FROM depth_snapshots WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY time",
+                [symbol, -(2**62) if start is None else start, 2**62 if end is None else end],
+            ).fetchall()
         return [
             DepthSnapshot(
                 str(r[0]),
@@ -80,12 +79,11 @@ class DepthStore:
 
     def count(self, symbol: str | None = None) -> int:
         """Return how many snapshots are stored (of ``symbol`` if given)."""
-        cur = self.db.cursor()
-        if symbol is None:
-            row = cur.execute("SELECT count(*) FROM depth_snapshots").fetchone()
-        else:
-            row = cur.execute(
-                "SELECT count(*) FROM depth_snapshots WHERE symbol = ?", [symbol]
-            ).fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            if symbol is None:
+                row = cur.execute("SELECT count(*) FROM depth_snapshots").fetchone()
+            else:
+                row = cur.execute(
+                    "SELECT count(*) FROM depth_snapshots WHERE symbol = ?", [symbol]
+                ).fetchone()
         return int(row[0]) if row else 0

@@ -42,9 +42,6 @@ class FeedStatusStore:
 
     def all(self) -> list[FeedHealth]:
         """Return every feed's last recorded health, by name."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             rows = cur.execute("SELECT detail FROM feed_status ORDER BY feed").fetchall()
-        finally:
-            cur.close()
         return [FeedHealth.from_json(json.loads(r[0])) for r in rows]

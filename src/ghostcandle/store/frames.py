@@ -133,33 +133,32 @@ class FrameStore:
 
     def get(self, frame_id: str) -> FrameRef:
         """Return the stored reference ``frame_id``; raise ``DataMissingError`` if unknown."""
-        cur = self.db.cursor()
-        row = cur.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM frames WHERE frame_id = ?", [frame_id]
-        ).fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM frames WHERE frame_id = ?", [frame_id]
+            ).fetchone()
         if row is None:
             raise DataMissingError(f"frame {frame_id} is not stored: check the frame id")
         return _ref(row)
 
     def timeframe_of(self, frame_id: str) -> str:
         """Return the timeframe whose next candle the frame's prediction targets."""
-        cur = self.db.cursor()
-        row = cur.execute("SELECT timeframe FROM frames WHERE frame_id = ?", [frame_id]).fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                "SELECT timeframe FROM frames WHERE frame_id = ?", [frame_id]
+            ).fetchone()
         if row is None:
             raise DataMissingError(f"frame {frame_id} is not stored: check the frame id")
         return str(row[0])
 
     def at_decision(self, symbol: str, timeframe: str, decision_time: int) -> list[FrameRef]:
         """Return every frame of ``symbol``/``timeframe`` decided at ``decision_time``."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM frames "
-            "WHERE symbol = ? AND timeframe = ? AND decision_time = ? ORDER BY frame_id",
-            [symbol, timeframe, decision_time],
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM frames "
+                "WHERE symbol = ? AND timeframe = ? AND decision_time = ? ORDER BY frame_id",
+                [symbol, timeframe, decision_time],
+            ).fetchall()
         return [_ref(r) for r in rows]
 
     def get_inference_data(self, ref: FrameRef) -> list[Window]:
@@ -168,9 +167,8 @@ class FrameStore:
 
     def count(self) -> int:
         """Return how many frames are stored."""
-        cur = self.db.cursor()
-        row = cur.execute("SELECT count(*) FROM frames").fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute("SELECT count(*) FROM frames").fetchone()
         return int(row[0]) if row else 0
 
 

@@ -77,13 +77,12 @@ class IndicatorStore:
         check_timeframe(timeframe)
         lo = -(2**62) if start is None else start
         hi = 2**62 if end is None else end
-        cur = self.db.cursor()
-        tbl = cur.execute(
-            f"SELECT open_time, {_COLS} FROM indicators WHERE symbol = ? AND timeframe = ? "
-            "AND open_time BETWEEN ? AND ? ORDER BY open_time",
-            [symbol, timeframe, lo, hi],
-        ).fetchnumpy()
-        cur.close()
+        with self.db.cursor() as cur:
+            tbl = cur.execute(
+                f"SELECT open_time, {_COLS} FROM indicators WHERE symbol = ? AND timeframe = ? "
+                "AND open_time BETWEEN ? AND ? ORDER BY open_time",
+                [symbol, timeframe, lo, hi],
+            ).fetchnumpy()
         out = {"open_time": np.asarray(tbl["open_time"], dtype=np.int64)}
         for c in INDICATOR_COLUMNS:
             col = tbl[c]

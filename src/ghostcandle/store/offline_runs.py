@@ -97,19 +97,17 @@ class OfflineRunStore:
 
     def list(self, name: str | None = None) -> list[OfflineRunRecord]:
         """Return the runs (those of checkpoint ``name`` if given), oldest first."""
-        cur = self.db.cursor()
-        exists = cur.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offline_runs'"
-        ).fetchone()
-        if not exists or not exists[0]:  # a database opened read-only before the migration
-            cur.close()
-            return []
-        where, params = ("WHERE name = ?", [name]) if name is not None else ("", [])
-        rows = cur.execute(
-            f"SELECT {', '.join(_COLS)} FROM offline_runs {where} ORDER BY created_at, run_id",
-            params,
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            exists = cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offline_runs'"
+            ).fetchone()
+            if not exists or not exists[0]:  # a database opened read-only before the migration
+                return []
+            where, params = ("WHERE name = ?", [name]) if name is not None else ("", [])
+            rows = cur.execute(
+                f"SELECT {', '.join(_COLS)} FROM offline_runs {where} ORDER BY created_at, run_id",
+                params,
+            ).fetchall()
         return [_record(r) for r in rows]
 
     def count(self) -> int:

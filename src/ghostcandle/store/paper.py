@@ -135,8 +135,7 @@ class PaperStore:
 
     def load(self, session_id: str) -> PaperAccount | None:
         """Return the stored account of a session, or None if it never traded on paper."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             row = cur.execute(
                 "SELECT timeframe, config, cash, equity, last_time, fills, updated_at "
                 "FROM paper_accounts WHERE session_id = ?",
@@ -170,8 +169,6 @@ class PaperStore:
                     [session_id],
                 ).fetchall()
             )
-        finally:
-            cur.close()
         # the last position change of a symbol: its open position's entry, else its last exit
         changed = {str(s): int(t) for s, t in exits.items()}
         for p in positions:
@@ -191,15 +188,12 @@ class PaperStore:
 
     def trades(self, session_id: str, limit: int | None = None) -> list[Trade]:
         """Return the closed trades of a session, oldest first (the newest ``limit`` if given)."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             rows = cur.execute(
                 f"SELECT {_TRADE_COLS} FROM paper_trades WHERE session_id = ? "
                 "ORDER BY seq DESC" + ("" if limit is None else f" LIMIT {int(limit)}"),
                 [session_id],
             ).fetchall()
-        finally:
-            cur.close()
         return [
             Trade(
                 str(r[0]),
@@ -219,14 +213,11 @@ class PaperStore:
 
     def equity_curve(self, session_id: str) -> list[EquityPoint]:
         """Return the stored equity points of a session, oldest first."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             rows = cur.execute(
                 "SELECT time, equity, exposed FROM paper_equity WHERE session_id = ? ORDER BY time",
                 [session_id],
             ).fetchall()
-        finally:
-            cur.close()
         return [EquityPoint(int(r[0]), float(r[1]), bool(r[2])) for r in rows]
 
     def summary(self, session_id: str, recent: int = 20) -> dict[str, Any] | None:
@@ -234,8 +225,7 @@ class PaperStore:
         account = self.load(session_id)
         if account is None:
             return None
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             agg = cur.execute(
                 "SELECT count(*), count(*) FILTER (WHERE pnl > 0), coalesce(sum(pnl), 0), "
                 "coalesce(sum(entry_fee + exit_fee), 0) FROM paper_trades WHERE session_id = ?",
@@ -247,8 +237,6 @@ class PaperStore:
                     [session_id],
                 ).fetchall()
             )
-        finally:
-            cur.close()
         n, wins, realised, fees = (0, 0, 0.0, 0.0) if agg is None else agg
         initial = float(account.config.get("initial_equity", account.equity))
         positions = [

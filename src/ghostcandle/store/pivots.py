@@ -82,9 +82,8 @@ class PivotStore:
             sql += " AND list_contains(?, pivot_type)"
             params.append(sorted(pivot_types))
         sql += " ORDER BY confirmed_at, pivot_type LIKE '%L', level, pivot_time"
-        cur = self.db.cursor()
-        rows = cur.execute(sql, params).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
         return [
             Pivot(
                 str(r[0]),

@@ -271,11 +271,10 @@ class PredictionLedger:
     def _select(
         self, where: str, params: Sequence[Any], suffix: str = ""
     ) -> list[PredictionRecord]:
-        cur = self.db.cursor()
-        rows = cur.execute(
-            f"SELECT {', '.join(FIELDS)} FROM predictions WHERE {where} {suffix}", list(params)
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {', '.join(FIELDS)} FROM predictions WHERE {where} {suffix}", list(params)
+            ).fetchall()
         return [PredictionRecord(*r) for r in rows]
 
     def pending(self, session_id: str) -> list[PredictionRecord]:
@@ -305,12 +304,11 @@ class PredictionLedger:
 
     def counts(self, session_id: str | None = None) -> dict[str, int]:
         """Return how many predictions are in each status (of one session, or all)."""
-        cur = self.db.cursor()
-        where, params = ("WHERE session_id = ?", [session_id]) if session_id else ("", [])
-        rows = cur.execute(
-            f"SELECT status, count(*) FROM predictions {where} GROUP BY status", params
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            where, params = ("WHERE session_id = ?", [session_id]) if session_id else ("", [])
+            rows = cur.execute(
+                f"SELECT status, count(*) FROM predictions {where} GROUP BY status", params
+            ).fetchall()
         out = {PENDING: 0, RESOLVED: 0, EXPIRED: 0}
         out.update({str(s): int(n) for s, n in rows})
         return out
@@ -327,35 +325,32 @@ class PredictionLedger:
         """
         wanted = list(statuses)
         cols = "*" if columns is None else ", ".join(c for c in columns if c in FIELDS)
-        cur = self.db.cursor()
-        where = "status IN (SELECT unnest($st))"
-        params: dict[str, Any] = {"st": wanted}
-        if session_id:
-            where += " AND session_id = $sid"
-            params["sid"] = session_id
-        df: pd.DataFrame = cur.sql(
-            f"SELECT {cols} FROM predictions WHERE {where} ORDER BY target_time, model",
-            params=params,
-        ).df()
-        cur.close()
+        with self.db.cursor() as cur:
+            where = "status IN (SELECT unnest($st))"
+            params: dict[str, Any] = {"st": wanted}
+            if session_id:
+                where += " AND session_id = $sid"
+                params["sid"] = session_id
+            df: pd.DataFrame = cur.sql(
+                f"SELECT {cols} FROM predictions WHERE {where} ORDER BY target_time, model",
+                params=params,
+            ).df()
         return df
 
     def last_decisions(self, session_id: str) -> dict[tuple[str, str], int]:
         """Return the newest decision time per ``(symbol, timeframe)`` of a session."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            "SELECT symbol, timeframe, max(decision_time) FROM predictions "
-            "WHERE session_id = ? GROUP BY symbol, timeframe",
-            [session_id],
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT symbol, timeframe, max(decision_time) FROM predictions "
+                "WHERE session_id = ? GROUP BY symbol, timeframe",
+                [session_id],
+            ).fetchall()
         return {(str(a), str(b)): int(t) for a, b, t in rows}
 
     def sessions(self) -> list[str]:
         """Return the session ids that have predictions."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            "SELECT session_id FROM predictions GROUP BY session_id ORDER BY max(created_at)"
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT session_id FROM predictions GROUP BY session_id ORDER BY max(created_at)"
+            ).fetchall()
         return [str(r[0]) for r in rows]

@@ -27,14 +27,13 @@ def candles(
     """Return up to ``limit`` candles opening before ``before``; page back to load history."""
     sym = normalise_symbol(symbol)
     end = None if before is None else before - 1
-    cur = ws.db.cursor()
-    rows = cur.execute(
-        "SELECT open_time, open, high, low, close, volume FROM candles "
-        "WHERE symbol = $s AND timeframe = $t AND ($e IS NULL OR open_time <= $e) "
-        "ORDER BY open_time DESC LIMIT $n",
-        {"s": sym, "t": timeframe, "e": end, "n": limit + 1},
-    ).fetchall()
-    cur.close()
+    with ws.db.cursor() as cur:
+        rows = cur.execute(
+            "SELECT open_time, open, high, low, close, volume FROM candles "
+            "WHERE symbol = $s AND timeframe = $t AND ($e IS NULL OR open_time <= $e) "
+            "ORDER BY open_time DESC LIMIT $n",
+            {"s": sym, "t": timeframe, "e": end, "n": limit + 1},
+        ).fetchall()
     has_more = len(rows) > limit
     rows = rows[:limit][::-1]
     return CandlesOut(

@@ -36,12 +36,11 @@ _Ms = Annotated[int | None, Query(ge=0, le=2**53, description="epoch ms (open ti
 def ensure_structure(ws: Workspace, symbol: str, timeframe: str) -> bool:
     """Compute and store a series' indicators and pivots if none are stored; tell if it did."""
     with _lock:
-        cur = ws.db.cursor()
-        row = cur.execute(
-            "SELECT count(*) FROM indicators WHERE symbol = ? AND timeframe = ?",
-            [symbol, timeframe],
-        ).fetchone()
-        cur.close()
+        with ws.db.cursor() as cur:
+            row = cur.execute(
+                "SELECT count(*) FROM indicators WHERE symbol = ? AND timeframe = ?",
+                [symbol, timeframe],
+            ).fetchone()
         if row and int(row[0]) > 0:
             return False
         candles = ws.candles.read(symbol, timeframe)
