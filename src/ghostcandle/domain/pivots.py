@@ -43,7 +43,7 @@ ALL_PIVOT_TYPES: frozenset[str] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PivotConfig:
     """How pivots are found: ``width`` neighbours on each side, levels ``1..levels``."""
 

@@ -32,7 +32,7 @@ from ghostcandle.domain.events import RapidMoveEvent
 from ghostcandle.domain.timeframes import MINUTE_MS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RapidMoveConfig:
     """Thresholds of the two detectors (see the module doc)."""
 
