@@ -33,6 +33,7 @@ from torch import Tensor
 from torch.nn import functional
 
 from ghostcandle.models.features import VOLUME_EPS, log_volume_ratio, mean_volume, volatility
+from ghostcandle.models.losses import weighted_mean, with_action_loss
 
 #: The quantile every candle head forecasts (the median).
 QUANTILE = 0.5
@@ -89,12 +90,6 @@ class Scales:
         )
 
 
-def _weighted_mean(per_sample: Tensor, weights: Tensor | None) -> Tensor:
-    if weights is None:
-        return per_sample.mean()
-    return (per_sample * weights).sum() / weights.sum().clamp_min(1e-12)
-
-
 def excursion_losses(
     raw: Mapping[str, Tensor],
     scales: Mapping[str, Scales],
@@ -121,18 +116,8 @@ def excursion_losses(
         y = scales[tf].targets(torch.nan_to_num(target))
         per_sample = pinball(y, scales[tf].forecasts(r), QUANTILE).mean(dim=1)
         w = None if weights is None else weights[known]
-        parts[f"candle.{tf}"] = _weighted_mean(per_sample[known], w)
-    labelled = actions >= 0
-    if bool(labelled.any()):
-        per_sample = functional.cross_entropy(logits[labelled], actions[labelled], reduction="none")
-        w = None if weights is None else weights[labelled]
-        parts["action"] = _weighted_mean(per_sample, w) * action_weight
-    if not parts:
-        raise ValueError(
-            "training batch has no known target candle and no action label: nothing to learn"
-        )
-    parts["loss"] = torch.stack(list(parts.values())).sum()
-    return parts
+        parts[f"candle.{tf}"] = weighted_mean(per_sample[known], w)
+    return with_action_loss(parts, logits, actions, weights, action_weight)
 
 
 def abstain(probs: Tensor, min_confidence: float) -> Tensor:

@@ -18,12 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.models.base import ModelInputs, ModelOutputs, TrainingBatch
+from ghostcandle.models.base import ModelInputs, ModelOutputs
 from ghostcandle.models.config import parse_config, positive
 from ghostcandle.models.excursion_heads import Scales, abstain, excursion_losses
 from ghostcandle.models.features import feature_size, features_and_scales
@@ -105,32 +104,18 @@ class ExcursionModel(TorchModel):
             probs = abstain(torch.softmax(logits.double(), dim=1), self.cfg.min_confidence)
         return ModelOutputs(candles=candles, action_probs=probs.numpy())
 
-    def train_step(self, batch: TrainingBatch) -> dict[str, float]:
-        """Apply one AdamW step (gradients clipped) and return the loss components."""
-        inputs = self._tensors(batch.inputs)
-        targets = {
-            tf: torch.from_numpy(np.asarray(t, np.float32)) for tf, t in batch.targets.items()
-        }
-        actions = torch.from_numpy(np.asarray(batch.actions, np.int64))
-        weights = (
-            None if batch.weights is None else torch.from_numpy(batch.weights.astype(np.float32))
+    def _losses(
+        self,
+        inputs: dict[str, Tensor],
+        targets: dict[str, Tensor],
+        actions: Tensor,
+        weights: Tensor | None,
+    ) -> dict[str, Tensor]:
+        """Return the pinball and action loss parts (``"loss"``: their sum), with gradients."""
+        raw, scales, logits = self.net.heads(inputs)
+        return excursion_losses(
+            raw, scales, logits, targets, actions, weights, self.cfg.action_weight
         )
-        self.net.train()
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.cfg.seed * 1_000_003 + self._step)
-                raw, scales, logits = self.net.heads(inputs)
-                parts = excursion_losses(
-                    raw, scales, logits, targets, actions, weights, self.cfg.action_weight
-                )
-                self.optimizer.zero_grad(set_to_none=True)
-                parts["loss"].backward()  # type: ignore[no-untyped-call]
-                nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.grad_clip)
-                self.optimizer.step()
-        finally:
-            self.net.eval()
-        self._step += 1
-        return {k: float(v.detach()) for k, v in parts.items()}
 
 
 def make_excursion_mlp(raw: Mapping[str, Any]) -> ExcursionModel:

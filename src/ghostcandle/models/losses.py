@@ -22,10 +22,36 @@ def candle_from_raw(raw: Tensor) -> Tensor:
     return torch.stack([o, h, lo, c, v], dim=1)
 
 
-def _weighted_mean(per_sample: Tensor, weights: Tensor | None) -> Tensor:
+def weighted_mean(per_sample: Tensor, weights: Tensor | None) -> Tensor:
+    """Return the mean of ``per_sample``, weighted by ``weights`` if given."""
     if weights is None:
         return per_sample.mean()
     return (per_sample * weights).sum() / weights.sum().clamp_min(1e-12)
+
+
+def with_action_loss(
+    parts: dict[str, Tensor],
+    logits: Tensor,
+    actions: Tensor,
+    weights: Tensor | None,
+    action_weight: float,
+) -> dict[str, Tensor]:
+    """Add the action loss and the sum of all parts (``"loss"``) to the candle losses ``parts``.
+
+    The action loss is cross-entropy over labelled rows (``actions >= 0``) times
+    ``action_weight``. Raise ValueError if there is nothing to learn at all.
+    """
+    labelled = actions >= 0
+    if bool(labelled.any()):
+        per_sample = functional.cross_entropy(logits[labelled], actions[labelled], reduction="none")
+        w = None if weights is None else weights[labelled]
+        parts["action"] = weighted_mean(per_sample, w) * action_weight
+    if not parts:
+        raise ValueError(
+            "training batch has no known target candle and no action label: nothing to learn"
+        )
+    parts["loss"] = torch.stack(list(parts.values())).sum()
+    return parts
 
 
 def supervised_losses(
@@ -53,17 +79,7 @@ def supervised_losses(
         per_sample = functional.smooth_l1_loss(pred[known], target[known], reduction="none").mean(
             dim=1
         )
-        parts[f"candle.{tf}"] = _weighted_mean(
+        parts[f"candle.{tf}"] = weighted_mean(
             per_sample, None if weights is None else weights[known]
         )
-    labelled = actions >= 0
-    if bool(labelled.any()):
-        per_sample = functional.cross_entropy(logits[labelled], actions[labelled], reduction="none")
-        w = None if weights is None else weights[labelled]
-        parts["action"] = _weighted_mean(per_sample, w) * action_weight
-    if not parts:
-        raise ValueError(
-            "training batch has no known target candle and no action label: nothing to learn"
-        )
-    parts["loss"] = torch.stack(list(parts.values())).sum()
-    return parts
+    return with_action_loss(parts, logits, actions, weights, action_weight)

@@ -88,6 +88,18 @@ class TorchModel(ConfiguredModel):
             candles = {tf: candle_from_raw(r).double().numpy() for tf, r in raw.items()}
         return ModelOutputs(candles=candles, action_probs=probs.double().numpy())
 
+    def _losses(
+        self,
+        inputs: dict[str, Tensor],
+        targets: dict[str, Tensor],
+        actions: Tensor,
+        weights: Tensor | None,
+    ) -> dict[str, Tensor]:
+        """Return the loss parts of a labelled batch (``"loss"``: their sum), with gradients."""
+        raw, logits = self.net(inputs)
+        candles = {tf: candle_from_raw(r) for tf, r in raw.items()}
+        return supervised_losses(candles, logits, targets, actions, weights, self.cfg.action_weight)
+
     def train_step(self, batch: TrainingBatch) -> dict[str, float]:
         """Apply one AdamW step (gradients clipped) and return the loss components."""
         inputs = self._tensors(batch.inputs)
@@ -103,11 +115,7 @@ class TorchModel(ConfiguredModel):
             # dropout (if configured) draws from a generator seeded by (seed, step): reproducible
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.cfg.seed * 1_000_003 + self._step)
-                raw, logits = self.net(inputs)
-                candles = {tf: candle_from_raw(r) for tf, r in raw.items()}
-                parts = supervised_losses(
-                    candles, logits, targets, actions, weights, self.cfg.action_weight
-                )
+                parts = self._losses(inputs, targets, actions, weights)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()  # type: ignore[no-untyped-call]
                 nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.grad_clip)
