@@ -19,7 +19,11 @@ class DataMissingError(GhostcandleError):
 
 
 class ConflictError(GhostcandleError):
-    """The operation would overwrite a fact (a closed candle) with different values."""
+    """The request conflicts with what is stored or running (a candle, a session's state)."""
+
+
+class IllegalTransitionError(ConflictError):
+    """A session was asked for what its state does not allow (stop a stopped one ...)."""
 
 
 class OperationalError(GhostcandleError):

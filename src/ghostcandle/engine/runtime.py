@@ -18,9 +18,15 @@ from typing import Any
 
 from ghostcandle.domain.actions import Action
 from ghostcandle.domain.clock import Clock
-from ghostcandle.domain.errors import ConflictError, OperationalError, UserInputError
+from ghostcandle.domain.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    OperationalError,
+    UserInputError,
+)
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.session_state import SessionState
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
 from ghostcandle.engine.loop.config import SessionConfig, finest_first
 from ghostcandle.engine.loop.session import LoopSession
@@ -91,6 +97,9 @@ class LiveRequest:
 #: Called on the bus thread after the live session handled a closed candle.
 CandleListener = Callable[[CandleCompletionEvent], None]
 FormingListener = Callable[[FormingCandle], None]
+#: Called when a new live session becomes the current one (started or failed to), before its
+#: first candle reaches the candle listener.
+SessionListener = Callable[[LoopSession], None]
 
 
 def _session_id(model: str, symbol: str, start: StartCheckpoint | None = None) -> str:
@@ -123,6 +132,7 @@ class Runtime:
         self._listener_subs: list[Subscription] = []
         self.on_candle: CandleListener | None = None
         self.on_forming: FormingListener | None = None
+        self.on_session: SessionListener | None = None
         self.on_feed_subs: list[Subscription] = []
 
     # -- feed -----------------------------------------------------------------------------------
@@ -174,7 +184,8 @@ class Runtime:
         With ``start_from="annotations"`` the session starts from the model's latest
         annotation-trained checkpoint, with ``start_from=NAME`` from the offline-trained
         checkpoint NAME (its own family unless ``model`` is given), and reads the timeframes
-        that checkpoint was built for.
+        that checkpoint was built for. Raise ``IllegalTransitionError`` while a session runs. A
+        session that fails to start stays the current one (``failed``, with its reason).
         """
         if req.mode not in LIVE_MODES:
             raise UserInputError(
@@ -182,9 +193,10 @@ class Runtime:
             )
         check_start_from(req.start_from)
         with self._lock:
-            if self.session is not None and self.session.running:
-                raise ConflictError(
-                    f"live mode already runs ({self.session.config.session_id}): stop it first"
+            if self.session is not None and not self.session.state.terminal:
+                raise IllegalTransitionError(
+                    f"live mode already runs ({self.session.config.session_id} is "
+                    f"{self.session.state}): stop it first"
                 )
             if self.feed is None or self.exchange is None:
                 raise OperationalError(
@@ -232,22 +244,29 @@ class Runtime:
                 ckpts = CheckpointStore(checkpoint_dir_for(self.db.path), self.clock)
                 seed_checkpoint(ckpts, config.session_id, start)
             session = LoopSession(self.db, config, self.bus, self.clock, kind="live")
-            session.start()
+            try:
+                session.start()
+            finally:
+                # one that failed stays, to be shown with its reason
+                self.session, self.start_checkpoint = session, start
+                if self.on_session is not None:
+                    self.on_session(session)
             try:
                 # subscribed after the session, before the page: the account is up to date
                 # with a candle when the page hears of it
                 paper = PaperTrader(session, PaperStore(self.db))
             except ValueError as exc:
                 # the stored account of this session id trades a timeframe it no longer predicts
-                session.stop()
-                raise ConflictError(
+                refused = ConflictError(
                     f"the paper account of {config.session_id} cannot follow this session "
                     f"({exc}): start it with the settings it was created with"
-                ) from None
-            except BaseException:
-                session.stop()
+                )
+                session.stop(status=SessionState.FAILED, reason=str(refused))
+                raise refused from None
+            except BaseException as exc:
+                session.stop(status=SessionState.FAILED, reason=f"{type(exc).__name__}: {exc}")
                 raise
-            self.session, self.paper, self.start_checkpoint = session, paper, start
+            self.paper = paper
             # after the session's own subscriptions: the bus delivers in subscription order,
             # so the page hears of a candle once its predictions are made and resolved
             for tf in session.model_timeframes:
@@ -274,19 +293,29 @@ class Runtime:
         assert name is not None  # a fit always writes a named checkpoint
         return replace(req, model=model, model_config={}, start_from=name), fitted
 
-    def stop_live(self) -> LoopSession | None:
-        """Stop the live session if one runs; return it (stopped) or None."""
+    def stop_live(self) -> LoopSession:
+        """Stop the live session; return it (stopped).
+
+        Raise ``IllegalTransitionError`` (changing nothing) when no live session runs.
+        """
         with self._lock:
-            for sub in self._listener_subs:
-                sub.cancel()
-            self._listener_subs = []
-            if self.paper is not None:
-                self.paper.close()
-                self.paper = None
             session = self.session
-            if session is not None and session.running:
-                session.stop()
+            if session is None or not session.running:
+                state = "none was started" if session is None else f"it is {session.state}"
+                raise IllegalTransitionError(
+                    f"live mode is not running ({state}): there is nothing to stop"
+                )
+            self._stop_live(session)
             return session
+
+    def _stop_live(self, session: LoopSession) -> None:
+        for sub in self._listener_subs:
+            sub.cancel()
+        self._listener_subs = []
+        if self.paper is not None:
+            self.paper.close()
+            self.paper = None
+        session.stop()
 
     def label(self, action: str) -> FrameRef:
         """Train the live session on the current candle with the trader's ``action``."""
@@ -310,8 +339,10 @@ class Runtime:
 
     # -- life cycle -----------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the session, the feed, structure tracking and the bus."""
-        self.stop_live()
+        """Stop the session (if it runs), the feed, structure tracking and the bus."""
+        with self._lock:
+            if self.session is not None and self.session.running:
+                self._stop_live(self.session)
         for sub in self.on_feed_subs:
             sub.cancel()
         if self.feed is not None:

@@ -17,9 +17,17 @@ from typing import Any
 import duckdb
 
 from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.domain.session_state import SessionState
 from ghostcandle.store.db import Database
 
-RUNNING, STOPPED, FINISHED, FAILED = "running", "stopped", "finished", "failed"
+#: The stored status is the session's state (``domain.session_state``).
+STARTING, RUNNING, STOPPED, FINISHED, FAILED = (
+    SessionState.STARTING,
+    SessionState.RUNNING,
+    SessionState.STOPPED,
+    SessionState.FINISHED,
+    SessionState.FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +96,9 @@ class SessionStore:
         *,
         checkpoint: str | None = None,
         start_step: int = 0,
+        status: SessionState = RUNNING,
     ) -> None:
-        """Register a new session (status ``running``), starting from ``checkpoint`` if given."""
+        """Register a new session in ``status``, starting from ``checkpoint`` if given."""
         with self.db.transaction() as con:
             con.execute(
                 f"INSERT INTO loop_sessions ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, 0, "
@@ -98,7 +107,7 @@ class SessionStore:
                     session_id,
                     kind,
                     json.dumps(dict(config), sort_keys=True),
-                    RUNNING,
+                    SessionState(status).value,
                     now,
                     now,
                     checkpoint,
@@ -165,20 +174,25 @@ class SessionStore:
         )
 
     def set_status(
-        self, session_id: str, status: str, now: int, summary: Mapping[str, Any] | None = None
+        self,
+        session_id: str,
+        status: SessionState,
+        now: int,
+        summary: Mapping[str, Any] | None = None,
     ) -> None:
         """Set the status (and the summary, if given)."""
+        status = SessionState(status)
         with self.db.transaction() as con:
             if summary is None:
                 con.execute(
                     "UPDATE loop_sessions SET status = ?, updated_at = ? WHERE session_id = ?",
-                    [status, now, session_id],
+                    [status.value, now, session_id],
                 )
             else:
                 con.execute(
                     "UPDATE loop_sessions SET status = ?, updated_at = ?, summary = ? "
                     "WHERE session_id = ?",
-                    [status, now, json.dumps(dict(summary), default=str), session_id],
+                    [status.value, now, json.dumps(dict(summary), default=str), session_id],
                 )
 
     def set_checkpoint(self, session_id: str, path: str, step: int, now: int) -> None:

@@ -79,6 +79,8 @@ class LiveBridge:
         self._lock = threading.Lock()
         runtime.on_candle = self.on_candle
         runtime.on_forming = self.on_forming
+        # a new session's signals start empty, whether it started or failed to
+        runtime.on_session = lambda _: self.reset()
         psutil.cpu_percent(interval=None)  # the first reading is meaningless; prime it
 
     def reset(self) -> None:
@@ -152,10 +154,16 @@ class LiveBridge:
                 self.signals.appendleft(p)
 
     def status(self) -> dict[str, Any]:
-        """Return the live panel's state: running, latest signal, signals, metrics, feed."""
+        """Return the live panel's state: session state, latest signal, signals, metrics, feed.
+
+        ``state`` is the live session's (None before any was started); ``state_reason`` says why
+        it failed (None unless ``failed``; ``reason`` is the live feature's, see ``features``).
+        """
         session = self.runtime.session
         feed = self.runtime.feed_status()
         base: dict[str, Any] = {
+            "state": None if session is None else session.state.value,
+            "state_reason": None if session is None else session.reason,
             "running": bool(session is not None and session.running),
             "feed": feed,
             "cpu_percent": psutil.cpu_percent(interval=None),

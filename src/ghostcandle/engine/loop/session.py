@@ -36,9 +36,15 @@ import torch
 
 from ghostcandle.domain.actions import Action
 from ghostcandle.domain.clock import Clock
-from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
+from ghostcandle.domain.errors import (
+    DataMissingError,
+    GhostcandleError,
+    OperationalError,
+    UserInputError,
+)
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic, pivot_topic
 from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.session_state import STOP_STATES, Lifecycle, SessionState
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.engine.loop.baseline_fit import fitted_baseline
 from ghostcandle.engine.loop.config import SessionConfig, finest_first
@@ -70,13 +76,7 @@ from ghostcandle.store.candles import CandleStore, MissingCandlesError
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore
 from ghostcandle.store.predictions import PredictionLedger, PredictionRecord
-from ghostcandle.store.sessions import (
-    FINISHED,
-    RUNNING,
-    STOPPED,
-    SessionRow,
-    SessionStore,
-)
+from ghostcandle.store.sessions import SessionRow, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,51 @@ class LoopSession:
         self._events = 0
         self._since_flush = 0
         self._last_time: int | None = None
-        self.running = False
+        # predictions per status, committed or not (None until started: read the ledger)
+        self._counts: dict[str, int] | None = None
+        self._life = Lifecycle(config.session_id)
         self.skipped_missing = 0
         #: predict only candles that close by this time (a replay's end); None = no limit
         self.predict_until: int | None = None
         self.cache: WindowCache | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
+    @property
+    def state(self) -> SessionState:
+        """Return where the session is in its life (``domain.session_state``)."""
+        return self._life.state
+
+    @property
+    def reason(self) -> str | None:
+        """Return why the session failed, or None."""
+        return self._life.reason
+
+    @property
+    def running(self) -> bool:
+        """Tell whether the session is running (started, not stopping)."""
+        return self._life.state is SessionState.RUNNING
+
     def start(self) -> LoopSession:
-        """Check the data, resume (checkpoint, pending predictions), subscribe; return self."""
-        cfg, now = self.config, self.clock.now_ms()
+        """Check the data, resume (checkpoint, pending predictions), subscribe; return self.
+
+        Raise ``IllegalTransitionError`` unless the session is new. If starting fails, the session
+        is ``failed`` (the error is its reason), its threads are released and the error raised.
+        """
+        self._life.move(SessionState.STARTING)
+        now = self.clock.now_ms()
+        try:
+            self._start(now)
+        except BaseException as exc:
+            self._release(flush=False)
+            self._failed(exc, now)
+            raise
+        self._life.move(SessionState.RUNNING)
+        self.sessions.set_status(self.config.session_id, SessionState.RUNNING, now)
+        self.metrics.started()
+        return self
+
+    def _start(self, now: int) -> None:
+        cfg = self.config
         if cfg.torch_threads is not None:
             torch.set_num_threads(cfg.torch_threads)
         self._resume(self.sessions.get(cfg.session_id), now)
@@ -177,13 +212,7 @@ class LoopSession:
             )
             base = fitted_baseline(base, self.candles, cfg.symbols, now, cfg.threshold)
             self.predictors.append(Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace))
-        try:
-            self._check_data(now)
-        except BaseException:
-            # nothing was subscribed yet: release the trainer thread before reporting
-            trainer.stop(timeout_s=cfg.step_timeout_s)
-            self.sessions.set_status(cfg.session_id, STOPPED, now)
-            raise
+        self._check_data(now)
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
         if self._writer is None:
             self._writer = LedgerWriter(self.db)
@@ -193,9 +222,6 @@ class LoopSession:
                 self._subs.append(self.bus.subscribe(candle_topic(symbol, tf), self.on_candle))
             for tf in self.timeframes:
                 self._subs.append(self.bus.subscribe(pivot_topic(symbol, tf), self.on_pivot))
-        self.running = True
-        self.metrics.started()
-        return self
 
     def _resume(self, row: SessionRow | None, now: int) -> None:
         """Load the weights of the committed progress (or the series' seed); mark the row."""
@@ -212,6 +238,7 @@ class LoopSession:
                 now,
                 checkpoint=None if seed is None else seed.name,
                 start_step=0 if seed is None else seed.step,
+                status=SessionState.STARTING,
             )
         else:
             if row.checkpoint_path is not None:
@@ -226,7 +253,6 @@ class LoopSession:
                 self._checkpoint = info
             self._events, self._steps.train_steps = row.events, row.train_steps
             self._last_time = row.progress_time
-            self.sessions.set_status(key, RUNNING, now)
         self._checkpoints.pin(key, None if self._checkpoint is None else self._checkpoint.name)
 
     def _check_data(self, now: int) -> None:
@@ -238,11 +264,12 @@ class LoopSession:
 
     def _recover(self, now: int) -> None:
         pending = self.ledger.pending(self.config.session_id)
+        self._counts = self.ledger.counts(self.config.session_id)
         self._stored = {r.prediction_id for r in pending}
         self._decided = self.ledger.last_decisions(self.config.session_id)
         changed = self.resolver.recover(pending, self.candles, now)
         for rec in changed:
-            self._dirty[rec.prediction_id] = rec
+            self._mark(rec)
         self.metrics.recovered = len(changed)
         # the learning model's frames still pending train when their target closes, as they
         # would have without the restart
@@ -255,28 +282,66 @@ class LoopSession:
         if changed:
             self.flush()
 
-    def stop(self, *, status: str = STOPPED, summary: dict[str, Any] | None = None) -> None:
-        """Unsubscribe, finish training, flush everything (with its checkpoint), mark the row."""
+    def stop(
+        self,
+        *,
+        status: SessionState = SessionState.STOPPED,
+        summary: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Unsubscribe, finish training, flush everything (with its checkpoint), mark the row.
+
+        The session ends in ``status``: stopped, finished (see ``finish``) or failed (``reason``
+        says why). Raise ``IllegalTransitionError`` unless it runs. If the last flush fails, the
+        session is failed (the error is its reason) and the error raised.
+        """
+        end = SessionState(status)
+        if end not in STOP_STATES:
+            raise ValueError(f"a session stops as {', '.join(sorted(STOP_STATES))}, not {end}")
+        self._life.move(SessionState.STOPPING)
+        try:
+            self._release(flush=True)
+        except BaseException as exc:
+            self._failed(exc, self.clock.now_ms())
+            raise
+        self._life.move(end, reason)
+        if end is SessionState.FAILED:
+            summary = {**(summary or {}), "reason": self._life.reason}
+        self.sessions.set_status(self.config.session_id, end, self.clock.now_ms(), summary)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        """Stop as a completed run (a replay that reached its end)."""
+        self.stop(status=SessionState.FINISHED, summary=summary)
+
+    def _release(self, *, flush: bool) -> None:
+        """Unsubscribe, finish training, flush (if asked) and let go of the threads."""
         for sub in self._subs:
             sub.cancel()
         self._subs = []
         if self._builder is not None:
             self._builder.shutdown(wait=True)
         if self.trainer is not None:
-            self.trainer.flush(timeout_s=self.config.step_timeout_s * 4)
+            if flush:
+                self.trainer.flush(timeout_s=self.config.step_timeout_s * 4)
             self.trainer.stop(timeout_s=self.config.step_timeout_s)
         try:
-            self.flush()
+            if flush:
+                self.flush()
         finally:
             if self._own_writer and self._writer is not None:
                 self._writer.close()
                 self._writer = None
-        self.running = False
-        self.sessions.set_status(self.config.session_id, status, self.clock.now_ms(), summary)
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        """Stop as a completed run (a replay that reached its end)."""
-        self.stop(status=FINISHED, summary=summary)
+    def _failed(self, exc: BaseException, now: int) -> None:
+        """Go to ``failed`` with ``exc`` as the reason, and say so in the session's row."""
+        reason = str(exc) if isinstance(exc, GhostcandleError) else f"{type(exc).__name__}: {exc}"
+        self._life.move(SessionState.FAILED, reason)
+        try:  # the row may not exist yet, or the database be what failed: keep the first error
+            self.sessions.set_status(
+                self.config.session_id, SessionState.FAILED, now, {"reason": reason}
+            )
+        except Exception:
+            log.exception("could not mark session %s failed", self.config.session_id)
 
     # -- events ---------------------------------------------------------------------------------
     def on_candle(self, event: CandleCompletionEvent) -> None:
@@ -296,7 +361,7 @@ class LoopSession:
         assert self.cache is not None, "start() the session first"
         self.cache.on_candle(event.candle)
         for rec in self.resolver.on_candle(event.candle, now):
-            self._dirty[rec.prediction_id] = rec
+            self._mark(rec)
             self.metrics.on_resolved(rec)
         self.coordinator.on_candle_completion(event)
         self._expire(now)
@@ -324,7 +389,7 @@ class LoopSession:
     def _expire(self, now: int) -> int:
         expired = self.resolver.expire(now)
         for rec in expired:
-            self._dirty[rec.prediction_id] = rec
+            self._mark(rec)
             self.coordinator.forget_target(rec.symbol, rec.timeframe, rec.target_open_time)
         self.metrics.expired += len(expired)
         return len(expired)
@@ -339,7 +404,7 @@ class LoopSession:
                 self.skipped_missing += 1
                 log.debug("no prediction of %s at %s: %s", p.name, event.time, exc)
                 continue
-            self._dirty[made.record.prediction_id] = made.record
+            self._mark(made.record)
             self._new_frames.append((made.frame, event.timeframe))
             self.resolver.add(made.record)
             if made.learns:
@@ -399,6 +464,17 @@ class LoopSession:
         return fut
 
     # -- persistence ----------------------------------------------------------------------------
+    def _mark(self, rec: PredictionRecord) -> None:
+        """Keep ``rec`` for the next flush; count it under its new status."""
+        pid = rec.prediction_id
+        before = self._dirty.get(pid)
+        was = before.status if before is not None else "pending" if pid in self._stored else None
+        if self._counts is not None:
+            if was is not None:
+                self._counts[was] -= 1
+            self._counts[rec.status] = self._counts.get(rec.status, 0) + 1
+        self._dirty[pid] = rec
+
     def flush(self) -> None:
         """Write buffered predictions, frames, step records and progress; wait until committed."""
         with self._lock:
@@ -497,14 +573,19 @@ class LoopSession:
         return self._events
 
     def status(self) -> dict[str, Any]:
-        """Return the session's state for the API: config, counts, training, checkpoint."""
-        if self.running:
-            self.flush()
-        counts = self.ledger.counts(self.config.session_id)
+        """Return the session's state for the API: config, counts, training, checkpoint.
+
+        Only reads: the counts are the session's own, committed or not (nothing is flushed).
+        """
+        with self._lock:
+            held = None if self._counts is None else dict(self._counts)
+        counts = self.ledger.counts(self.config.session_id) if held is None else held
         trainer, ckpt = self.trainer, self._checkpoint
         return {
             "session_id": self.config.session_id,
             "kind": self.kind,
+            "state": self.state.value,
+            "reason": self.reason,
             "running": self.running,
             "model": self.config.model,
             "mode": self.config.mode,
@@ -526,9 +607,11 @@ class LoopSession:
         }
 
     def recent_predictions(self, limit: int = 50) -> list[PredictionRecord]:
-        """Return the newest predictions of this session (stored ones), newest first."""
-        if self.running:
-            self.flush()
+        """Return the newest predictions of this session (stored ones), newest first.
+
+        Waits for what was handed to the writer (live hands over every event), flushes nothing.
+        """
+        self.wait_written()
         return self.ledger.recent(self.config.session_id, limit)
 
     def model_snapshot(self) -> Model:

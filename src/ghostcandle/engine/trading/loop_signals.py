@@ -98,8 +98,9 @@ def loop_signals(
             if structure is not None:
                 structure.close()
             session.finish({"backtest": True, "signals": follower.signals})
-        except BaseException:
-            session.stop(status=FAILED)
+        except BaseException as exc:
+            if session.running:  # a failed finish has already failed the session
+                session.stop(status=FAILED, reason=f"{type(exc).__name__}: {exc}")
             raise
     return follower.signals, session_id
 

@@ -77,7 +77,8 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
 
     ``start_from: "annotations"`` starts from the model's latest annotation-trained checkpoint
     (404 if there is none, 400 if the feed cannot serve its timeframes); ``start_from: NAME``
-    from the offline-trained checkpoint NAME (422 if there is none).
+    from the offline-trained checkpoint NAME (422 if there is none). 409 while a live session
+    runs (nothing changes).
     """
     _require(ws, "live")
     _check_start_from(ws, body.start_from)
@@ -87,7 +88,6 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
         raise UserInputError(
             f"field 'feed': {body.feed!r} is not connected; this server streams from {have}"
         )
-    ws.live.reset()
     ws.runtime.start_live(
         LiveRequest(
             symbol=body.symbol, mode=body.mode, model=body.model, start_from=body.start_from
@@ -100,7 +100,10 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
 
 @router.post("/live-training/stop")
 def live_stop(ws: WorkspaceDep) -> dict[str, Any]:
-    """Stop live inference (training steps in flight finish, a checkpoint is written)."""
+    """Stop live inference (training steps in flight finish, a checkpoint is written).
+
+    409 when no live session runs (nothing changes).
+    """
     _require(ws, "live")
     ws.runtime.stop_live()
     status = ws.live.status()
@@ -110,7 +113,8 @@ def live_stop(ws: WorkspaceDep) -> dict[str, Any]:
 
 @router.get("/live-training/status")
 def live_status(ws: WorkspaceDep) -> dict[str, Any]:
-    """Return whether live mode runs, its signals, metrics and paper account (``paper``).
+    """Return the live session's ``state`` (``state_reason`` if failed), its signals, metrics
+    and paper account (``paper``).
 
     The SSE stream pushes the same object as ``live`` events after every closed candle.
     """
