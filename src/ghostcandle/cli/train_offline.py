@@ -8,11 +8,10 @@ Every check runs before anything is written (``engine.offline.service``).
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ghostcandle.cli.context import open_db
+from ghostcandle.cli.context import model_config_json, open_db
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
@@ -69,14 +68,7 @@ def request_of(args: argparse.Namespace) -> OfflineRequest:
     ]  # fmt: skip
     if missing:
         raise UserInputError(f"training on stored candles needs {', '.join(missing)} as well")
-    try:
-        extra = json.loads(args.model_config)
-    except json.JSONDecodeError as exc:
-        raise UserInputError(
-            f"--model-config is not JSON ({exc.msg}): give e.g. '{{\"d_model\": 32}}'"
-        ) from None
-    if not isinstance(extra, dict):
-        raise UserInputError("--model-config must be a JSON object, e.g. '{\"d_model\": 32}'")
+    extra = model_config_json(args.model_config)
     settings = FitSettings(
         epochs=args.epochs,
         batch_size=args.batch_size,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from ghostcandle.cli.context import add_common, open_db
+from ghostcandle.cli.context import add_common, model_config_json, open_db
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, HOLDS, BrokerConfig
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         allow_short=not args.long_only,
         hold=args.hold,
     )
-    extra = _model_config(args.model_config)
+    extra = model_config_json(args.model_config)
     # a backtest only reads, unless the loop runs (it records its session and predictions)
     writes = bool(args.model) and (args.train != TrainingMode.NONE or args.candle_by_candle)
     with open_db(args, read_only=not writes) as db:
@@ -119,18 +118,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_report(result))
     return 0
-
-
-def _model_config(text: str) -> dict[str, Any]:
-    try:
-        extra = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserInputError(
-            f"--model-config is not JSON ({exc.msg}): give e.g. '{{\"d_model\": 32}}'"
-        ) from None
-    if not isinstance(extra, dict):
-        raise UserInputError("--model-config must be a JSON object, e.g. '{\"d_model\": 32}'")
-    return extra
 
 
 def _report(r: BacktestResult) -> str:

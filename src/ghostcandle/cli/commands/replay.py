@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from typing import Any
 
-from ghostcandle.cli.context import add_common, open_db
+from ghostcandle.cli.context import add_common, model_config_json, open_db
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json
 from ghostcandle.cli.progress import progress_bar, wants_progress
@@ -60,20 +59,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _model_config_json(text: str) -> dict[str, Any]:
-    try:
-        extra = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserInputError(
-            f"--model-config is not JSON ({exc.msg}): give e.g. '{{\"d_model\": 32}}'"
-        ) from None
-    if not isinstance(extra, dict):
-        raise UserInputError("--model-config must be a JSON object, e.g. '{\"d_model\": 32}'")
-    return extra
-
-
 def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
-    extra = _model_config_json(args.model_config)
+    extra = model_config_json(args.model_config)
     model_config: dict[str, Any] = {"seed": args.seed, **extra}
     if args.timeframes:
         model_config["timeframes"] = [
@@ -145,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _start_checkpoint(args: argparse.Namespace, db: Database, start: int) -> StartCheckpoint | None:
     """Load the checkpoint ``--checkpoint`` names; refuse explicit settings that differ."""
-    explicit = _model_config_json(args.model_config)
+    explicit = model_config_json(args.model_config)
     if args.timeframes or args.window:
         given = _config(args, start, start + 1).model_config
         explicit.update({k: given[k] for k in ("timeframes", "windows") if k in given})
