@@ -33,7 +33,7 @@ from torch import Tensor
 from torch.nn import functional
 
 from ghostcandle.models.features import VOLUME_EPS, log_volume_ratio, mean_volume, volatility
-from ghostcandle.models.losses import weighted_mean, with_action_loss
+from ghostcandle.models.losses import known_targets, weighted_mean, with_action_loss
 
 #: The quantile every candle head forecasts (the median).
 QUANTILE = 0.5
@@ -106,15 +106,9 @@ def excursion_losses(
     ``action_weight``. Raise ValueError if the batch labels nothing.
     """
     parts: dict[str, Tensor] = {}
-    for tf, r in raw.items():
-        target = targets.get(tf)
-        if target is None:
-            continue
-        known = torch.isfinite(target).all(dim=1)
-        if not bool(known.any()):
-            continue
+    for tf, target, known in known_targets(targets, raw):
         y = scales[tf].targets(torch.nan_to_num(target))
-        per_sample = pinball(y, scales[tf].forecasts(r), QUANTILE).mean(dim=1)
+        per_sample = pinball(y, scales[tf].forecasts(raw[tf]), QUANTILE).mean(dim=1)
         w = None if weights is None else weights[known]
         parts[f"candle.{tf}"] = weighted_mean(per_sample[known], w)
     return with_action_loss(parts, logits, actions, weights, action_weight)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import torch
 from torch import Tensor
@@ -27,6 +27,23 @@ def weighted_mean(per_sample: Tensor, weights: Tensor | None) -> Tensor:
     if weights is None:
         return per_sample.mean()
     return (per_sample * weights).sum() / weights.sum().clamp_min(1e-12)
+
+
+def known_targets(
+    targets: Mapping[str, Tensor], timeframes: Iterable[str]
+) -> Iterator[tuple[str, Tensor, Tensor]]:
+    """Yield ``(timeframe, target, known)`` for each of ``timeframes`` with a known target row.
+
+    ``known`` marks the rows whose target is finite; a timeframe without a target, or with none
+    known, is skipped.
+    """
+    for tf in timeframes:
+        target = targets.get(tf)
+        if target is None:
+            continue
+        known = torch.isfinite(target).all(dim=1)
+        if bool(known.any()):
+            yield tf, target, known
 
 
 def with_action_loss(
@@ -69,13 +86,8 @@ def supervised_losses(
     Raise ValueError if the batch labels nothing.
     """
     parts: dict[str, Tensor] = {}
-    for tf, pred in candles.items():
-        target = targets.get(tf)
-        if target is None:
-            continue
-        known = torch.isfinite(target).all(dim=1)
-        if not bool(known.any()):
-            continue
+    for tf, target, known in known_targets(targets, candles):
+        pred = candles[tf]
         per_sample = functional.smooth_l1_loss(pred[known], target[known], reduction="none").mean(
             dim=1
         )
