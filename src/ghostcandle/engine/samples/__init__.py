@@ -1,0 +1,1 @@
+"""Training samples: outcomes validated after their horizon, priorities, replay sampling."""
