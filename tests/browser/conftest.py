@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ..integration.web.conftest import Server, start_server, stop_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -71,3 +76,17 @@ def shot(request: pytest.FixtureRequest) -> Iterator[object]:
 
     yield take
     shutil.rmtree(ARTIFACTS / ".tmp", ignore_errors=True)
+
+
+@contextmanager
+def opened_page(context: BrowserContext, url: str, *, timeout_ms: int = 15_000) -> Iterator[Page]:
+    """Open ``url`` and wait until the chart has its candles; close it after, failing the test
+    if the page raised any error meanwhile."""
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    p.goto(url)
+    p.wait_for_selector("body[data-ready='1']", timeout=timeout_ms)
+    yield p
+    p.close()
+    assert errors == [], f"the page raised: {errors}"

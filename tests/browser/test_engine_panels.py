@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from ..integration.web.conftest import START, Server
+from .conftest import opened_page
 
 pytestmark = pytest.mark.browser
 MIN = 60_000
@@ -19,15 +20,9 @@ MIN = 60_000
 @pytest.fixture
 def page(browser_context: BrowserContext, server: Server) -> Iterator[Page]:
     """Open the workspace and wait until the chart has its candles and their structure."""
-    p = browser_context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.goto(server.url + "/")
-    p.wait_for_selector("body[data-ready='1']", timeout=15_000)
-    p.wait_for_function("window.ghostcandle.chart.indicatorData != null", timeout=15_000)
-    yield p
-    p.close()
-    assert errors == [], f"the page raised: {errors}"
+    with opened_page(browser_context, server.url + "/") as p:
+        p.wait_for_function("window.ghostcandle.chart.indicatorData != null", timeout=15_000)
+        yield p
 
 
 def test_pivots_by_level_and_indicator_overlays(page: Page, shot: Callable[..., Any]) -> None:

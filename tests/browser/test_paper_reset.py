@@ -9,12 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page, expect
 
-from ghostcandle.domain.clock import LiveClock
-from ghostcandle.domain.timeframes import HOUR_MS
-from ghostcandle.feeds.simulator.market import synthetic_market
-from ghostcandle.feeds.simulator.server import ExchangeSimulator, SimulatorConfig
-
-from ..integration.web.conftest import Server, start_server, stop_server
+from ..integration.web.conftest import Server, simulated_server
+from .conftest import opened_page
 
 pytestmark = pytest.mark.browser
 
@@ -22,29 +18,16 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Run the exchange simulator and a workspace connected to it."""
-    market = synthetic_market(
-        ("ETH/USDT",), ("1s", "1m"), start_ms=LiveClock().now_ms() - 2 * HOUR_MS, seed=3
-    )
-    with ExchangeSimulator(market, SimulatorConfig(seed=3)) as sim:
-        args = ("--exchange-url", sim.rest_url, "--synthetic", "--intervals", "1s,1m")
-        proc, srv = start_server(tmp_path_factory.mktemp("reset"), extra_args=args, seed=False)
-        try:
-            yield srv
-        finally:
-            stop_server(proc)
+    with simulated_server(tmp_path_factory.mktemp("reset"), ("ETH/USDT",), seed=3) as srv:
+        yield srv
 
 
 @pytest.fixture
 def page(browser_context: BrowserContext, server: Server) -> Iterator[Page]:
     """Open the workspace on the 1s chart once the feed has stored its history."""
-    p = browser_context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.goto(server.url + "/?timeframe=1s&symbol=ETH/USDT")
-    p.wait_for_selector("body[data-ready='1']", timeout=30_000)
-    yield p
-    p.close()
-    assert errors == [], f"the page raised: {errors}"
+    url = server.url + "/?timeframe=1s&symbol=ETH/USDT"
+    with opened_page(browser_context, url, timeout_ms=30_000) as p:
+        yield p
 
 
 def test_reset_button_starts_the_paper_account_again(

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from ..integration.web.conftest import Server
+from .conftest import opened_page
 
 pytestmark = pytest.mark.browser
 
@@ -17,14 +18,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def page(browser_context: BrowserContext, server: Server) -> Iterator[Page]:
     """Open the workspace and wait until the chart has its candles."""
-    p = browser_context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.goto(server.url + "/")
-    p.wait_for_selector("body[data-ready='1']", timeout=15_000)
-    yield p
-    p.close()
-    assert errors == [], f"the page raised: {errors}"
+    with opened_page(browser_context, server.url + "/") as p:
+        yield p
 
 
 def click_candle(page: Page, fraction: float) -> None:

@@ -8,14 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.domain.timeframes import DAY_MS
+from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
+from ghostcandle.feeds.simulator.market import synthetic_market
+from ghostcandle.feeds.simulator.server import ExchangeSimulator, SimulatorConfig
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.rollups import rollup_range
@@ -94,6 +98,24 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@contextmanager
+def simulated_server(
+    tmp: Path, symbols: tuple[str, ...], *, seed: int, history_ms: int = 2 * HOUR_MS
+) -> Iterator[Server]:
+    """Run the exchange simulator (1s and 1m candles of ``symbols``, ``history_ms`` of history)
+    and ``ghostcandle serve`` streaming from it on an empty database in ``tmp``."""
+    start = LiveClock().now_ms() - history_ms
+    market = synthetic_market(symbols, ("1s", "1m"), start_ms=start, seed=seed)
+    with ExchangeSimulator(market, SimulatorConfig(seed=seed)) as sim:
+        args = ("--exchange-url", sim.rest_url, "--synthetic", "--intervals", "1s,1m")
+        args += ("--symbols", ",".join(symbols))
+        proc, srv = start_server(tmp, extra_args=args, seed=False)
+        try:
+            yield srv
+        finally:
+            stop_server(proc)
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ghostcandle.domain.clock import LiveClock
-from ghostcandle.domain.timeframes import HOUR_MS
-from ghostcandle.feeds.simulator.market import synthetic_market
-from ghostcandle.feeds.simulator.server import ExchangeSimulator, SimulatorConfig
-
-from .conftest import Server, start_server, stop_server
+from .conftest import Server, simulated_server
 
 SYMBOL = "ETH/USDT"
 
@@ -28,16 +23,8 @@ SYMBOL = "ETH/USDT"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Run the exchange simulator and a workspace connected to it (empty database)."""
-    market = synthetic_market(
-        (SYMBOL,), ("1s", "1m"), start_ms=LiveClock().now_ms() - 2 * HOUR_MS, seed=7
-    )
-    with ExchangeSimulator(market, SimulatorConfig(seed=7)) as sim:
-        args = ("--exchange-url", sim.rest_url, "--synthetic", "--intervals", "1s,1m")
-        proc, srv = start_server(tmp_path_factory.mktemp("live"), extra_args=args, seed=False)
-        try:
-            yield srv
-        finally:
-            stop_server(proc)
+    with simulated_server(tmp_path_factory.mktemp("live"), (SYMBOL,), seed=7) as srv:
+        yield srv
 
 
 def _wait_pushed(
