@@ -9,26 +9,18 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
-from ghostcandle.engine.loop.session import LoopSession
-from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
 from ghostcandle.engine.trading.paper import PaperTrader
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.paper import PaperStore
 
-SYMBOL = "BTC/USDT"
-M = 60_000
-T0 = 1_722_000_000_000 - 1_722_000_000_000 % 3_600_000
-SETTINGS = {"timeframes": ["1m"], "windows": {"1m": 12}}
-BROKER = BrokerConfig(fee_bps=7.0, slippage_bps=1.5, position_fraction=0.7)
+from .conftest import BROKER, SYMBOL, T0, M, live_session
+from .conftest import backtest as run_backtest
 
 
 def _live(db: Database, session_id: str, start: int, end: int, *, stop_at: int | None) -> int:
@@ -38,17 +30,9 @@ def _live(db: Database, session_id: str, start: int, end: int, *, stop_at: int |
     """
     clock = ReplayClock(start)
     bus = MessageBus(threaded=True, name="live")
-    config = SessionConfig(
-        session_id=session_id,
-        model="moving_average",
-        model_config={**SETTINGS, "seed": 0},
-        symbols=(SYMBOL,),
-        timeframes=("1m",),
-        baselines=("persistence",),
+    session = live_session(
+        db, session_id, clock, bus, baselines=("persistence",), predict_until=end
     )
-    session = LoopSession(db, config, bus, clock, kind="live")
-    session.predict_until = end
-    session.start()
     trader = PaperTrader(session, PaperStore(db), config=BROKER)
     last = start
     try:
@@ -70,16 +54,7 @@ def _live(db: Database, session_id: str, start: int, end: int, *, stop_at: int |
 def test_live_paper_trading_equals_the_backtest_and_survives_a_restart(db: Database) -> None:
     CandleStore(db).write(SYMBOL, "1m", synthetic_candles(400, "1m", start_ms=T0, seed=11))
     start, end = T0 + 60 * M, T0 + 360 * M
-    req = BacktestRequest(
-        model="moving_average",
-        symbol=SYMBOL,
-        timeframe="1m",
-        start=start,
-        end=end,
-        model_config=SETTINGS,
-        broker=dataclasses.replace(BROKER, close_at_end=False),
-    )
-    backtest = BacktestService(db).run(req)
+    backtest = run_backtest(db, start, end, dataclasses.replace(BROKER, close_at_end=False))
     assert len(backtest.trades) > 10
 
     # the process stops half-way and starts again: the account carries on from the store

@@ -13,16 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
-from ghostcandle.engine.loop.session import LoopSession
-from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
 from ghostcandle.engine.trading.paper import (
     PAPER_MIN_CONFIDENCE,
     PaperTrader,
@@ -34,26 +29,12 @@ from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.paper import PaperStore
 
-SYMBOL = "BTC/USDT"
-M = 60_000
-T0 = 1_722_000_000_000 - 1_722_000_000_000 % 3_600_000
-SETTINGS = {"timeframes": ["1m"], "windows": {"1m": 12}}
-BROKER = BrokerConfig(fee_bps=7.0, slippage_bps=1.5, position_fraction=0.7, close_at_end=False)
+from .conftest import BROKER as PAPER_BROKER
+from .conftest import SYMBOL, T0, M, live_session
+from .conftest import backtest as run_backtest
+
+BROKER = dataclasses.replace(PAPER_BROKER, close_at_end=False)
 TABLES = ("paper_positions", "paper_orders", "paper_trades", "paper_equity")
-
-
-def _session(db: Database, session_id: str, clock: ReplayClock, bus: MessageBus) -> LoopSession:
-    config = SessionConfig(
-        session_id=session_id,
-        model="moving_average",
-        model_config={**SETTINGS, "seed": 0},
-        symbols=(SYMBOL,),
-        timeframes=("1m",),
-        baselines=(),
-    )
-    session = LoopSession(db, config, bus, clock, kind="live")
-    session.start()
-    return session
 
 
 def _rows(db: Database, session_id: str) -> dict[str, int]:
@@ -75,7 +56,7 @@ def test_a_reset_account_restarts_and_the_running_trader_carries_on(db: Database
     CandleStore(db).write(SYMBOL, "1m", synthetic_candles(400, "1m", start_ms=T0, seed=11))
     start, reset_at, end = T0 + 60 * M, T0 + 200 * M, T0 + 360 * M
     clock, bus = ReplayClock(start), MessageBus(threaded=True, name="live")
-    session = _session(db, "paper-r", clock, bus)
+    session = live_session(db, "paper-r", clock, bus)
     store = PaperStore(db)
     trader = PaperTrader(session, store, config=BROKER)
     try:
@@ -99,16 +80,7 @@ def test_a_reset_account_restarts_and_the_running_trader_carries_on(db: Database
     assert not bus.errors
 
     # from the reset on, the account traded as a backtest starting at the reset does
-    req = BacktestRequest(
-        model="moving_average",
-        symbol=SYMBOL,
-        timeframe="1m",
-        start=reset_at,
-        end=end,
-        model_config=SETTINGS,
-        broker=BROKER,
-    )
-    backtest = BacktestService(db).run(req)
+    backtest = run_backtest(db, reset_at, end, BROKER)
     assert len(backtest.trades) > 3
     assert tuple(store.trades("paper-r")) == backtest.trades
     curve = store.equity_curve("paper-r")
@@ -126,7 +98,7 @@ def test_an_account_stored_before_hold_and_cooldown_existed_gets_todays_defaults
     old = {k: v for k, v in BROKER.to_json().items() if k not in ("hold", "cooldown")}
     PaperStore(db).create("old", "1m", old, 10_000.0, T0)
     clock, bus = ReplayClock(T0 + 50 * M), MessageBus(threaded=True, name="old")
-    session = _session(db, "old", clock, bus)
+    session = live_session(db, "old", clock, bus)
     try:
         trader = PaperTrader(session, PaperStore(db))
         assert trader.config == dataclasses.replace(
