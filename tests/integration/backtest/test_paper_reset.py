@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.events import candle_topic
