@@ -60,12 +60,8 @@ def test_restart_resolves_pending_from_candles_stored_meanwhile(
     again.stop()
     # the "crashed" session's threads are still alive in this process: release them (without
     # stop(), which would flush its stale records over the resumed session's)
-    assert session.trainer is not None
-    session.trainer.stop(timeout_s=5)
-    if session._builder is not None:
-        session._builder.shutdown(wait=True)
-    if session._writer is not None:
-        session._writer.close()
+    session._training.stop(finish=False)
+    session._writes.close()
 
 
 def test_kill_9_mid_training_loses_no_prediction(tmp_path: Path) -> None:

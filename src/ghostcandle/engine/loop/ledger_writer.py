@@ -11,7 +11,7 @@ Durability is unchanged in kind: a job is all-or-nothing, and a session's progre
 the same job as the rows it covers, so after ``kill -9`` the database holds a prefix of the
 jobs and a replay resumes from the last progress marker written. What changes is *when*: rows
 are durable a few milliseconds after the tick, when ``wait`` returns, not when the event
-handler returns. ``LoopSession.flush`` waits; readers of the ledger go through it.
+handler returns. ``LoopSession.flush`` and ``wait_written`` wait for it.
 
 A write may have files to put in place before its rows reference them (``PreparedWrite``: a
 session's checkpoint): the writer calls ``prepare()`` on this thread, after merging and before

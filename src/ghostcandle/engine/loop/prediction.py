@@ -1,0 +1,104 @@
+"""A session's predictions: its models over one window cache, once per closed candle.
+
+The learning model predicts through the trainer's last published snapshot, the baselines
+through fixed (fitted) copies. A candle is predicted once: the newest decision per symbol and
+timeframe is remembered (and taken back from the ledger on restart), so a candle the feed sends
+again is not predicted twice. A model whose window lacks a candle skips that decision (counted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from ghostcandle.domain.events import CandleCompletionEvent
+from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.engine.loop.baseline_fit import fitted_baseline
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.predictor import PredictionMade, Predictor
+from ghostcandle.engine.loop.window_cache import WindowCache, open_cache
+from ghostcandle.models.base import Model
+from ghostcandle.models.registry import create_model
+from ghostcandle.store.candles import CandleStore, MissingCandlesError
+
+log = logging.getLogger(__name__)
+
+
+class SessionPredictors:
+    """Decide which closed candles are predicted, and predict them with every model."""
+
+    def __init__(self, config: SessionConfig, timeframes: tuple[str, ...]) -> None:
+        self.config = config
+        #: the timeframes predicted (finest first)
+        self.timeframes = timeframes
+        #: the learning model first, then the baselines
+        self.predictors: list[Predictor] = []
+        self.cache: WindowCache | None = None
+        #: newest decision time per (symbol, timeframe)
+        self.decided: dict[tuple[str, str], int] = {}
+        self.skipped_missing = 0
+        #: predict only candles that close by this time (a replay's end); None = no limit
+        self.predict_until: int | None = None
+
+    def open(
+        self, learner: Model, snapshot: Callable[[], Model], candles: CandleStore, now: int
+    ) -> None:
+        """Set up the predictors (baselines fitted on candles closed by ``now``) and the cache.
+
+        ``learner`` is the learning model's shape, ``snapshot`` its published weights. Raise a
+        one-line ``DataMissingError`` naming every series the store lacks.
+        """
+        cfg = self.config
+        self.predictors = [Predictor(cfg.session_id, snapshot, grace_ms=cfg.grace)]
+        for name in (b for b in cfg.baselines if b != cfg.model):
+            base = create_model(
+                name,
+                timeframes=list(learner.timeframes),
+                windows={tf: min(cfg.baseline_window, n) for tf, n in learner.windows.items()},
+            )
+            base = fitted_baseline(base, candles, cfg.symbols, now, cfg.threshold)
+            self.predictors.append(Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace))
+        needed: dict[str, int] = {}
+        for p in self.predictors:
+            for tf, n in p.windows.items():
+                needed[tf] = max(needed.get(tf, 0), n)
+        self.cache = open_cache(candles, cfg.symbols, needed, now)
+
+    def resume(self, decided: Mapping[tuple[str, str], int]) -> None:
+        """Take back the newest decisions already recorded (a restart predicts none again)."""
+        self.decided = dict(decided)
+
+    def learn(self, event: CandleCompletionEvent) -> None:
+        """Add the closed candle to the window cache."""
+        assert self.cache is not None, "start() the session first"
+        self.cache.on_candle(event.candle)
+
+    def due(self, event: CandleCompletionEvent) -> bool:
+        """Tell whether the candle just closed is to be predicted from (once, in range)."""
+        return (
+            event.timeframe in self.timeframes
+            and event.symbol in self.config.symbols
+            and event.time > self.decided.get((event.symbol, event.timeframe), -1)
+            and (
+                self.predict_until is None
+                or event.time + duration_ms(event.timeframe) <= self.predict_until
+            )
+        )
+
+    def predict(self, event: CandleCompletionEvent, now: int) -> list[PredictionMade]:
+        """Predict the next candle with every model; return what was made."""
+        assert self.cache is not None, "start() the session first"
+        self.decided[(event.symbol, event.timeframe)] = event.time
+        made = []
+        for p in self.predictors:
+            try:
+                made.append(p.predict(self.cache, event.symbol, event.timeframe, event.time, now))
+            except MissingCandlesError as exc:
+                self.skipped_missing += 1
+                log.debug("no prediction of %s at %s: %s", p.name, event.time, exc)
+        return made
+
+
+def _fixed(model: Model) -> Callable[[], Model]:
+    """Return a snapshot function for a model that never changes (a baseline)."""
+    return lambda: model

@@ -1,0 +1,119 @@
+"""A session's training hand-off: policy batches -> batch builder thread -> the trainer.
+
+The policy decides, on the bus thread, which frames to learn and when; building a batch (reading
+the frames' candles back from the store) happens on one builder thread, so the event handler
+never waits for it; the trainer applies the steps one at a time on its own thread. Every
+finished step (good or not) lands in the step log, which the next flush takes. With
+``synchronous_training`` a batch is built and trained before the handler goes on (a repeatable
+backtest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from ghostcandle.domain.actions import Action
+from ghostcandle.domain.clock import Clock
+from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.training_sources import TrainingSource
+from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.writes import StepLog
+from ghostcandle.engine.training.batches import SeriesCache, build_batch
+from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
+from ghostcandle.engine.training.trainer import StepReport, Trainer
+from ghostcandle.models.base import Model
+from ghostcandle.store.frames import FrameStore
+
+#: Called on the trainer's thread with every finished step.
+OnStep = Callable[[StepReport], None]
+
+
+class TrainingHandoff:
+    """Turn the policy's batches into trainer steps for one session's learning model."""
+
+    def __init__(
+        self,
+        model: Model,
+        config: SessionConfig,
+        clock: Clock,
+        frames: FrameStore,
+        on_step: OnStep,
+    ) -> None:
+        self.config, self.clock = config, clock
+        self.policy = TrainingPolicy(
+            config.mode, self._submit, config.schedules, config.threshold, config.seed
+        )
+        #: the finished steps since the last flush (and the good ones over the session's life)
+        self.steps = StepLog(config.session_id, model.name)
+        self.trainer: Trainer | None = None
+        self._model = model
+        self._frames = frames
+        # read by the builder thread only
+        self._series = SeriesCache(frames.candles)
+        self._builder: ThreadPoolExecutor | None = None
+        self._on_step = on_step
+
+    def start(self) -> Trainer:
+        """Start the trainer and the builder thread; return the trainer.
+
+        The trainer checkpoints nothing on its own: each flush carrying good steps checkpoints
+        their weights (``engine/loop/writes.py``).
+        """
+        self.trainer = Trainer(
+            self._model,
+            clock=self.clock,
+            step_timeout_s=self.config.step_timeout_s,
+            checkpoint_key=self.config.session_id,
+        ).start()
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
+        return self.trainer
+
+    def snapshot(self) -> Model:
+        """Return the learning model's last published weights (read-only use)."""
+        assert self.trainer is not None, "start() the session first"
+        return self.trainer.snapshot.model
+
+    def label(self, frame: FrameRef, timeframe: str, action: Action) -> None:
+        """Train ``frame`` with ``action`` now (manual mode; other modes refuse)."""
+        self.policy.manual(frame, timeframe, action)
+
+    def stop(self, *, finish: bool) -> None:
+        """Stop building and training; with ``finish``, let the steps queued finish first."""
+        if self._builder is not None:
+            self._builder.shutdown(wait=True)
+        if self.trainer is not None:
+            if finish:
+                self.trainer.flush(timeout_s=self.config.step_timeout_s * 4)
+            self.trainer.stop(timeout_s=self.config.step_timeout_s)
+
+    def _submit(self, samples: Sequence[TrainingSample], reason: TrainingSource) -> None:
+        if self._builder is None or self.trainer is None:
+            return
+        now = self.clock.now_ms()
+        fut = self._builder.submit(self._train, list(samples), reason, now)
+        if self.config.synchronous_training:
+            inner = fut.result()
+            if inner is not None:
+                inner.result()
+
+    def _train(
+        self, samples: list[TrainingSample], reason: TrainingSource, now: int
+    ) -> Future[StepReport] | None:
+        assert self.trainer is not None
+        model = self._model
+        built = build_batch(
+            self._frames, samples, model.windows, model.timeframes, now, self._series
+        )
+        if built is None:
+            return None
+        fut = self.trainer.submit(built.batch, source=reason)
+        ids = built.frame_ids
+
+        def done(f: Future[StepReport]) -> None:
+            report = f.result()
+            self.steps.record(report, now, reason, ids)
+            self._on_step(report)
+
+        fut.add_done_callback(done)
+        return fut
