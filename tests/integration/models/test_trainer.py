@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,30 @@ def test_flush_waits_for_queued_steps_and_reports_are_delivered() -> None:
         trainer.stop(5)
 
 
+def test_flush_sleeps_while_a_step_runs_and_wakes_when_it_ends() -> None:
+    HangingCnn.gate.clear()
+    HangingCnn.entered.clear()
+    trainer = Trainer(_hanging_model(), clock=ReplayClock(0), step_timeout_s=20).start()
+    try:
+        _, batch = make_batch(trainer.snapshot.model, seed=8)
+        fut = trainer.submit(_marked(batch))
+        assert HangingCnn.entered.wait(10)
+        cpu, wall = time.thread_time(), time.monotonic()
+        assert trainer.flush(timeout_s=1.0) is False  # the step still hangs
+        waited_cpu_ms = (time.thread_time() - cpu) * 1000.0
+        assert time.monotonic() - wall >= 1.0
+        # a waiter that polls burns CPU all along (about 30 ms a second at 1 ms sleeps)
+        assert waited_cpu_ms < 5.0, waited_cpu_ms
+        threading.Timer(0.2, HangingCnn.gate.set).start()
+        assert trainer.flush(timeout_s=30) is True
+        assert fut.done()
+        assert fut.result().ok
+        assert trainer.flush(timeout_s=0) is True  # nothing left: no wait at all
+    finally:
+        HangingCnn.gate.set()
+        trainer.stop(5)
+
+
 def test_full_queue_drops_instead_of_blocking() -> None:
     HangingCnn.gate.clear()
     HangingCnn.entered.clear()
@@ -294,7 +319,8 @@ def test_checkpoints_every_n_steps_and_on_stop_then_resume(tmp_path: Path) -> No
 
 
 def test_finiteness_check_sees_weights_buffers_and_optimiser_state() -> None:
-    from ghostcandle.engine.training.trainer import _model_finite, _state_finite
+    from ghostcandle.engine.training.step_worker import model_finite as _model_finite
+    from ghostcandle.engine.training.step_worker import state_finite as _state_finite
 
     model = create_model("cnn", **SMALL)
     _, batch = make_batch(model, seed=4)

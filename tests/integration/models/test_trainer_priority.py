@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from ghostcandle.domain.clock import ReplayClock
-from ghostcandle.engine.training.trainer import TRAINING_NICENESS, Trainer
+from ghostcandle.engine.training.step_worker import TRAINING_NICENESS
+from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import ModelInputs, TrainingBatch
 from ghostcandle.models.registry import create_model
 

@@ -7,23 +7,19 @@ each good step the trainer publishes an immutable copy (a ``Snapshot``) by swapp
 reference, and ``predict`` runs on whatever snapshot is current. It takes no lock and never
 waits for training.
 
-A step is run on a worker thread and judged before anything is published:
-
-- it raises -> ``failed``;
-- it runs past ``step_timeout_s`` -> ``timeout`` (the worker is abandoned with the copy it was
-  changing, which is never used again: Python cannot kill a thread, so the trainer forgets it);
-- its losses or the resulting state hold NaN/inf -> ``non_finite``.
-
-In each case the step is reported and discarded: the trainer goes on from a fresh copy of the
+A step is run on a worker thread and judged before anything is published (``step_worker``:
+``failed`` if it raises, ``timeout`` past ``step_timeout_s``, ``non_finite`` for NaN/inf losses
+or state). A bad step is reported and discarded: the trainer goes on from a fresh copy of the
 last good snapshot, so the model keeps its last good weights. A good step's report carries the
 snapshot it published, so whoever records the step can checkpoint exactly those weights (a loop
 session does, with its ledger: see ``engine/loop/writes.py``). A trainer given a
 ``CheckpointStore`` checkpoints on its own instead: every ``checkpoint_every`` good steps, and on
 ``stop``, the last good state is written atomically.
 
-Training threads run at a lower CPU priority (``TRAINING_NICENESS``, Linux) so that when both
-want a core, the prediction of a closing candle goes first (``lower_priority=False`` keeps
-them at the caller's: a batch job with no inference beside it, such as an offline fit). On
+Training threads run at a lower CPU priority (``step_worker.TRAINING_NICENESS``, Linux) so
+that when both want a core, the prediction of a closing candle goes first
+(``lower_priority=False`` keeps them at the caller's: a batch job with no inference beside it,
+such as an offline fit). On
 small machines also run torch on one intra-op thread (``torch.set_num_threads(1)``): with two
 cores, inference and a training step on more threads each only contend
 (bench/bench_models.py).
@@ -32,34 +28,28 @@ cores, inference and a training step on more threads each only contend
 from __future__ import annotations
 
 import logging
-import math
-import os
 import queue
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import OperationalError, UserInputError
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, CheckpointStore, OnCheckpoint
+from ghostcandle.engine.training.step_worker import (
+    DROPPED,
+    FAILED,
+    OK,
+    SKIPPED,
+    TIMEOUT,
+    StepRunner,
+    lower_priority,
+)
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 
 log = logging.getLogger(__name__)
-
-#: Report statuses: the step was applied and published, or why it was not.
-OK, FAILED, TIMEOUT, NON_FINITE, DROPPED, SKIPPED = (
-    "ok",
-    "failed",
-    "timeout",
-    "non_finite",
-    "dropped",
-    "skipped",
-)
 
 
 @dataclass(frozen=True)
@@ -161,9 +151,12 @@ class Trainer:
         self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=queue_size)
         self._seq = 0
         self._seq_lock = threading.Lock()
+        # updates submitted and not finished yet; ``flush`` waits on the condition for none
+        self._unfinished = 0
+        self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
         self.lower_priority = lower_priority
-        self._worker = _StepWorker(self.checkpoint_key, lower_priority)
+        self._steps = StepRunner(self.checkpoint_key, step_timeout_s, lower_priority=lower_priority)
         self._stopped = False
 
     # -- inference side: no locks, never waits --------------------------------------------
@@ -198,20 +191,26 @@ class Trainer:
             self._seq += 1
             seq = self._seq
             self.stats.submitted += 1
+        with self._idle:
+            self._unfinished += 1
         try:
             self._queue.put_nowait((seq, batch, source, fut))
         except queue.Full:
+            self._done()
             self._finish(fut, self._report(seq, source, DROPPED, error="training queue is full"))
         return fut
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every submitted update is done; return False if ``timeout_s`` passed."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks:
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)
-        return True
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout_s)
+
+    def _done(self) -> None:
+        """Count one submitted update as finished (wake ``flush`` when none is left)."""
+        with self._idle:
+            self._unfinished -= 1
+            if self._unfinished == 0:
+                self._idle.notify_all()
 
     def stop(self, timeout_s: float | None = None) -> None:
         """Finish queued updates, stop the thread and checkpoint the last good state."""
@@ -221,24 +220,20 @@ class Trainer:
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout_s)
-        self._worker.abandon()
+        self._steps.close()
         if self.checkpoints is not None and self._snapshot.step != self._checkpointed_step:
             self._checkpoint()
 
-    def checkpoint_now(self) -> CheckpointInfo | None:
-        """Write the last good state now (from the caller's thread; snapshots are immutable)."""
-        return self._checkpoint() if self.checkpoints is not None else None
-
     def _loop(self) -> None:
         if self.lower_priority:
-            _lower_priority()  # publishing and checkpoints are training work too
+            lower_priority()  # publishing and checkpoints are training work too
         while True:
             item = self._queue.get()
+            if item is _STOP:
+                return
+            job: _Job = item  # type: ignore[assignment]
+            seq, batch, source, fut = job
             try:
-                if item is _STOP:
-                    return
-                job: _Job = item  # type: ignore[assignment]
-                seq, batch, source, fut = job
                 try:
                     report = self._run(seq, batch, source)
                 except Exception as exc:  # e.g. a model returning junk: report, keep serving
@@ -253,46 +248,22 @@ class Trainer:
                 ):
                     self._checkpoint()
             finally:
-                self._queue.task_done()
+                self._done()
 
     def _run(self, seq: int, batch: TrainingBatch, source: str) -> StepReport:
         work = self._work
         if not work.learns:
             return self._report(seq, source, SKIPPED, error=f"{work.name} never learns")
-        t0 = time.perf_counter()
-        finished, box = self._worker.run(work, batch, self.step_timeout_s)
-        ms = (time.perf_counter() - t0) * 1000.0
-        if not finished:
+        out = self._steps.run(work, batch)
+        if out.status == TIMEOUT:
             self.stats.abandoned_threads += 1
-            self._worker.abandon()
-            self._worker = _StepWorker(self.checkpoint_key, self.lower_priority)
+        if out.status != OK:  # the copy it changed is garbage: go on from the last good one
             self._work = self._snapshot.model.clone()
-            return self._report(
-                seq,
-                source,
-                TIMEOUT,
-                duration_ms=ms,
-                error=f"step ran past {self.step_timeout_s}s and was abandoned",
-            )
-        if "error" in box:
-            self._work = self._snapshot.model.clone()
-            exc = box["error"]
-            return self._report(
-                seq, source, FAILED, duration_ms=ms, error=f"{type(exc).__name__}: {exc}"
-            )
-        losses = {str(k): float(v) for k, v in box["losses"].items()}
-        if not all(math.isfinite(v) for v in losses.values()) or not _model_finite(work):
-            self._work = self._snapshot.model.clone()
-            return self._report(
-                seq,
-                source,
-                NON_FINITE,
-                losses=losses,
-                duration_ms=ms,
-                error="step produced NaN/inf losses or weights",
-            )
-        self._snapshot = self._publish(work.clone())
-        return self._report(seq, source, OK, losses=losses, duration_ms=ms)
+        else:
+            self._snapshot = self._publish(work.clone())
+        return self._report(
+            seq, source, out.status, losses=out.losses, duration_ms=out.duration_ms, error=out.error
+        )
 
     def _publish(self, copy: Model) -> Snapshot:
         return Snapshot(
@@ -367,98 +338,3 @@ def restore(model: Model, state: Mapping[str, Any], source: str) -> None:
             f"checkpoint {source} was written by another model config "
             f"({exc}): use the same settings, another checkpoint key, or resume=False"
         ) from None
-
-
-class _StepWorker:
-    """One thread that runs training steps, so that a step can be waited on with a timeout.
-
-    A worker whose step hangs is abandoned (Python cannot kill a thread): it is told to exit
-    once its step returns, and a new worker takes over.
-    """
-
-    def __init__(self, name: str, lower_priority: bool = True) -> None:
-        self._lower = lower_priority
-        self._jobs: queue.SimpleQueue[
-            tuple[Model, TrainingBatch, dict[str, Any], threading.Event] | None
-        ] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name=f"train-step-{name}", daemon=True)
-        self._thread.start()
-
-    def run(
-        self, model: Model, batch: TrainingBatch, timeout_s: float
-    ) -> tuple[bool, dict[str, Any]]:
-        """Run ``model.train_step(batch)``; return whether it finished in time and its result."""
-        box: dict[str, Any] = {}
-        done = threading.Event()
-        self._jobs.put((model, batch, box, done))
-        return done.wait(timeout_s), box
-
-    def abandon(self) -> None:
-        """Let the thread exit after its current step (if any)."""
-        self._jobs.put(None)
-
-    def _loop(self) -> None:
-        if self._lower:
-            _lower_priority()
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            model, batch, box, done = job
-            try:
-                box["losses"] = model.train_step(batch)
-            except BaseException as exc:  # the model's failure is reported, not propagated
-                box["error"] = exc
-            finally:
-                done.set()
-
-
-#: How much nicer (Linux scheduler) training threads run than inference: when both want the
-#: CPU, the prediction of a closing candle goes first.
-TRAINING_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    """Lower the calling thread's CPU priority (Linux threads have their own nice value)."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(
-            os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + TRAINING_NICENESS
-        )
-    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
-        pass
-
-
-def _model_finite(model: Model) -> bool:
-    """Tell whether a model's weights and optimiser state are all finite.
-
-    A torch model's live tensors (``net`` and ``optimizer``) are checked in place, in one pass
-    over their concatenation; ``state_dict()`` would copy them all first (the copy cost more
-    than the training step). Any other model is checked through its ``state_dict()``.
-    """
-    net, opt = getattr(model, "net", None), getattr(model, "optimizer", None)
-    if not isinstance(net, torch.nn.Module) or not isinstance(opt, torch.optim.Optimizer):
-        return _state_finite(model.state_dict())
-    tensors = [t for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()]
-    for state in opt.state.values():
-        tensors.extend(
-            v for v in state.values() if isinstance(v, torch.Tensor) and v.is_floating_point()
-        )
-    if not tensors:
-        return True
-    with torch.no_grad():
-        flat = torch.cat([t.detach().reshape(-1).float() for t in tensors])
-        return bool(torch.isfinite(flat).all())
-
-
-def _state_finite(obj: Any) -> bool:
-    """Tell whether every floating tensor and float inside a state is finite."""
-    if isinstance(obj, torch.Tensor):
-        return not obj.is_floating_point() or bool(torch.isfinite(obj).all())
-    if isinstance(obj, float):
-        return math.isfinite(obj)
-    if isinstance(obj, Mapping):
-        return all(_state_finite(v) for v in obj.values())
-    if isinstance(obj, list | tuple):
-        return all(_state_finite(v) for v in obj)
-    return True
