@@ -3,13 +3,15 @@
 The decision points are split in time: the last ``val_fraction`` of them (default 20%) are the
 validation set, and only the earlier ones whose target closed before the first validation
 decision are trained on, so nothing validated on was known when training on anything else.
-Each epoch submits the training rows, shuffled by a generator seeded with ``(seed, epoch)``,
-in batches to a ``Trainer`` (the single writer of the weights; a few batches in flight, so the
-next batch is sliced while the current one trains). After each epoch the published weights
-are scored on the validation set; the best are kept, and training stops once ``patience``
-epochs in a row have not improved on them. The validation loss is the training objective
-computed from ``predict``: the Huber loss of the normalised target candle plus
-``action_weight`` times the cross-entropy of the action, so it works for every family.
+Each epoch submits the training rows, shuffled by a generator seeded with ``(seed, epoch)``
+(or, with a replay mode, the rows and importance weights its ``ReplayPlan`` draws for the
+epoch: ``engine.offline.replay``), in batches to a ``Trainer`` (the single writer of the
+weights; a few batches in flight, so the next batch is sliced while the current one trains).
+After each epoch the published weights are scored on the validation set; the best are kept,
+and training stops once ``patience`` epochs in a row have not improved on them. The
+validation loss is the training objective computed from ``predict``: the Huber loss of the
+normalised target candle plus ``action_weight`` times the cross-entropy of the action, so it
+works for every family.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,8 @@ from ghostcandle.domain.errors import DataMissingError, OperationalError, UserIn
 from ghostcandle.domain.normalisation import normalise_windows
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.offline.dataset import DecisionDataset
+from ghostcandle.engine.offline.replay import ReplayPlan
+from ghostcandle.engine.samples.replay import ReplaySettings
 from ghostcandle.engine.training.trainer import Snapshot, StepReport, Trainer
 from ghostcandle.models.base import Model
 
@@ -59,6 +63,8 @@ class FitSettings:
     #: train at the lower CPU priority of live training (beside a live feed and inference);
     #: off for a batch job, which has nothing to yield to
     background: bool = False
+    #: how epochs draw their samples (None: every training row once, shuffled)
+    replay: ReplaySettings | None = None
 
     def check(self) -> FitSettings:
         """Return self if every setting is usable, else raise a one-line ``UserInputError``."""
@@ -72,17 +78,22 @@ class FitSettings:
             raise UserInputError(
                 f"validation fraction {self.val_fraction} is not in (0, 1): e.g. 0.2"
             )
+        if self.replay is not None:
+            self.replay.check()
         return self
 
     def to_json(self) -> dict[str, Any]:
         """Return the settings as plain JSON values."""
-        return {
+        out: dict[str, Any] = {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "patience": self.patience,
             "val_fraction": self.val_fraction,
             "seed": self.seed,
         }
+        if self.replay is not None:
+            out["replay"] = self.replay.to_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,8 @@ class FitResult:
     split_time: int
     samples_per_s: float
     duration_s: float
+    #: the replay's settings and pool (None: every training row once per epoch)
+    replay: dict[str, Any] | None = None
 
     @property
     def best_val_loss(self) -> float:
@@ -175,6 +188,7 @@ class FitResult:
             "samples_per_s": round(self.samples_per_s, 1),
             "duration_s": round(self.duration_s, 3),
             "model_version": self.model.version,
+            **({"replay": self.replay} if self.replay is not None else {}),
         }
 
 
@@ -189,12 +203,15 @@ def fit(
     *,
     clock: Clock,
     on_epoch: OnEpoch | None = None,
+    replay: ReplayPlan | None = None,
 ) -> FitResult:
     """Train ``model`` on ``split.train`` until the validation loss stops improving.
 
     The trainer owns ``model`` while it runs; the result holds the best published weights (an
-    immutable snapshot copy). Raise ``UserInputError`` for a model that never learns and
-    ``OperationalError`` when an epoch has no good step at all.
+    immutable snapshot copy). ``replay``: this fit's plan, already built (else built here from
+    ``settings.replay``). Raise ``UserInputError`` for a model that never learns,
+    ``DataMissingError`` for a replay with no eligible sample and ``OperationalError`` when an
+    epoch has no good step at all.
     """
     settings.check()
     if settings.torch_threads is not None:
@@ -203,6 +220,9 @@ def fit(
         raise UserInputError(
             f"{model.name} is a baseline and never learns: choose a learning model"
         )
+    plan = replay or ReplayPlan.build(
+        data, split.train, split.split_time, settings.replay, seed=settings.seed
+    )
     t_start = time.perf_counter()
     trainer = Trainer(
         model,
@@ -217,9 +237,12 @@ def fit(
     try:
         for epoch in range(1, settings.epochs + 1):
             t0 = time.perf_counter()
-            rng = np.random.default_rng([settings.seed, epoch])
-            order = rng.permutation(split.train)
-            reports = _run_epoch(trainer, data, order, settings.batch_size)
+            if plan is None:
+                rng = np.random.default_rng([settings.seed, epoch])
+                order, weights = rng.permutation(split.train), None
+            else:
+                order, weights = plan.epoch(epoch, settings.epochs)
+            reports = _run_epoch(trainer, data, order, settings.batch_size, weights)
             train_s = time.perf_counter() - t0
             good = [(r, n) for r, n in reports if r.ok]
             if not good:
@@ -266,19 +289,32 @@ def fit(
         split_time=split.split_time,
         samples_per_s=trained / elapsed if elapsed > 0 else 0.0,
         duration_s=elapsed,
+        replay=None if plan is None else plan.summary(),
     )
 
 
 def _run_epoch(
-    trainer: Trainer, data: DecisionDataset, order: np.ndarray, batch_size: int
+    trainer: Trainer,
+    data: DecisionDataset,
+    order: np.ndarray,
+    batch_size: int,
+    weights: np.ndarray | None = None,
 ) -> list[tuple[StepReport, int]]:
-    """Submit one epoch's batches, a few ahead; return each step's report and batch size."""
+    """Submit one epoch's batches, a few ahead; return each step's report and batch size.
+
+    ``weights``: per row of ``order``, the importance weight its loss is multiplied by.
+    """
     pending: deque[tuple[Future[StepReport], int]] = deque()
     out: list[tuple[StepReport, int]] = []
     for a in range(0, len(order), batch_size):
         # time order within a batch: the series slices are then read front to back
-        rows = np.sort(order[a : a + batch_size])
-        pending.append((trainer.submit(data.batch(rows), source=TrainingSource.OFFLINE), len(rows)))
+        part = order[a : a + batch_size]
+        by_time = np.argsort(part, kind="stable")
+        rows = part[by_time]
+        batch = data.batch(rows)
+        if weights is not None:
+            batch = replace(batch, weights=weights[a : a + batch_size][by_time])
+        pending.append((trainer.submit(batch, source=TrainingSource.OFFLINE), len(rows)))
         while len(pending) > IN_FLIGHT:
             fut, n = pending.popleft()
             out.append((fut.result(), n))

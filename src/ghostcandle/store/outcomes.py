@@ -1,0 +1,229 @@
+"""The outcome table: one row per training sample, pending until its horizon closes.
+
+A row is written ``pending`` when its sample is recorded (``insert_pending_in``, idempotent by
+``sample_id``, so it can ride in the sample's own transaction) and flipped once, to
+``validated`` with its figures or to ``expired``, by ``finish_in``: the update only touches rows
+still pending, so a batch written twice (a retry after a crash) changes nothing the second time.
+Rows carry symbol, timeframe and decision time, so an outcome is computed from the candles
+alone, without the sample's table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from ghostcandle.domain.outcomes import OutcomeStatus
+from ghostcandle.store.db import Database
+
+PENDING_FIELDS = (
+    "sample_id", "frame_id", "symbol", "timeframe", "decision_time", "horizon", "known_at",
+    "expires_at", "action_taken", "cost", "status", "created_at",
+)  # fmt: skip
+RESULT_FIELDS = (
+    "ref_close", "forward_return", "mfe", "mae", "best_action", "best_profit", "taken_profit",
+    "unit", "profitability", "is_profitable", "rapid_move",
+)  # fmt: skip
+_TYPES: dict[str, pa.DataType] = {
+    "decision_time": pa.int64(), "horizon": pa.int32(), "known_at": pa.int64(),
+    "expires_at": pa.int64(), "cost": pa.float64(), "created_at": pa.int64(),
+    "best_action": pa.string(), "is_profitable": pa.bool_(), "rapid_move": pa.bool_(),
+    "validated_at": pa.int64(),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOutcome:
+    """A sample waiting for its horizon: what the validator needs, and nothing from the samples.
+
+    ``known_at`` is when the last horizon candle closes; ``expires_at`` when the outcome is given
+    up on if its candles are still not all stored. ``action_taken`` is ``HOLD``/``BUY``/``SELL``
+    or None when no action was taken (a pivot, an annotation).
+    """
+
+    sample_id: str
+    frame_id: str | None
+    symbol: str
+    timeframe: str
+    decision_time: int
+    horizon: int
+    known_at: int
+    expires_at: int
+    action_taken: str | None
+    cost: float
+    status: str = OutcomeStatus.PENDING.value
+    created_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeResult:
+    """The figures of one validated outcome (see ``domain.outcomes``)."""
+
+    sample_id: str
+    ref_close: float
+    forward_return: float
+    mfe: float
+    mae: float
+    best_action: str
+    best_profit: float
+    taken_profit: float | None
+    unit: float
+    profitability: float
+    is_profitable: bool
+    rapid_move: bool
+
+
+class OutcomeStore:
+    """Read and write outcomes in a ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert_pending(self, rows: Sequence[PendingOutcome]) -> int:
+        """Store new pending outcomes in one transaction; return how many were new."""
+        with self.db.transaction() as con:
+            return self.insert_pending_in(con, rows)
+
+    def insert_pending_in(
+        self, con: duckdb.DuckDBPyConnection, rows: Sequence[PendingOutcome]
+    ) -> int:
+        """Store pending outcomes inside an open transaction; a known ``sample_id`` is kept."""
+        if not rows:
+            return 0
+        table = pa.table(
+            {f: pa.array([getattr(r, f) for r in rows], type=_TYPES.get(f, pa.string()))
+             for f in PENDING_FIELDS}
+        )  # fmt: skip
+        cols = ", ".join(PENDING_FIELDS)
+        con.register("gc_outcomes_new", table)
+        try:
+            got = con.execute(
+                f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new "
+                "ON CONFLICT DO NOTHING"
+            ).fetchall()
+            return int(got[0][0]) if got else 0
+        finally:
+            con.unregister("gc_outcomes_new")
+
+    def due(
+        self, now: int, *, after: tuple[int, str] | None = None, limit: int = 1000
+    ) -> list[PendingOutcome]:
+        """Return pending outcomes whose horizon closed by ``now``, by ``(known_at, sample_id)``.
+
+        ``after``: the last ``(known_at, sample_id)`` of the previous page (keyset paging).
+        """
+        cols = ", ".join(PENDING_FIELDS)
+        where, params = "status = ? AND known_at <= ?", [OutcomeStatus.PENDING.value, now]
+        if after is not None:
+            where += " AND (known_at > ? OR (known_at = ? AND sample_id > ?))"
+            params += [after[0], after[0], after[1]]
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {cols} FROM outcomes WHERE {where} ORDER BY known_at, sample_id LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [PendingOutcome(*r) for r in rows]
+
+    def next_known_at(self, after: int | None = None) -> int | None:
+        """Return the earliest ``known_at`` of a pending outcome (later than ``after``), if any."""
+        where = "status = ?"
+        params: list[Any] = [OutcomeStatus.PENDING.value]
+        if after is not None:
+            where += " AND known_at > ?"
+            params.append(after)
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                f"SELECT min(known_at) FROM outcomes WHERE {where}", params
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def finish_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        validated: Sequence[OutcomeResult],
+        expired: Sequence[str],
+        *,
+        at: int,
+        validator_id: str,
+    ) -> int:
+        """Flip still-pending rows to validated (with figures) or expired; return rows changed."""
+        changed = 0
+        pending = OutcomeStatus.PENDING.value
+        if validated:
+            names = ("sample_id", *RESULT_FIELDS)
+            table = pa.table(
+                {f: pa.array([getattr(r, f) for r in validated], type=_TYPES.get(f, pa.float64()))
+                 if f != "sample_id" else pa.array([r.sample_id for r in validated], pa.string())
+                 for f in names}
+            )  # fmt: skip
+            sets = ", ".join(f"{c} = v.{c}" for c in RESULT_FIELDS)
+            con.register("gc_outcomes_done", table)
+            try:
+                got = con.execute(
+                    f"UPDATE outcomes SET {sets}, status = ?, validated_at = ?, validator_id = ? "
+                    "FROM gc_outcomes_done v WHERE outcomes.sample_id = v.sample_id "
+                    "AND outcomes.status = ?",
+                    [OutcomeStatus.VALIDATED.value, at, validator_id, pending],
+                ).fetchall()
+                changed += int(got[0][0]) if got else 0
+            finally:
+                con.unregister("gc_outcomes_done")
+        if expired:
+            got = con.execute(
+                "UPDATE outcomes SET status = ?, validated_at = ?, validator_id = ? "
+                "WHERE sample_id IN (SELECT unnest(?)) AND status = ?",
+                [OutcomeStatus.EXPIRED.value, at, validator_id, list(expired), pending],
+            ).fetchall()
+            changed += int(got[0][0]) if got else 0
+        return changed
+
+    def validated(
+        self,
+        *,
+        as_of: int | None = None,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+    ) -> pd.DataFrame:
+        """Return validated outcomes known by ``as_of`` (``known_at <= as_of``), oldest first.
+
+        What a sampler at time ``as_of`` may weigh by: an outcome whose horizon had not closed
+        then was not known then, even if it is validated now.
+        """
+        where = ["status = ?"]
+        params: list[Any] = [OutcomeStatus.VALIDATED.value]
+        for cond, value in (("known_at <= ?", as_of), ("symbol = ?", symbol),
+                            ("timeframe = ?", timeframe)):  # fmt: skip
+            if value is not None:
+                where.append(cond)
+                params.append(value)
+        with self.db.cursor() as cur:
+            df: pd.DataFrame = cur.execute(
+                f"SELECT * FROM outcomes WHERE {' AND '.join(where)} ORDER BY known_at, sample_id",
+                params,
+            ).df()
+        return df
+
+    def get(self, sample_id: str) -> dict[str, Any] | None:
+        """Return one outcome row as a dict, or None."""
+        with self.db.cursor() as cur:
+            df = cur.execute("SELECT * FROM outcomes WHERE sample_id = ?", [sample_id]).df()
+        return None if df.empty else {str(k): _plain(v) for k, v in df.iloc[0].to_dict().items()}
+
+    def counts(self) -> dict[str, int]:
+        """Return how many outcomes are in each status."""
+        with self.db.cursor() as cur:
+            rows = cur.execute("SELECT status, count(*) FROM outcomes GROUP BY status").fetchall()
+        return {str(s): int(n) for s, n in rows}
+
+
+def _plain(v: Any) -> Any:
+    """Turn a pandas/numpy scalar (or a missing value) into a plain Python value."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v.item() if hasattr(v, "item") else v
