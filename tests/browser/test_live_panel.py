@@ -6,12 +6,15 @@ Binance (only the base URL differs) and starts with an empty database.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+
+from ghostcandle.engine.training.checkpoints import checkpoint_dir_for
 
 from ..integration.web.conftest import Server, simulated_server
 from .conftest import opened_page
@@ -44,6 +47,7 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     page.select_option("#live-mode", "none")
     page.click("#live-start")
     expect(page.locator("#live-state")).to_contain_text("running · none · transformer")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "running")
     # a ghost candle is drawn for the next 1s candle before that candle exists ...
     page.wait_for_function(
         "(() => { const l = window.ghostcandle.live;"
@@ -121,6 +125,7 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     # manual labels are refused outside manual mode, with the reason
     page.click("#live-stop")
     expect(page.locator("#live-state")).to_have_text("stopped")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "stopped")
     r = httpx.post(server.url + "/api/realtime-inference/train-manual", json={"action": "BUY"})
     assert r.status_code == 503
     assert "start it in manual mode" in r.json()["detail"]
@@ -132,3 +137,43 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
         "no annotation-trained checkpoint of transformer"
     )
     expect(page.locator("#live-state")).to_have_text("stopped")
+
+
+def test_a_session_that_fails_to_start_shows_failed_and_why(
+    page: Page, server: Server, shot: Callable[..., Any]
+) -> None:
+    body = {"symbol": "ETH/USDT", "mode": "manual"}
+    started = httpx.post(server.url + "/api/live-training/start", json=body, timeout=30)
+    assert started.status_code == 202, started.text
+    sid = started.json()["session_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # one manual step (once a candle closed) to checkpoint
+        label = {"action": "BUY"}
+        r = httpx.post(server.url + "/api/realtime-inference/train-manual", json=label)
+        if r.status_code == 200:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text
+    assert httpx.post(server.url + "/api/live-training/stop", timeout=30).status_code == 200
+    ckpts = checkpoint_dir_for(server.db_path) / sid
+    aside = ckpts.with_name(ckpts.name + ".aside")
+    ckpts.rename(aside)  # the checkpoint the session's progress references is gone
+    try:
+        page.click(".tab[data-tab='live']")
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "stopped")
+        page.select_option("#live-mode", "manual")
+        page.click("#live-start")
+        state = page.locator("#live-state")
+        expect(state).to_have_attribute("data-state", "failed")
+        expect(state).to_contain_text("failed · checkpoint")
+        expect(state).to_contain_text("missing")
+        expect(state).to_have_class("pill failed")
+        expect(page.locator("#error")).to_contain_text("missing")
+        expect(page.locator("#live-stop")).to_be_disabled()
+        expect(page.locator("#live-start")).to_be_enabled()
+        shot(page, "failed-start")
+        status = httpx.get(server.url + "/api/live-training/status").json()
+        assert (status["state"], status["running"]) == ("failed", False)
+        assert status["state_reason"] in state.inner_text()
+    finally:
+        aside.rename(ckpts)  # put it back: the session resumes again

@@ -14,13 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.timeframes import HOUR_MS
 from ghostcandle.engine.training.checkpoints import checkpoint_dir_for
-from ghostcandle.feeds.simulator.market import synthetic_market
-from ghostcandle.feeds.simulator.server import ExchangeSimulator, SimulatorConfig
 
-from .conftest import Server, start_server, stop_server
+from .conftest import Server, simulated_server
 
 SYMBOL = "ETH/USDT"
 #: What may change between two reads of the status without anything being done.
@@ -30,16 +27,10 @@ VOLATILE = ("feed", "cpu_percent", "gpu_percent", "metrics", "paper", "latest_si
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Run the exchange simulator and a workspace connected to it (empty database)."""
-    market = synthetic_market(
-        (SYMBOL,), ("1s", "1m"), start_ms=LiveClock().now_ms() - HOUR_MS, seed=3
-    )
-    with ExchangeSimulator(market, SimulatorConfig(seed=3)) as sim:
-        args = ("--exchange-url", sim.rest_url, "--synthetic", "--intervals", "1s,1m")
-        proc, srv = start_server(tmp_path_factory.mktemp("state"), extra_args=args, seed=False)
-        try:
-            yield srv
-        finally:
-            stop_server(proc)
+    with simulated_server(
+        tmp_path_factory.mktemp("state"), (SYMBOL,), seed=3, history_ms=HOUR_MS
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture

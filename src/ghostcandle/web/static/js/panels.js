@@ -127,6 +127,15 @@ export class LivePanel {
       if (this.chart.timeframe !== st.timeframes[0] && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
     } catch (e) {
       showError(e);
+      await this.refreshState(); // a session that failed to start shows why
+    }
+  }
+
+  async refreshState() {
+    try {
+      this.onStatus(await get("/api/live-training/status"));
+    } catch (e) {
+      showError(e);
     }
   }
 
@@ -135,6 +144,7 @@ export class LivePanel {
       this.onStatus(await post("/api/live-training/stop"));
     } catch (e) {
       showError(e);
+      await this.refreshState(); // refused (409): show the state that refused it
     }
   }
 
@@ -176,12 +186,20 @@ export class LivePanel {
         ? `Feed failed: ${st.engine_error}`
         : "No exchange feed: start `ghostcandle serve --exchange-url …` or `make demo`.";
     }
+    // the session's state (none started yet reads as stopped); a failed one says why
     const state = $("#live-state");
+    const now = st.state || "stopped";
     const from = st.checkpoint ? ` · from ${st.checkpoint.key} (step ${st.checkpoint.step})` : "";
-    state.textContent = st.running ? `running · ${st.mode} · ${st.model}${from}` : "stopped";
-    state.className = `pill ${st.running ? "on" : "off"}`;
+    state.dataset.state = now;
+    state.textContent = st.running
+      ? `running · ${st.mode} · ${st.model}${from}`
+      : now === "failed"
+        ? `failed · ${st.state_reason}`
+        : now;
+    state.title = st.state_reason || "";
+    state.className = `pill ${st.running ? "on" : now === "failed" ? "failed" : "off"}`;
     if (st.running) $("#live-mode").value = st.mode;
-    $("#live-start").disabled = !!st.running;
+    $("#live-start").disabled = ["starting", "running", "stopping"].includes(now);
     $("#live-stop").disabled = !st.running;
     $("#live-manual").hidden = !(st.running && st.mode === "manual");
     const sig = st.latest_signal;
