@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
 from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
@@ -48,7 +49,7 @@ def main() -> None:
     df, source = _month()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "bench.duckdb")
-        CandleStore(db).write("ETH/USDT", "1m", df)
+        CandleStore(db).write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
         first, last = int(df["open_time"].iloc[0]), int(df["open_time"].iloc[-1])
         window = 600  # the transformer's default base window: the first 600 candles are history
         start = first + window * MINUTE_MS

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.feeds.backfill import candles_frame
@@ -115,13 +116,15 @@ def write_baseline(tmp: Path, rounds: int = 10) -> dict[str, float]:
         batch = [Candle(s, "1s", t, 10.0, 11.0, 9.0, 10.5, 1.0) for s in SYMBOLS]
         t0 = time.perf_counter()
         for c in batch:
-            store.write(c.symbol, "1s", candles_frame([c]), source="bench")
+            store.write(
+                c.symbol, "1s", candles_frame([c]), source="bench", provenance=CandleSource.FILE
+            )
         single.append((time.perf_counter() - t0) * 1000)
         tm = 1_700_000_040_000 + r * 60_000
         batch2 = [Candle(s, "1m", tm, 10.0, 11.0, 9.0, 10.5, 1.0) for s in SYMBOLS]
         newest = {(s, "1m"): tm - 60_000 for s in SYMBOLS}
         t0 = time.perf_counter()
-        write_closed(store, batch2, source="bench", newest=newest)
+        write_closed(store, batch2, source="bench", newest=newest, provenance=CandleSource.FILE)
         batched.append((time.perf_counter() - t0) * 1000)
     db.close()
     p50_single, p50_batched = _pct(single, 50), _pct(batched, 50)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -61,12 +62,19 @@ def fill(db: Database, symbol: str, minutes: int, seed: int, seconds_from: int |
     store = CandleStore(db)
     df = validate_candles(synthetic_candles(minutes, "1m", start_ms=T0, seed=seed), "1m").valid
     with db.transaction() as con:
-        store.write_in(con, symbol, "1m", df, source="synthetic")
+        store.write_in(con, symbol, "1m", df, source="synthetic", provenance=CandleSource.FILE)
         rollup_range(store, con, symbol, "1m", T0, T0 + minutes * MINUTE_MS - 1)
         if seconds_from is not None:
             n = 3 * 3600
             s = synthetic_candles(n, "1s", start_ms=seconds_from - 2 * 3600_000, seed=seed + 1)
-            store.write_in(con, symbol, "1s", validate_candles(s, "1s").valid, source="synthetic")
+            store.write_in(
+                con,
+                symbol,
+                "1s",
+                validate_candles(s, "1s").valid,
+                source="synthetic",
+                provenance=CandleSource.FILE,
+            )
 
 
 def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, MINUTE_MS, format_time
@@ -80,7 +81,7 @@ def _store_month(db: Database) -> tuple[int, int, str]:
         t0 = 1_721_952_000_000
         df = synthetic_candles(30 * 1440, "1m", start_ms=t0, seed=7)
         with db.transaction() as con:
-            store.write_in(con, SYMBOL, "1m", df, source="synthetic")
+            store.write_in(con, SYMBOL, "1m", df, source="synthetic", provenance=CandleSource.FILE)
             rollup_range(store, con, SYMBOL, "1m", t0, t0 + 30 * DAY_MS - 1)
         source = "synthetic month"
     first = next(s for s in store.series() if s.timeframe == "1m" and s.symbol == SYMBOL)

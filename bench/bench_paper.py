@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -69,7 +70,12 @@ def _run(db: Database, session_id: str, *, paper: bool) -> float:
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-paper-"))
     with Database(tmp / "bench.duckdb") as db:
-        CandleStore(db).write(SYMBOL, "1m", synthetic_candles(CANDLES, "1m", start_ms=T0, seed=4))
+        CandleStore(db).write(
+            SYMBOL,
+            "1m",
+            synthetic_candles(CANDLES, "1m", start_ms=T0, seed=4),
+            provenance=CandleSource.FILE,
+        )
         bare_runs, paper_runs = [], []
         for r in range(ROUNDS):
             bare_runs.append(_run(db, f"bench-bare-{r}", paper=False))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, MINUTE_MS
 from ghostcandle.store.candles import CandleStore
@@ -34,7 +35,7 @@ def main() -> None:
         store = CandleStore(db)
         df = synthetic_candles(DAYS * 1440, "1m", start_ms=START, seed=5)
         with db.transaction() as con:
-            store.write_in(con, "ETH/USDT", "1m", df)
+            store.write_in(con, "ETH/USDT", "1m", df, provenance=CandleSource.FILE)
             rollup_range(store, con, "ETH/USDT", "1m", START, START + DAYS * DAY_MS - 1)
         end = START + (DAYS * 1440 - 1) * MINUTE_MS
         t_store = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.timeframes import duration_ms, format_time
 from ghostcandle.domain.validation import validate_candles
@@ -94,7 +95,13 @@ class PageTally:
         self.fetched += len(page)
         checked = validate_candles(candles_frame(page), self.timeframe)
         self.rejected += checked.rejected_total
-        result = store.write(self.symbol, self.timeframe, checked.valid, source=self.source)
+        result = store.write(
+            self.symbol,
+            self.timeframe,
+            checked.valid,
+            provenance=CandleSource.REST_BACKFILL,
+            source=self.source,
+        )
         self.inserted += result.inserted
         self.duplicates += result.duplicates + checked.duplicates
         self.conflicts += result.conflicts

@@ -17,6 +17,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.timeframes import duration_ms
@@ -33,12 +34,13 @@ GapHandler = Callable[[str, str, int, int], None]
 
 @dataclass(frozen=True)
 class CandleBatch:
-    """Closed candles submitted together, when they were received, and what the exchange
-    was asked for (``covered``: series -> newest open time asked)."""
+    """Closed candles submitted together, the path they came by, when they were received, and
+    what the exchange was asked for (``covered``: series -> newest open time asked)."""
 
     candles: tuple[Candle, ...]
     received_ns: int | None
     covered: tuple[tuple[Series, int], ...]
+    provenance: CandleSource
 
 
 class CandleBuilder:
@@ -64,6 +66,8 @@ class CandleBuilder:
         self._next: dict[Series, int | None] = {}
         self._newest: dict[Series, int] = {}
         self._pending: dict[Series, dict[int, Candle]] = {}
+        # the path each pending candle came by (the first arrival's, like the store keeps)
+        self._paths: dict[tuple[str, str, int], CandleSource] = {}
         self._asked: dict[Series, tuple[int, float]] = {}
         self._queue: queue.Queue[CandleBatch | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -92,11 +96,20 @@ class CandleBuilder:
         self,
         candles: Sequence[Candle],
         *,
+        provenance: CandleSource,
         received_ns: int | None = None,
         covered: dict[Series, int] | None = None,
     ) -> None:
-        """Queue closed candles; ``covered`` says up to which open time the exchange was asked."""
-        self._queue.put(CandleBatch(tuple(candles), received_ns, tuple((covered or {}).items())))
+        """Queue closed candles that came by ``provenance``; ``covered`` says up to which open
+        time the exchange was asked."""
+        self._queue.put(
+            CandleBatch(
+                tuple(candles),
+                received_ns,
+                tuple((covered or {}).items()),
+                CandleSource(provenance),
+            )
+        )
 
     def start(self) -> None:
         """Run the writer thread."""
@@ -137,6 +150,7 @@ class CandleBuilder:
         """Order, store and publish the candles of ``batches``; return those stored."""
         ready: list[Candle] = []
         late: list[Candle] = []
+        late_paths: list[CandleSource] = []
         received: dict[tuple[str, str, int], int] = {}
         touched: set[Series] = set()
         covered: dict[Series, int] = {}
@@ -152,6 +166,7 @@ class CandleBuilder:
                         nxt = self._next[key] = c.open_time
                     if c.open_time < nxt:
                         late.append(c)
+                        late_paths.append(b.provenance)
                     else:
                         pending = self._pending.setdefault(key, {})
                         if c.open_time in pending:
@@ -160,6 +175,7 @@ class CandleBuilder:
                                 self.stats["conflicts"] += 1
                         else:
                             pending[c.open_time] = c
+                            self._paths[(*key, c.open_time)] = b.provenance
                 for key, until in b.covered:
                     covered[key] = max(until, covered.get(key, until))
                     touched.add(key)
@@ -167,8 +183,13 @@ class CandleBuilder:
                         self._next[key] = until + duration_ms(key[1])
             for key in touched:
                 ready.extend(self._release(key, covered.get(key)))
+            paths = [self._paths.pop((c.symbol, c.timeframe, c.open_time)) for c in ready]
         result = write_closed(
-            self.store, ready + late, source=self.source, newest=self._newest if not late else None
+            self.store,
+            ready + late,
+            provenance=paths + late_paths,
+            source=self.source,
+            newest=self._newest if not late else None,
         )
         self.rejected.update(result.rejected)
         self.stats["duplicates"] += len(result.duplicates)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.validation import validate_candles
-from ghostcandle.store.candles import CONFLICT, NEW, REPLACE, SAME, CandleStore
+from ghostcandle.store.candles import CONFLICT, NEW, REPLACE, SAME, CandleStore, Provenance
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,25 @@ def write_closed(
     store: CandleStore,
     candles: Sequence[Candle],
     *,
+    provenance: Provenance,
     source: str,
     newest: Mapping[tuple[str, str], int] | None = None,
 ) -> BatchWriteResult:
     """Validate closed candles of any series and store them in one transaction.
 
-    ``newest`` is the caller's view of each series' newest stored open time (see
-    ``CandleStore.write_many``).
+    ``provenance`` is one path for every candle or one per candle of ``candles``; ``newest`` is
+    the caller's view of each series' newest stored open time (see ``CandleStore.write_many``).
     """
     valid, rejected, _dups = _validate(candles)
-    verdicts = store.write_many(valid, source=source, newest=newest)
+    if isinstance(provenance, str):
+        paths: Provenance = CandleSource(provenance)
+    else:
+        # validation rebuilds and drops candles: carry each one's path by its key (first wins)
+        by_key: dict[tuple[str, str, int], CandleSource] = {}
+        for c, p in zip(candles, provenance, strict=True):
+            by_key.setdefault((c.symbol, c.timeframe, c.open_time), CandleSource(p))
+        paths = [by_key[(c.symbol, c.timeframe, c.open_time)] for c in valid]
+    verdicts = store.write_many(valid, provenance=paths, source=source, newest=newest)
     pairs = list(zip(valid, verdicts, strict=True))
     return BatchWriteResult(
         stored=[c for c, v in pairs if v in (NEW, REPLACE)],

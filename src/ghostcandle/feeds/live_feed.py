@@ -22,6 +22,7 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.errors import GhostcandleError, TemporaryError
 from ghostcandle.domain.feed_health import FeedHealth
@@ -282,7 +283,9 @@ class LiveFeed:
             return False
         if isinstance(msg, KlineUpdate):
             if msg.closed:
-                self.builder.submit([msg.candle], received_ns=received)
+                self.builder.submit(
+                    [msg.candle], provenance=CandleSource.WEBSOCKET, received_ns=received
+                )
             elif self.config.publish_forming:
                 c = msg.candle
                 self.bus.publish(
@@ -322,7 +325,9 @@ class LiveFeed:
             start = (server_now // d) * d - n * d
             async for page, bad in closed_pages(self._rest, symbol, interval, start):
                 self.rejected["rest_rows"] += bad
-                result = write_closed(store, page, source=self.config.exchange)
+                result = write_closed(
+                    store, page, provenance=CandleSource.REST_BACKFILL, source=self.config.exchange
+                )
                 self.counters["history_loaded"] += len(result.stored)
 
     def _on_gap(self, symbol: str, interval: str, start: int, end: int) -> None:
@@ -356,9 +361,11 @@ class LiveFeed:
                 if page:
                     got += len(page)
                     covered = max(covered, *(c.open_time for c in page))
-                self.builder.submit(page, covered={key: covered})
+                self.builder.submit(
+                    page, provenance=CandleSource.REST_BACKFILL, covered={key: covered}
+                )
             if end is not None:
-                self.builder.submit([], covered={key: end})
+                self.builder.submit([], provenance=CandleSource.REST_BACKFILL, covered={key: end})
             if got:
                 self.counters["gaps_backfilled"] += 1
                 self.counters["candles_backfilled"] += got
@@ -406,4 +413,3 @@ def write_status_file(path: str, data: dict[str, object]) -> None:
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(data, sort_keys=True))
     os.replace(tmp, target)
-

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.gaps import Gap
 from ghostcandle.domain.symbols import normalise_symbol
@@ -128,7 +129,14 @@ def ingest_files(
     rolled: Counter[str] = Counter()
     with store.db.transaction() as con:
         for report, valid in prepared:
-            result = store.write_in(con, report.symbol, report.timeframe, valid, source=report.path)
+            result = store.write_in(
+                con,
+                report.symbol,
+                report.timeframe,
+                valid,
+                provenance=CandleSource.FILE,
+                source=report.path,
+            )
             report.accepted = result.inserted + result.replaced
             report.duplicates += result.duplicates
             if result.conflicts:

@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ghostcandle.domain.candle_rows import SeriesRows
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS, Candle
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.errors import DataMissingError
@@ -23,6 +25,9 @@ from ghostcandle.domain.window import Window, WindowSpec
 from ghostcandle.store.db import Database
 
 _COLS = ", ".join(CANDLE_COLUMNS)
+
+#: Where a batch of candles came from: one path for all, or one per candle.
+Provenance = CandleSource | Sequence[CandleSource]
 
 Verdict = Literal["new", "same", "replace", "conflict"]
 """What a write did with one candle (see ``CandleStore.write_in``)."""
@@ -89,11 +94,14 @@ class CandleStore:
         timeframe: str,
         candles: pd.DataFrame,
         *,
+        provenance: CandleSource,
         source: str = "",
     ) -> WriteResult:
         """Write validated candles in one transaction (see ``write_in``)."""
         with self.db.transaction() as con:
-            return self.write_in(con, symbol, timeframe, candles, source=source)
+            return self.write_in(
+                con, symbol, timeframe, candles, provenance=provenance, source=source
+            )
 
     def write_in(
         self,
@@ -102,6 +110,7 @@ class CandleStore:
         timeframe: str,
         candles: pd.DataFrame,
         *,
+        provenance: CandleSource,
         source: str = "",
     ) -> WriteResult:
         """Write candles inside an open transaction ``con``.
@@ -109,20 +118,22 @@ class CandleStore:
         ``candles`` must be validated and unique by ``open_time``; optional columns ``n_parts``
         and ``complete`` mark rolled-up candles. A stored complete candle with other values is
         never overwritten: the write is refused and logged in ``candle_conflicts``. A stored
-        incomplete candle is replaced by one built from more parts.
+        incomplete candle is replaced by one built from more parts. ``provenance`` names the
+        path the candles came by; a candle already stored keeps the provenance it came with.
         """
         check_timeframe(timeframe)
+        prov = CandleSource(provenance).value
         if len(candles) == 0:
             return WriteResult()
         staged = _arrow_batch(candles)
         n = staged.num_rows
         times = staged.column("open_time")
         lo, hi = int(times[0].as_py()), int(times[n - 1].as_py())
-        series = {"sym": symbol, "tf": timeframe, "src": source}
+        series = {"sym": symbol, "tf": timeframe, "src": source, "prov": prov}
         # the batch carries numbers only; the series' strings are bound as parameters
         rows = (
-            f"SELECT $sym AS symbol, $tf AS timeframe, {_COLS}, n_parts, complete, $src AS source "
-            "FROM gc_staged"
+            f"SELECT $sym AS symbol, $tf AS timeframe, {_COLS}, n_parts, complete, $src AS source, "
+            "$prov AS provenance FROM gc_staged"
         )
         con.register("gc_staged", staged)
         try:
@@ -165,6 +176,7 @@ class CandleStore:
         self,
         candles: Sequence[Candle],
         *,
+        provenance: Provenance,
         source: str = "",
         newest: Mapping[tuple[str, str], int] | None = None,
     ) -> list[Verdict]:
@@ -182,32 +194,39 @@ class CandleStore:
             try:
                 # a relation from Arrow, not register(): registering a view costs a catalog change
                 with self.db.transaction() as con:
-                    con.from_arrow(_candle_table(candles, source)).insert_into("candles")
+                    table = _candle_table(candles, source, provenance)
+                    con.from_arrow(table).insert_into("candles")
                 return [NEW] * len(candles)
             except duckdb.ConstraintException:
                 pass  # someone stored some of them: classify below
         with self.db.transaction() as con:
-            return self.write_many_in(con, candles, source=source)
+            return self.write_many_in(con, candles, provenance=provenance, source=source)
 
     def write_many_in(
-        self, con: duckdb.DuckDBPyConnection, candles: Sequence[Candle], *, source: str = ""
+        self,
+        con: duckdb.DuckDBPyConnection,
+        candles: Sequence[Candle],
+        *,
+        provenance: Provenance,
+        source: str = "",
     ) -> list[Verdict]:
         """Write closed candles of any series inside ``con``; return each candle's verdict.
 
         ``candles`` must be validated and unique per series and open time. The rules are those
         of ``write_in``: ``new`` is inserted, ``same`` was already stored, ``replace`` replaced a
         stored incomplete candle, ``conflict`` was refused and logged in ``candle_conflicts``.
+        ``provenance`` is one path for every candle or one per candle.
         """
         if not candles:
             return []
-        staged = _candle_table(candles, source).append_column(
+        staged = _candle_table(candles, source, provenance).append_column(
             "rn", pa.array(np.arange(len(candles), dtype=np.int64))
         )
         times = staged.column("open_time")
         bounds = {"lo": pc.min(times).as_py(), "hi": pc.max(times).as_py(), "src": source}
         rows = (
-            f"SELECT symbol, timeframe, {_COLS}, n_parts, complete, $src AS source, rn "
-            "FROM gc_staged"
+            f"SELECT symbol, timeframe, {_COLS}, n_parts, complete, $src AS source, provenance, "
+            "rn FROM gc_staged"
         )
         con.register("gc_staged", staged)
         try:
@@ -263,7 +282,7 @@ class CandleStore:
         if counts.get(CONFLICT):
             con.execute(
                 f"""INSERT INTO candle_conflicts
-                SELECT symbol, timeframe, {_COLS}, source, ? FROM gc_classified
+                SELECT symbol, timeframe, {_COLS}, source, ?, provenance FROM gc_classified
                 WHERE verdict = 'conflict'""",
                 [self.clock.now_ms()],
             )
@@ -276,8 +295,8 @@ class CandleStore:
         if counts.get(NEW) or counts.get(REPLACE):
             con.execute(
                 f"""INSERT INTO candles
-                SELECT symbol, timeframe, {_COLS}, n_parts, complete, source FROM gc_classified
-                WHERE verdict IN ('new', 'replace') ORDER BY open_time"""
+                SELECT symbol, timeframe, {_COLS}, n_parts, complete, source, provenance
+                FROM gc_classified WHERE verdict IN ('new', 'replace') ORDER BY open_time"""
             )
         return counts
 
@@ -303,6 +322,34 @@ class CandleStore:
                 params={"s": symbol, "t": timeframe, "lo": lo, "hi": hi},
             ).df()
         return df
+
+    def read_rows(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: int,
+        end: int,
+        *,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> SeriesRows:
+        """Return the stored rows with ``start <= open_time <= end`` with flags and provenance.
+
+        What sample quality is judged on; pass ``con`` to read inside an open transaction.
+        """
+        check_timeframe(timeframe)
+        with nullcontext(con) if con is not None else self.db.cursor() as cur:
+            tbl = cur.execute(
+                "SELECT open_time, open, high, low, close, volume, complete, provenance "
+                "FROM candles WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ? "
+                "ORDER BY open_time",
+                [symbol, timeframe, start, end],
+            ).fetchnumpy()
+        return SeriesRows(
+            np.asarray(tbl["open_time"], dtype=np.int64),
+            np.column_stack([np.asarray(tbl[c], dtype=np.float64) for c in VALUE_COLUMNS]),
+            np.asarray(tbl["complete"], dtype=bool),
+            np.asarray(tbl["provenance"], dtype=object),
+        )
 
     def tail(self, symbol: str, timeframe: str, end_open_time: int, count: int) -> pd.DataFrame:
         """Return up to ``count`` stored candles with ``open_time <= end_open_time``."""
@@ -432,7 +479,17 @@ def _arrow_batch(candles: pd.DataFrame) -> pa.Table:
     return pa.table(data)
 
 
-def _candle_table(candles: Sequence[Candle], source: str) -> pa.Table:
+def _provenance_column(provenance: Provenance, n: int) -> list[str]:
+    """Return one provenance value per candle; refuse a list of the wrong length."""
+    if isinstance(provenance, str):
+        return [CandleSource(provenance).value] * n
+    values = [CandleSource(p).value for p in provenance]
+    if len(values) != n:
+        raise ValueError(f"{len(values)} provenance values for {n} candles: give one per candle")
+    return values
+
+
+def _candle_table(candles: Sequence[Candle], source: str, provenance: Provenance) -> pa.Table:
     """Return closed candles of any series as rows of the ``candles`` table, in its order."""
     n = len(candles)
     return pa.table(
@@ -447,5 +504,6 @@ def _candle_table(candles: Sequence[Candle], source: str) -> pa.Table:
             "n_parts": pa.nulls(n, pa.int32()),
             "complete": pa.array(np.ones(n, dtype=np.bool_)),
             "source": [source] * n,
+            "provenance": _provenance_column(provenance, n),
         }
     )

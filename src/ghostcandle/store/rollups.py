@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from ghostcandle.domain.aggregation import rollup
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.timeframes import duration_ms, higher_timeframes
 from ghostcandle.store.candles import CandleStore, WriteResult
 
@@ -39,7 +40,12 @@ def rollup_range(
         buckets = rollup(src, source_tf, target_tf)
         closed = buckets[buckets["open_time"] + big <= last_close]
         results[target_tf] = store.write_in(
-            con, symbol, target_tf, closed, source=f"rollup:{source_tf}"
+            con,
+            symbol,
+            target_tf,
+            closed,
+            provenance=CandleSource.ROLLUP,
+            source=f"rollup:{source_tf}",
         )
         if closed.empty:
             break

@@ -18,6 +18,7 @@ import pytest
 from ghostcandle.cli.main import main
 from ghostcandle.domain.aggregation import rollup
 from ghostcandle.domain.broker import BrokerConfig
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.engine.trading.annotation_strategy import backtest_annotations
@@ -37,9 +38,14 @@ def _seed(db: Database, count: int = 900, gap: tuple[int, int] | None = (500, 50
     if gap is not None:  # a hole in the data: the loop skips the windows that cross it
         df = df.drop(index=range(*gap)).reset_index(drop=True)
     store = CandleStore(db)
-    store.write(SYMBOL, "1m", df)
+    store.write(SYMBOL, "1m", df, provenance=CandleSource.FILE)
     hourly = rollup(df, "1m", "1h")
-    store.write(SYMBOL, "1h", hourly[hourly["complete"]].drop(columns=["n_parts", "complete"]))
+    store.write(
+        SYMBOL,
+        "1h",
+        hourly[hourly["complete"]].drop(columns=["n_parts", "complete"]),
+        provenance=CandleSource.FILE,
+    )
 
 
 def _request(**kw: object) -> BacktestRequest:
@@ -219,7 +225,7 @@ def test_figures_match_an_independent_recomputation_on_real_data(
     raw = pd.read_csv(eth_1m_2024, usecols=range(6))
     raw.columns = ["open_time", "open", "high", "low", "close", "volume"]
     day = raw[(raw["open_time"] >= 1722470400000 - 2 * H) & (raw["open_time"] < 1722556800000)]
-    CandleStore(db).write(SYMBOL, "1m", day.reset_index(drop=True))
+    CandleStore(db).write(SYMBOL, "1m", day.reset_index(drop=True), provenance=CandleSource.FILE)
     req = BacktestRequest(
         model="moving_average",
         symbol=SYMBOL,

@@ -14,6 +14,7 @@ import numpy as np
 
 from ghostcandle.domain.aggregation import rollup
 from ghostcandle.domain.broker import BrokerConfig
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
@@ -32,9 +33,14 @@ def _seed(db: Database) -> None:
     df = synthetic_candles(900, "1m", start_ms=T0, seed=11)
     df = df.drop(index=range(480, 484)).reset_index(drop=True)  # a hole: some windows incomplete
     store = CandleStore(db)
-    store.write(SYMBOL, "1m", df)
+    store.write(SYMBOL, "1m", df, provenance=CandleSource.FILE)
     hourly = rollup(df, "1m", "1h")
-    store.write(SYMBOL, "1h", hourly[hourly["complete"]].drop(columns=["n_parts", "complete"]))
+    store.write(
+        SYMBOL,
+        "1h",
+        hourly[hourly["complete"]].drop(columns=["n_parts", "complete"]),
+        provenance=CandleSource.FILE,
+    )
 
 
 def test_batched_windows_are_the_loops_frames(db: Database) -> None:

@@ -10,6 +10,7 @@ import dataclasses
 
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -53,7 +54,12 @@ def _live(db: Database, session_id: str, start: int, end: int, *, stop_at: int |
 
 
 def test_live_paper_trading_equals_the_backtest_and_survives_a_restart(db: Database) -> None:
-    CandleStore(db).write(SYMBOL, "1m", synthetic_candles(400, "1m", start_ms=T0, seed=11))
+    CandleStore(db).write(
+        SYMBOL,
+        "1m",
+        synthetic_candles(400, "1m", start_ms=T0, seed=11),
+        provenance=CandleSource.FILE,
+    )
     start, end = T0 + 60 * M, T0 + 360 * M
     backtest = run_backtest(db, start, end, dataclasses.replace(BROKER, close_at_end=False))
     assert len(backtest.trades) > 10

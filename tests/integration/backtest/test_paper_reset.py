@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.events import candle_topic
@@ -54,7 +55,12 @@ def test_paper_defaults_stop_the_flip_flop() -> None:
 
 
 def test_a_reset_account_restarts_and_the_running_trader_carries_on(db: Database) -> None:
-    CandleStore(db).write(SYMBOL, "1m", synthetic_candles(400, "1m", start_ms=T0, seed=11))
+    CandleStore(db).write(
+        SYMBOL,
+        "1m",
+        synthetic_candles(400, "1m", start_ms=T0, seed=11),
+        provenance=CandleSource.FILE,
+    )
     start, reset_at, end = T0 + 60 * M, T0 + 200 * M, T0 + 360 * M
     clock, bus = ReplayClock(start), MessageBus(threaded=True, name="live")
     session = live_session(db, "paper-r", clock, bus)
@@ -95,7 +101,12 @@ def test_a_reset_account_restarts_and_the_running_trader_carries_on(db: Database
 def test_an_account_stored_before_hold_and_cooldown_existed_gets_todays_defaults(
     db: Database,
 ) -> None:
-    CandleStore(db).write(SYMBOL, "1m", synthetic_candles(100, "1m", start_ms=T0, seed=3))
+    CandleStore(db).write(
+        SYMBOL,
+        "1m",
+        synthetic_candles(100, "1m", start_ms=T0, seed=3),
+        provenance=CandleSource.FILE,
+    )
     old = {k: v for k, v in BROKER.to_json().items() if k not in ("hold", "cooldown")}
     PaperStore(db).create("old", "1m", old, 10_000.0, T0)
     clock, bus = ReplayClock(T0 + 50 * M), MessageBus(threaded=True, name="old")

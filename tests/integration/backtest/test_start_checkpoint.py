@@ -17,6 +17,7 @@ import pytest
 
 from ghostcandle.cli.main import main
 from ghostcandle.domain.broker import BrokerConfig
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -40,7 +41,12 @@ TRADES = ((150, 170, "LONG"), (210, 240, "SHORT"), (300, 320, "LONG"), (360, 400
 
 def _train_on_annotations(db: Database, tmp_path: Path, epochs: int = 6) -> dict[str, Any]:
     """Seed 1m candles, annotate trades and train a transformer on them as the panel does."""
-    CandleStore(db).write(SYMBOL, "1m", synthetic_candles(600, "1m", start_ms=T0, seed=5))
+    CandleStore(db).write(
+        SYMBOL,
+        "1m",
+        synthetic_candles(600, "1m", start_ms=T0, seed=5),
+        provenance=CandleSource.FILE,
+    )
     clock = ReplayClock(T0 + 600 * M)
     anns = AnnotationStore(db, CandleStore(db), tmp_path / "cases", clock)
     for entry, exit_, side in TRADES:
@@ -120,7 +126,12 @@ def test_backtest_from_the_annotation_checkpoint_predicts_with_its_weights(
 
 def test_refusals_are_one_line_and_write_nothing(db: Database, tmp_path: Path) -> None:
     svc = BacktestService(db)
-    CandleStore(db).write(SYMBOL, "1m", synthetic_candles(600, "1m", start_ms=T0, seed=5))
+    CandleStore(db).write(
+        SYMBOL,
+        "1m",
+        synthetic_candles(600, "1m", start_ms=T0, seed=5),
+        provenance=CandleSource.FILE,
+    )
     with pytest.raises(DataMissingError, match="no annotation-trained checkpoint of transformer"):
         svc.check(_request())
     with pytest.raises(DataMissingError, match="no annotation-trained checkpoint of persistence"):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.store.annotations import AnnotationStore
@@ -78,7 +79,12 @@ def test_json_on_a_terminal_is_one_object_and_no_bar(tmp_path: Path, candle_file
 def test_train_on_a_terminal_shows_epoch_loss_and_accuracy(tmp_path: Path) -> None:
     db_path = tmp_path / "g.duckdb"
     with Database(db_path) as db:
-        CandleStore(db).write("ETH/USDT", "1m", synthetic_candles(600, "1m", start_ms=T0, seed=5))
+        CandleStore(db).write(
+            "ETH/USDT",
+            "1m",
+            synthetic_candles(600, "1m", start_ms=T0, seed=5),
+            provenance=CandleSource.FILE,
+        )
         store = AnnotationStore(db, CandleStore(db), tmp_path / "cases", ReplayClock(T0))
         store.create("ETH/USDT", "1m", T0 + 150 * 60_000, T0 + 170 * 60_000, direction="LONG")
         store.create("ETH/USDT", "1m", T0 + 210 * 60_000, T0 + 240 * 60_000, direction="SHORT")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
 from ghostcandle.domain.validation import validate_candles
@@ -26,7 +27,7 @@ def fill(db: Database, days: int = 2, symbol: str = SYM, seed: int = 5) -> None:
     store = CandleStore(db)
     df = validate_candles(synthetic_candles(days * 1440, "1m", start_ms=T0, seed=seed), "1m").valid
     with db.transaction() as con:
-        store.write_in(con, symbol, "1m", df, source="synthetic")
+        store.write_in(con, symbol, "1m", df, source="synthetic", provenance=CandleSource.FILE)
         rollup_range(store, con, symbol, "1m", T0, T0 + days * DAY_MS - 1)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -41,7 +42,7 @@ def _wild_second_day(db: Database) -> None:
     for df in (first, wild):
         valid = validate_candles(df, "1m").valid
         with db.transaction() as con:
-            store.write_in(con, SYM, "1m", valid, source="synthetic")
+            store.write_in(con, SYM, "1m", valid, source="synthetic", provenance=CandleSource.FILE)
     with db.transaction() as con:
         rollup_range(store, con, SYM, "1m", T0, T0 + 2 * DAY_MS - 1)
 

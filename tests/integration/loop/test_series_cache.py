@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
@@ -38,11 +39,13 @@ def test_cache_extends_by_new_candles_and_equals_the_store(market: Database) -> 
 def test_candles_stored_after_a_read_are_found_next_time(db: Database) -> None:
     store = CandleStore(db)
     df = synthetic_candles(60, "1m", start_ms=T0, seed=2)
-    store.write(SYM, "1m", df.iloc[:40])
+    store.write(SYM, "1m", df.iloc[:40], provenance=CandleSource.FILE)
     cache = SeriesCache(store)
     t, _ = cache.read(SYM, "1m", T0, T0 + 59 * MINUTE_MS)
     assert len(t) == 40
-    store.write(SYM, "1m", df.iloc[40:])  # the feed stores the rest later
+    store.write(
+        SYM, "1m", df.iloc[40:], provenance=CandleSource.FILE
+    )  # the feed stores the rest later
     t, v = cache.read(SYM, "1m", T0, T0 + 59 * MINUTE_MS)
     et, ev = _store(store, T0, T0 + 59 * MINUTE_MS)
     assert len(t) == 60

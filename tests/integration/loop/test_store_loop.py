@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -37,7 +38,9 @@ def _frame(store: CandleStore, end: int) -> FrameRef:
 
 
 def test_frame_round_trips_by_reference_and_detects_changed_candles(store: CandleStore) -> None:
-    store.write(SYM, "1m", synthetic_candles(300, "1m", start_ms=T0, seed=3))
+    store.write(
+        SYM, "1m", synthetic_candles(300, "1m", start_ms=T0, seed=3), provenance=CandleSource.FILE
+    )
     frames = FrameStore(store.db, store)
     ref = _frame(store, T0 + 200 * 60_000)
     frames.register_inference_frame(ref, "1m")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
 from ghostcandle.store.candles import CandleStore
@@ -31,7 +32,7 @@ def seed_candles(path: Path, days: int = DAYS) -> Path:
         store = CandleStore(db)
         df = synthetic_candles(days * 1440, "1m", start_ms=T0, seed=3)
         with db.transaction() as con:
-            store.write_in(con, SYMBOL, "1m", df, source="synthetic")
+            store.write_in(con, SYMBOL, "1m", df, source="synthetic", provenance=CandleSource.FILE)
             rollup_range(store, con, SYMBOL, "1m", T0, T0 + days * DAY_MS - 1)
     return path
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ghostcandle.cli.main import main
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -24,10 +25,15 @@ T0 = 1_722_000_000_000 - 1_722_000_000_000 % 3_600_000
 def _history(db: Database, seconds: int) -> int:
     """Store an hour of 1m candles and the last ``seconds`` 1s ones; return the history's end."""
     store = CandleStore(db)
-    store.write(SYMBOL, "1m", synthetic_candles(60, "1m", start_ms=T0, seed=2))
+    store.write(
+        SYMBOL, "1m", synthetic_candles(60, "1m", start_ms=T0, seed=2), provenance=CandleSource.FILE
+    )
     end = T0 + 60 * MINUTE_MS
     store.write(
-        SYMBOL, "1s", synthetic_candles(seconds, "1s", start_ms=end - seconds * 1000, seed=4)
+        SYMBOL,
+        "1s",
+        synthetic_candles(seconds, "1s", start_ms=end - seconds * 1000, seed=4),
+        provenance=CandleSource.FILE,
     )
     return end
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ghostcandle.domain.aggregation import rollup
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.frames import FrameRef, frame_hash
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.window import WindowSpec
@@ -39,8 +40,8 @@ def test_migrations_are_versioned_and_applied_once(tmp_path: Path) -> None:
 
 def test_writing_the_same_candles_twice_is_idempotent(store: CandleStore) -> None:
     df = _candles(500)
-    first = store.write("ETH/USDT", "1m", df)
-    second = store.write("ETH/USDT", "1m", df)
+    first = store.write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
+    second = store.write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
     assert (first.inserted, first.duplicates) == (500, 0)
     assert (second.inserted, second.duplicates, second.conflicts) == (0, 500, 0)
     back = store.read("ETH/USDT", "1m")
@@ -51,11 +52,16 @@ def test_a_conflicting_rewrite_of_a_closed_candle_is_refused_and_counted(
     store: CandleStore,
 ) -> None:
     df = _candles(100)
-    store.write("ETH/USDT", "1m", df)
+    store.write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
     changed = df.iloc[10:20].copy()
     changed["close"] = changed["close"] * 1.01
     changed["high"] = np.maximum(changed["high"], changed["close"])
-    res = store.write("ETH/USDT", "1m", pd.concat([changed, _candles(110).iloc[100:]]))
+    res = store.write(
+        "ETH/USDT",
+        "1m",
+        pd.concat([changed, _candles(110).iloc[100:]]),
+        provenance=CandleSource.FILE,
+    )
     assert res.conflicts == 10
     assert res.inserted == 10
     assert res.conflict_times == df["open_time"].iloc[10:20].tolist()
@@ -71,21 +77,21 @@ def test_an_incomplete_rollup_is_replaced_by_a_more_complete_one(store: CandleSt
     partial = rollup(df.iloc[:30], "1m", "1h")
     full = rollup(df, "1m", "1h")
     assert not partial["complete"].iloc[0]
-    store.write("ETH/USDT", "1h", partial)
-    res = store.write("ETH/USDT", "1h", full)
+    store.write("ETH/USDT", "1h", partial, provenance=CandleSource.FILE)
+    res = store.write("ETH/USDT", "1h", full, provenance=CandleSource.FILE)
     assert res.replaced == 1
     assert res.inserted == 1
     got = store.read("ETH/USDT", "1h", with_flags=True)
     assert got["complete"].tolist() == [True, True]
     assert got["high"].iloc[0] == df["high"].iloc[:60].max()
     # a complete candle is a fact: an incomplete one never replaces it
-    again = store.write("ETH/USDT", "1h", partial)
+    again = store.write("ETH/USDT", "1h", partial, provenance=CandleSource.FILE)
     assert (again.replaced, again.conflicts) == (0, 1)
 
 
 def test_window_returns_exactly_the_candles_ending_at_end(store: CandleStore) -> None:
     df = _candles(1000)
-    store.write("ETH/USDT", "1m", df)
+    store.write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
     end = int(df["open_time"].iloc[700])
     w = store.window("ETH/USDT", WindowSpec("1m", end, 600))
     np.testing.assert_array_equal(w.open_time, df["open_time"].iloc[101:701].to_numpy())
@@ -100,7 +106,7 @@ def test_window_returns_exactly_the_candles_ending_at_end(store: CandleStore) ->
 def test_window_names_every_missing_candle(store: CandleStore) -> None:
     df = _candles(300)
     holes = [50, 51, 200]
-    store.write("ETH/USDT", "1m", df.drop(index=holes))
+    store.write("ETH/USDT", "1m", df.drop(index=holes), provenance=CandleSource.FILE)
     end = int(df["open_time"].iloc[299])
     with pytest.raises(MissingCandlesError, match="3 1m candle") as err:
         store.window("ETH/USDT", WindowSpec("1m", end, 300))
@@ -111,8 +117,10 @@ def test_window_names_every_missing_candle(store: CandleStore) -> None:
 
 
 def test_frame_reference_materialises_identically_and_detects_change(store: CandleStore) -> None:
-    store.write("ETH/USDT", "1m", _candles(800))
-    store.write("ETH/USDT", "1h", rollup(_candles(800), "1m", "1h").iloc[:-1])
+    store.write("ETH/USDT", "1m", _candles(800), provenance=CandleSource.FILE)
+    store.write(
+        "ETH/USDT", "1h", rollup(_candles(800), "1m", "1h").iloc[:-1], provenance=CandleSource.FILE
+    )
     specs = (WindowSpec("1m", T0 + 799 * 60_000, 600), WindowSpec("1h", T0 + 12 * 3_600_000, 12))
     windows = [store.window("ETH/USDT", s) for s in specs]
     ref = FrameRef("f1", "cnn", "v1", "ETH/USDT", T0 + 800 * 60_000, specs, {}, frame_hash(windows))
@@ -126,8 +134,8 @@ def test_frame_reference_materialises_identically_and_detects_change(store: Cand
 
 def test_series_overview_counts_rows_gaps_and_incomplete(store: CandleStore) -> None:
     df = _candles(200)
-    store.write("BTC/USDT", "1m", df.drop(index=[10, 11, 12, 150]))
-    store.write("BTC/USDT", "1h", rollup(df.iloc[:90], "1m", "1h"))
+    store.write("BTC/USDT", "1m", df.drop(index=[10, 11, 12, 150]), provenance=CandleSource.FILE)
+    store.write("BTC/USDT", "1h", rollup(df.iloc[:90], "1m", "1h"), provenance=CandleSource.FILE)
     info = {(s.symbol, s.timeframe): s for s in store.series()}
     m = info[("BTC/USDT", "1m")]
     assert (m.rows, m.gaps, m.missing) == (196, 2, 4)
@@ -143,8 +151,8 @@ def test_store_round_trip(tmp_path: Path, seed: int, n: int, split: int) -> None
     df = synthetic_candles(n, "1m", start_ms=T0, seed=seed)
     with Database(tmp_path / f"rt{seed}_{n}_{split}.duckdb") as db:
         s = CandleStore(db)
-        s.write("ETH/USDT", "1m", df.iloc[: split % n])
-        s.write("ETH/USDT", "1m", df.iloc[split % n // 2 :])
+        s.write("ETH/USDT", "1m", df.iloc[: split % n], provenance=CandleSource.FILE)
+        s.write("ETH/USDT", "1m", df.iloc[split % n // 2 :], provenance=CandleSource.FILE)
         pd.testing.assert_frame_equal(s.read("ETH/USDT", "1m"), df)
 
 
@@ -152,8 +160,8 @@ def test_window_is_in_time_order_when_candles_were_written_out_of_order(
     store: CandleStore,
 ) -> None:
     df = _candles(300)
-    store.write("ETH/USDT", "1m", df.iloc[150:])
-    store.write("ETH/USDT", "1m", df.iloc[:150])
+    store.write("ETH/USDT", "1m", df.iloc[150:], provenance=CandleSource.FILE)
+    store.write("ETH/USDT", "1m", df.iloc[:150], provenance=CandleSource.FILE)
     w = store.window("ETH/USDT", WindowSpec("1m", int(df["open_time"].iloc[249]), 200))
     np.testing.assert_array_equal(w.open_time, df["open_time"].iloc[50:250].to_numpy())
     np.testing.assert_array_equal(w.values[:, 3], df["close"].iloc[50:250].to_numpy())

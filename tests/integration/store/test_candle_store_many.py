@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.store.candles import CandleStore
 
@@ -47,8 +48,9 @@ def test_each_candle_of_a_multi_series_batch_gets_the_write_rules_verdict(
         pd.concat(
             [_row(a0, n_parts=1, complete=True), _row(a1_partial, n_parts=3, complete=False)]
         ),
+        provenance=CandleSource.FILE,
     )
-    store.write("B/USDT", "1m", _row(b0), source="first")
+    store.write("B/USDT", "1m", _row(b0), source="first", provenance=CandleSource.FILE)
 
     a1_full = Candle("A/USDT", "1m", T0 + M, 10.5, 10.9, 10.0, 10.4, 1.1)
     b0_other = Candle("B/USDT", "1m", T0, 20.0, 21.0, 19.0, 20.7, 2.0)
@@ -56,7 +58,7 @@ def test_each_candle_of_a_multi_series_batch_gets_the_write_rules_verdict(
     a0_1s = Candle("A/USDT", "1s", T0, 10.0, 10.1, 9.9, 10.05, 0.1)
     batch = [a0, a1_full, b0_other, b1, a0_1s]
 
-    verdicts = store.write_many(batch, source="feed")
+    verdicts = store.write_many(batch, source="feed", provenance=CandleSource.FILE)
 
     assert verdicts == ["same", "replace", "conflict", "new", "new"]
     assert _stored(store, "A/USDT", "1m") == [
@@ -80,12 +82,14 @@ def test_a_wrong_newest_hint_falls_back_to_classifying_and_loses_nothing(
     store: CandleStore,
 ) -> None:
     a0 = Candle("A/USDT", "1m", T0, 10.0, 11.0, 9.0, 10.5, 1.0)
-    store.write("A/USDT", "1m", _row(a0))
+    store.write("A/USDT", "1m", _row(a0), provenance=CandleSource.FILE)
     b0 = Candle("B/USDT", "1m", T0, 20.0, 21.0, 19.0, 20.5, 2.0)
     # the caller believes neither series has T0 stored: the one-statement insert clashes
     newest = {("A/USDT", "1m"): T0 - M, ("B/USDT", "1m"): T0 - M}
 
-    verdicts = store.write_many([a0, b0], source="feed", newest=newest)
+    verdicts = store.write_many(
+        [a0, b0], source="feed", newest=newest, provenance=CandleSource.FILE
+    )
 
     assert verdicts == ["same", "new"]
     assert len(_stored(store, "A/USDT", "1m")) == 1
@@ -96,7 +100,13 @@ def test_all_newer_candles_are_inserted_in_one_go(store: CandleStore) -> None:
     batch = [Candle(s, "1m", T0, 1.0, 2.0, 0.5, 1.5, 3.0) for s in ("A/USDT", "B/USDT")]
     newest = {("A/USDT", "1m"): T0 - M, ("B/USDT", "1m"): T0 - M}
 
-    assert store.write_many(batch, source="feed", newest=newest) == ["new", "new"]
-    assert store.write_many(batch, source="feed", newest=newest) == ["same", "same"]
+    assert store.write_many(batch, source="feed", newest=newest, provenance=CandleSource.FILE) == [
+        "new",
+        "new",
+    ]
+    assert store.write_many(batch, source="feed", newest=newest, provenance=CandleSource.FILE) == [
+        "same",
+        "same",
+    ]
     for s in ("A/USDT", "B/USDT"):
         assert _stored(store, s, "1m") == [(T0, 1.0, 2.0, 0.5, 1.5, 3.0, True, "feed")]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import candles_from_frame
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic
@@ -29,14 +30,14 @@ RAPID = RapidMoveConfig(velocity_threshold=0.15, spike_ratio=3.0, baseline_windo
 def _replay(db: Database, df: pd.DataFrame, warm: int) -> tuple[list[tuple[str, Any]], Any]:
     """Store ``warm`` candles, then store-and-publish the rest one by one, as a feed does."""
     store = CandleStore(db)
-    store.write(SYM, TF, df.iloc[:warm])
+    store.write(SYM, TF, df.iloc[:warm], provenance=CandleSource.FILE)
     bus = MessageBus()
     engine = StructureEngine(bus, db, rapid_config=RAPID)
     engine.track(SYM, TF)
     seen: list[tuple[str, Any]] = []
     bus.subscribe("*", lambda m: seen.append((type(m).__name__, m)), name="recorder")
     for i, candle in enumerate(candles_from_frame(SYM, TF, df.iloc[warm:]), start=warm):
-        store.write(SYM, TF, df.iloc[i : i + 1])
+        store.write(SYM, TF, df.iloc[i : i + 1], provenance=CandleSource.FILE)
         bus.publish(candle_topic(SYM, TF), CandleCompletionEvent(SYM, TF, candle))
     engine.close()
     return seen, engine
@@ -109,7 +110,7 @@ def test_failing_subscriber_harms_no_one_and_unsubscribe_works(
     provider.subscribe_pivot_events(highs.append, SYM, TF, ["L1H", "L2H"])
     sub = provider.subscribe_candle_completion(candles.append, SYM, TF)
     events = [CandleCompletionEvent(SYM, TF, c) for c in candles_from_frame(SYM, TF, market)]
-    CandleStore(db).write(SYM, TF, market)
+    CandleStore(db).write(SYM, TF, market, provenance=CandleSource.FILE)
     for ev in events[:200]:
         bus.publish(candle_topic(SYM, TF), ev)
     sub.cancel()
@@ -131,7 +132,7 @@ def test_engine_warms_up_only_from_candles_closed_before_the_event(
     db: Database, market: pd.DataFrame
 ) -> None:
     # the store already holds later candles (e.g. a backfill): the engine must not read them
-    CandleStore(db).write(SYM, TF, market)
+    CandleStore(db).write(SYM, TF, market, provenance=CandleSource.FILE)
     bus = MessageBus()
     engine = StructureEngine(bus, db)
     engine.track(SYM, TF)

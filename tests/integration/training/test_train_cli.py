@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ghostcandle.cli.main import main
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
@@ -36,7 +37,12 @@ TRADES = ((150, 170, "LONG"), (210, 240, "SHORT"), (300, 320, "LONG"), (360, 400
 def _seed(path: Path, trades: tuple[tuple[int, int, str], ...] = TRADES) -> list[str]:
     """Store 600 1m candles and annotate ``trades``; return the annotation ids."""
     with Database(path) as db:
-        CandleStore(db).write(SYMBOL, "1m", synthetic_candles(600, "1m", start_ms=T0, seed=5))
+        CandleStore(db).write(
+            SYMBOL,
+            "1m",
+            synthetic_candles(600, "1m", start_ms=T0, seed=5),
+            provenance=CandleSource.FILE,
+        )
         store = AnnotationStore(db, CandleStore(db), path.parent / "cases", ReplayClock(T0))
         return [
             store.create(SYMBOL, "1m", T0 + e * M, T0 + x * M, direction=d).annotation_id

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
@@ -45,7 +46,9 @@ def seed_database(path: Path) -> None:
         store = CandleStore(db)
         df = synthetic_candles(DAYS * 1440, "1m", start_ms=START, seed=11)
         with db.transaction() as con:
-            store.write_in(con, "ETH/USDT", "1m", df, source="synthetic")
+            store.write_in(
+                con, "ETH/USDT", "1m", df, source="synthetic", provenance=CandleSource.FILE
+            )
             rollup_range(store, con, "ETH/USDT", "1m", START, START + DAYS * DAY_MS - 1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.feeds.candle_builder import CandleBatch, CandleBuilder
@@ -17,7 +18,7 @@ def c(i: int, close: float = 10.5, symbol: str = "ETH/USDT") -> Candle:
 
 
 def batch(*candles: Candle, covered: dict | None = None) -> CandleBatch:
-    return CandleBatch(tuple(candles), None, tuple((covered or {}).items()))
+    return CandleBatch(tuple(candles), None, tuple((covered or {}).items()), CandleSource.WEBSOCKET)
 
 
 def make(db: Database):

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, action_from_move
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import HOUR_MS, MINUTE_MS
@@ -50,8 +51,8 @@ def _hourly(df: pd.DataFrame) -> pd.DataFrame:
 def _store(path: Path, minutes: pd.DataFrame) -> Database:
     db = Database(path)
     store = CandleStore(db)
-    store.write(SYMBOL, "1m", minutes)
-    store.write(SYMBOL, "1h", _hourly(minutes))
+    store.write(SYMBOL, "1m", minutes, provenance=CandleSource.FILE)
+    store.write(SYMBOL, "1h", _hourly(minutes), provenance=CandleSource.FILE)
     return db
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import table
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -42,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
             )
             valid = validate_candles(df, "1m").valid
             with db.transaction() as con:
-                store.write_in(con, symbol, "1m", valid, source="synthetic")
+                store.write_in(
+                    con, symbol, "1m", valid, provenance=CandleSource.SIMULATOR, source="synthetic"
+                )
                 rollup_range(store, con, symbol, "1m", start, end - 1)
         series = store.series()
     print(f"SYNTHETIC market stored in {db.path} ({args.days} days, seeded)")
