@@ -26,6 +26,7 @@ from ghostcandle.engine.offline.walk_forward import (
     WalkForwardResult,
     parse_walk_forward,
 )
+from ghostcandle.engine.samples.replay import ReplayMode, ReplaySettings
 from ghostcandle.store.db import resolve_db_path
 from ghostcandle.store.offline_runs import OfflineRunRecord, OfflineRunStore
 
@@ -53,6 +54,28 @@ def add_offline_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="model init and shuffling seed")
     g.add_argument("--model-config", default="{}", help="model settings as JSON")
     g.add_argument("--list", action="store_true", help="list the recorded offline runs")
+    r = p.add_argument_group(
+        "replay: how each epoch draws its decisions (offline; see README, Outcomes and replay)"
+    )
+    r.add_argument(
+        "--replay",
+        choices=[m.value for m in ReplayMode],
+        default=ReplayMode.UNIFORM.value,
+        help="uniform (default), profitable (priority^alpha, importance-weighted), top setups",
+    )
+    r.add_argument(
+        "--min-profitability", type=float, default=0.7, help="top: least profitability (0.7)"
+    )
+    r.add_argument(
+        "--max-samples", type=int, help="top: at most this many; else decisions per epoch"
+    )
+    r.add_argument("--alpha", type=float, default=0.6, help="profitable: priority exponent")
+    r.add_argument(
+        "--beta", type=float, default=0.4, help="profitable: first importance exponent (-> 1)"
+    )
+    r.add_argument(
+        "--horizon", type=int, help="outcome horizon in candles of the predicted timeframe"
+    )
 
 
 def wants_offline(args: argparse.Namespace) -> bool:
@@ -75,6 +98,7 @@ def request_of(args: argparse.Namespace) -> OfflineRequest:
         patience=args.patience,
         val_fraction=args.val_fraction,
         seed=args.seed,
+        replay=replay_of(args),
     ).check()
     return OfflineRequest(
         model=args.model,
@@ -87,6 +111,21 @@ def request_of(args: argparse.Namespace) -> OfflineRequest:
         name=args.name,
         replace=args.replace,
     )
+
+
+def replay_of(args: argparse.Namespace) -> ReplaySettings | None:
+    """Return the replay the arguments ask for (None: plain uniform, every decision once)."""
+    mode = ReplayMode(args.replay)
+    if mode is ReplayMode.UNIFORM and args.max_samples is None:
+        return None
+    return ReplaySettings(
+        mode=mode,
+        alpha=args.alpha,
+        beta=args.beta,
+        min_profitability=args.min_profitability,
+        max_samples=args.max_samples,
+        horizon=args.horizon,
+    ).check()
 
 
 def _checked(args: argparse.Namespace, check: Callable[[OfflineTrainingService], T]) -> T:
@@ -137,10 +176,24 @@ def _fit_report(r: OfflineFit) -> str:
         f"{format_time(rec.range_start)} .. {format_time(rec.range_end)}: {f.train_samples} "
         f"decisions trained, {f.val_samples} validated (from {format_time(f.split_time)}); "
         f"{stop} epochs, {f.samples_per_s:.0f} samples/s\n"
+        + _replay_line(f.replay)
         + table(["epoch", "train_loss", "val_loss", "best", "duration_s"], rows)
         + f"\ncheckpoint {rec.name} (best epoch {f.best_epoch}): {r.checkpoint.path}\n"
         f"start from it: --checkpoint {rec.name} (replay, backtest) or start_from "
         f'"{rec.name}" (web)'
+    )
+
+
+def _replay_line(replay: dict[str, Any] | None) -> str:
+    if not replay:
+        return ""
+    if "eligible" not in replay:
+        return f"replay {replay['mode']}: {replay['max_samples']} decisions per epoch\n"
+    return (
+        f"replay {replay['mode']}: {replay['eligible']} of {replay['train_candidates']} "
+        f"decisions eligible (outcomes over {replay['horizon']} candles known by "
+        f"{format_time(replay['as_of'])}), mean profitability {replay['mean_profitability']}, "
+        f"{replay['rapid_moves']} rapid moves\n"
     )
 
 

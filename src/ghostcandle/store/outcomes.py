@@ -11,11 +11,12 @@ alone, without the sample's table.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -61,22 +62,20 @@ class PendingOutcome:
     created_at: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class OutcomeResult:
-    """The figures of one validated outcome (see ``domain.outcomes``)."""
+@dataclass(frozen=True)
+class OutcomeResults:
+    """The figures of many validated outcomes, one column each (see ``domain.outcomes``).
 
-    sample_id: str
-    ref_close: float
-    forward_return: float
-    mfe: float
-    mae: float
-    best_action: str
-    best_profit: float
-    taken_profit: float | None
-    unit: float
-    profitability: float
-    is_profitable: bool
-    rapid_move: bool
+    ``columns`` maps every name of ``RESULT_FIELDS`` to one value per sample, in the order of
+    ``sample_ids``; ``best_action`` holds action names, ``taken_profit`` NaN where no action
+    was taken (stored as NULL).
+    """
+
+    sample_ids: Sequence[str]
+    columns: Mapping[str, Sequence[Any] | np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
 
 
 class OutcomeStore:
@@ -146,7 +145,7 @@ class OutcomeStore:
     def finish_in(
         self,
         con: duckdb.DuckDBPyConnection,
-        validated: Sequence[OutcomeResult],
+        validated: OutcomeResults,
         expired: Sequence[str],
         *,
         at: int,
@@ -155,12 +154,11 @@ class OutcomeStore:
         """Flip still-pending rows to validated (with figures) or expired; return rows changed."""
         changed = 0
         pending = OutcomeStatus.PENDING.value
-        if validated:
-            names = ("sample_id", *RESULT_FIELDS)
+        if len(validated):
             table = pa.table(
-                {f: pa.array([getattr(r, f) for r in validated], type=_TYPES.get(f, pa.float64()))
-                 if f != "sample_id" else pa.array([r.sample_id for r in validated], pa.string())
-                 for f in names}
+                {"sample_id": pa.array(list(validated.sample_ids), pa.string())}
+                | {f: pa.array(validated.columns[f], type=_TYPES.get(f, pa.float64()),
+                               from_pandas=True) for f in RESULT_FIELDS}
             )  # fmt: skip
             sets = ", ".join(f"{c} = v.{c}" for c in RESULT_FIELDS)
             con.register("gc_outcomes_done", table)

@@ -133,3 +133,22 @@ def test_docstring_examples_hold(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_weights_stay_exact_through_updates() -> None:
+    rng = np.random.default_rng(3)
+    prio = rng.random(300) + 0.01
+    sampler = ProportionalSampler(prio, alpha=0.7, seed=2)
+    for step in range(40):
+        idx = rng.integers(0, 300, 8)
+        new = rng.random(8) * (rng.random(8) > 0.2)  # some leave the pool (priority 0)
+        if step % 10 == 0:
+            new[0] = 1e-4  # a new smallest
+        sampler.update(idx, new)
+        prio[idx] = new
+        drawn, w = sampler.sample(64, beta=0.6)
+        p = prio**0.7 / (prio**0.7).sum()
+        n = int((prio > 0).sum())
+        expected = (n * p[drawn]) ** -0.6 / (n * p[p > 0].min()) ** -0.6
+        assert (prio[drawn] > 0).all()
+        assert np.allclose(w, expected, rtol=1e-5)

@@ -7,7 +7,8 @@ so ``start_from: annotations`` and ``backtest --checkpoint annotations`` start f
 ``--symbol S --timeframes ... --from --to`` trains on the stored candles of a range (frames by
 reference, a validation split later in time, early stopping) and writes the named checkpoint
 ``--name`` that ``--checkpoint NAME`` and ``start_from: NAME`` start from; with
-``--walk-forward train=30d,test=7d`` it scores fixed folds instead (``cli/train_offline.py``).
+``--walk-forward train=30d,test=7d`` it scores fixed folds instead (``cli/train_offline.py``);
+``--replay profitable|top`` draws each epoch's decisions by their validated outcomes.
 ``--list`` lists the recorded offline runs.
 """
 
@@ -86,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"train on one source at a time: pass {given}")
     if not args.model:
         raise UserInputError("--model is required: a learning model such as transformer or cnn")
+    if args.annotations and (args.replay != "uniform" or args.max_samples is not None):
+        raise UserInputError(
+            "--replay and --max-samples apply to training on stored candles (--symbol ...): "
+            "annotations have no measured outcomes to weigh them by"
+        )
     return run_offline(args) if offline else _train_on_annotations(args)
 
 

@@ -22,18 +22,18 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ghostcandle.domain.actions import Action
+from ghostcandle.domain.actions import ACTIONS, Action
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.outcomes import OutcomeArrays, OutcomeConfig, outcomes_on_series
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
-from ghostcandle.store.outcomes import OutcomeResult, OutcomeStore, PendingOutcome
+from ghostcandle.store.outcomes import RESULT_FIELDS, OutcomeResults, OutcomeStore, PendingOutcome
 from ghostcandle.store.rapid_moves import RapidMoveStore
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class OutcomeValidator:
         *,
         config: OutcomeConfig | None = None,
         clock: Clock | None = None,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         retry_ms: int = 5_000,
         poll_s: float = 1.0,
         on_batch: Callable[[ValidationReport], None] | None = None,
@@ -172,7 +172,7 @@ class OutcomeValidator:
                     break
                 after = (rows[-1].known_at, rows[-1].sample_id)
                 done, expired, waiting = self._evaluate(rows, now)
-                if done or expired:
+                if len(done) or expired:
                     with self.db.transaction() as con:
                         self.store.finish_in(
                             con, done, expired, at=now, validator_id=self.validator_id
@@ -196,26 +196,28 @@ class OutcomeValidator:
 
     def _evaluate(
         self, rows: Sequence[PendingOutcome], now: int
-    ) -> tuple[list[OutcomeResult], list[str], int]:
+    ) -> tuple[OutcomeResults, list[str], int]:
         """Measure a page of due rows: validated results, expired ids, how many still wait."""
         groups: dict[tuple[str, str, int, float], list[PendingOutcome]] = defaultdict(list)
         for r in rows:
             groups[(r.symbol, r.timeframe, r.horizon, r.cost)].append(r)
-        done: list[OutcomeResult] = []
+        ids: list[str] = []
+        parts: list[OutcomeArrays] = []
         expired: list[str] = []
         waiting = 0
         for (symbol, tf, h, cost), members in groups.items():
             cfg = OutcomeConfig(cost=cost, vol_window=self.config.vol_window)
             for chunk in _chunks(members, h, cfg.vol_window, duration_ms(tf)):
                 arr = self._measure(symbol, tf, h, cfg, chunk)
-                for i, r in enumerate(chunk):
-                    if arr.complete[i]:
-                        done.append(_result(r.sample_id, arr, i))
-                    elif now >= r.expires_at:
-                        expired.append(r.sample_id)
+                ok = np.flatnonzero(arr.complete)
+                ids.extend(chunk[i].sample_id for i in ok.tolist())
+                parts.append(_take(arr, ok))
+                for i in np.flatnonzero(~arr.complete).tolist():
+                    if now >= chunk[i].expires_at:
+                        expired.append(chunk[i].sample_id)
                     else:
                         waiting += 1
-        return done, expired, waiting
+        return _columns(ids, parts), expired, waiting
 
     def _measure(
         self, symbol: str, tf: str, h: int, cfg: OutcomeConfig, chunk: Sequence[PendingOutcome]
@@ -288,19 +290,15 @@ def _chunks(
     return out
 
 
-def _result(sample_id: str, a: OutcomeArrays, i: int) -> OutcomeResult:
-    taken = float(a.taken_profit[i])
-    return OutcomeResult(
-        sample_id=sample_id,
-        ref_close=float(a.ref_close[i]),
-        forward_return=float(a.forward_return[i]),
-        mfe=float(a.mfe[i]),
-        mae=float(a.mae[i]),
-        best_action=Action(int(a.best_action[i])).name,
-        best_profit=float(a.best_profit[i]),
-        taken_profit=None if np.isnan(taken) else taken,
-        unit=float(a.unit[i]),
-        profitability=float(a.profitability[i]),
-        is_profitable=bool(a.is_profitable[i]),
-        rapid_move=bool(a.rapid_move[i]),
-    )
+def _take(a: OutcomeArrays, rows: np.ndarray) -> OutcomeArrays:
+    """Return the entries ``rows`` of ``a``."""
+    return OutcomeArrays(**{f.name: getattr(a, f.name)[rows] for f in fields(OutcomeArrays)})
+
+
+def _columns(ids: list[str], parts: Sequence[OutcomeArrays]) -> OutcomeResults:
+    """Return validated outcomes as the store's columns (action names, NaN: no action)."""
+    if not parts:
+        return OutcomeResults([], {f: [] for f in RESULT_FIELDS})
+    cols = {f: np.concatenate([getattr(p, f) for p in parts]) for f in RESULT_FIELDS}
+    names = np.array([a.name for a in ACTIONS], dtype=object)
+    return OutcomeResults(ids, {**cols, "best_action": names[cols["best_action"]]})

@@ -63,6 +63,11 @@ class SumTree:
         out: np.ndarray = self._tree[self.leaves : self.leaves + self.capacity].copy()
         return out
 
+    def leaf(self, indices: np.ndarray) -> np.ndarray:
+        """Return the values of leaves ``indices`` (``O(k)``)."""
+        out: np.ndarray = self._tree[np.asarray(indices, np.int64) + self.leaves]
+        return out
+
     def update(self, indices: np.ndarray, values: np.ndarray) -> None:
         """Set leaves ``indices`` to ``values`` and re-sum their ancestors (last one wins)."""
         idx = np.asarray(indices, np.int64)
@@ -80,15 +85,17 @@ class SumTree:
     def find(self, u: np.ndarray) -> np.ndarray:
         """Return the leaf where each prefix sum ``u`` in ``[0, total)`` falls."""
         t = self._tree
-        rest = np.asarray(u, np.float64).copy()
+        rest = np.array(u, np.float64)
         node = np.ones(len(rest), np.int64)
+        # in place: at a batch of 32, numpy's per-call cost is the whole cost of a level
         for _ in range(self.depth):
-            left = 2 * node
-            left_sum = t[left]
+            node <<= 1  # the left child
+            left_sum = t[node]
+            right = rest >= left_sum
             # rounding can leave u a hair above a subtree's sum: never step into a zero subtree
-            right = (rest >= left_sum) & (t[left + 1] > 0)
-            rest = np.where(right, rest - left_sum, rest)
-            node = np.where(right, left + 1, left)
+            right &= t[node + 1] > 0
+            rest -= left_sum * right
+            node += right
         out: np.ndarray = node - self.leaves
         return out
 
@@ -109,6 +116,7 @@ class ProportionalSampler:
         self._refresh_min()
 
     def _refresh_min(self) -> None:
+        """Count the drawable positions and find the smallest drawable value (``O(n)``)."""
         v = self.tree.values()
         pos = v[v > 0]
         self.count = len(pos)
@@ -120,9 +128,21 @@ class ProportionalSampler:
         return out
 
     def update(self, positions: np.ndarray, priorities: np.ndarray) -> None:
-        """Give ``positions`` new priorities (e.g. once newer outcomes are known)."""
+        """Give ``positions`` new priorities (e.g. once newer outcomes are known).
+
+        ``O(k log n)``; only when the smallest drawable value itself grows or leaves is the
+        whole pool scanned again for the new smallest.
+        """
+        where = np.unique(np.asarray(positions, np.int64))
+        old = self.tree.leaf(where)
         self.tree.update(positions, np.asarray(priorities, np.float64) ** self.alpha)
-        self._refresh_min()
+        new = self.tree.leaf(where)
+        self.count += int((new > 0).sum()) - int((old > 0).sum())
+        if bool(((old == self._min) & (new != old)).any()):
+            self._refresh_min()
+        elif bool((new > 0).any()):
+            low = float(new[new > 0].min())
+            self._min = low if self._min <= 0 else min(self._min, low)
 
     def sample(
         self, k: int, beta: float, rng: np.random.Generator | None = None
@@ -133,7 +153,7 @@ class ProportionalSampler:
         """
         idx = self.tree.sample(k, rng or self.rng)
         total = self.tree.total
-        p = self.tree.values()[idx] / total
+        p = self.tree.leaf(idx) / total
         w = (self.count * p) ** -beta
         w_max = (self.count * self._min / total) ** -beta
         return idx, (w / w_max).astype(np.float32)
