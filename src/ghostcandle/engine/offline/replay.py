@@ -40,13 +40,30 @@ class DatasetOutcomes:
     rapid_moves: tuple[RapidMoveEvent, ...]
 
 
+def outcome_config(data: DecisionDataset, settings: ReplaySettings | None) -> OutcomeConfig:
+    """Return the outcome settings of a fit: the defaults, with ``--horizon`` if given."""
+    cfg = OutcomeConfig()
+    if settings is not None and settings.horizon is not None:
+        cfg = cfg.with_horizon(data.target_timeframe, settings.horizon)
+    return cfg
+
+
+def series_rapid_moves(data: DecisionDataset) -> list[RapidMoveEvent]:
+    """Return the rapid moves of the predicted timeframe's series (batch = incremental)."""
+    tf = data.target_timeframe
+    t, v = data.open_time[tf], data.values[tf]
+    return batch_rapid_moves(
+        data.symbol, tf, t, v[:, 0], v[:, 1], v[:, 2], v[:, 3], t + duration_ms(tf)
+    )
+
+
 def dataset_outcomes(data: DecisionDataset, config: OutcomeConfig) -> DatasetOutcomes:
     """Measure the outcome of every decision of ``data`` on its predicted timeframe."""
     tf = data.target_timeframe
     d = duration_ms(tf)
     h = config.horizon(tf)
     t, v = data.open_time[tf], data.values[tf]
-    events = batch_rapid_moves(data.symbol, tf, t, v[:, 0], v[:, 1], v[:, 2], v[:, 3], t + d)
+    events = series_rapid_moves(data)
     times = np.array([e.detected_at for e in events], np.int64)
     arrays = outcomes_on_series(t, v, tf, data.decision_time, h, config, rapid_times=times)
     return DatasetOutcomes(arrays, data.decision_time + h * d, h, tuple(events))
@@ -96,10 +113,7 @@ class ReplayPlan:
         settings.check()
         if not settings.needs_outcomes:
             return cls(settings, train, seed=seed)
-        cfg = config or OutcomeConfig()
-        if settings.horizon is not None:
-            cfg = cfg.with_horizon(data.target_timeframe, settings.horizon)
-        outs = dataset_outcomes(data, cfg)
+        outs = dataset_outcomes(data, config or outcome_config(data, settings))
         o = outs.outcomes
         pool = replay_pool(
             outs.known_at[train],

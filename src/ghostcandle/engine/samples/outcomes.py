@@ -102,37 +102,9 @@ class OutcomeValidator:
 
     # -- enqueue -----------------------------------------------------------------------------
     def pending_rows(self, requests: Sequence[OutcomeRequest]) -> list[PendingOutcome]:
-        """Return the pending rows of ``requests`` (nothing written; no I/O).
-
-        Raise ValueError for a decision time that is not a close of its timeframe.
-        """
+        """Return the pending rows of ``requests`` (nothing written; no I/O)."""
         now = self.clock.now_ms()
-        out = []
-        for r in requests:
-            d = duration_ms(r.timeframe)
-            if r.decision_time % d:
-                raise ValueError(
-                    f"decision time {r.decision_time} of sample {r.sample_id} is not a close of "
-                    f"a {r.timeframe} candle: outcomes are measured from a candle's close"
-                )
-            h = self.config.horizon(r.timeframe)
-            known = r.decision_time + h * d
-            out.append(
-                PendingOutcome(
-                    sample_id=r.sample_id,
-                    frame_id=r.frame_id,
-                    symbol=r.symbol,
-                    timeframe=r.timeframe,
-                    decision_time=r.decision_time,
-                    horizon=h,
-                    known_at=known,
-                    expires_at=known + self.config.grace_ms(r.timeframe, h),
-                    action_taken=None if r.action_taken is None else r.action_taken.name,
-                    cost=self.config.cost,
-                    created_at=now,
-                )
-            )
-        return out
+        return [pending_row(r, self.config, now) for r in requests]
 
     def enqueue(self, requests: Sequence[OutcomeRequest]) -> int:
         """Write the pending rows of ``requests`` in one transaction; return how many were new."""
@@ -274,6 +246,34 @@ class OutcomeValidator:
                 self.run_due(now)
             except Exception:  # the worker outlives one bad batch; it is retried next wake
                 log.exception("outcome validation failed; retrying at the next candle")
+
+
+def pending_row(r: OutcomeRequest, config: OutcomeConfig, now: int) -> PendingOutcome:
+    """Return the pending row of ``r`` under ``config``, created at ``now``.
+
+    Raise ValueError for a decision time that is not a close of its timeframe.
+    """
+    d = duration_ms(r.timeframe)
+    if r.decision_time % d:
+        raise ValueError(
+            f"decision time {r.decision_time} of sample {r.sample_id} is not a close of a "
+            f"{r.timeframe} candle: outcomes are measured from a candle's close"
+        )
+    h = config.horizon(r.timeframe)
+    known = r.decision_time + h * d
+    return PendingOutcome(
+        sample_id=r.sample_id,
+        frame_id=r.frame_id,
+        symbol=r.symbol,
+        timeframe=r.timeframe,
+        decision_time=r.decision_time,
+        horizon=h,
+        known_at=known,
+        expires_at=known + config.grace_ms(r.timeframe, h),
+        action_taken=None if r.action_taken is None else r.action_taken.name,
+        cost=config.cost,
+        created_at=now,
+    )
 
 
 def _chunks(
