@@ -49,12 +49,16 @@ class ReplaySettings:
     horizon: int | None = None
     priority: PriorityConfig = field(default_factory=PriorityConfig)
 
-    def check(self) -> ReplaySettings:
-        """Return self if usable, else raise a one-line ``UserInputError`` naming the option."""
-        if self.mode not in tuple(ReplayMode):
+    def __post_init__(self) -> None:
+        try:  # a plain string (JSON, a form) becomes the enum, so ``is`` comparisons hold
+            object.__setattr__(self, "mode", ReplayMode(self.mode))
+        except ValueError:
             raise UserInputError(
                 f"--replay {self.mode!r} is not a replay mode: use uniform, profitable or top"
-            )
+            ) from None
+
+    def check(self) -> ReplaySettings:
+        """Return self if usable, else raise a one-line ``UserInputError`` naming the option."""
         if not (math.isfinite(self.alpha) and 0.0 <= self.alpha <= 10.0):
             raise UserInputError(f"--alpha {self.alpha} is not in [0, 10]: e.g. 0.6")
         if not (math.isfinite(self.beta) and 0.0 <= self.beta <= 1.0):
