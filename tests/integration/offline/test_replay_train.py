@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+import torch
 
 from ghostcandle.cli.main import main
+from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.timeframes import HOUR_MS, format_time
 from ghostcandle.engine.offline.dataset import load_dataset
 from ghostcandle.engine.offline.replay import ReplayPlan
-from ghostcandle.engine.offline.trainer import split_in_time
+from ghostcandle.engine.offline.trainer import _run_epoch, split_in_time
 from ghostcandle.engine.samples.replay import ReplayMode, ReplaySettings
 from ghostcandle.engine.training.checkpoints import checkpoint_dir_for
+from ghostcandle.engine.training.trainer import Trainer
+from ghostcandle.models.registry import create_model
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.offline_runs import OfflineRunStore
@@ -57,9 +61,27 @@ def test_profitable_replay_fit_from_the_command_line(
         (run,) = OfflineRunStore(db).list()
         with db.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM rapid_moves").fetchone()
+            stored = cur.execute(
+                "SELECT decision_time, profitability, status FROM outcomes ORDER BY decision_time"
+            ).df()
     assert run.settings["replay"]["mode"] == "profitable"
     assert row is not None
     assert row[0] == replay["rapid_moves"]  # the moves it detected are stored with the run
+    # every trained sample has its outcome, validated from the store after the fit ...
+    n = out["fit"]["train_samples"]
+    assert out["outcomes"] == {"validated": n, "expired": 0, "pending": 0}
+    assert len(stored) == n
+    assert (stored["status"] == "validated").all()
+    # ... with the very figures the replay weighed them by in memory
+    data = _dataset(offline)
+    plan = ReplayPlan.build(
+        data, data.rows_between(offline.start, offline.start + SPAN), out["fit"]["split_time"],
+        ReplaySettings(mode=ReplayMode.PROFITABLE), seed=0,
+    )  # fmt: skip
+    assert plan is not None
+    assert plan.outcomes is not None
+    at = np.searchsorted(data.decision_time, stored["decision_time"].to_numpy())
+    assert np.allclose(plan.outcomes.outcomes.profitability[at], stored["profitability"])
 
 
 def test_top_setups_are_capped_and_scored(
@@ -155,3 +177,26 @@ def test_profitable_epochs_favour_profitable_rows_and_carry_weights(
     _, w_last = plan.epoch(3, 3)
     assert w_last is not None
     assert w_last.min() < weights.min()
+
+
+def _trained(data, rows: np.ndarray, weights: np.ndarray | None) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+    """Train a fresh small cnn on ``rows`` as a fit's epoch does; return its weights."""
+    model = create_model("cnn", seed=0, timeframes=["1m", "1h"], windows={"1m": 30, "1h": 4},
+                         channels=8, layers=2, hidden=16)  # fmt: skip
+    trainer = Trainer(model, clock=LiveClock()).start()
+    try:
+        reports = _run_epoch(trainer, data, rows, 16, weights)
+    finally:
+        trainer.stop(timeout_s=60)
+    assert all(r.ok for r, _ in reports)
+    return dict(trainer.snapshot.model.state_dict()["weights"])
+
+
+def test_an_epoch_hands_its_weights_to_every_step(offline: OfflineData) -> None:
+    data = _dataset(offline)
+    rows = np.random.default_rng(0).permutation(np.arange(64))
+    plain = _trained(data, rows, None)
+    ones = _trained(data, rows, np.ones(64, np.float32))
+    weighted = _trained(data, rows, np.linspace(0.0, 1.0, 64, dtype=np.float32))
+    assert all(torch.allclose(plain[k], ones[k], atol=1e-6) for k in plain)
+    assert not all(torch.allclose(plain[k], weighted[k], atol=1e-6) for k in plain)
