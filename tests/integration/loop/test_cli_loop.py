@@ -27,8 +27,14 @@ def test_replay_json_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture
     summary = json.loads(capsys.readouterr().out)
     for key in ("predictions", "resolved", "expired", "train_steps", "evaluation"):
         assert key in summary
-    assert summary["predictions"] == 3 * 59
-    assert set(summary["evaluation"]) == {"transformer", "persistence", "drift"}
+    assert summary["predictions"] == 5 * 59
+    assert set(summary["evaluation"]) == {
+        "transformer",
+        "persistence",
+        "drift",
+        "vol_range",
+        "majority",
+    }
     assert main(["evaluate", "--db", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["session_id"] == summary["session_id"]

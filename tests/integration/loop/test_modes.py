@@ -107,7 +107,7 @@ def test_live_session_with_threaded_bus_and_async_training(market: Database, ckp
     assert bus.drain(timeout=30)
     st = s.status()
     assert st["running"]
-    assert st["metrics"]["predictions"] == 3 * 15
+    assert st["metrics"]["predictions"] == 5 * 15
     s.stop()
     final = SessionStore(market).require("thr")
     assert final.status == "stopped"

@@ -32,15 +32,16 @@ def test_replay_over_real_eth_data(
     ]  # fmt: skip
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    # every 1m candle closing inside the range is a decision point for three models
-    # (cnn + persistence + drift); the 1h candles closing at START+1h and +2h too
+    # every 1m candle closing inside the range is a decision point for five models
+    # (cnn + persistence, drift, vol_range, majority); the 1h candles closing at START+1h and
+    # +2h too
     due_1m = (END - MINUTE_MS - START) // MINUTE_MS
-    assert summary["predictions"] == 3 * (due_1m + 2)
+    assert summary["predictions"] == 5 * (due_1m + 2)
     assert summary["resolved"] + summary["expired"] == summary["predictions"]
     assert summary["expired"] == 0  # the real file has no gap here
     assert summary["train_steps"] > 0
     ev = summary["evaluation"]
-    assert set(ev) == {"cnn", "persistence", "drift"}
+    assert set(ev) == {"cnn", "persistence", "drift", "vol_range", "majority"}
     assert ev["persistence"]["1m"]["skill_ratio"] == pytest.approx(1.0)
     assert ev["cnn"]["1m"]["n"] == due_1m
     with Database(db, read_only=True) as d:

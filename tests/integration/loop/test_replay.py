@@ -31,16 +31,16 @@ def test_replay_predicts_every_due_candle_and_frames_rematerialise(
         market, ReplayRequest(small_config("r-none"), START, END), checkpoint_dir=ckpt_dir
     )
     # 1m candles closing in (START, END - 1m] and the 1h candle closing at START + 1h are due;
-    # three models (cnn, persistence, drift) each predict every one of them
+    # five models (cnn, persistence, drift, vol_range, majority) each predict every one of them
     due_1m = (END - MINUTE_MS - START) // MINUTE_MS
-    assert summary["predictions"] == 3 * (due_1m + 1)
+    assert summary["predictions"] == 5 * (due_1m + 1)
     assert summary["resolved"] == summary["predictions"]
     assert summary["expired"] == 0
     assert summary["pending"] == 0
     assert summary["train_steps"] == 0
     ledger = PredictionLedger(market)
     df = ledger.frame("r-none")
-    assert set(df["model"]) == {"cnn", "persistence", "drift"}
+    assert set(df["model"]) == {"cnn", "persistence", "drift", "vol_range", "majority"}
     # every target is the candle after the decision, never an earlier one
     assert (df["target_open_time"] == df["decision_time"]).all()
     assert (df["resolved_at"] >= df["target_time"]).all()
@@ -137,6 +137,6 @@ def test_gap_expires_predictions(market: Database, ckpt_dir: str) -> None:
         checkpoint_dir=ckpt_dir,
     )
     assert summary["pending"] == 0
-    assert summary["expired"] == 3  # the prediction made just before the gap, by 3 models
+    assert summary["expired"] == 5  # the prediction made just before the gap, by 5 models
     assert summary["skipped_missing"] > 0  # windows across the gap are refused, not guessed
     assert summary["resolved"] + summary["expired"] == summary["predictions"]

@@ -136,7 +136,7 @@ def test_status_only_reads_and_counts_what_is_not_committed_yet(
     # ... and yet its counts are fresh: what a flush then commits
     s.flush()
     assert st["predictions"] == ledger.counts(sid)
-    assert sum(st["predictions"].values()) == st["metrics"]["predictions"] == 3 * 12
+    assert sum(st["predictions"].values()) == st["metrics"]["predictions"] == 5 * 12
     if flush_every > 1:
         assert st["predictions"] != committed  # some were only in memory when asked
     s.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -15,9 +16,10 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, parse_time
 from ghostcandle.domain.training_modes import mode_names
-from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.config import DEFAULT_BASELINES, SessionConfig
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.engine.training.start_checkpoint import StartCheckpoint, load_start_checkpoint
+from ghostcandle.models.registry import baseline_names
 from ghostcandle.store.db import Database
 
 
@@ -55,8 +57,29 @@ def register(sub: Any) -> None:
         "checkpoint NAME of `ghostcandle train --name NAME` (its model config is used)",
     )
     p.add_argument("--no-pivots", action="store_true", help="do not compute market structure")
+    p.add_argument(
+        "--baselines",
+        metavar="B1,B2",
+        help=f"comma list of baselines scored beside the model (default: "
+        f"{','.join(DEFAULT_BASELINES)})",
+    )
     add_common(p)
     p.set_defaults(handler=run)
+
+
+def _baselines(text: str | None) -> tuple[str, ...]:
+    """Return the baselines ``--baselines`` names (the default without it); refuse unknown ones."""
+    if text is None:
+        return DEFAULT_BASELINES
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    known = baseline_names()
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        what = f"unknown baseline {', '.join(unknown)}" if unknown else "no baseline named"
+        raise UserInputError(
+            f"--baselines {text!r}: {what}: give a comma list of {', '.join(known)}"
+        )
+    return names
 
 
 def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
@@ -75,16 +98,21 @@ def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
     if windows:
         model_config["windows"] = windows
     symbols = tuple(normalise_symbol(s) for s in args.symbol)
+    baselines = _baselines(args.baselines)
     session = args.session or (
         f"replay-{args.model}-{args.mode}-{'-'.join(s.replace('/', '') for s in symbols)}"
         f"-{start}-{end}"
     )
+    if baselines != DEFAULT_BASELINES and not args.session:
+        # other baselines are another session: running it must not resume the default one
+        session += "-b" + hashlib.sha256(",".join(baselines).encode()).hexdigest()[:8]
     return SessionConfig(
         session_id=session,
         model=args.model,
         model_config=model_config,
         symbols=symbols,
         mode=args.mode,
+        baselines=baselines,
         flush_every=args.flush_every,
         checkpoint_every=args.checkpoint_every,
         synchronous_training=True,

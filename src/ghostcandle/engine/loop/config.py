@@ -15,6 +15,9 @@ from ghostcandle.engine.loop.resolver import default_grace_ms
 from ghostcandle.engine.training.policy import DEFAULT_SCHEDULES, Schedule
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+#: Scored beside every session's model (DESIGN section 9): persistence, drift, a volatility-scaled
+#: range forecaster and the majority-class action (the last two fitted at session start).
+DEFAULT_BASELINES: tuple[str, ...] = ("persistence", "drift", "vol_range", "majority")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +39,7 @@ class SessionConfig:
     symbols: tuple[str, ...]
     timeframes: tuple[str, ...] = ()
     mode: TrainingMode = TrainingMode.NONE
-    baselines: tuple[str, ...] = ("persistence", "drift")
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
     baseline_window: int = 30
     schedules: Mapping[str, Schedule] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     threshold: float = DEFAULT_MOVE_THRESHOLD
