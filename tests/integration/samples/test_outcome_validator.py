@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ghostcandle.domain.actions import Action
 from ghostcandle.domain.clock import ReplayClock
+from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.events import RapidMoveEvent
 from ghostcandle.domain.outcomes import OutcomeConfig
 from ghostcandle.engine.samples.outcomes import OutcomeRequest, OutcomeValidator
+from ghostcandle.engine.samples.replay import ReplayMode, ReplaySettings, stored_pool
 from ghostcandle.store.db import Database
 from ghostcandle.store.rapid_moves import RapidMoveStore
 
@@ -166,3 +169,20 @@ def test_misaligned_decision_time_is_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="not a close"):
         v.enqueue([request("odd", T + 1)])
     assert v.store.counts() == {}
+
+
+def test_a_pool_at_t_weighs_only_outcomes_known_by_t(db: Database) -> None:
+    write_candles(db, FLAT + PATH + PATH[1:], T0)
+    v = OutcomeValidator(db, config=CFG, clock=ReplayClock(T))
+    v.enqueue([request("early"), request("later", T + 3 * M)])
+    v.run_due(T + 6 * M)  # both validated now; "later" was not known at KNOWN
+    ids, labels = ["never", "early", "later"], np.array([0, 1, 2])
+    profitable = ReplaySettings(mode=ReplayMode.PROFITABLE)
+    assert stored_pool(
+        v.store, ids, labels, as_of=KNOWN, settings=profitable
+    ).positions.tolist() == [1]
+    both = stored_pool(v.store, ids, labels, as_of=KNOWN + 3 * M, settings=profitable)
+    assert both.positions.tolist() == [1, 2]
+    assert (both.priority > 0).all()
+    with pytest.raises(DataMissingError, match="none of the 3 samples"):
+        stored_pool(v.store, ids, labels, as_of=KNOWN - 1, settings=profitable)

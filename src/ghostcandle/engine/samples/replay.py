@@ -16,6 +16,7 @@ raises ``DataMissingError`` (one line; the CLI's exit 2).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,6 +27,7 @@ from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.timeframes import format_time
 from ghostcandle.engine.samples.priority import PriorityConfig, priorities
 from ghostcandle.engine.samples.sampler import top_setups
+from ghostcandle.store.outcomes import OutcomeStore
 
 
 class ReplayMode(StrEnum):
@@ -146,6 +148,33 @@ def replay_pool(
         as_of=as_of,
         candidates=len(known),
     )  # fmt: skip
+
+
+def stored_pool(
+    outcomes: OutcomeStore,
+    sample_ids: Sequence[str],
+    labels: np.ndarray,
+    *,
+    as_of: int,
+    settings: ReplaySettings,
+) -> ReplayPool:
+    """Return the pool of ``sample_ids`` (with their ``labels``) by their stored outcomes.
+
+    What a live session or a backtest samples from at ``as_of``: only outcomes validated with
+    ``known_at <= as_of`` count (``replay_pool``); positions index ``sample_ids``.
+    """
+    df = outcomes.validated(as_of=as_of).set_index("sample_id")
+    known = df.reindex(list(sample_ids))
+    found = known["known_at"].notna().to_numpy()
+    return replay_pool(
+        known["known_at"].fillna(as_of + 1).to_numpy(np.int64),
+        found,
+        known["profitability"].fillna(0.0).to_numpy(np.float64),
+        labels,
+        known["rapid_move"].fillna(False).to_numpy(bool),
+        as_of=as_of,
+        settings=settings,
+    )
 
 
 def no_eligible_message(settings: ReplaySettings, candidates: int, known: int, as_of: int) -> str:
