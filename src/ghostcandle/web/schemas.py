@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
-from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES
 from ghostcandle.domain.training_modes import TrainingMode
 
 Timeframe = Literal["1s", "1m", "1h", "1d"]
@@ -154,6 +153,3 @@ class PaperResetIn(_Strict):
     """Start a session's paper account again at its initial equity."""
 
     session_id: str = Field(min_length=1, max_length=200)
-
-
-TIMEFRAMES_SHOWN: tuple[str, ...] = DEFAULT_TIMEFRAMES
