@@ -3,6 +3,8 @@
 An annotation is stored with a frame reference (DESIGN.md §3) to the candles that were closed
 when the trade was entered. Its test case (the seeds' JSON format) is always rebuilt from that
 reference and the candle store; the JSON file is a copy for humans and tools, never the source.
+Each annotation is also an ``annotation`` training sample (``store.samples``), recorded in the
+same transaction and replaced when the annotation is moved, relabelled or deleted.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ghostcandle.domain.actions import Action
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
+from ghostcandle.domain.samples import NewSample, SampleSource
 from ghostcandle.domain.timeframes import (
     DEFAULT_TIMEFRAMES,
     align_down,
@@ -35,6 +39,7 @@ from ghostcandle.domain.timeframes import (
 from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
+from ghostcandle.store.samples import SampleStore
 
 Direction = Literal["LONG", "SHORT"]
 #: Candles per timeframe in a test case's market state (the seeds' format).
@@ -127,6 +132,18 @@ def trade_pnl_pct(direction: str, entry_price: float, exit_price: float) -> floa
     return sign * (exit_price - entry_price) / entry_price * 100.0
 
 
+def annotation_sample(ann: Annotation) -> NewSample:
+    """Return the training sample of ``ann``: its entry frame, BUY for LONG, SELL for SHORT."""
+    return NewSample(
+        frame=ann.frame,
+        source=SampleSource.ANNOTATION,
+        timeframe=ann.timeframe,
+        label=int(Action.BUY if ann.direction == "LONG" else Action.SELL),
+        labels={"profit_loss_pct": ann.profit_loss_pct},
+        origin=f"annotation:{ann.annotation_id}",
+    )
+
+
 def infer_direction(entry_price: float, exit_price: float) -> Direction:
     """Return the direction that profits from the move: LONG if the price rose, else SHORT."""
     return "LONG" if exit_price >= entry_price else "SHORT"
@@ -142,6 +159,7 @@ class AnnotationStore:
         self.candles = candles
         self.data_dir = Path(data_dir)
         self.clock = clock
+        self.samples = SampleStore(db, candles)
 
     # -- writes ---------------------------------------------------------------------------
     def create(
@@ -192,9 +210,12 @@ class AnnotationStore:
                 notes=old.notes if notes is None else _check_notes(notes),
                 updated_at=self.clock.now_ms(),
             )
+        sample = annotation_sample(new)
         with self.db.transaction() as con:
             con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
             con.execute(f"INSERT INTO annotations ({_COLS}) VALUES ({_marks()})", _row(new))
+            self.samples.forget_origin_in(con, sample.origin, keep=sample.sample_id)
+            self.samples.record_in(con, [sample], now=new.updated_at)
         self.write_test_case(new)
         return new
 
@@ -203,6 +224,7 @@ class AnnotationStore:
         self.get(annotation_id)
         with self.db.transaction() as con:
             con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
+            self.samples.forget_origin_in(con, f"annotation:{annotation_id}")
         self.test_case_path(annotation_id).unlink(missing_ok=True)
 
     def import_test_cases(self, cases: Sequence[Mapping[str, Any]]) -> list[Annotation]:
@@ -388,6 +410,9 @@ class AnnotationStore:
         with self.db.transaction() as con:
             for ann in anns:
                 con.execute(f"INSERT INTO annotations ({_COLS}) VALUES ({_marks()})", _row(ann))
+            self.samples.record_in(
+                con, [annotation_sample(a) for a in anns], now=self.clock.now_ms()
+            )
 
     def _from_case(self, index: int, case: Mapping[str, Any]) -> Annotation:
         from ghostcandle.domain.symbols import normalise_symbol

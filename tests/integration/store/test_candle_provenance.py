@@ -41,7 +41,8 @@ def test_a_duplicate_by_another_path_keeps_the_first_provenance(store: CandleSto
     df = synthetic_candles(30, "1m", start_ms=T0, seed=1)
     store.write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
     again = store.write("ETH/USDT", "1m", df, provenance=CandleSource.WEBSOCKET)
-    assert again.duplicates == 30 and again.inserted == 0
+    assert again.duplicates == 30
+    assert again.inserted == 0
     assert _provenance(store.db, "1m") == {"file": 30}
     # the same through the feed's batched path
     candles = [

@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "replay",
     "evaluate",
     "train",
+    "samples",
     "backtest",
     "paper",
     "indicators",

@@ -13,7 +13,8 @@ A dataset holds each series once (one store read per timeframe) and, per decisio
 indices: a sample is a reference, never a copy. ``frame(i)`` is its ``FrameRef`` (window
 specs, normalisation, input hash), which re-materialises from the candle store to the same
 input; ``batch(rows)`` slices many samples out of the series arrays at once. A month of 1m
-decisions (~43k) takes a few MB besides the candles themselves.
+decisions (~43k) takes a few MB besides the candles themselves. ``samples(rows, frames)``
+names the decisions as ``candle`` training samples for the sample registry.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.normalisation import WindowScales, normalise_windows, window_scales
+from ghostcandle.domain.samples import NewSample, SampleSource
 from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe, duration_ms, format_time
 from ghostcandle.domain.window import Window, WindowSpec, complete_windows, stack_windows
 from ghostcandle.models.base import ModelInputs, TrainingBatch
@@ -167,6 +169,20 @@ class DecisionDataset:
                     )
                 )
         return out
+
+    def samples(self, rows: np.ndarray, frames: Sequence[FrameRef]) -> list[NewSample]:
+        """Return decisions ``rows`` (with their ``frames(rows, ...)``) as training samples.
+
+        Each is a ``candle`` sample of the target timeframe, labelled as ``batch`` labels it,
+        with the move to the target's close as a further label.
+        """
+        moves = self.targets(rows)[:, 3] / self.ref_close(rows) - 1.0
+        return [
+            NewSample(ref, SampleSource.CANDLE, self.target_timeframe, int(label), {"move": move})
+            for ref, label, move in zip(
+                frames, self.labels[rows].tolist(), moves.tolist(), strict=True
+            )
+        ]
 
 
 def check_timeframes(timeframes: Sequence[str]) -> tuple[str, ...]:

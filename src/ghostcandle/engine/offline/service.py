@@ -6,7 +6,8 @@ timeframes, the range, the candles (whole windows, enough decisions for a fit or
 fold) and the checkpoint name. A bad request raises a one-line error and leaves the database
 and the checkpoint directory as they were. A fit writes its best weights as the named
 checkpoint (``<db>.checkpoints/<name>/``), then, in one transaction, the run's record
-(``offline_runs``) and the frames it trained on (``frames``, by reference). A walk-forward
+(``offline_runs``), the frames it trained on (``frames``, by reference) and those decisions as
+``candle`` training samples (``training_samples``). A walk-forward
 writes only its record: every fold, and the aggregate evaluation.
 """
 
@@ -40,6 +41,7 @@ from ghostcandle.engine.offline.walk_forward import (
     plan,
     run_walk_forward,
 )
+from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, checkpoint_dir_for
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import baseline_names, create_model, fit_baseline, model_names
@@ -186,10 +188,12 @@ class OfflineTrainingService:
         tf = p.data.target_timeframe
         refs = p.data.frames(p.split.train, f"offline/{result.model.name}", result.model.version)
         rows = [frame_row(ref, tf) for ref in refs]
+        samples = SampleRegistry(self.db, self.clock, candles=self.candles)
         try:
             with self.db.transaction() as con:
                 self.runs.save_in(con, record)
                 frames.register_in(con, rows)
+                samples.record_in(con, p.data.samples(p.split.train, refs))
         except BaseException:
             remove_named(directory, name)  # no record: the checkpoint would be an orphan
             raise

@@ -8,6 +8,10 @@ lows) and a ``RapidMoveEvent`` per detected move. On the first event of a series
 from the stored candles that closed before the event's candle, and publishes nothing for them.
 A repeated or older candle is ignored (counted in ``stale``), so replays are idempotent.
 
+Detected rapid moves are stored in ``rapid_moves`` with the pivots (warm-up ones too, as
+history); given a ``SampleRegistry`` and a model's windows, each live one is also recorded as a
+``rapid_move`` training sample in the same transaction (``engine.samples.rapid_move_samples``).
+
 ``compute_structure`` is the batch form over a whole candle batch; the look-ahead audit and the
 CLI use it, and tests prove it equals the incremental result.
 """
@@ -15,7 +19,7 @@ CLI use it, and tests prove it equals the incremental result.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,11 +40,14 @@ from ghostcandle.domain.indicators import INDICATOR_COLUMNS, IndicatorState, bat
 from ghostcandle.domain.pivots import PivotConfig, PivotDetector, batch_pivots
 from ghostcandle.domain.rapid_moves import RapidMoveConfig, RapidMoveDetector, batch_rapid_moves
 from ghostcandle.domain.timeframes import check_timeframe, duration_ms
+from ghostcandle.engine.samples.rapid_move_samples import rapid_move_sample
+from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.indicators import IndicatorStore
 from ghostcandle.store.pivots import PivotStore
+from ghostcandle.store.rapid_moves import RapidMoveStore
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +130,8 @@ class StructureEngine:
         pivot_config: PivotConfig | None = None,
         rapid_config: RapidMoveConfig | None = None,
         flush_every: int = 1,
+        samples: SampleRegistry | None = None,
+        sample_windows: Mapping[str, int] | None = None,
     ) -> None:
         self.bus = bus
         # a DuckDB commit costs milliseconds: replays may batch indicator rows, but anything
@@ -130,9 +139,14 @@ class StructureEngine:
         self.flush_every = max(1, flush_every)
         self._pending: list[tuple[str, str, int, tuple[float, ...]]] = []
         self._pending_pivots: list[Pivot] = []
+        self._pending_moves: list[RapidMoveEvent] = []
+        # a move's sample needs a model's windows: recorded only when both are given
+        self.samples = samples if sample_windows else None
+        self.sample_windows = dict(sample_windows or {})
         self.candles = CandleStore(db)
         self.indicator_store = IndicatorStore(db)
         self.pivot_store = PivotStore(db)
+        self.rapid_store = RapidMoveStore(db)
         self.db = db
         self.pivot_config = pivot_config or PivotConfig()
         self.rapid_config = rapid_config or RapidMoveConfig()
@@ -150,8 +164,8 @@ class StructureEngine:
         return sub
 
     def flush(self) -> None:
-        """Store the buffered indicator rows and pivots in one transaction."""
-        if not self._pending and not self._pending_pivots:
+        """Store the buffered indicator rows, pivots and rapid moves in one transaction."""
+        if not self._pending and not self._pending_pivots and not self._pending_moves:
             return
         groups: dict[tuple[str, str], list[tuple[int, tuple[float, ...]]]] = {}
         for symbol, tf, t, row in self._pending:
@@ -166,8 +180,14 @@ class StructureEngine:
                     np.array([r[1] for r in rows], dtype=np.float64),
                 )
             self.pivot_store.write_in(con, self._pending_pivots)
+            self.rapid_store.write_in(con, self._pending_moves)
+            if self.samples is not None:
+                for m in self._pending_moves:
+                    sample = rapid_move_sample(m, self.sample_windows)
+                    self.samples.record_in(con, [sample], at=m.detected_at)
         self._pending.clear()
         self._pending_pivots.clear()
+        self._pending_moves.clear()
 
     def close(self) -> None:
         """Store what is buffered and stop following every series."""
@@ -192,14 +212,17 @@ class StructureEngine:
         d = duration_ms(timeframe)
         rows: list[tuple[float, ...]] = []
         pivots: list[Pivot] = []
+        moves: list[RapidMoveEvent] = []
         cols = [history[k].to_numpy() for k in ("open_time", *PRICE_COLUMNS)]
         for t, o, h, lo, c in zip(*(col.tolist() for col in cols), strict=True):
-            row, new_pivots, _ = state.update(t, o, h, lo, c, t + d)
+            row, new_pivots, new_moves = state.update(t, o, h, lo, c, t + d)
             rows.append(row)
             pivots.extend(new_pivots)
+            moves.extend(new_moves)
         with self.db.transaction() as con:
             self.indicator_store.write_in(con, symbol, timeframe, cols[0], np.array(rows))
             self.pivot_store.write_in(con, pivots)
+            self.rapid_store.write_in(con, moves)  # history: stored, not published nor sampled
         self.stats.warmed_up += len(history)
         return state
 
@@ -219,6 +242,7 @@ class StructureEngine:
         )
         self._pending.append((event.symbol, event.timeframe, candle.open_time, row))
         self._pending_pivots.extend(pivots)
+        self._pending_moves.extend(moves)
         if pivots or moves or len(self._pending) >= self.flush_every:
             self.flush()
         self.stats.candles += 1

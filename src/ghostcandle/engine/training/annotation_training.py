@@ -5,7 +5,10 @@ labelled batch (LONG -> BUY, SHORT -> SELL, the next candle of the annotation's 
 target), submitted once per epoch to a ``Trainer`` (the single writer of the model's weights).
 After each epoch ``on_epoch`` gets epoch, loss, accuracy on the batch and duration; at the end
 the trainer checkpoints the weights under ``annotations-<model>`` beside the database, where
-``start_from: annotations`` finds them. The workspace's training panel and ``ghostcandle train
+``start_from: annotations`` finds them. Each annotation is read as its training sample
+(``store.samples``): one whose candles changed since it was marked is quarantined and one whose
+input is too incomplete is excluded; both are counted and left out, and training goes on with
+the rest. The workspace's training panel and ``ghostcandle train
 --annotations`` both run this.
 """
 
@@ -34,7 +37,7 @@ from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import TrainingBatch
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import baseline_names, create_model, model_names
-from ghostcandle.store.annotations import Annotation, AnnotationStore
+from ghostcandle.store.annotations import Annotation, AnnotationStore, annotation_sample
 from ghostcandle.store.db import Database
 
 NO_CASES = "No test cases found — create annotations first"
@@ -151,6 +154,9 @@ class AnnotationTrainingResult:
     epochs: tuple[EpochReport, ...]
     checkpoint: CheckpointInfo | None
     total_s: float
+    #: annotations left out: their candles changed since (quarantined), or too incomplete
+    quarantined: int = 0
+    excluded: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the run as one JSON-ready object."""
@@ -158,6 +164,8 @@ class AnnotationTrainingResult:
             "model": self.model,
             "source": TrainingSource.ANNOTATIONS.value,
             "samples": self.samples,
+            "quarantined": self.quarantined,
+            "excluded": self.excluded,
             "timeframes": list(self.timeframes),
             "windows": dict(self.windows),
             "epochs": [e.to_json() for e in self.epochs],
@@ -167,6 +175,35 @@ class AnnotationTrainingResult:
             "checkpoint_key": annotation_checkpoint_key(self.model),
             "duration_s": self.total_s,
         }
+
+
+@dataclass(frozen=True)
+class CheckedAnnotations:
+    """The annotations that may be trained on, and how many were left out and why."""
+
+    trainable: list[Annotation]
+    quarantined: int
+    excluded: int
+    reasons: tuple[str, ...]
+
+
+def check_annotations(
+    store: AnnotationStore, annotations: Sequence[Annotation], now: int
+) -> CheckedAnnotations:
+    """Read ``annotations`` as training samples: verify each, keep only trainable ones.
+
+    Annotations marked before samples existed get their sample now (recording checks it too).
+    """
+    samples = store.samples
+    recorded = samples.record([annotation_sample(a) for a in annotations], now=now)
+    got = samples.verify([s.sample_id for s in recorded], now=now)
+    ok = {s.origin for s in got.trainable}
+    return CheckedAnnotations(
+        [a for a in annotations if f"annotation:{a.annotation_id}" in ok],
+        quarantined=len(got.quarantined) + len(got.held),
+        excluded=len(got.excluded),
+        reasons=tuple(dict.fromkeys(s.reason for s in got.left_out)),
+    )
 
 
 def train_on_annotations(
@@ -189,7 +226,14 @@ def train_on_annotations(
     if not annotations:
         raise DataMissingError(NO_CASES)
     t_start = time.perf_counter()
-    built = build_annotation_batch(store, annotations)
+    checked = check_annotations(store, annotations, clock.now_ms())
+    if not checked.trainable:
+        raise DataMissingError(
+            f"none of the {len(annotations)} annotation(s) can be trained on "
+            f"({checked.reasons[0] if checked.reasons else 'no sample'}): "
+            "re-mark the trades on the stored candles"
+        )
+    built = build_annotation_batch(store, checked.trainable)
     net = create_model(model, timeframes=list(built.timeframes), windows=built.windows)
     trainer = Trainer(
         net,
@@ -222,10 +266,12 @@ def train_on_annotations(
         trainer.stop(timeout_s=60 if len(reports) == epochs else 10)
     return AnnotationTrainingResult(
         model=model,
-        samples=len(annotations),
+        samples=len(checked.trainable),
         timeframes=built.timeframes,
         windows=dict(built.windows),
         epochs=tuple(reports),
         checkpoint=trainer.last_checkpoint,
         total_s=time.perf_counter() - t_start,
+        quarantined=checked.quarantined,
+        excluded=checked.excluded,
     )

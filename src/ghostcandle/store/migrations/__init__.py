@@ -3,7 +3,7 @@
 Each module defines ``VERSION`` (int, unique), ``NAME`` (str) and ``STATEMENTS`` (SQL strings).
 Version blocks by area keep parallel work from colliding: 1-9 candles, 10-19 market structure,
 20-29 the loop, 30-39 feeds, 40-49 backtest and paper trading, 50-59 workspace, 60-69
-offline training.
+offline training, 70-79 training samples (70 the samples; outcomes and priorities from 71).
 """
 
 from __future__ import annotations

@@ -1,0 +1,284 @@
+"""The sample store: training samples by reference, judged when recorded, verified when read.
+
+A sample row names its frame (a row of ``frames``, registered with the sample), its source,
+label(s), priority, quality (``domain.sample_quality``) and status. Recording reads the frame's
+windows once, judges them and checks them against the frame's input hash. Reading
+(``verify``) re-reads the windows of every sample asked for (``FrameRows``: one query per
+series and cluster) and compares the hash again; a sample whose candles changed is quarantined
+with its reason, committed, and never returned as trainable again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import duckdb
+
+from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.sample_quality import QualityRules, SampleQuality
+from ghostcandle.domain.samples import NewSample, Sample, SampleSource, SampleStatus
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+from ghostcandle.store.frames import FrameStore, frame_row
+from ghostcandle.store.sample_rows import (
+    COLUMNS,
+    FRAME_COLUMNS,
+    frame_from_row,
+    sample_from_row,
+    sample_table,
+)
+from ghostcandle.store.sample_windows import FrameRows
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What one read of samples found, in the order asked.
+
+    ``quarantined`` are those this read found changed; ``held`` those quarantined before;
+    ``excluded`` those the reader's rules refuse; ``missing`` the ids not stored.
+    """
+
+    trainable: list[Sample] = field(default_factory=list)
+    quarantined: list[Sample] = field(default_factory=list)
+    held: list[Sample] = field(default_factory=list)
+    excluded: list[Sample] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def left_out(self) -> list[Sample]:
+        """Return every sample found that may not be trained on."""
+        return [*self.quarantined, *self.held, *self.excluded]
+
+
+class SampleStore:
+    """Record, read and verify training samples in a ``Database``."""
+
+    def __init__(self, db: Database, candles: CandleStore | None = None) -> None:
+        self.db = db
+        self.candles = candles or CandleStore(db)
+        self.frames = FrameStore(db, self.candles)
+        self.rows = FrameRows(self.candles)
+
+    # -- writes ---------------------------------------------------------------------------
+    def record(
+        self, items: Sequence[NewSample], *, now: int, rules: QualityRules | None = None
+    ) -> list[Sample]:
+        """Record samples in one transaction (see ``record_in``)."""
+        with self.db.transaction() as con:
+            return self.record_in(con, items, now=now, rules=rules)
+
+    def record_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        items: Sequence[NewSample],
+        *,
+        now: int,
+        rules: QualityRules | None = None,
+    ) -> list[Sample]:
+        """Judge and store samples inside ``con``; return them as stored (one per item).
+
+        A sample already stored (same id) is left as it is. A frame already stored under the
+        same id is the reference (its hash is the truth); a new frame without an input hash gets
+        the hash of its stored rows. A frame whose rows no longer hash as recorded makes its
+        sample quarantined at once; a sample its rules refuse is stored ``excluded``.
+        """
+        rules = rules or QualityRules()
+        unique = list({s.sample_id: s for s in items}.values())
+        known = {s.sample_id: s for s in self._get(con, [s.sample_id for s in unique])}
+        fresh = [s for s in unique if s.sample_id not in known]
+        stored_frames = self._frames(con, [s.frame.frame_id for s in fresh])
+        frames = [stored_frames.get(s.frame.frame_id, s.frame) for s in fresh]
+        made: list[Sample] = []
+        read = self.rows.read(frames, con=con)
+        for s, given, quality in zip(fresh, frames, read.quality(rules), strict=True):
+            found = read.frame_hash(given)
+            frame = given if given.input_hash else replace(given, input_hash=found)
+            status, reason = SampleStatus.OK, ""
+            if found != frame.input_hash:
+                status, reason = SampleStatus.QUARANTINED, _integrity(frame)
+            elif (why := rules.exclusion(quality)) is not None:
+                status, reason = SampleStatus.EXCLUDED, why
+            made.append(_sample(s, frame, status, reason, quality, now))
+        self.frames.register_in(con, [frame_row(m.frame, m.timeframe) for m in made])
+        self._insert(con, made)
+        by_id = {**known, **{m.sample_id: m for m in made}}
+        return [by_id[s.sample_id] for s in items]
+
+    def quarantine_in(
+        self, con: duckdb.DuckDBPyConnection, reasons: Mapping[str, str], *, now: int
+    ) -> None:
+        """Mark samples quarantined with their reasons (``sample_id -> reason``)."""
+        for sample_id, reason in reasons.items():
+            con.execute(
+                "UPDATE training_samples SET status = ?, reason = ?, status_at = ? "
+                "WHERE sample_id = ?",
+                [SampleStatus.QUARANTINED.value, reason, now, sample_id],
+            )
+
+    def set_priorities_in(
+        self, con: duckdb.DuckDBPyConnection, priorities: Mapping[str, float]
+    ) -> None:
+        """Set the priority of samples (``sample_id -> priority``)."""
+        con.executemany(
+            "UPDATE training_samples SET priority = ? WHERE sample_id = ?",
+            [[float(p), sid] for sid, p in priorities.items()],
+        )
+
+    def forget_origin_in(
+        self, con: duckdb.DuckDBPyConnection, origin: str, *, keep: str | None = None
+    ) -> int:
+        """Delete the samples of ``origin`` except ``keep``; return how many went."""
+        rows = con.execute(
+            "DELETE FROM training_samples WHERE origin = ? AND sample_id <> ?",
+            [origin, keep or ""],
+        ).fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, sample_ids: Sequence[str]) -> list[Sample]:
+        """Return the stored samples among ``sample_ids``, in the order asked."""
+        with self.db.cursor() as cur:
+            return self._get(cur, sample_ids)
+
+    def ids(
+        self,
+        *,
+        source: SampleSource | None = None,
+        status: SampleStatus | None = None,
+        symbol: str | None = None,
+        known_by: int | None = None,
+        live_only: bool = False,
+    ) -> list[str]:
+        """Return sample ids, oldest recorded first, filtered by what is given.
+
+        ``known_by`` keeps samples recorded by then; ``live_only`` leaves quarantined ones out.
+        """
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT sample_id FROM training_samples WHERE ($src IS NULL OR source = $src) "
+                "AND ($st IS NULL OR status = $st) AND ($sym IS NULL OR symbol = $sym) "
+                "AND ($by IS NULL OR created_at <= $by) AND (NOT $live OR status <> $q) "
+                "ORDER BY created_at, decision_time, sample_id",
+                {
+                    "src": source,
+                    "st": status,
+                    "sym": symbol,
+                    "by": known_by,
+                    "live": live_only,
+                    "q": SampleStatus.QUARANTINED.value,
+                },
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def verify(
+        self, sample_ids: Sequence[str], *, now: int, rules: QualityRules | None = None
+    ) -> Verified:
+        """Re-check the integrity of samples and return which may be trained on.
+
+        Every sample not already quarantined has its windows re-read and hashed; a mismatch is
+        quarantined with its reason (committed before returning). Of the rest, those ``rules``
+        refuse are ``excluded`` (counted, not changed: the rules are the reader's).
+        """
+        rules = rules or QualityRules()
+        found = self.get(sample_ids)
+        seen = {s.sample_id for s in found}
+        missing = [i for i in sample_ids if i not in seen]
+        live = [s for s in found if s.status is not SampleStatus.QUARANTINED]
+        read = self.rows.read([s.frame for s in live])
+        bad: dict[str, str] = {}
+        held = [s for s in found if s.status is SampleStatus.QUARANTINED]
+        out = Verified(held=held, missing=missing)
+        for s in live:
+            if not s.frame.windows:
+                bad[s.sample_id] = f"integrity: frame {s.frame.frame_id} is not stored"
+            elif read.frame_hash(s.frame) != s.frame.input_hash:
+                bad[s.sample_id] = _integrity(s.frame)
+            if s.sample_id in bad:
+                reason = bad[s.sample_id]
+                out.quarantined.append(replace(s, status=SampleStatus.QUARANTINED, reason=reason))
+            elif rules.exclusion(s.quality) is not None:
+                out.excluded.append(s)
+            else:
+                out.trainable.append(s)
+        if bad:
+            with self.db.transaction() as con:
+                self.quarantine_in(con, bad, now=now)
+        return out
+
+    def count(self) -> int:
+        """Return how many samples are stored."""
+        with self.db.cursor() as cur:
+            row = cur.execute("SELECT count(*) FROM training_samples").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- internals ------------------------------------------------------------------------
+    def _get(self, cur: duckdb.DuckDBPyConnection, sample_ids: Sequence[str]) -> list[Sample]:
+        if not sample_ids:
+            return []
+        cols = ", ".join(f"s.{c}" for c in COLUMNS)
+        rows = cur.execute(
+            f"SELECT {cols}, {FRAME_COLUMNS} FROM training_samples s "
+            "LEFT JOIN frames f ON f.frame_id = s.frame_id "
+            "WHERE s.sample_id IN (SELECT unnest($ids))",
+            {"ids": list(sample_ids)},
+        ).fetchall()
+        by_id = {str(r[0]): sample_from_row(r) for r in rows}
+        return [by_id[i] for i in dict.fromkeys(sample_ids) if i in by_id]
+
+    def _frames(
+        self, cur: duckdb.DuckDBPyConnection, frame_ids: Sequence[str]
+    ) -> dict[str, FrameRef]:
+        """Return the stored frames among ``frame_ids`` (their hashes are the reference)."""
+        if not frame_ids:
+            return {}
+        rows = cur.execute(
+            "SELECT frame_id, symbol, decision_time, model, model_version, target_time, "
+            "windows, norm_params, input_hash FROM frames "
+            "WHERE frame_id IN (SELECT unnest($ids))",
+            {"ids": list(dict.fromkeys(frame_ids))},
+        ).fetchall()
+        return {str(r[0]): frame_from_row(str(r[0]), *r[1:]) for r in rows}
+
+    def _insert(self, con: duckdb.DuckDBPyConnection, samples: Sequence[Sample]) -> None:
+        if not samples:
+            return
+        con.register("gc_samples", sample_table(samples))
+        try:
+            con.execute(
+                f"INSERT OR IGNORE INTO training_samples ({', '.join(COLUMNS)}) "
+                f"SELECT {', '.join(COLUMNS)} FROM gc_samples"
+            )
+        finally:
+            con.unregister("gc_samples")
+
+
+def _integrity(frame: FrameRef) -> str:
+    return (
+        f"integrity: the candles of frame {frame.frame_id} changed after it was recorded "
+        "(its input hash no longer matches)"
+    )
+
+
+def _sample(
+    s: NewSample,
+    frame: FrameRef,
+    status: SampleStatus,
+    reason: str,
+    quality: SampleQuality,
+    now: int,
+) -> Sample:
+    return Sample(
+        sample_id=s.sample_id,
+        frame=frame,
+        source=SampleSource(s.source),
+        timeframe=s.timeframe,
+        label=int(s.label),
+        labels={str(k): float(v) for k, v in s.labels.items()},
+        priority=float(s.priority),
+        origin=s.origin,
+        status=status,
+        reason=reason,
+        quality=quality,
+        created_at=now,
+    )
