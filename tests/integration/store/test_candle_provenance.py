@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ghostcandle.cli.main import main
 from ghostcandle.domain.aggregation import rollup
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
@@ -110,3 +111,14 @@ def test_rows_stored_before_provenance_migrate_to_rollup_or_unknown(tmp_path: Pa
     with Database(path) as db:
         assert _provenance(db, "1m") == {"unknown": 1}
         assert _provenance(db, "1h") == {"rollup": 1}
+
+
+def test_the_demo_market_is_marked_simulator_and_its_rollups_rollup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "demo.duckdb"
+    assert main(["demo", "--db", str(path), "--days", "1"]) == 0
+    capsys.readouterr()
+    with Database(path, read_only=True) as db:
+        assert set(_provenance(db, "1m")) == {"simulator"}
+        assert set(_provenance(db, "1h")) == {"rollup"}
