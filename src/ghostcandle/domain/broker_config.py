@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ghostcandle.domain.errors import UserInputError
 
 Fill = Literal["next_open", "close"]
 Hold = Literal["flat", "keep"]
-FILLS: tuple[str, ...] = ("next_open", "close")
-HOLDS: tuple[str, ...] = ("flat", "keep")
+FILLS: tuple[str, ...] = get_args(Fill)
+HOLDS: tuple[str, ...] = get_args(Hold)
 DEFAULT_EQUITY = 10_000.0
 DEFAULT_FEE_BPS = 10.0
 DEFAULT_SLIPPAGE_BPS = 0.0

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ghostcandle.domain.broker import Hold, Side
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.training_modes import TrainingMode
@@ -61,7 +62,7 @@ class AnnotationIn(_Strict):
     timeframe: Timeframe
     entry_time: int = _EPOCH_MS
     exit_time: int = _EPOCH_MS
-    direction: Literal["LONG", "SHORT"] | None = Field(
+    direction: Side | None = Field(
         default=None, description="default: LONG if the price rose, else SHORT"
     )
     notes: str = Field(default="", max_length=2000)
@@ -74,7 +75,7 @@ class AnnotationPatch(_Strict):
 
     entry_time: int | None = Field(default=None, ge=0, le=2**53)
     exit_time: int | None = Field(default=None, ge=0, le=2**53)
-    direction: Literal["LONG", "SHORT"] | None = None
+    direction: Side | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
 
@@ -142,7 +143,7 @@ class BacktestIn(_Strict):
     start: int = _EPOCH_MS
     end: int = _EPOCH_MS
     start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)
-    hold: Literal["flat", "keep"] = Field(
+    hold: Hold = Field(
         default="flat", description="HOLD closes the position (flat) or leaves it (keep)"
     )
 
