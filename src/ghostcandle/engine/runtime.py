@@ -28,6 +28,7 @@ from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.session_state import SessionState
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
+from ghostcandle.domain.training_modes import TrainingMode
 from ghostcandle.engine.loop.config import SessionConfig, finest_first
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.offline.service import OfflineFit
@@ -60,7 +61,7 @@ DEFAULT_LIVE_CONFIG: Mapping[str, Any] = {
     "d_model": 32,
     "layers": 2,
 }
-LIVE_MODES = ("none", "pivots_only", "every_candle", "manual")
+LIVE_MODES: tuple[TrainingMode, ...] = tuple(TrainingMode)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +87,7 @@ class LiveRequest:
     """What the trader asked for when starting live inference."""
 
     symbol: str
-    mode: str = "none"
+    mode: TrainingMode = TrainingMode.NONE
     model: str = ""
     model_config: Mapping[str, Any] = field(default_factory=dict)
     #: ``fresh`` seeded weights, ``annotations``: the model's latest annotation-trained
