@@ -8,7 +8,13 @@ and the checkpoint directory as they were. A fit writes its best weights as the 
 checkpoint (``<db>.checkpoints/<name>/``), then, in one transaction, the run's record
 (``offline_runs``), the frames it trained on (``frames``, by reference) and those decisions as
 ``candle`` training samples (``training_samples``). A walk-forward
-writes only its record: every fold, and the aggregate evaluation.
+writes only its record: every fold, and the aggregate evaluation. With a replay mode that
+weighs decisions by their outcomes (``--replay profitable|top``), ``prepare`` measures the
+outcomes and refuses a fit with no eligible decision. A fit also writes, in its transaction,
+the rapid moves of its series (``rapid_moves``) and a pending outcome per trained sample
+(``outcomes``), then validates them from the stored candles (``OutcomeValidator.run_due``):
+an outcome whose horizon runs past the stored candles stays pending, or expires once its
+grace is over.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import format_time
 from ghostcandle.engine.offline.checkpoint import check_free, remove_named, save_named
 from ghostcandle.engine.offline.dataset import DecisionDataset, check_timeframes, load_dataset
+from ghostcandle.engine.offline.replay import ReplayPlan, outcome_config, series_rapid_moves
 from ghostcandle.engine.offline.trainer import (
     EpochResult,
     FitResult,
@@ -41,6 +48,7 @@ from ghostcandle.engine.offline.walk_forward import (
     plan,
     run_walk_forward,
 )
+from ghostcandle.engine.samples.outcomes import OutcomeRequest, OutcomeValidator
 from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, checkpoint_dir_for
 from ghostcandle.models.base import Model
@@ -49,6 +57,7 @@ from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore, frame_row
 from ghostcandle.store.offline_runs import FIT, WALK_FORWARD, OfflineRunRecord, OfflineRunStore
+from ghostcandle.store.rapid_moves import RapidMoveStore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +98,8 @@ class Prepared:
     model: Model
     data: DecisionDataset
     split: Split
+    #: how epochs draw their decisions (None: every training decision once)
+    replay: ReplayPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ class OfflineFit:
     fit: FitResult
     checkpoint: CheckpointInfo
     record: OfflineRunRecord
+    #: the trained samples' outcomes after the fit: validated, expired, still pending
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the run as one JSON-ready object."""
@@ -106,6 +119,7 @@ class OfflineFit:
             "fit": self.fit.to_json(),
             "checkpoint_info": self.checkpoint.to_json(),
             "checkpoint_path": self.checkpoint.path,
+            "outcomes": self.outcomes,
         }
 
 
@@ -150,7 +164,9 @@ class OfflineTrainingService:
         split = split_in_time(
             data, data.rows_between(req.start, req.end), req.settings.val_fraction
         )
-        return Prepared(model, data, split)
+        s = req.settings
+        replay = ReplayPlan.build(data, split.train, split.split_time, s.replay, seed=s.seed)
+        return Prepared(model, data, split, replay)
 
     def plan_walk_forward(
         self, req: OfflineRequest, spec: WalkForwardSpec
@@ -158,7 +174,11 @@ class OfflineTrainingService:
         """Check a walk-forward request and fix its folds (nothing is written)."""
         model = self._model(req)
         data = self._data(req, model)
-        return data, plan(data, spec, req.start, req.end, req.settings.val_fraction)
+        s = req.settings
+        folds = plan(data, spec, req.start, req.end, s.val_fraction)
+        for f in folds:  # each fold replays only the outcomes known by its own split
+            ReplayPlan.build(data, f.split.train, f.split.split_time, s.replay, seed=s.seed)
+        return data, folds
 
     # -- runs -------------------------------------------------------------------------------
     def train(
@@ -173,7 +193,10 @@ class OfflineTrainingService:
         ``prepared`` is this request's ``prepare`` (checked again if not given).
         """
         p = prepared or self.prepare(req)
-        result = fit(p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch)
+        result = fit(
+            p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch,
+            replay=p.replay,
+        )  # fmt: skip
         name = req.checkpoint_name()
         directory = checkpoint_dir_for(self.db.path)
         info = save_named(directory, name, result.model, self.clock, replace=req.replace)
@@ -189,15 +212,29 @@ class OfflineTrainingService:
         refs = p.data.frames(p.split.train, f"offline/{result.model.name}", result.model.version)
         rows = [frame_row(ref, tf) for ref in refs]
         samples = SampleRegistry(self.db, self.clock, candles=self.candles)
+        news = p.data.samples(p.split.train, refs)
+        validator = OutcomeValidator(
+            self.db, config=outcome_config(p.data, req.settings.replay), clock=self.clock
+        )
+        pending = validator.pending_rows(
+            [OutcomeRequest(s.sample_id, s.frame.symbol, s.timeframe, s.frame.decision_time,
+                            frame_id=s.frame.frame_id) for s in news]
+        )  # fmt: skip
+        outs = p.replay.outcomes if p.replay is not None else None
+        moves = outs.rapid_moves if outs is not None else series_rapid_moves(p.data)
         try:
             with self.db.transaction() as con:
                 self.runs.save_in(con, record)
                 frames.register_in(con, rows)
-                samples.record_in(con, p.data.samples(p.split.train, refs))
+                samples.record_in(con, news)
+                RapidMoveStore(self.db).write_in(con, moves)
+                validator.store.insert_pending_in(con, pending)
         except BaseException:
             remove_named(directory, name)  # no record: the checkpoint would be an orphan
             raise
-        return OfflineFit(result, info, record)
+        done = validator.run_due(self.clock.now_ms())
+        counts = {"validated": done.validated, "expired": done.expired, "pending": done.waiting}
+        return OfflineFit(result, info, record, counts)
 
     def walk_forward(
         self,
