@@ -37,12 +37,14 @@ _NEVER_LEARN: set[str] = {"persistence", "drift", "moving_average", "vol_range",
 def _register_learning_families() -> None:
     # imported here so that the registry stays importable while torch loads lazily
     from ghostcandle.models.cnn import make_cnn
+    from ghostcandle.models.dqn import make_dqn
     from ghostcandle.models.excursion_mlp import make_excursion_mlp
     from ghostcandle.models.transformer import make_transformer
 
     _FACTORIES.setdefault("transformer", make_transformer)
     _FACTORIES.setdefault("cnn", make_cnn)
     _FACTORIES.setdefault("excursion_mlp", make_excursion_mlp)
+    _FACTORIES.setdefault("dqn", make_dqn)
 
 
 def register_model(name: str, factory: Factory, *, learns: bool = True) -> None:

@@ -1,0 +1,79 @@
+"""The DQN's network: window features, a shared trunk, next-candle heads and a dueling Q head.
+
+Every timeframe's window becomes its scale-free features (``models/features.py``); one MLP trunk
+mixes them. Two kinds of head read the trunk:
+
+- **next-candle heads** (auxiliary), one per timeframe, in volatility units
+  (``models/excursion_heads.Scales``): they fill the ledger like every model's forecast, and
+  training them shapes the trunk the Q head reads;
+- a **dueling Q head**: the trunk's output with the held position appended as a one-hot
+  (flat, long, short) feeds a value stream ``V(s, p)`` and an advantage stream ``A(s, p, a)``;
+  ``Q = V + A - mean_a A`` (the mean keeps the two identifiable).
+
+The position enters only the Q head: it changes what an action costs, not what the market does
+next, so the candle forecasts do not depend on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional
+
+from ghostcandle.models.excursion_heads import Scales
+from ghostcandle.models.features import feature_size, features_and_scales
+
+#: Raw candle head outputs per timeframe: return, up and down excursion, log volume ratio.
+CANDLE_HEADS = 4
+
+
+def _mlp(width: int, hidden: int, layers: int) -> tuple[nn.Sequential, int]:
+    mods: list[nn.Module] = []
+    for i in range(layers):
+        mods += [nn.Linear(width if i == 0 else hidden, hidden), nn.GELU()]
+    return nn.Sequential(*mods), (hidden if layers else width)
+
+
+class DqnNet(nn.Module):
+    """Features -> trunk -> candle heads per timeframe, and a dueling Q head given the position."""
+
+    def __init__(
+        self, windows: Mapping[str, int], *, hidden: int, layers: int, recent: int, halflife: float
+    ) -> None:
+        super().__init__()
+        self.order = list(windows)
+        self.recent = recent
+        self.halflife = halflife
+        width = sum(feature_size(recent, n) for n in windows.values())
+        self.trunk, out = _mlp(width, hidden, layers)
+        self.candle_heads = nn.ModuleDict({tf: nn.Linear(out, CANDLE_HEADS) for tf in self.order})
+        half = max(8, hidden // 2)
+        self.value = nn.Sequential(nn.Linear(out + 3, half), nn.GELU(), nn.Linear(half, 1))
+        self.advantage = nn.Sequential(nn.Linear(out + 3, half), nn.GELU(), nn.Linear(half, 3))
+
+    def encode(self, windows: dict[str, Tensor]) -> tuple[Tensor, dict[str, Scales]]:
+        """Return the trunk's output ``(B, hidden)`` and each timeframe's scales."""
+        feats, scales = [], {}
+        for tf in self.order:
+            w = windows[tf]
+            f, sigma, level = features_and_scales(w, self.recent, self.halflife)
+            feats.append(f)
+            scales[tf] = Scales(w[:, -1, 3], sigma, level)
+        return self.trunk(torch.cat(feats, dim=1)), scales
+
+    def q_values(self, h: Tensor, position_index: Tensor) -> Tensor:
+        """Return ``(B, 3)`` Q-values (HOLD, BUY, SELL) of trunk outputs and held positions."""
+        x = torch.cat([h, functional.one_hot(position_index, 3).to(h.dtype)], dim=1)
+        adv = self.advantage(x)
+        out: Tensor = self.value(x) + adv - adv.mean(dim=1, keepdim=True)
+        return out
+
+    def forward(
+        self, windows: dict[str, Tensor], position_index: Tensor
+    ) -> tuple[dict[str, Tensor], dict[str, Scales], Tensor]:
+        """Return raw candle heads ``(B, 4)`` and scales per timeframe, and Q-values ``(B, 3)``."""
+        h, scales = self.encode(windows)
+        raw = {tf: self.candle_heads[tf](h) for tf in self.order}
+        return raw, scales, self.q_values(h, position_index)
