@@ -14,6 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from ghostcandle.domain.timeframes import HOUR_MS
+from ghostcandle.engine.runtime import DEFAULT_LIVE_MODEL
 from ghostcandle.engine.training.checkpoints import checkpoint_dir_for
 
 from ..integration.web.conftest import Server, simulated_server
@@ -24,9 +26,14 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Run the exchange simulator and a workspace connected to it."""
+    """Run the exchange simulator and a workspace connected to it.
+
+    Three hours of history: the default live model reads 120 1m candles.
+    """
     symbols = ("ETH/USDT", "BTC/USDT")
-    with simulated_server(tmp_path_factory.mktemp("live"), symbols, seed=7) as srv:
+    with simulated_server(
+        tmp_path_factory.mktemp("live"), symbols, seed=7, history_ms=3 * HOUR_MS
+    ) as srv:
         yield srv
 
 
@@ -38,12 +45,36 @@ def page(browser_context: BrowserContext, server: Server) -> Iterator[Page]:
         yield p
 
 
+def test_the_model_picker_preselects_the_default_live_model_and_starts_it(
+    page: Page, server: Server, shot: Callable[..., Any]
+) -> None:
+    page.click(".tab[data-tab='live']")
+    expect(page.locator("#live-feed")).to_contain_text("connected")
+    models = httpx.get(server.url + "/api/models").json()
+    assert models["default_live"] == DEFAULT_LIVE_MODEL
+    # the picker offers the learning models (as the training panel does), the default selected
+    picker = page.locator("#live-model")
+    expect(picker).to_have_value(DEFAULT_LIVE_MODEL)
+    offered = picker.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert offered == [m["name"] for m in models["models"] if m["learns"]]
+    expect(picker.locator("option:checked")).to_have_text(f"{DEFAULT_LIVE_MODEL} (default)")
+    page.select_option("#live-mode", "none")
+    page.click("#live-start")
+    expect(page.locator("#live-state")).to_contain_text(f"running · none · {DEFAULT_LIVE_MODEL}")
+    assert httpx.get(server.url + "/api/live-training/status").json()["model"] == DEFAULT_LIVE_MODEL
+    shot(page, "default-model-running")
+    page.click("#live-stop")
+    expect(page.locator("#live-state")).to_have_text("stopped")
+
+
 def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     page: Page, server: Server, shot: Callable[..., Any]
 ) -> None:
     expect(page.locator("#market-badge")).to_contain_text("SYNTHETIC")
     page.click(".tab[data-tab='live']")
     expect(page.locator("#live-feed")).to_contain_text("connected")
+    # the transformer trades on paper from fresh weights; the default model abstains until sure
+    page.select_option("#live-model", "transformer")
     page.select_option("#live-mode", "none")
     page.click("#live-start")
     expect(page.locator("#live-state")).to_contain_text("running · none · transformer")

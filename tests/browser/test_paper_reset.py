@@ -35,6 +35,8 @@ def test_reset_button_starts_the_paper_account_again(
 ) -> None:
     page.click(".tab[data-tab='live']")
     expect(page.locator("#live-feed")).to_contain_text("connected")
+    # a model that trades from fresh weights (the default abstains until sure)
+    page.select_option("#live-model", "transformer")
     page.select_option("#live-mode", "none")
     page.click("#live-start")
     expect(page.locator("#live-paper")).to_be_visible(timeout=20_000)

@@ -53,14 +53,22 @@ from ghostcandle.store.paper import PaperStore
 
 log = logging.getLogger(__name__)
 
-#: The live model when the trader names none: small enough to predict every second on a CPU.
-DEFAULT_LIVE_MODEL = "transformer"
-DEFAULT_LIVE_CONFIG: Mapping[str, Any] = {
-    "timeframes": ["1s", "1m"],
-    "windows": {"1s": 60, "1m": 30},
-    "d_model": 32,
-    "layers": 2,
+#: The live model when the trader names none: the family the walk-forward chose (README,
+#: "Models: excursion_mlp"). It predicts a frame in milliseconds on a CPU and abstains (HOLD)
+#: below ``min_confidence``, so its paper account stays flat until it is sure.
+DEFAULT_LIVE_MODEL = "excursion_mlp"
+#: Each family's live config when the trader gives none: 1s candles with 1m context, sized to
+#: predict every second on a CPU; a family not listed gets ``LIVE_BASE_CONFIG``.
+LIVE_BASE_CONFIG: Mapping[str, Any] = {"timeframes": ["1s", "1m"], "windows": {"1s": 60, "1m": 30}}
+LIVE_CONFIGS: Mapping[str, Mapping[str, Any]] = {
+    "excursion_mlp": {
+        "timeframes": ["1s", "1m"],
+        "windows": {"1s": 120, "1m": 120},
+        "min_confidence": 0.6,
+    },
+    "transformer": {**LIVE_BASE_CONFIG, "d_model": 32, "layers": 2},
 }
+DEFAULT_LIVE_CONFIG: Mapping[str, Any] = LIVE_CONFIGS[DEFAULT_LIVE_MODEL]
 LIVE_MODES: tuple[TrainingMode, ...] = tuple(TrainingMode)
 
 
@@ -101,6 +109,11 @@ FormingListener = Callable[[FormingCandle], None]
 #: Called when a new live session becomes the current one (started or failed to), before its
 #: first candle reaches the candle listener.
 SessionListener = Callable[[LoopSession], None]
+
+
+def live_config(model: str) -> dict[str, Any]:
+    """Return the live config of ``model`` when the trader gives none."""
+    return dict(LIVE_CONFIGS.get(model, LIVE_BASE_CONFIG))
 
 
 def _session_id(model: str, symbol: str, start: StartCheckpoint | None = None) -> str:
@@ -221,7 +234,7 @@ class Runtime:
             elif req.model_config:
                 cfg_raw = dict(req.model_config)
             else:
-                cfg_raw = dict(DEFAULT_LIVE_CONFIG)
+                cfg_raw = live_config(model)
             streamed = set(self.exchange.intervals)
             wanted = [str(t) for t in cfg_raw.get("timeframes", ())] or ["1m"]
             missing = [t for t in wanted if t not in streamed]
@@ -288,7 +301,7 @@ class Runtime:
         request names none. The fit comes back beside it.
         """
         model = req.model or DEFAULT_LIVE_MODEL
-        config = dict(req.model_config) or dict(DEFAULT_LIVE_CONFIG)
+        config = dict(req.model_config) or live_config(model)
         fitted = train_on_history(self.db, self.clock, req.symbol, model, config, on_epoch=on_epoch)
         name = fitted.record.name
         assert name is not None  # a fit always writes a named checkpoint

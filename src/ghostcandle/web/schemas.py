@@ -55,6 +55,24 @@ class CandlesOut(BaseModel):
     has_more: bool
 
 
+class ModelOut(BaseModel):
+    """A registered model family; ``learns``: whether training can change it."""
+
+    name: str
+    learns: bool
+
+
+class ModelsOut(BaseModel):
+    """The model registry and the family live inference runs when the start names none."""
+
+    models: list[ModelOut]
+    default_live: str = Field(
+        description="the model POST /api/live-training/start runs when its body names none"
+    )
+    available: bool = Field(description="whether training is part of this build")
+    reason: str = Field(description="why training is not available (empty when it is)")
+
+
 class AnnotationIn(_Strict):
     """Mark a trade: the open times of the entry and the exit candles."""
 
@@ -120,7 +138,9 @@ class LiveStartIn(_Strict):
     """Start live inference."""
 
     symbol: str = "ETH/USDT"
-    model: str = Field(default="", max_length=100)
+    model: str = Field(
+        default="", max_length=100, description="empty: `default_live` of GET /api/models"
+    )
     mode: TrainingMode = TrainingMode.NONE
     feed: Literal["simulator", "exchange"] = "simulator"
     start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)

@@ -20,15 +20,20 @@ from ghostcandle.store.db import Database
 
 SYMBOL = "ETH/USDT"
 T0 = 1_722_000_000_000 - 1_722_000_000_000 % 3_600_000
+#: 1m history: the default live model's 1m window and an hour more
+MINUTES = int(DEFAULT_LIVE_CONFIG["windows"]["1m"]) + 60
 
 
 def _history(db: Database, seconds: int) -> int:
-    """Store an hour of 1m candles and the last ``seconds`` 1s ones; return the history's end."""
+    """Store ``MINUTES`` 1m candles and the last ``seconds`` 1s ones; return the history's end."""
     store = CandleStore(db)
     store.write(
-        SYMBOL, "1m", synthetic_candles(60, "1m", start_ms=T0, seed=2), provenance=CandleSource.FILE
+        SYMBOL,
+        "1m",
+        synthetic_candles(MINUTES, "1m", start_ms=T0, seed=2),
+        provenance=CandleSource.FILE,
     )
-    end = T0 + 60 * MINUTE_MS
+    end = T0 + MINUTES * MINUTE_MS
     store.write(
         SYMBOL,
         "1s",

@@ -74,7 +74,9 @@ def _traded(data: dict[str, Any]) -> bool:
 def test_live_signals_trade_on_paper_and_the_account_is_pushed(server: Server) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         _wait_feed(client)
-        r = client.post("/api/live-training/start", json={"symbol": SYMBOL, "mode": "none"})
+        # the transformer trades from fresh weights (the default model abstains until sure)
+        body = {"symbol": SYMBOL, "mode": "none", "model": "transformer"}
+        r = client.post("/api/live-training/start", json=body)
         assert r.status_code == 202, r.text
         started = r.json()
         assert started["paper"]["trades"] == 0
@@ -118,7 +120,12 @@ def test_live_signals_trade_on_paper_and_the_account_is_pushed(server: Server) -
 def test_live_starts_from_the_annotation_trained_checkpoint(server: Server) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         _wait_feed(client)
-        body = {"symbol": SYMBOL, "mode": "none", "start_from": "annotations"}
+        body = {
+            "symbol": SYMBOL,
+            "mode": "none",
+            "model": "transformer",
+            "start_from": "annotations",
+        }
         r = client.post("/api/live-training/start", json=body)
         assert r.status_code == 404
         assert "no annotation-trained checkpoint of transformer" in r.json()["detail"]

@@ -26,9 +26,12 @@ VOLATILE = ("feed", "cpu_percent", "gpu_percent", "metrics", "paper", "latest_si
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Run the exchange simulator and a workspace connected to it (empty database)."""
+    """Run the exchange simulator and a workspace connected to it (empty database).
+
+    Three hours of history: the default live model reads 120 1m candles.
+    """
     with simulated_server(
-        tmp_path_factory.mktemp("state"), (SYMBOL,), seed=3, history_ms=HOUR_MS
+        tmp_path_factory.mktemp("state"), (SYMBOL,), seed=3, history_ms=3 * HOUR_MS
     ) as srv:
         yield srv
 

@@ -14,14 +14,22 @@ from fastapi.exceptions import RequestValidationError
 
 from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.engine.runtime import LiveRequest
+from ghostcandle.engine.runtime import DEFAULT_LIVE_MODEL, LiveRequest
 from ghostcandle.engine.trading.paper import reset_account
 from ghostcandle.engine.training.start_checkpoint import has_start_checkpoint
 from ghostcandle.store.paper import PaperStore
 from ghostcandle.web.deps import WorkspaceDep
 from ghostcandle.web.errors import FeatureUnavailableError
 from ghostcandle.web.live_bridge import prediction_json
-from ghostcandle.web.schemas import BacktestIn, LiveStartIn, ManualTrainIn, PaperResetIn, TrainIn
+from ghostcandle.web.schemas import (
+    BacktestIn,
+    LiveStartIn,
+    ManualTrainIn,
+    ModelOut,
+    ModelsOut,
+    PaperResetIn,
+    TrainIn,
+)
 from ghostcandle.web.workspace import Workspace
 
 router = APIRouter(prefix="/api", tags=["engine"])
@@ -49,10 +57,16 @@ def _require(ws: Workspace, feature: str) -> None:
 
 
 @router.get("/models")
-def models(ws: WorkspaceDep) -> dict[str, Any]:
-    """List the models of the registry (``learns``: whether training can change it)."""
+def models(ws: WorkspaceDep) -> ModelsOut:
+    """List the models of the registry (``learns``: whether training can change it) and the
+    live default (``default_live``: what a live start that names no model runs)."""
     f = ws.features["training"]
-    return {"models": ws.training.models(), "available": f.available, "reason": f.reason}
+    return ModelsOut(
+        models=[ModelOut(**m) for m in ws.training.models()],
+        default_live=DEFAULT_LIVE_MODEL,
+        available=f.available,
+        reason=f.reason,
+    )
 
 
 @router.post("/train-model", status_code=202)

@@ -21,6 +21,12 @@ export async function loadModels() {
     const res = await get("/api/models");
     const learning = res.models.filter((m) => m.learns);
     $("#train-model").replaceChildren(...learning.map((m) => el("option", { value: m.name }, m.name)));
+    // live runs a learning model; the server's default (what a start naming none runs) is preselected
+    const live = learning.map((m) =>
+      el("option", { value: m.name }, m.name === res.default_live ? `${m.name} (default)` : m.name),
+    );
+    $("#live-model").replaceChildren(...live);
+    $("#live-model").value = res.default_live;
     // a backtest can run any model, baselines included
     $("#bt-model").replaceChildren(
       ...res.models.map((m) => el("option", { value: m.name }, m.learns ? m.name : `${m.name} (baseline)`)),
@@ -120,6 +126,7 @@ export class LivePanel {
     try {
       const st = await post("/api/live-training/start", {
         symbol: this.chart.symbol,
+        model: $("#live-model").value,
         mode: $("#live-mode").value,
         start_from: $("#live-from-ckpt").checked ? "annotations" : "fresh",
       });
