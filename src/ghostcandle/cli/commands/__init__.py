@@ -5,6 +5,7 @@
 
 COMMANDS: tuple[str, ...] = (
     "ingest",
+    "ingest_depth",
     "candles",
     "info",
     "demo",
