@@ -150,6 +150,9 @@ class TrainingBatch:
     weights: np.ndarray | None = None
     rewards: np.ndarray | None = None
     next_inputs: ModelInputs | None = None
+    #: how to rebuild this batch from stored references (plain JSON values, set by whoever built
+    #: it: frame ids, dataset rows, annotation ids), recorded with the step so it can be replayed
+    source_refs: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def batch_size(self) -> int:

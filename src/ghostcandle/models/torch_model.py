@@ -75,6 +75,11 @@ class TorchModel(ConfiguredModel):
         """Return family, config digest and step."""
         return f"{self.family}-{self.cfg.digest()}-{self._step}"
 
+    @property
+    def step_seed(self) -> int:
+        """Return the seed the next training step's random draws (dropout) are made from."""
+        return self.cfg.seed * 1_000_003 + self._step
+
     def _tensors(self, inputs: ModelInputs) -> dict[str, Tensor]:
         return {
             tf: torch.from_numpy(self._input_window(inputs, tf, np.float32)) for tf in self._windows
@@ -114,7 +119,7 @@ class TorchModel(ConfiguredModel):
         try:
             # dropout (if configured) draws from a generator seeded by (seed, step): reproducible
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.cfg.seed * 1_000_003 + self._step)
+                torch.manual_seed(self.step_seed)
                 parts = self._losses(inputs, targets, actions, weights)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()  # type: ignore[no-untyped-call]

@@ -9,7 +9,10 @@ reference, a validation split later in time, early stopping) and writes the name
 ``--name`` that ``--checkpoint NAME`` and ``start_from: NAME`` start from; with
 ``--walk-forward train=30d,test=7d`` it scores fixed folds instead (``cli/train_offline.py``);
 ``--replay profitable|top`` draws each epoch's decisions by their validated outcomes.
-``--list`` lists the recorded offline runs.
+``--list`` lists the recorded offline runs (with their folds' settings); ``train list``,
+``train show RUN`` and ``train replay-step ID`` (``cli/train_runs.py``) list every recorded
+training run (annotations, offline fits, sessions), show one with its curves, and recompute a
+recorded step.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ghostcandle.cli.train_offline import (
     run_offline,
     wants_offline,
 )
+from ghostcandle.cli.train_runs import add_run_commands
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.engine.training.annotation_training import (
@@ -39,6 +43,7 @@ from ghostcandle.engine.training.annotation_training import (
 )
 from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import resolve_db_path
 
 #: The source flags, each with what it trains on (the message when none is given lists them).
 SOURCES = {
@@ -69,6 +74,7 @@ def register(sub: Any) -> None:
     add_offline_arguments(p)
     add_common(p)
     p.set_defaults(handler=run)
+    add_run_commands(p)
 
 
 def _cli_field(name: str) -> str:
@@ -101,8 +107,11 @@ def _train_on_annotations(args: argparse.Namespace) -> int:
     if ids is not None and not ids:
         raise UserInputError("--ids is empty: give annotation ids separated by commas")
     clock = LiveClock()
-    # the database is only read: the checkpoint is a file beside it
-    with open_db(args, read_only=True) as db:
+    # the checkpoint is a file beside the database; the run and its steps are recorded in it
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise UserInputError(f"database {path} does not exist: ingest data first or pass --db")
+    with open_db(args) as db:
         store = AnnotationStore(db, CandleStore(db), Path(db.path).parent / "test_cases", clock)
         anns = select_annotations(store, ids)
         if not anns:
@@ -134,4 +143,5 @@ def _report(r: AnnotationTrainingResult) -> str:
         f"{len(r.epochs)} epochs in {r.total_s:.1f}s\n"
         + table(["epoch", "loss", "accuracy", "duration_s"], rows)
         + f"\ncheckpoint: {where}"
+        + (f"\nrun: {r.run_id} (ghostcandle train show {r.run_id})" if r.run_id else "")
     )

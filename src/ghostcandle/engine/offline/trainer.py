@@ -11,7 +11,9 @@ After each epoch the published weights are scored on the validation set; the bes
 and training stops once ``patience`` epochs in a row have not improved on them. The
 validation loss is the training objective computed from ``predict``: the Huber loss of the
 normalised target candle plus ``action_weight`` times the cross-entropy of the action, so it
-works for every family.
+works for every family. Given a ``TrainingRecorder``, the trainer records the fit as a run and
+every step by reference (``step_batches``: dataset rows, weights, sample ids), and each epoch's
+validation loss is a point of the run's validation curve.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from ghostcandle.domain.normalisation import normalise_windows
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.offline.dataset import DecisionDataset
 from ghostcandle.engine.offline.replay import ReplayPlan
+from ghostcandle.engine.offline.step_batches import step_refs
 from ghostcandle.engine.samples.replay import ReplaySettings
+from ghostcandle.engine.training.recording import TrainingRecorder
 from ghostcandle.engine.training.trainer import Snapshot, StepReport, Trainer
 from ghostcandle.models.base import Model
 
@@ -204,6 +208,7 @@ def fit(
     clock: Clock,
     on_epoch: OnEpoch | None = None,
     replay: ReplayPlan | None = None,
+    recorder: TrainingRecorder | None = None,
 ) -> FitResult:
     """Train ``model`` on ``split.train`` until the validation loss stops improving.
 
@@ -229,6 +234,7 @@ def fit(
         clock=clock,
         step_timeout_s=settings.step_timeout_s,
         lower_priority=settings.background,
+        recorder=recorder,
     ).start()
     epochs: list[EpochResult] = []
     best: Snapshot | None = None
@@ -242,7 +248,9 @@ def fit(
                 order, weights = rng.permutation(split.train), None
             else:
                 order, weights = plan.epoch(epoch, settings.epochs)
-            reports = _run_epoch(trainer, data, order, settings.batch_size, weights)
+            reports = _run_epoch(
+                trainer, data, order, settings.batch_size, weights, recorded=recorder is not None
+            )
             train_s = time.perf_counter() - t0
             good = [(r, n) for r, n in reports if r.ok]
             if not good:
@@ -254,6 +262,8 @@ def fit(
             train_loss = sum(r.losses["loss"] * n for r, n in good) / sum(n for _, n in good)
             snap = trainer.snapshot
             val_loss = validation_loss(snap.model, data, split.val)
+            if recorder is not None:
+                recorder.validation(snap.step, val_loss)
             improved = val_loss < best_loss
             if improved:
                 best, best_loss, best_epoch, stale = snap, val_loss, epoch, 0
@@ -275,6 +285,10 @@ def fit(
                 on_epoch(result)
             if stale >= settings.patience:
                 break
+    except BaseException as exc:
+        if recorder is not None:
+            recorder.fail(f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         trainer.stop(timeout_s=settings.step_timeout_s)
     assert best is not None  # the first epoch always improves on infinity
@@ -299,11 +313,15 @@ def _run_epoch(
     order: np.ndarray,
     batch_size: int,
     weights: np.ndarray | None = None,
+    *,
+    recorded: bool = False,
 ) -> list[tuple[StepReport, int]]:
     """Submit one epoch's batches, a few ahead; return each step's report and batch size.
 
     ``weights``: per row of ``order``, the importance weight its loss is multiplied by.
+    ``recorded``: give each batch its references (rows, weights, sample ids) for the record.
     """
+    name = trainer.snapshot.model.name
     pending: deque[tuple[Future[StepReport], int]] = deque()
     out: list[tuple[StepReport, int]] = []
     for a in range(0, len(order), batch_size):
@@ -314,6 +332,8 @@ def _run_epoch(
         batch = data.batch(rows)
         if weights is not None:
             batch = replace(batch, weights=weights[a : a + batch_size][by_time])
+        if recorded:
+            batch = replace(batch, source_refs=step_refs(data, rows, batch.weights, name))
         pending.append((trainer.submit(batch, source=TrainingSource.OFFLINE), len(rows)))
         while len(pending) > IN_FLIGHT:
             fut, n = pending.popleft()

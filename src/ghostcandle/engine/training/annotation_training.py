@@ -9,14 +9,17 @@ the trainer checkpoints the weights under ``annotations-<model>`` beside the dat
 (``store.samples``): one whose candles changed since it was marked is quarantined and one whose
 input is too incomplete is excluded; both are counted and left out, and training goes on with
 the rest. The workspace's training panel and ``ghostcandle train
---annotations`` both run this.
+--annotations`` both run this. On a writable database the run is recorded (``training_runs``,
+kind ``annotations``) with every step (``training_step_records``), so ``ghostcandle train
+replay-step`` can recompute any of them from the annotations.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,7 @@ from ghostcandle.engine.training.checkpoints import (
     CheckpointStore,
     checkpoint_dir_for,
 )
+from ghostcandle.engine.training.recording import RunSpec, TrainingRecorder
 from ghostcandle.engine.training.start_checkpoint import annotation_checkpoint_key
 from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import TrainingBatch
@@ -157,6 +161,8 @@ class AnnotationTrainingResult:
     #: annotations left out: their candles changed since (quarantined), or too incomplete
     quarantined: int = 0
     excluded: int = 0
+    #: the recorded run (``ghostcandle train show RUN``); None on a read-only database
+    run_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the run as one JSON-ready object."""
@@ -174,6 +180,7 @@ class AnnotationTrainingResult:
             else {**self.checkpoint.to_json(), "path": self.checkpoint.path},
             "checkpoint_key": annotation_checkpoint_key(self.model),
             "duration_s": self.total_s,
+            "run_id": self.run_id,
         }
 
 
@@ -234,7 +241,25 @@ def train_on_annotations(
             "re-mark the trades on the stored candles"
         )
     built = build_annotation_batch(store, checked.trainable)
+    ids = [a.annotation_id for a in checked.trainable]
+    batch = replace(
+        built.batch,
+        source_refs={
+            "kind": "annotations",
+            "id_kind": "sample",
+            "ids": [annotation_sample(a).sample_id for a in checked.trainable],
+        },
+    )
     net = create_model(model, timeframes=list(built.timeframes), windows=built.windows)
+    recorder = None
+    if not db.read_only:
+        spec = RunSpec(
+            run_id=f"annotations-{uuid.uuid4().hex[:12]}",
+            kind="annotations",
+            source={"kind": "annotations", "annotation_ids": ids},
+            checkpoint_key=annotation_checkpoint_key(model),
+        )
+        recorder = TrainingRecorder(db, spec, clock)
     trainer = Trainer(
         net,
         clock=clock,
@@ -243,13 +268,16 @@ def train_on_annotations(
         checkpoint_every=10**9,  # once, when it stops
         resume=False,
         step_timeout_s=120.0,
+        recorder=recorder,
     ).start()
     reports: list[EpochReport] = []
     try:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
-            step = trainer.submit(built.batch, source=TrainingSource.ANNOTATIONS).result()
+            step = trainer.submit(batch, source=TrainingSource.ANNOTATIONS).result()
             if not step.ok:
+                if recorder is not None:
+                    recorder.fail(f"epoch {epoch}: {step.status}: {step.error}")
                 raise RuntimeError(f"epoch {epoch}: {step.status}: {step.error}")
             outputs, _ = trainer.predict(built.batch.inputs)
             report = EpochReport(
@@ -274,4 +302,5 @@ def train_on_annotations(
         total_s=time.perf_counter() - t_start,
         quarantined=checked.quarantined,
         excluded=checked.excluded,
+        run_id=None if recorder is None else recorder.run_id,
     )

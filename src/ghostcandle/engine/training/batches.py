@@ -8,12 +8,16 @@ Consecutive batches read nearly the same candles (the newest samples move one ca
 ``SeriesCache`` keeps what one batch read and the next reads only the candles after it. A
 sample that does not match from the cache is tried again on a fresh read of the store, so the
 cache never drops a sample that the store would have given.
+
+A built batch carries its ``source_refs`` (the frame ids, each sample's timeframe and label,
+``now`` and the model's shape), from which a recorded step rebuilds it (``replay_step.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +42,8 @@ class BuiltBatch:
 
 
 Arrays = tuple[np.ndarray, np.ndarray]
+#: ``source_refs["kind"]`` of a batch built from frame references
+FRAMES = "frames"
 
 
 class SeriesCache:
@@ -109,6 +115,7 @@ def build_batch(
     targets: list[dict[str, np.ndarray]] = []
     actions: list[int] = []
     ids: list[str] = []
+    kept: list[TrainingSample] = []
     dropped = 0
     for s in samples:
         got = _sample(series, s, now)
@@ -131,11 +138,35 @@ def build_batch(
         targets.append(target)
         actions.append(s.action)
         ids.append(s.frame.frame_id)
+        kept.append(s)
     if not raw:
         return None
     inputs, params = prepare_inputs(raw, windows)
     norm_targets = normalise_targets(targets, params, timeframes)
-    return BuiltBatch(training_batch(inputs, norm_targets, actions), tuple(ids), dropped)
+    batch = replace(
+        training_batch(inputs, norm_targets, actions),
+        source_refs=frame_refs(ids, kept, now, windows, timeframes),
+    )
+    return BuiltBatch(batch, tuple(ids), dropped)
+
+
+def frame_refs(
+    frame_ids: Sequence[str],
+    samples: Sequence[TrainingSample],
+    now: int,
+    windows: Mapping[str, int],
+    timeframes: Sequence[str],
+) -> dict[str, Any]:
+    """Return how ``build_batch`` rebuilds a batch of these samples at ``now`` (plain JSON)."""
+    return {
+        "kind": FRAMES,
+        "id_kind": "frame",
+        "ids": list(frame_ids),
+        "samples": [[s.timeframe, int(s.action)] for s in samples],
+        "now": int(now),
+        "windows": dict(windows),
+        "timeframes": list(timeframes),
+    }
 
 
 def _sample(

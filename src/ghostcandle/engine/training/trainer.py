@@ -14,7 +14,10 @@ last good snapshot, so the model keeps its last good weights. A good step's repo
 snapshot it published, so whoever records the step can checkpoint exactly those weights (a loop
 session does, with its ledger: see ``engine/loop/writes.py``). A trainer given a
 ``CheckpointStore`` checkpoints on its own instead: every ``checkpoint_every`` good steps, and on
-``stop``, the last good state is written atomically.
+``stop``, the last good state is written atomically. A trainer given a ``TrainingRecorder``
+owns a run: it records every applied step (sample ids, losses, gradient norms, seed, state
+hashes before and after) on its own thread, after publishing the step's snapshot, so that
+recording never delays a prediction (``recording.py``).
 
 Training threads run at a lower CPU priority (``step_worker.TRAINING_NICENESS``, Linux) so
 that when both want a core, the prediction of a closing candle goes first
@@ -38,6 +41,8 @@ from typing import Any
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import OperationalError, UserInputError
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, CheckpointStore, OnCheckpoint
+from ghostcandle.engine.training.recording import TrainingRecorder
+from ghostcandle.engine.training.step_facts import step_seed
 from ghostcandle.engine.training.step_worker import (
     DROPPED,
     FAILED,
@@ -125,6 +130,7 @@ class Trainer:
         on_report: Callable[[StepReport], None] | None = None,
         on_checkpoint: OnCheckpoint | None = None,
         lower_priority: bool = True,
+        recorder: TrainingRecorder | None = None,
     ) -> None:
         if step_timeout_s <= 0 or queue_size < 1 or checkpoint_every < 1:
             raise UserInputError(
@@ -145,6 +151,10 @@ class Trainer:
             if found is not None:
                 restore(model, found[1], found[0].path)
                 self.last_checkpoint = found[0]
+        #: records the run and its steps (None: steps are not recorded)
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.begin(model)
         self._work = model
         self._snapshot = self._publish(model.clone())
         self._checkpointed_step = model.step
@@ -223,6 +233,8 @@ class Trainer:
         self._steps.close()
         if self.checkpoints is not None and self._snapshot.step != self._checkpointed_step:
             self._checkpoint()
+        if self.recorder is not None:
+            self.recorder.finish()
 
     def _loop(self) -> None:
         if self.lower_priority:
@@ -254,6 +266,7 @@ class Trainer:
         work = self._work
         if not work.learns:
             return self._report(seq, source, SKIPPED, error=f"{work.name} never learns")
+        seed = step_seed(work) if self.recorder is not None else None
         out = self._steps.run(work, batch)
         if out.status == TIMEOUT:
             self.stats.abandoned_threads += 1
@@ -261,6 +274,15 @@ class Trainer:
             self._work = self._snapshot.model.clone()
         else:
             self._snapshot = self._publish(work.clone())
+            if self.recorder is not None:  # after publishing: predictions never wait for it
+                self.recorder.on_step(
+                    work,
+                    batch,
+                    source=source,
+                    losses=out.losses,
+                    seed=seed,
+                    duration_ms=out.duration_ms,
+                )
         return self._report(
             seq, source, out.status, losses=out.losses, duration_ms=out.duration_ms, error=out.error
         )

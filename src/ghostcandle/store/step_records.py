@@ -1,0 +1,201 @@
+"""Replayable training steps (``training_step_records``): what each applied step was made of.
+
+A row is one applied weight update of a run: the ids of its batch's samples (``id_kind``
+``sample``: ``training_samples`` ids; ``frame``: frame ids, for steps whose samples have no
+rows), how to rebuild the batch (``batch_refs``, plain JSON), every loss component, the
+gradient norm per parameter group, the learning rate, the per-step seed, the torch settings
+it ran under, and the hash of the model's full state (weights, optimiser, step) before and
+after. ``step_id`` is ``<run_id>:<step>``, the step being the model's step count after it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from ghostcandle.domain.errors import UserInputError
+from ghostcandle.store.db import Database
+
+SAMPLE, FRAME = "sample", "frame"
+
+_COLS = (
+    "step_id, run_id, step, at_time, source, id_kind, sample_ids, batch_refs, losses, "
+    "grad_norms, learning_rate, seed, torch_threads, deterministic, hash_before, hash_after, "
+    "duration_ms"
+)
+
+
+def step_id(run_id: str, step: int) -> str:
+    """Return the id of the step that brought run ``run_id`` to model step ``step``."""
+    return f"{run_id}:{step}"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One applied training step, as stored."""
+
+    run_id: str
+    step: int
+    at: int
+    source: str
+    id_kind: str
+    sample_ids: tuple[str, ...]
+    batch_refs: Mapping[str, Any]
+    losses: Mapping[str, float]
+    grad_norms: Mapping[str, float]
+    learning_rate: float | None
+    seed: int | None
+    torch_threads: int
+    deterministic: bool
+    hash_before: str
+    hash_after: str
+    duration_ms: float
+
+    @property
+    def step_id(self) -> str:
+        """Return ``<run_id>:<step>``."""
+        return step_id(self.run_id, self.step)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the record as plain JSON values (the batch references left out)."""
+        return {
+            "step_id": self.step_id,
+            "run_id": self.run_id,
+            "step": self.step,
+            "at": self.at,
+            "source": self.source,
+            "id_kind": self.id_kind,
+            "samples": len(self.sample_ids),
+            "losses": dict(self.losses),
+            "grad_norms": dict(self.grad_norms),
+            "learning_rate": self.learning_rate,
+            "seed": self.seed,
+            "hash_before": self.hash_before,
+            "hash_after": self.hash_after,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+class StepRecordStore:
+    """Read and write ``training_step_records``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert_in(self, con: duckdb.DuckDBPyConnection, records: Sequence[StepRecord]) -> None:
+        """Store ``records`` inside an open transaction (a step recorded again replaces it)."""
+        if not records:
+            return
+        con.executemany(
+            f"INSERT OR REPLACE INTO training_step_records ({_COLS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    r.step_id,
+                    r.run_id,
+                    r.step,
+                    r.at,
+                    r.source,
+                    r.id_kind,
+                    list(r.sample_ids),
+                    json.dumps(r.batch_refs, separators=(",", ":")),
+                    json.dumps(dict(r.losses)),
+                    json.dumps(dict(r.grad_norms)),
+                    r.learning_rate,
+                    r.seed,
+                    r.torch_threads,
+                    r.deterministic,
+                    r.hash_before,
+                    r.hash_after,
+                    r.duration_ms,
+                ]
+                for r in records
+            ],
+        )
+
+    def forget_after_in(self, con: duckdb.DuckDBPyConnection, run_id: str, step: int) -> int:
+        """Delete the records of ``run_id`` past model step ``step`` (a resumed run redoes them)."""
+        row = con.execute(
+            "SELECT count(*) FROM training_step_records WHERE run_id = ? AND step > ?",
+            [run_id, step],
+        ).fetchone()
+        con.execute(
+            "DELETE FROM training_step_records WHERE run_id = ? AND step > ?", [run_id, step]
+        )
+        return int(row[0]) if row else 0
+
+    def get(self, sid: str) -> StepRecord | None:
+        """Return the record of step id ``sid``, or None."""
+        cur = self.db.cursor()
+        try:
+            row = cur.execute(
+                f"SELECT {_COLS} FROM training_step_records WHERE step_id = ?", [sid]
+            ).fetchone()
+        finally:
+            cur.close()
+        return None if row is None else _record(row)
+
+    def require(self, sid: str) -> StepRecord:
+        """Return the record of ``sid`` or raise a one-line ``UserInputError``."""
+        if ":" not in sid:
+            raise UserInputError(
+                f"step id {sid!r} is not <run>:<step>: list steps with `ghostcandle train show RUN`"
+            )
+        found = self.get(sid)
+        if found is None:
+            raise UserInputError(
+                f"no training step {sid!r} is recorded: "
+                "list steps with `ghostcandle train show RUN`"
+            )
+        return found
+
+    def for_run(
+        self, run_id: str, *, after: int | None = None, upto: int | None = None
+    ) -> list[StepRecord]:
+        """Return the records of ``run_id`` with ``after < step <= upto``, in step order."""
+        cur = self.db.cursor()
+        try:
+            rows = cur.execute(
+                f"SELECT {_COLS} FROM training_step_records WHERE run_id = ? AND step > ? "
+                "AND step <= ? ORDER BY step",
+                [run_id, -1 if after is None else after, 2**62 if upto is None else upto],
+            ).fetchall()
+        finally:
+            cur.close()
+        return [_record(r) for r in rows]
+
+    def count(self, run_id: str) -> int:
+        """Return how many steps of ``run_id`` are recorded."""
+        cur = self.db.cursor()
+        try:
+            row = cur.execute(
+                "SELECT count(*) FROM training_step_records WHERE run_id = ?", [run_id]
+            ).fetchone()
+        finally:
+            cur.close()
+        return int(row[0]) if row else 0
+
+
+def _record(r: Sequence[Any]) -> StepRecord:
+    return StepRecord(
+        run_id=str(r[1]),
+        step=int(r[2]),
+        at=int(r[3]),
+        source=str(r[4]),
+        id_kind=str(r[5]),
+        sample_ids=tuple(str(x) for x in r[6]),
+        batch_refs=json.loads(r[7]),
+        losses={str(k): float(v) for k, v in json.loads(r[8]).items()},
+        grad_norms={str(k): float(v) for k, v in json.loads(r[9]).items()},
+        learning_rate=None if r[10] is None else float(r[10]),
+        seed=None if r[11] is None else int(r[11]),
+        torch_threads=int(r[12]),
+        deterministic=bool(r[13]),
+        hash_before=str(r[14]),
+        hash_after=str(r[15]),
+        duration_ms=float(r[16]),
+    )
