@@ -187,6 +187,15 @@ def _fit_report(r: OfflineFit) -> str:
 def _replay_line(replay: dict[str, Any] | None) -> str:
     if not replay:
         return ""
+    if replay.get("kind") == "dqn_episodes":
+        per = replay["per"]
+        return (
+            f"dqn episodes: {replay['acted_steps']} steps acted, {replay['steps']} training "
+            f"steps of {replay['batch_size']} ({replay['failed_steps']} discarded), epsilon "
+            f"{replay['epsilon_start']} -> {replay['epsilon_end']}, prioritised replay of "
+            f"{replay['experiences']} experiences (alpha {per['alpha']}, beta {per['beta']} -> 1, "
+            f"profit mix {per['mix']}), mean reward {replay['mean_train_reward']}\n"
+        )
     if "eligible" not in replay:
         return f"replay {replay['mode']}: {replay['max_samples']} decisions per epoch\n"
     return (

@@ -52,7 +52,7 @@ from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBa
 from ghostcandle.models.config import parse_config, positive
 from ghostcandle.models.dqn_net import DqnNet
 from ghostcandle.models.dqn_replay import DEFAULT_REWARD_SCALE, position_index
-from ghostcandle.models.excursion_heads import excursion_losses
+from ghostcandle.models.excursion_heads import Scales, excursion_losses
 from ghostcandle.models.family import ConfiguredModel
 from ghostcandle.models.losses import weighted_mean
 from ghostcandle.models.torch_model import STATE_FORMAT, LearningConfig
@@ -190,28 +190,36 @@ class DqnModel(ConfiguredModel):
     # -- learning ---------------------------------------------------------------------------
     def train_step(self, batch: TrainingBatch) -> dict[str, float]:
         """Apply one AdamW step (experience or demonstrations) and return its loss components."""
-        inputs = self._tensors(batch.inputs)
+        n = batch.batch_size
+        windows = self._tensors(batch.inputs)
         positions = self._positions(batch.inputs)
+        experience = batch.rewards is not None
+        reward, discount = self._returns(batch) if experience else (None, None)
+        if batch.next_inputs is not None and experience:
+            # one feature pass over states and next states: features have no weights
+            nxt = self._tensors(batch.next_inputs)
+            windows = {tf: torch.cat([w, nxt[tf]]) for tf, w in windows.items()}
         targets = {tf: _float_tensor(t) for tf, t in batch.targets.items()}
         actions = torch.from_numpy(np.asarray(batch.actions, np.int64))
         weights = None if batch.weights is None else _float_tensor(batch.weights)
-        td_target = self._td_target(batch) if batch.rewards is not None else None
+        with torch.no_grad():
+            feats, scales_all = self.net.features(windows)
+        scales = {tf: Scales(s.close[:n], s.sigma[:n], s.level[:n]) for tf, s in scales_all.items()}
         self.net.train()
         try:
-            raw, scales, q = self.net(inputs, positions)
+            h = self.net.trunk(feats[:n])
+            raw, q = self.net.candles(h), self.net.q_values(h, positions)
             unlabelled = torch.full_like(actions, -1)
             try:
                 parts = excursion_losses(raw, scales, q, targets, unlabelled, weights, 1.0)
                 parts.pop("loss")
             except ValueError:  # no known target candle: only the Q part learns
                 parts = {}
-            if td_target is not None:
+            if reward is not None and discount is not None and batch.next_inputs is not None:
+                y = self._td_target(feats[n:], batch.next_inputs, reward, discount)
                 taken = q.gather(1, actions[:, None])[:, 0]
-                td = taken - td_target
-                self.last_td_errors = td.detach().abs().double().numpy()
-                per = functional.huber_loss(
-                    taken, td_target, reduction="none", delta=self.cfg.huber_delta
-                )
+                self.last_td_errors = (taken - y).detach().abs().double().numpy()
+                per = functional.huber_loss(taken, y, reduction="none", delta=self.cfg.huber_delta)
                 parts["action"] = weighted_mean(per, weights) * self.cfg.action_weight
             else:
                 demo = self._demonstration_loss(q, actions, weights)
@@ -233,8 +241,8 @@ class DqnModel(ConfiguredModel):
         self._update_target()
         return {k: float(v.detach()) for k, v in parts.items()}
 
-    def _td_target(self, batch: TrainingBatch) -> Tensor:
-        """Return the Double DQN targets of an experience batch (no gradients)."""
+    def _returns(self, batch: TrainingBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Return an experience batch's rewards and discounts; refuse a non-finite one."""
         n = batch.batch_size
         rewards = np.asarray(batch.rewards, np.float64).reshape(-1)
         if batch.next_inputs is None or rewards.shape[0] != n:
@@ -243,22 +251,28 @@ class DqnModel(ConfiguredModel):
             )
         if not (np.asarray(batch.actions) >= 0).all():
             raise ValueError("an experience batch needs the action taken in every row")
-        nxt = batch.next_inputs
-        raw_d = nxt.extras.get("discount")
+        raw_d = batch.next_inputs.extras.get("discount")
         default = self.cfg.gamma**self.cfg.n_step
         discount = np.full(n, default) if raw_d is None else np.asarray(raw_d, np.float64)
-        bad = ~np.isfinite(rewards) | ~np.isfinite(discount.reshape(-1))
+        discount = discount.reshape(-1)
+        bad = ~np.isfinite(rewards) | ~np.isfinite(discount)
         if bad.any():
             raise ValueError(
                 f"{int(bad.sum())} of {n} experiences have a non-finite reward or discount: "
                 "step discarded, the last good weights kept"
             )
+        return rewards, discount
+
+    def _td_target(
+        self, next_feats: Tensor, nxt: ModelInputs, reward: np.ndarray, discount: np.ndarray
+    ) -> Tensor:
+        """Return the Double DQN targets: the online net picks, the target net values."""
+        pos = self._positions(nxt)
         with torch.no_grad():
-            windows, pos = self._tensors(nxt), self._positions(nxt)
-            best = self.net.q_values(self.net.encode(windows)[0], pos).argmax(dim=1)
-            q_next = self.target.q_values(self.target.encode(windows)[0], pos)
+            best = self.net.q_values(self.net.trunk(next_feats), pos).argmax(dim=1)
+            q_next = self.target.q_values(self.target.trunk(next_feats), pos)
             value = q_next.gather(1, best[:, None])[:, 0]
-            out: Tensor = _float_tensor(rewards) + _float_tensor(discount.reshape(-1)) * value
+            out: Tensor = _float_tensor(reward) + _float_tensor(discount) * value
         return out
 
     def _demonstration_loss(

@@ -53,15 +53,24 @@ class DqnNet(nn.Module):
         self.value = nn.Sequential(nn.Linear(out + 3, half), nn.GELU(), nn.Linear(half, 1))
         self.advantage = nn.Sequential(nn.Linear(out + 3, half), nn.GELU(), nn.Linear(half, 3))
 
-    def encode(self, windows: dict[str, Tensor]) -> tuple[Tensor, dict[str, Scales]]:
-        """Return the trunk's output ``(B, hidden)`` and each timeframe's scales."""
+    def features(self, windows: dict[str, Tensor]) -> tuple[Tensor, dict[str, Scales]]:
+        """Return the windows' features ``(B, width)`` and each timeframe's scales (no weights).
+
+        Features have no parameters, so a state's are computed once and read by the online and
+        the target network alike.
+        """
         feats, scales = [], {}
         for tf in self.order:
             w = windows[tf]
             f, sigma, level = features_and_scales(w, self.recent, self.halflife)
             feats.append(f)
             scales[tf] = Scales(w[:, -1, 3], sigma, level)
-        return self.trunk(torch.cat(feats, dim=1)), scales
+        return torch.cat(feats, dim=1), scales
+
+    def encode(self, windows: dict[str, Tensor]) -> tuple[Tensor, dict[str, Scales]]:
+        """Return the trunk's output ``(B, hidden)`` and each timeframe's scales."""
+        f, scales = self.features(windows)
+        return self.trunk(f), scales
 
     def q_values(self, h: Tensor, position_index: Tensor) -> Tensor:
         """Return ``(B, 3)`` Q-values (HOLD, BUY, SELL) of trunk outputs and held positions."""
@@ -70,10 +79,13 @@ class DqnNet(nn.Module):
         out: Tensor = self.value(x) + adv - adv.mean(dim=1, keepdim=True)
         return out
 
+    def candles(self, h: Tensor) -> dict[str, Tensor]:
+        """Return the raw candle heads ``(B, 4)`` per timeframe of trunk outputs."""
+        return {tf: self.candle_heads[tf](h) for tf in self.order}
+
     def forward(
         self, windows: dict[str, Tensor], position_index: Tensor
     ) -> tuple[dict[str, Tensor], dict[str, Scales], Tensor]:
         """Return raw candle heads ``(B, 4)`` and scales per timeframe, and Q-values ``(B, 3)``."""
         h, scales = self.encode(windows)
-        raw = {tf: self.candle_heads[tf](h) for tf in self.order}
-        return raw, scales, self.q_values(h, position_index)
+        return self.candles(h), scales, self.q_values(h, position_index)

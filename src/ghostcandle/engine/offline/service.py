@@ -31,6 +31,7 @@ from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import format_time
 from ghostcandle.engine.offline.checkpoint import check_free, remove_named, save_named
 from ghostcandle.engine.offline.dataset import DecisionDataset, check_timeframes, load_dataset
+from ghostcandle.engine.offline.dqn_fit import experience_samples, fit_dqn
 from ghostcandle.engine.offline.replay import ReplayPlan, outcome_config, series_rapid_moves
 from ghostcandle.engine.offline.trainer import (
     EpochResult,
@@ -52,6 +53,7 @@ from ghostcandle.engine.samples.outcomes import OutcomeRequest, OutcomeValidator
 from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, checkpoint_dir_for
 from ghostcandle.models.base import Model
+from ghostcandle.models.dqn import DqnModel
 from ghostcandle.models.registry import baseline_names, create_model, fit_baseline, model_names
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -193,10 +195,15 @@ class OfflineTrainingService:
         ``prepared`` is this request's ``prepare`` (checked again if not given).
         """
         p = prepared or self.prepare(req)
-        result = fit(
-            p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch,
-            replay=p.replay,
-        )  # fmt: skip
+        if isinstance(p.model, DqnModel):  # an acting agent learns by episodes
+            result: FitResult = fit_dqn(
+                p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch
+            )
+        else:
+            result = fit(
+                p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch,
+                replay=p.replay,
+            )  # fmt: skip
         name = req.checkpoint_name()
         directory = checkpoint_dir_for(self.db.path)
         info = save_named(directory, name, result.model, self.clock, replace=req.replace)
@@ -213,6 +220,7 @@ class OfflineTrainingService:
         rows = [frame_row(ref, tf) for ref in refs]
         samples = SampleRegistry(self.db, self.clock, candles=self.candles)
         news = p.data.samples(p.split.train, refs)
+        agent = experience_samples(result, p.split.train, refs, tf)
         validator = OutcomeValidator(
             self.db, config=outcome_config(p.data, req.settings.replay), clock=self.clock
         )
@@ -226,7 +234,7 @@ class OfflineTrainingService:
             with self.db.transaction() as con:
                 self.runs.save_in(con, record)
                 frames.register_in(con, rows)
-                samples.record_in(con, news)
+                samples.record_in(con, [*news, *agent])
                 RapidMoveStore(self.db).write_in(con, moves)
                 validator.store.insert_pending_in(con, pending)
         except BaseException:
