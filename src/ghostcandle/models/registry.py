@@ -16,6 +16,7 @@ import numpy as np
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.models.base import Model
 from ghostcandle.models.baselines import Drift, MovingAverage, Persistence, make_baseline
+from ghostcandle.models.imbalance_baseline import make_imbalance
 from ghostcandle.models.majority_baseline import Majority, make_majority
 from ghostcandle.models.range_baseline import VolRange, make_vol_range
 
@@ -27,16 +28,22 @@ _FACTORIES: dict[str, Factory] = {
     "moving_average": lambda raw: make_baseline(MovingAverage, raw),
     "vol_range": make_vol_range,
     "majority": make_majority,
+    "imbalance": make_imbalance,
 }
 #: baselines whose constants are fitted on training candles (``fit_baseline``)
 FITTED_BASELINES: tuple[str, ...] = ("vol_range", "majority")
 # families whose train_step never changes them
-_NEVER_LEARN: set[str] = {"persistence", "drift", "moving_average", "vol_range", "majority"}
+_NEVER_LEARN: set[str] = {
+    "persistence", "imbalance", "drift", "moving_average", "vol_range", "majority",
+}  # fmt: skip
+# baselines that read the order book: scored only where depth is stored
+_READS_DEPTH: set[str] = {"imbalance"}
 
 
 def _register_learning_families() -> None:
     # imported here so that the registry stays importable while torch loads lazily
     from ghostcandle.models.cnn import make_cnn
+    from ghostcandle.models.cob import make_cob
     from ghostcandle.models.dqn import make_dqn
     from ghostcandle.models.excursion_mlp import make_excursion_mlp
     from ghostcandle.models.transformer import make_transformer
@@ -44,6 +51,7 @@ def _register_learning_families() -> None:
     _FACTORIES.setdefault("transformer", make_transformer)
     _FACTORIES.setdefault("cnn", make_cnn)
     _FACTORIES.setdefault("excursion_mlp", make_excursion_mlp)
+    _FACTORIES.setdefault("cob", make_cob)
     _FACTORIES.setdefault("dqn", make_dqn)
 
 
@@ -63,9 +71,15 @@ def model_names() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
-def baseline_names() -> tuple[str, ...]:
-    """Return the registered families that never learn."""
-    return tuple(n for n in model_names() if n in _NEVER_LEARN)
+def baseline_names(*, depth: bool = False) -> tuple[str, ...]:
+    """Return the registered families that never learn.
+
+    Those that read the order book (``imbalance``) only with ``depth``: the others are what is
+    scored beside every model, on candles alone.
+    """
+    return tuple(
+        n for n in model_names() if n in _NEVER_LEARN and (depth or n not in _READS_DEPTH)
+    )
 
 
 def fit_baseline(model: Model, history: Sequence[np.ndarray], threshold: float) -> Model:

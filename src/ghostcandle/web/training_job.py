@@ -52,7 +52,7 @@ class TrainingJobs:
     @staticmethod
     def models() -> list[dict[str, Any]]:
         """Return the registry's families and whether each learns."""
-        never = set(baseline_names())
+        never = set(baseline_names(depth=True))
         return [{"name": n, "learns": n not in never} for n in model_names()]
 
     def start(

@@ -148,7 +148,9 @@ def test_train_step_changes_weights_or_declares_it_never_learns(name: str) -> No
         assert m.version == version
 
 
-@pytest.mark.parametrize("learner", [n for n in model_names() if n not in baseline_names()])
+@pytest.mark.parametrize(
+    "learner", [n for n in model_names() if n not in baseline_names(depth=True)]
+)
 def test_training_on_one_batch_lowers_its_loss(learner: str) -> None:
     m = _model(learner)
     _, batch = make_batch(m, seed=8)

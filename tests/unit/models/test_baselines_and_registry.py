@@ -39,8 +39,11 @@ def _forecast(name: str, raw: list[np.ndarray], **extra: object) -> list[np.ndar
 
 def test_registry_lists_every_family_and_the_baselines() -> None:
     baselines = {"persistence", "drift", "moving_average", "vol_range", "majority"}
-    assert set(model_names()) == baselines | {"transformer", "cnn", "excursion_mlp", "dqn"}
+    assert set(model_names()) == baselines | {
+        "transformer", "cnn", "excursion_mlp", "dqn", "cob", "imbalance"
+    }  # fmt: skip
     assert set(baseline_names()) == baselines
+    assert set(baseline_names(depth=True)) == baselines | {"imbalance"}
     for name in baseline_names():
         assert create_model(name, **CFG).learns is False
 

@@ -72,7 +72,7 @@ def _baselines(text: str | None) -> tuple[str, ...]:
     if text is None:
         return DEFAULT_BASELINES
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    known = baseline_names()
+    known = baseline_names(depth=True)
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         what = f"unknown baseline {', '.join(unknown)}" if unknown else "no baseline named"
