@@ -29,7 +29,14 @@ from ghostcandle.engine.training.step_facts import state_hash, step_facts
 from ghostcandle.models.base import Model, TrainingBatch
 from ghostcandle.store.db import Database
 from ghostcandle.store.step_records import FRAME, StepRecord, StepRecordStore
-from ghostcandle.store.training_runs import FAILED, FINISHED, RUNNING, RunRow, TrainingRunStore
+from ghostcandle.store.training_runs import (
+    FAILED,
+    FINISHED,
+    RUNNING,
+    SESSION,
+    RunRow,
+    TrainingRunStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,3 +215,16 @@ class TrainingRecorder:
     def finish(self) -> None:
         """Write what is left and close the run (finished, or failed if ``fail`` was called)."""
         self.flush(ended=True)
+
+
+def session_recorder(db: Database, session_id: str, clock: Clock) -> TrainingRecorder | None:
+    """Return the recorder of a session's online training (None on a read-only database).
+
+    The run is the session (same id, resumed with it); its batches are frame references
+    (``build_batch``), its checkpoints those the session's flushes write under its id, and its
+    validation curve the loss of each batch before the step learns from it.
+    """
+    if db.read_only:
+        return None
+    spec = RunSpec(session_id, SESSION, {"kind": "frames"}, session_id, progressive=True)
+    return TrainingRecorder(db, spec, clock)

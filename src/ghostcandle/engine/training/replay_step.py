@@ -200,7 +200,10 @@ def _start_state(
         ]
         if usable:
             info = max(usable, key=lambda i: (i.step, i.created_at))
-            restore(model, store.load(info), info.path)
+            try:
+                restore(model, store.load(info), info.path)
+            except DataMissingError as exc:  # its bytes changed since it was written
+                raise ReplayMismatchError(f"run {run.run_id}: {exc}") from None
             return f"checkpoint {run.checkpoint_key}/{info.name} at step {info.step}", info.step
     if run.start_step == 0:
         got = state_hash(model)
