@@ -18,12 +18,9 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import format_time
 from ghostcandle.engine.offline.step_batches import DECISIONS, decisions_source
 from ghostcandle.engine.training.replay_step import ReplayMismatchError, replay_step
+from ghostcandle.engine.training.run_view import run_detail
 from ghostcandle.store.db import Database, resolve_db_path
-from ghostcandle.store.step_records import StepRecordStore
 from ghostcandle.store.training_runs import RunRow, TrainingRunStore
-
-#: Steps ``show`` lists (the newest).
-SHOWN_STEPS = 10
 
 
 def add_run_commands(p: argparse.ArgumentParser) -> None:
@@ -87,18 +84,8 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     """Print one run: its row, curves, sample value and newest steps."""
     with _open(args) as db:
-        runs = TrainingRunStore(db)
-        run = runs.require(args.run)
-        value = runs.sample_value(run.run_id)
-        steps = StepRecordStore(db)
-        recorded = steps.count(run.run_id)
-        last = steps.for_run(run.run_id, after=max(-1, run.start_step + run.steps - SHOWN_STEPS))
-    out = {
-        **run.to_json(),
-        "samples": value.to_json(),
-        "recorded_steps": recorded,
-        "last_steps": [s.to_json() for s in last],
-    }
+        out = run_detail(db, args.run)
+        run = TrainingRunStore(db).require(args.run)
     if args.json:
         emit_json(out)
         return 0

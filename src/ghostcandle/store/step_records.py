@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.store.db import Database
 
 SAMPLE, FRAME = "sample", "frame"
@@ -147,7 +147,7 @@ class StepRecordStore:
             )
         found = self.get(sid)
         if found is None:
-            raise UserInputError(
+            raise DataMissingError(
                 f"no training step {sid!r} is recorded: "
                 "list steps with `ghostcandle train show RUN`"
             )

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.store.db import Database
 
 #: Run kinds, and the statuses a run row moves through.
@@ -140,7 +140,7 @@ class TrainingRunStore:
         """Return the run or raise a one-line ``UserInputError``."""
         found = self.get(run_id)
         if found is None:
-            raise UserInputError(
+            raise DataMissingError(
                 f"no training run {run_id!r} is recorded: list runs with `ghostcandle train list`"
             )
         return found

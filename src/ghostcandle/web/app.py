@@ -24,6 +24,7 @@ from ghostcandle.web.routers import (
     panels,
     structure,
     test_cases,
+    training_runs,
 )
 from ghostcandle.web.vendor import vendor_dir
 from ghostcandle.web.workspace import Workspace
@@ -61,6 +62,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         test_cases,
         panels,
         evaluation,
+        training_runs,
         events,
     ):
         app.include_router(module.router)
