@@ -139,6 +139,14 @@ class DepthStore:
                 ).fetchone()
         return int(row[0]) if row else 0
 
+    def symbols(self) -> list[str]:
+        """Return the symbols with stored levels, sorted."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT symbol FROM depth_snapshots WHERE len(bid_price) > 0 ORDER BY 1"
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def span(self, symbol: str) -> tuple[int, int] | None:
         """Return the first and last ``time`` with stored levels of ``symbol``, or None."""
         with self.db.cursor() as cur:

@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "replay",
     "evaluate",
+    "evaluate_cob",
     "train",
     "samples",
     "backtest",
