@@ -49,6 +49,8 @@ class SessionConfig:
     step_timeout_s: float = 30.0
     synchronous_training: bool = False
     seed: int = 0
+    #: record every trained example in the sample registry and validate its outcome (issue 12)
+    record_samples: bool = True
     #: torch intra-op threads for this process (None: leave as is); 1 avoids thread thrash on
     #: small CPUs where inference and training already run on separate threads
     torch_threads: int | None = 1

@@ -35,6 +35,7 @@ from ghostcandle.domain.errors import (
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent, candle_topic, pivot_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.session_state import STOP_STATES, Lifecycle, SessionState
+from ghostcandle.domain.training_modes import TrainingMode
 from ghostcandle.engine.loop.config import SessionConfig, finest_first
 from ghostcandle.engine.loop.ledger_writer import LedgerWriter
 from ghostcandle.engine.loop.metrics import LoopMetrics
@@ -42,6 +43,7 @@ from ghostcandle.engine.loop.prediction import SessionPredictors
 from ghostcandle.engine.loop.predictor import Predictor
 from ghostcandle.engine.loop.resolution import Resolution
 from ghostcandle.engine.loop.resolver import Resolver
+from ghostcandle.engine.loop.sample_keeping import SessionSamples
 from ghostcandle.engine.loop.session_writes import SessionWrites
 from ghostcandle.engine.loop.training_handoff import TrainingHandoff
 from ghostcandle.engine.loop.writes import SessionStores
@@ -91,9 +93,12 @@ class LoopSession:
         self.metrics = LoopMetrics()
         self._life = Lifecycle(config.session_id)
         self._predicting = SessionPredictors(config, self.timeframes)
+        learns = self._model.learns and config.mode is not TrainingMode.NONE
+        keeps = learns and config.record_samples
         self._training = TrainingHandoff(
-            self._model, config, clock, stores.frames, lambda r: self.metrics.on_train(r.ok)
-        )
+            self._model, config, clock, stores.frames, lambda r: self.metrics.on_train(r.ok),
+            SessionSamples(db, clock, self.candles) if keeps else None,
+        )  # fmt: skip
         self._resolution = Resolution(config.threshold, self._training.policy)
         checkpoints = CheckpointStore(checkpoint_dir or checkpoint_dir_for(db.path), clock, keep=3)
         self._writes = SessionWrites(
@@ -234,6 +239,8 @@ class LoopSession:
         if writes.due(t, self.config.flush_every):
             self._flush()
         self._predicting.learn(event)
+        if self._training.samples is not None:
+            self._training.samples.on_candle(t)
         for rec in self._resolution.on_candle(event, now):
             writes.mark(rec)
             self.metrics.on_resolved(rec)
@@ -373,6 +380,7 @@ class LoopSession:
             if ckpt is None
             else {"name": ckpt.name, "path": ckpt.path, "step": ckpt.step},
             "metrics": self.metrics.to_json(),
+            "samples": None if (sk := self._training.samples) is None else sk.status(),
             "warnings": self.config.warnings(),
         }
 

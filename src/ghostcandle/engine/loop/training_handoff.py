@@ -3,7 +3,9 @@
 The policy decides, on the bus thread, which frames to learn and when; building a batch (reading
 the frames' candles back from the store) happens on one builder thread, so the event handler
 never waits for it; the trainer applies the steps one at a time on its own thread. Every
-finished step (good or not) lands in the step log, which the next flush takes. With
+finished step (good or not) lands in the step log, which the next flush takes. Before a batch
+is built, its samples are recorded in the sample registry and read back verified
+(``sample_keeping.py``): only trainable ones are trained. With
 ``synchronous_training`` a batch is built and trained before the handler goes on (a repeatable
 backtest).
 """
@@ -18,11 +20,13 @@ from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.sample_keeping import SessionSamples
 from ghostcandle.engine.loop.writes import StepLog
 from ghostcandle.engine.training.batches import SeriesCache, build_batch
 from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
 from ghostcandle.engine.training.trainer import StepReport, Trainer
 from ghostcandle.models.base import Model
+from ghostcandle.models.depth_input import depth_window
 from ghostcandle.store.frames import FrameStore
 
 #: Called on the trainer's thread with every finished step.
@@ -39,8 +43,11 @@ class TrainingHandoff:
         clock: Clock,
         frames: FrameStore,
         on_step: OnStep,
+        samples: SessionSamples | None = None,
     ) -> None:
         self.config, self.clock = config, clock
+        #: records and verifies every sample before it is trained (None: train them as given)
+        self.samples = samples
         self.policy = TrainingPolicy(
             config.mode, self._submit, config.schedules, config.threshold, config.seed
         )
@@ -67,6 +74,8 @@ class TrainingHandoff:
             checkpoint_key=self.config.session_id,
         ).start()
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
+        if self.samples is not None:
+            self.samples.start()
         return self.trainer
 
     def snapshot(self) -> Model:
@@ -86,6 +95,8 @@ class TrainingHandoff:
             if finish:
                 self.trainer.flush(timeout_s=self.config.step_timeout_s * 4)
             self.trainer.stop(timeout_s=self.config.step_timeout_s)
+        if self.samples is not None:
+            self.samples.stop()
 
     def _submit(self, samples: Sequence[TrainingSample], reason: TrainingSource) -> None:
         if self._builder is None or self.trainer is None:
@@ -102,8 +113,18 @@ class TrainingHandoff:
     ) -> Future[StepReport] | None:
         assert self.trainer is not None
         model = self._model
+        if self.samples is not None:
+            samples = self.samples.vet(samples, now).samples
+            if not samples:
+                return None
         built = build_batch(
-            self._frames, samples, model.windows, model.timeframes, now, self._series
+            self._frames,
+            samples,
+            model.windows,
+            model.timeframes,
+            now,
+            self._series,
+            depth=depth_window(model),
         )
         if built is None:
             return None
