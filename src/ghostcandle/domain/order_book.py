@@ -29,6 +29,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 Levels = tuple[tuple[float, float], ...]
+#: What to do when a model that reads the book finds none stored.
+HOW_TO_GET_DEPTH = (
+    "record the order book with `ghostcandle live` (depth on, the default) "
+    "or import recordings with `ghostcandle ingest-depth FILE...`"
+)
 Applied = Literal["applied", "stale", "gap"]
 
 

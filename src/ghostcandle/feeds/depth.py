@@ -27,8 +27,12 @@ class DepthRecorder:
             self._latest[update.symbol] = update
 
     def flush(self, now_ms: int) -> int:
-        """Store the current book of every symbol not yet stored this period; return how many."""
-        slot = now_ms - now_ms % self.period_ms
+        """Store the current book of every symbol not yet stored this period; return how many.
+
+        A row is labelled with the *end* of the period it was taken in: the book was known by
+        then, so a decision at ``t`` reading rows at or before ``t`` never sees a later book.
+        """
+        slot = now_ms - now_ms % self.period_ms + self.period_ms
         with self._lock:
             due = [
                 DepthSnapshot(u.symbol, slot, u.last_update_id, u.bids, u.asks)

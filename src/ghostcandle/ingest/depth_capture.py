@@ -83,10 +83,9 @@ class SymbolCapture:
         #: second end -> [taker buy volume, taker sell volume, trades]
         self.flow: dict[int, list[float]] = {}
         self._recent: deque[DiffUpdate] = deque(maxlen=BUFFERED_DIFFS)
-        # touch by update id, from bookTicker and from the synced book after a diff: where both
-        # name one id they must agree (a check of the rebuilt book against the exchange's)
+        # bookTicker touch by update id: where a diff ends at an id a ticker named, the synced
+        # book must have the same touch (a check of the rebuilt book against the exchange's)
         self._ticker_touch: dict[int, tuple[float, float]] = {}
-        self._book_touch: dict[int, tuple[float, float]] = {}
         self._next_cut: int | None = None
         self._started_at: int | None = None  # first event time of a diffs-only book
 
@@ -107,9 +106,10 @@ class SymbolCapture:
         elif self._started_at is None and not self.book.from_snapshot:
             self._started_at = d.event_time
         self.counts.applied += 1
-        if self.book.from_snapshot and self.book.bids and self.book.asks:
-            touch = (max(self.book.bids), min(self.book.asks))
-            self._compare(d.last_id, touch, self._ticker_touch, self._book_touch)
+        seen = self._ticker_touch.pop(d.last_id, None)
+        if seen is not None and self.book.from_snapshot and self.book.bids and self.book.asks:
+            self.counts.touch_checked += 1
+            self.counts.touch_mismatch += seen != (max(self.book.bids), min(self.book.asks))
         if self._next_cut is None:
             # the book after this diff is the book of the second it falls in (ceiling)
             self._next_cut = -(-d.event_time // SECOND) * SECOND
@@ -133,26 +133,12 @@ class SymbolCapture:
                 self._started_at = d.event_time
 
     def book_ticker(self, update_id: int, bid: float, ask: float) -> None:
-        """Check a bookTicker's touch against the synced book at the same update id."""
+        """Remember a bookTicker's touch to check the book when a diff ends at its id."""
         self.counts.book_tickers += 1
-        self._compare(update_id, (bid, ask), self._book_touch, self._ticker_touch)
-
-    def _compare(
-        self,
-        update_id: int,
-        touch: tuple[float, float],
-        other: dict[int, tuple[float, float]],
-        mine: dict[int, tuple[float, float]],
-    ) -> None:
-        seen = other.pop(update_id, None)
-        if seen is not None:
-            self.counts.touch_checked += 1
-            self.counts.touch_mismatch += seen != touch
-            return
-        mine[update_id] = touch
-        if len(mine) > 4 * BUFFERED_DIFFS:
-            for key in list(mine)[:BUFFERED_DIFFS]:  # the oldest: never matched, let go
-                del mine[key]
+        self._ticker_touch[update_id] = (bid, ask)
+        if len(self._ticker_touch) > 4 * BUFFERED_DIFFS:
+            for key in list(self._ticker_touch)[:BUFFERED_DIFFS]:  # the oldest: no diff ended there
+                del self._ticker_touch[key]
 
     def trade(self, trade_time: int, qty: float, buyer_is_maker: bool) -> None:
         """Add a trade to the flow of the second it belongs to."""

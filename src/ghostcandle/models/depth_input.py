@@ -15,13 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from ghostcandle.domain.order_book import HOW_TO_GET_DEPTH
 from ghostcandle.models.base import Model, ModelInputs
 
 DEPTH = "depth"
-HOW_TO_GET_DEPTH = (
-    "record the order book with `ghostcandle live` (depth on, the default) "
-    "or import recordings with `ghostcandle ingest-depth FILE...`"
-)
 
 
 def depth_window(model: Model) -> int:

@@ -14,6 +14,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.domain.order_book import HOW_TO_GET_DEPTH
+from ghostcandle.domain.timeframes import format_time
 from ghostcandle.store.db import Database
 
 #: Columns in write order (the table's order since migration 32).
@@ -25,6 +28,16 @@ _COLUMNS = (
 _INT_COLUMNS = ("total_levels", "known_levels", "trades")
 #: A grid second takes the newest row at most this old (the recorder skips unchanged books).
 MAX_AGE_MS = 5_000
+
+
+class MissingDepthError(DataMissingError):
+    """No stored book covers the snapshots a decision needs."""
+
+    def __init__(self, symbol: str, time: int) -> None:
+        super().__init__(
+            f"no order book of {symbol} stored for the seconds up to {format_time(time)}: "
+            + HOW_TO_GET_DEPTH
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +151,15 @@ class DepthStore:
                     "SELECT count(*) FROM depth_snapshots WHERE symbol = ?", [symbol]
                 ).fetchone()
         return int(row[0]) if row else 0
+
+    def require(self, symbols: Sequence[str], who: str) -> None:
+        """Raise one ``DataMissingError`` line when a symbol has no stored levels at all."""
+        missing = [s for s in symbols if self.span(s) is None]
+        if missing:
+            raise DataMissingError(
+                f"{who} reads the order book but none of {', '.join(missing)} is stored: "
+                + HOW_TO_GET_DEPTH
+            )
 
     def symbols(self) -> list[str]:
         """Return the symbols with stored levels, sorted."""

@@ -31,8 +31,9 @@ import numpy as np
 import torch
 
 from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.domain.order_book import HOW_TO_GET_DEPTH
 from ghostcandle.engine.evaluation.significance import binomial_two_sided_p, wilson_interval
-from ghostcandle.models.depth_input import HOW_TO_GET_DEPTH, with_depth
+from ghostcandle.models.depth_input import with_depth
 from ghostcandle.models.imbalance_baseline import book_imbalance
 from ghostcandle.models.inputs import normalise_targets, prepare_stacked_inputs, training_batch
 from ghostcandle.models.registry import create_model

@@ -18,8 +18,10 @@ from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.predictor import PredictionMade, Predictor
 from ghostcandle.engine.loop.window_cache import WindowCache, open_cache
 from ghostcandle.models.base import Model
+from ghostcandle.models.depth_input import depth_window
 from ghostcandle.models.registry import create_model
 from ghostcandle.store.candles import CandleStore, MissingCandlesError
+from ghostcandle.store.depth import DepthStore, MissingDepthError
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +48,29 @@ class SessionPredictors:
         """Set up the predictors (baselines fitted on candles closed by ``now``) and the cache.
 
         ``learner`` is the learning model's shape, ``snapshot`` its published weights. Raise a
-        one-line ``DataMissingError`` naming every series the store lacks.
+        one-line ``DataMissingError`` naming every series the store lacks, or saying how to get
+        the order book when the model reads it and none of a symbol's is stored. A session
+        whose model reads the book also scores the ``imbalance`` baseline.
         """
         cfg = self.config
-        self.predictors = [Predictor(cfg.session_id, snapshot, grace_ms=cfg.grace)]
-        for name in (b for b in cfg.baselines if b != cfg.model):
+        depth = DepthStore(candles.db)
+        baselines = cfg.baselines
+        if depth_window(learner):
+            depth.require(cfg.symbols, f"the {cfg.model} model")
+            baselines = (*baselines, *(() if "imbalance" in baselines else ("imbalance",)))
+        self.predictors = [Predictor(cfg.session_id, snapshot, grace_ms=cfg.grace, depth=depth)]
+        for name in (b for b in baselines if b != cfg.model):
             base = create_model(
                 name,
                 timeframes=list(learner.timeframes),
                 windows={tf: min(cfg.baseline_window, n) for tf, n in learner.windows.items()},
             )
             base = fitted_baseline(base, candles, cfg.symbols, now, cfg.threshold)
-            self.predictors.append(Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace))
+            if depth_window(base):
+                depth.require(cfg.symbols, f"the {name} baseline")
+            self.predictors.append(
+                Predictor(cfg.session_id, _fixed(base), grace_ms=cfg.grace, depth=depth)
+            )
         needed: dict[str, int] = {}
         for p in self.predictors:
             for tf, n in p.windows.items():
@@ -93,7 +106,7 @@ class SessionPredictors:
         for p in self.predictors:
             try:
                 made.append(p.predict(self.cache, event.symbol, event.timeframe, event.time, now))
-            except MissingCandlesError as exc:
+            except (MissingCandlesError, MissingDepthError) as exc:
                 self.skipped_missing += 1
                 log.debug("no prediction of %s at %s: %s", p.name, event.time, exc)
         return made

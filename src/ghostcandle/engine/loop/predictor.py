@@ -15,8 +15,10 @@ from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.engine.loop.window_cache import WindowCache
 from ghostcandle.models.base import Model
+from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.store.candles import MissingCandlesError
+from ghostcandle.store.depth import DepthStore, MissingDepthError
 from ghostcandle.store.predictions import PredictionRecord
 
 
@@ -44,8 +46,11 @@ class Predictor:
         snapshot: Callable[[], Model],
         *,
         grace_ms: Callable[[str], int],
+        depth: DepthStore | None = None,
     ) -> None:
         self.session_id = session_id
+        #: where a model that reads the order book finds it (rows at or before the decision)
+        self.depth = depth
         self.snapshot = snapshot
         self.grace_ms = grace_ms
         first = snapshot()
@@ -59,7 +64,8 @@ class Predictor:
     ) -> PredictionMade:
         """Predict the ``timeframe`` candle that opens at ``decision_time``.
 
-        Raise ``MissingCandlesError`` if a window is not complete.
+        Raise ``MissingCandlesError`` if a window is not complete, ``MissingDepthError`` if a
+        model that reads the order book finds no book for a second of its window.
         """
         model = self.snapshot()
         windows = [cache.window(symbol, tf, n) for tf, n in model.windows.items()]
@@ -67,6 +73,15 @@ class Predictor:
         inputs, params = prepare_inputs(
             [{w.spec.timeframe: w.values for w in windows}], model.windows
         )
+        n = depth_window(model)
+        if n:
+            books, ok = (
+                (None, [False]) if self.depth is None else
+                self.depth.levels_at(symbol, [decision_time], n)
+            )  # fmt: skip
+            if books is None or not ok[0]:
+                raise MissingDepthError(symbol, decision_time)
+            inputs = with_depth(inputs, books)
         forecast = model.predict(inputs).forecasts(params)[0]
         o, h, lo, c, v = forecast.candles[timeframe]
         d = duration_ms(timeframe)

@@ -22,8 +22,10 @@ from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import complete_windows, stack_windows
 from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progress
 from ghostcandle.models.base import Model
+from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.inputs import prepare_stacked_inputs
 from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.depth import DepthStore
 
 __all__ = ["DecisionWindows", "batched_signals", "decision_windows"]
 
@@ -106,11 +108,20 @@ def batched_signals(
     )
     actions = np.full(len(found.decisions), -1, dtype=np.int64)
     confidence = np.zeros(len(found.decisions), dtype=np.float64)
-    todo = np.flatnonzero(found.complete)
+    complete, books = found.complete, None
+    if depth_window(model):
+        # a decision without a stored book for every second of its window is not predicted
+        depth = DepthStore(store.db)
+        depth.require([req.symbol], f"the {model.name} model")
+        books, ok = depth.levels_at(req.symbol, found.decisions.tolist(), depth_window(model))
+        complete = complete & ok
+    todo = np.flatnonzero(complete)
     total = len(candles)
     for a in range(0, len(todo), req.batch_size):
         rows = todo[a : a + req.batch_size]
         inputs, _ = prepare_stacked_inputs(found.raw(rows))
+        if books is not None:
+            inputs = with_depth(inputs, books[rows])
         out = model.predict(inputs)
         actions[rows] = out.actions
         confidence[rows] = out.confidence

@@ -28,6 +28,7 @@ from ghostcandle.domain.actions import Action
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
+from ghostcandle.domain.order_book import HOW_TO_GET_DEPTH
 from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.training.checkpoints import (
@@ -39,14 +40,18 @@ from ghostcandle.engine.training.recording import RunSpec, TrainingRecorder
 from ghostcandle.engine.training.start_checkpoint import annotation_checkpoint_key
 from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import TrainingBatch
+from ghostcandle.models.depth_input import DEPTH, depth_window, with_depth
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import baseline_names, create_model, model_names
 from ghostcandle.store.annotations import Annotation, AnnotationStore, annotation_sample
 from ghostcandle.store.db import Database
+from ghostcandle.store.depth import DepthStore
 
 NO_CASES = "No test cases found — create annotations first"
 #: A timeframe is used only if every annotation's frame holds at least this many candles of it.
 MIN_WINDOW = 10
+#: per-second books attached to annotation batches where stored (the cob default reads 10)
+ANNOTATION_DEPTH = 10
 MAX_EPOCHS = 1000
 #: How many annotation checkpoints of a model are kept.
 KEEP_CHECKPOINTS = 3
@@ -83,6 +88,21 @@ def select_annotations(
     return store.list()
 
 
+def annotation_books(store: AnnotationStore, anns: Sequence[Annotation]) -> np.ndarray | None:
+    """Return the stored books of ``ANNOTATION_DEPTH`` seconds up to each annotation's decision.
+
+    None unless every annotation has them all (rows at or before its decision time only).
+    """
+    depth = DepthStore(store.candles.db)
+    out = []
+    for ann in anns:
+        books, ok = depth.levels_at(ann.symbol, [ann.frame.decision_time], ANNOTATION_DEPTH)
+        if not ok[0]:
+            return None
+        out.append(books[0])
+    return np.stack(out)
+
+
 @dataclass(frozen=True)
 class AnnotationBatch:
     """The batch built from annotations, and the model shape it fits."""
@@ -110,6 +130,9 @@ def build_annotation_batch(store: AnnotationStore, anns: Sequence[Annotation]) -
             "entry: mark trades later in the history"
         )
     inputs, params = prepare_inputs(raw, windows)
+    books = annotation_books(store, anns)
+    if books is not None:  # extras: only a model that reads the order book looks at them
+        inputs = with_depth(inputs, books)
     targets: list[dict[str, np.ndarray]] = []
     for ann in anns:
         target: dict[str, np.ndarray] = {}
@@ -251,6 +274,11 @@ def train_on_annotations(
         },
     )
     net = create_model(model, timeframes=list(built.timeframes), windows=built.windows)
+    if depth_window(net) and DEPTH not in built.batch.inputs.extras:
+        raise DataMissingError(
+            f"the {model} model reads the order book but it is not stored for every chosen "
+            f"annotation's last {ANNOTATION_DEPTH} s: {HOW_TO_GET_DEPTH}"
+        )
     recorder = None
     if not db.read_only:
         spec = RunSpec(

@@ -27,8 +27,10 @@ from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window
 from ghostcandle.engine.training.policy import TrainingSample
 from ghostcandle.models.base import TrainingBatch
+from ghostcandle.models.depth_input import with_depth
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.depth import DepthStore
 from ghostcandle.store.frames import FrameStore
 
 
@@ -91,12 +93,15 @@ def build_batch(
     timeframes: Sequence[str],
     now: int,
     cache: SeriesCache | None = None,
+    *,
+    depth: int = 0,
 ) -> BuiltBatch | None:
     """Materialise ``samples`` into a labelled batch for a model reading ``windows``.
 
     The candles of each series are read once for the whole batch (through ``cache`` if given),
-    then every frame's windows are sliced out and checked against its recorded hash. Return
-    None when no sample is usable.
+    then every frame's windows are sliced out and checked against its recorded hash. A model
+    that reads ``depth`` per-second books gets them as stored at or before each frame's decision
+    time (a sample without them is dropped and counted). Return None when no sample is usable.
     """
     cache = cache or SeriesCache(frames.candles)
     ranges: dict[tuple[str, str], list[int]] = {}
@@ -139,9 +144,18 @@ def build_batch(
         actions.append(s.action)
         ids.append(s.frame.frame_id)
         kept.append(s)
+    books = None
+    if depth and raw:
+        books, ok = _books(frames, samples, ids, depth)
+        keep = np.flatnonzero(ok)
+        dropped += len(raw) - len(keep)
+        raw, targets = [raw[i] for i in keep], [targets[i] for i in keep]
+        actions, ids, books = [actions[i] for i in keep], [ids[i] for i in keep], books[keep]
     if not raw:
         return None
     inputs, params = prepare_inputs(raw, windows)
+    if books is not None:
+        inputs = with_depth(inputs, books)
     norm_targets = normalise_targets(targets, params, timeframes)
     batch = replace(
         training_batch(inputs, norm_targets, actions),
@@ -167,6 +181,21 @@ def frame_refs(
         "windows": dict(windows),
         "timeframes": list(timeframes),
     }
+
+
+def _books(
+    frames: FrameStore, samples: Sequence[TrainingSample], ids: Sequence[str], depth: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the stored books of the kept samples (by frame id) and which were complete."""
+    by_id = {s.frame.frame_id: s.frame for s in samples}
+    store = DepthStore(frames.candles.db)
+    out = np.zeros((len(ids), depth, 20, 4))
+    ok = np.zeros(len(ids), dtype=bool)
+    for i, fid in enumerate(ids):
+        f = by_id[fid]
+        got, fine = store.levels_at(f.symbol, [f.decision_time], depth)
+        out[i], ok[i] = got[0], fine[0]
+    return out, ok
 
 
 def _sample(
