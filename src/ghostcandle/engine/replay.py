@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ghostcandle.domain.clock import ReplayClock
+from ghostcandle.domain.clock import Clock, ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.timeframes import TIMEFRAMES, format_time
@@ -28,6 +28,7 @@ from ghostcandle.engine.evaluation.report import evaluate
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.training.start_checkpoint import StartCheckpoint, seed_checkpoint
 from ghostcandle.messaging.bus import MessageBus
@@ -78,7 +79,7 @@ def run_replay(
     session.start()
     wants_pivots = request.pivots and request.config.mode.learns_pivots
     structure = (
-        _attach_structure(bus, db, request.config, session.timeframes) if wants_pivots else None
+        _attach_structure(bus, db, session, clock) if wants_pivots else None
     )
     skip = session.events
     t0 = time.perf_counter()
@@ -143,18 +144,20 @@ def build_summary(session: LoopSession, events: int, elapsed: float) -> dict[str
     }
 
 
-def _attach_structure(
-    bus: MessageBus, db: Database, config: SessionConfig, timeframes: Sequence[str]
-) -> Any:
-    """Track market structure on the replay bus so pivots arrive as they would live."""
+def _attach_structure(bus: MessageBus, db: Database, session: LoopSession, clock: Clock) -> Any:
+    """Track market structure on the replay bus so pivots arrive as they would live.
+
+    Rapid moves become samples for the session's model (DESIGN.md section 8).
+    """
     try:
         from ghostcandle.engine.structure.engine import StructureEngine
     except ImportError:  # market structure not installed in this build: no pivot events
         log.warning("market structure is unavailable: replay runs without pivot events")
         return None
     engine = StructureEngine(bus, db)
-    for symbol in config.symbols:
-        for tf in timeframes:
+    engine.collect_samples(SampleRegistry(db, clock), session.model_snapshot().windows)
+    for symbol in session.config.symbols:
+        for tf in session.timeframes:
             if tf in TIMEFRAMES:
                 engine.track(symbol, tf)
     return engine

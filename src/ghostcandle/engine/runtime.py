@@ -34,6 +34,7 @@ from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.offline.service import OfflineFit
 from ghostcandle.engine.offline.trainer import EpochResult
 from ghostcandle.engine.offline.warm_start import train_on_history
+from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.structure.engine import StructureEngine
 from ghostcandle.engine.trading.paper import PaperTrader
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
@@ -281,6 +282,9 @@ class Runtime:
                 session.stop(status=SessionState.FAILED, reason=f"{type(exc).__name__}: {exc}")
                 raise
             self.paper = paper
+            if session.status()["samples"] is not None:  # it learns: rapid moves are samples
+                windows = session.model_snapshot().windows
+                self.structure.collect_samples(SampleRegistry(self.db, self.clock), windows)
             # after the session's own subscriptions: the bus delivers in subscription order,
             # so the page hears of a candle once its predictions are made and resolved
             for tf in session.model_timeframes:
@@ -329,6 +333,7 @@ class Runtime:
         if self.paper is not None:
             self.paper.close()
             self.paper = None
+        self.structure.collect_samples(None, None)
         session.stop()
 
     def label(self, action: str) -> FrameRef:

@@ -76,3 +76,27 @@ def test_without_windows_moves_are_stored_but_no_sample_is_made(db: Database) ->
     assert engine.samples is None
     engine.close()
     assert registry.store.count() == 0
+
+
+def test_a_live_session_collects_move_samples_only_while_it_learns(db: Database) -> None:
+    market = synthetic_candles(360, TF, start_ms=T0, seed=11)
+    full = compute_structure(SYM, TF, market, rapid_config=RAPID)
+    live = sorted(m.open_time for m in full.rapid_moves if m.detected_at > T0 + WARM * 60_000)
+    assert len(live) >= 2, "the seeded market should move fast twice after the warm-up"
+    cut = live[len(live) // 2]  # the session stops at the candle of this move
+    store = CandleStore(db)
+    store.write(SYM, TF, market.iloc[:WARM], provenance=CandleSource.FILE)
+    bus = MessageBus()
+    engine = StructureEngine(bus, db, rapid_config=RAPID)  # the runtime's: made before a session
+    engine.track(SYM, TF)
+    registry = SampleRegistry(db, ReplayClock(T0))
+    engine.collect_samples(registry, {"1m": 30})  # a learning session starts
+    for i, candle in enumerate(candles_from_frame(SYM, TF, market.iloc[WARM:]), start=WARM):
+        if candle.open_time == cut:
+            engine.flush()
+            engine.collect_samples(None, None)  # it stops
+        store.write(SYM, TF, market.iloc[i : i + 1], provenance=CandleSource.WEBSOCKET)
+        bus.publish(candle_topic(SYM, TF), CandleCompletionEvent(SYM, TF, candle))
+    engine.close()
+    samples = registry.store.get(registry.store.ids(source=SampleSource.RAPID_MOVE))
+    assert sorted(s.frame.decision_time for s in samples) == [t for t in live if t < cut]

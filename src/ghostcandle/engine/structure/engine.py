@@ -154,6 +154,16 @@ class StructureEngine:
         self._series: dict[tuple[str, str], SeriesState] = {}
         self._subs: list[Subscription] = []
 
+    def collect_samples(
+        self, samples: SampleRegistry | None, windows: Mapping[str, int] | None
+    ) -> None:
+        """Record each rapid move as a sample for a model reading ``windows`` (None: stop).
+
+        A live session that learns sets it when it starts and clears it when it stops; moves
+        already buffered are recorded with the windows in force when they are flushed.
+        """
+        self.samples, self.sample_windows = (samples, dict(windows)) if windows else (None, {})
+
     def track(self, symbol: str, timeframe: str) -> Subscription:
         """Follow the closed candles of one series; return the subscription (``cancel()``)."""
         check_timeframe(timeframe)
