@@ -118,11 +118,11 @@ class SessionStore:
 
     def get(self, session_id: str) -> SessionRow | None:
         """Return the session, or None if it was never created."""
-        cur = self.db.cursor()
-        row = cur.execute(
-            f"SELECT {self._columns(cur)} FROM loop_sessions WHERE session_id = ?", [session_id]
-        ).fetchone()
-        cur.close()
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                f"SELECT {self._columns(cur)} FROM loop_sessions WHERE session_id = ?",
+                [session_id],
+            ).fetchone()
         return None if row is None else _row(row)
 
     def require(self, session_id: str) -> SessionRow:
@@ -136,11 +136,10 @@ class SessionStore:
 
     def all(self) -> list[SessionRow]:
         """Return every session, oldest first."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            f"SELECT {self._columns(cur)} FROM loop_sessions ORDER BY created_at"
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {self._columns(cur)} FROM loop_sessions ORDER BY created_at"
+            ).fetchall()
         return [_row(r) for r in rows]
 
     def progress_in(
@@ -229,13 +228,12 @@ class SessionStore:
 
     def steps(self, session_id: str) -> list[TrainingStepRecord]:
         """Return the training-step records of a session, in order."""
-        cur = self.db.cursor()
-        rows = cur.execute(
-            "SELECT session_id, model, step, at_time, reason, frame_ids, loss, status "
-            "FROM training_steps WHERE session_id = ? ORDER BY at_time, step",
-            [session_id],
-        ).fetchall()
-        cur.close()
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT session_id, model, step, at_time, reason, frame_ids, loss, status "
+                "FROM training_steps WHERE session_id = ? ORDER BY at_time, step",
+                [session_id],
+            ).fetchall()
         return [
             TrainingStepRecord(
                 str(r[0]),
