@@ -84,12 +84,21 @@ def test_models_name_the_default_live_model_and_a_start_naming_none_runs_it(
 def test_every_learning_model_the_picker_offers_starts_live_without_a_config(
     client: httpx.Client,
 ) -> None:
+    started = []
     for name in _learning(client):
         r = client.post(
             "/api/live-training/start", json={"symbol": SYMBOL, "mode": "none", "model": name}
         )
+        if r.status_code == 404 and "order book" in r.json()["detail"]:
+            # a model reading the order book, none stored here: refused in one line
+            assert "\n" not in r.json()["detail"]
+            assert _status(client)["running"] is False
+            continue
         assert r.status_code == 202, f"{name}: {r.text}"
         st = r.json()
         assert (st["model"], st["state"], st["timeframes"]) == (name, "running", ["1s", "1m"])
+        started.append(name)
         stopped = client.post("/api/live-training/stop")
         assert stopped.status_code == 200, stopped.text
+    # the candle models each start with their own live config
+    assert {DEFAULT_LIVE_MODEL, "transformer", "cnn"} <= set(started)
