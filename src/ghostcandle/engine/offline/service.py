@@ -14,7 +14,9 @@ outcomes and refuses a fit with no eligible decision. A fit also writes, in its 
 the rapid moves of its series (``rapid_moves``) and a pending outcome per trained sample
 (``outcomes``), then validates them from the stored candles (``OutcomeValidator.run_due``):
 an outcome whose horizon runs past the stored candles stays pending, or expires once its
-grace is over.
+grace is over. A fit through the trainer is also recorded as a training run
+(``training_runs``, kind ``offline``, the id of its ``offline_runs`` row) with every step by
+reference, so ``ghostcandle train replay-step`` recomputes any of them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ghostcandle.engine.offline.checkpoint import check_free, remove_named, save
 from ghostcandle.engine.offline.dataset import DecisionDataset, check_timeframes, load_dataset
 from ghostcandle.engine.offline.dqn_fit import experience_samples, fit_dqn
 from ghostcandle.engine.offline.replay import ReplayPlan, outcome_config, series_rapid_moves
+from ghostcandle.engine.offline.step_batches import dataset_source
 from ghostcandle.engine.offline.trainer import (
     EpochResult,
     FitResult,
@@ -52,6 +55,7 @@ from ghostcandle.engine.offline.walk_forward import (
 from ghostcandle.engine.samples.outcomes import OutcomeRequest, OutcomeValidator
 from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, checkpoint_dir_for
+from ghostcandle.engine.training.recording import RunSpec, TrainingRecorder
 from ghostcandle.models.base import Model
 from ghostcandle.models.dqn import DqnModel
 from ghostcandle.models.registry import baseline_names, create_model, fit_baseline, model_names
@@ -195,19 +199,21 @@ class OfflineTrainingService:
         ``prepared`` is this request's ``prepare`` (checked again if not given).
         """
         p = prepared or self.prepare(req)
+        run_id = f"{FIT}-{uuid.uuid4().hex[:12]}"
         if isinstance(p.model, DqnModel):  # an acting agent learns by episodes
             result: FitResult = fit_dqn(
                 p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch
             )
         else:
+            spec = RunSpec(run_id, "offline", dataset_source(p.data, req.start, req.end))
             result = fit(
                 p.model, p.data, p.split, req.settings, clock=self.clock, on_epoch=on_epoch,
-                replay=p.replay,
+                replay=p.replay, recorder=TrainingRecorder(self.db, spec, self.clock),
             )  # fmt: skip
         name = req.checkpoint_name()
         directory = checkpoint_dir_for(self.db.path)
         info = save_named(directory, name, result.model, self.clock, replace=req.replace)
-        record = self._record(req, FIT, name, result.model, result.epochs, info.name)
+        record = self._record(req, FIT, name, result.model, result.epochs, info.name, run_id)
         record = with_fields(
             record,
             best_epoch=result.best_epoch,
@@ -306,9 +312,10 @@ class OfflineTrainingService:
         model: Model,
         epochs: Sequence[EpochResult],
         checkpoint: str | None,
+        run_id: str | None = None,
     ) -> OfflineRunRecord:
         return OfflineRunRecord(
-            run_id=f"{kind}-{uuid.uuid4().hex[:12]}",
+            run_id=run_id or f"{kind}-{uuid.uuid4().hex[:12]}",
             kind=kind,
             name=name,
             model=model.name,

@@ -35,9 +35,10 @@ import torch
 
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.errors import DataMissingError, GhostcandleError
+from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.training.annotation_training import build_annotation_batch
-from ghostcandle.engine.training.batches import FRAMES, build_batch
+from ghostcandle.engine.training.batches import FRAMES, SeriesCache, build_batch
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.training.policy import TrainingSample
 from ghostcandle.engine.training.step_facts import gradients, state_hash, step_seed
@@ -227,16 +228,23 @@ def frames_source(db: Database, run: RunRow) -> BatchSource:
     """Rebuild a session's batches: ``build_batch`` over the recorded frames at ``now``."""
     del run
     frames = FrameStore(db, CandleStore(db))
+    # consecutive steps share most frames and candles: read each once
+    cache = SeriesCache(frames.candles)
+    known: dict[str, FrameRef] = {}
+
+    def frame(fid: str) -> FrameRef:
+        if fid not in known:
+            known[fid] = frames.get(fid)
+        return known[fid]
 
     def rebuild(rec: StepRecord) -> TrainingBatch:
         refs = rec.batch_refs
         samples = [
-            TrainingSample(frames.get(fid), str(tf), int(action), TrainingSource.ONLINE)
+            TrainingSample(frame(fid), str(tf), int(action), TrainingSource.ONLINE)
             for fid, (tf, action) in zip(rec.sample_ids, refs["samples"], strict=True)
         ]
-        built = build_batch(
-            frames, samples, dict(refs["windows"]), tuple(refs["timeframes"]), int(refs["now"])
-        )
+        windows, tfs = dict(refs["windows"]), tuple(refs["timeframes"])
+        built = build_batch(frames, samples, windows, tfs, int(refs["now"]), cache)
         kept = () if built is None else built.frame_ids
         if kept != rec.sample_ids:
             lost = [f for f in rec.sample_ids if f not in set(kept)]
