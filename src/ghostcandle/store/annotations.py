@@ -452,9 +452,10 @@ class AnnotationStore:
 
 
 def _check_notes(notes: str) -> str:
+    """Return ``notes`` without trailing blanks or newlines (Enter in the notes box saves)."""
     if len(notes) > 2000:
         raise UserInputError(f"notes are {len(notes)} characters long: keep them under 2000")
-    return notes
+    return notes.rstrip()
 
 
 def _marks() -> str:

@@ -1,7 +1,7 @@
 // Annotations: click the entry and the exit candle, review the trade, save; list, edit, delete.
 import { del, get, patch, post } from "./api.js";
 import { fmtDuration, fmtPct, fmtPrice, fmtTime, TF_MS } from "./format.js";
-import { $, el, showError, showOk } from "./ui.js";
+import { $, el, showError, showOk, showUndo } from "./ui.js";
 
 export class Annotator {
   constructor(chart) {
@@ -19,6 +19,17 @@ export class Annotator {
     $("#sel-delete").addEventListener("click", () => this.deleteSelected());
     $("#export").addEventListener("click", () => this.exportAll());
     $("#import").addEventListener("change", (e) => this.importFile(e.target.files[0]));
+    // Enter in a notes box saves; Shift+Enter is a new line
+    this.onEnter("#draft-notes", () => this.save());
+    this.onEnter("#sel-notes", () => this.saveSelected());
+  }
+
+  onEnter(sel, action) {
+    $(sel).addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+      e.preventDefault();
+      action();
+    });
   }
 
   get selected() {
@@ -105,7 +116,7 @@ export class Annotator {
         timeframe: this.chart.timeframe,
         entry_time: this.entry.time,
         exit_time: this.exit.time,
-        notes: $("#draft-notes").value,
+        notes: $("#draft-notes").value.trimEnd(),
       });
       $("#draft-notes").value = "";
       this.toggle(false);
@@ -188,7 +199,7 @@ export class Annotator {
     try {
       await patch(`/api/annotations/${a.annotation_id}`, {
         direction: $("#sel-direction").value,
-        notes: $("#sel-notes").value,
+        notes: $("#sel-notes").value.trimEnd(),
       });
       await this.refresh();
       showOk("Trade updated; its test case was rebuilt");
@@ -197,6 +208,7 @@ export class Annotator {
     }
   }
 
+  // Delete the selected trade at once and offer Undo, which marks the same trade again.
   async deleteSelected() {
     const a = this.selected;
     if (!a) return;
@@ -204,7 +216,25 @@ export class Annotator {
       await del(`/api/annotations/${a.annotation_id}`);
       this.selectedId = null;
       await this.refresh();
-      showOk("Trade deleted with its test case");
+      showUndo(`Trade ${a.direction} ${fmtPct(a.profit_loss_pct)} deleted with its test case.`, () => this.restore(a));
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  async restore(a) {
+    try {
+      const ann = await post("/api/annotations", {
+        symbol: a.symbol,
+        timeframe: a.timeframe,
+        entry_time: a.entry_time,
+        exit_time: a.exit_time,
+        direction: a.direction,
+        notes: a.notes,
+      });
+      await this.refresh();
+      this.select(ann.annotation_id);
+      showOk(`Trade restored; test case annotation_${ann.annotation_id}.json written`);
     } catch (e) {
       showError(e);
     }

@@ -95,7 +95,11 @@ function keys(e) {
   else if (e.key === "i" || e.key === "I") toggleIndicators();
   else if (e.key === "p" || e.key === "P") togglePivots();
   else if (e.key === "Enter" && annotator.marking) annotator.save();
-  else if (e.key === "Delete" || e.key === "Backspace") annotator.deleteSelected();
+  else if (e.key === "Delete" || e.key === "Backspace") {
+    // never while a new trade is being drawn: the key was meant for the draft, not the list
+    if (annotator.marking) showError("A new trade is being marked: save it (Enter) or cancel it (Esc) first");
+    else annotator.deleteSelected();
+  }
   else if (e.key === "ArrowLeft") chart.scrollBars(-10);
   else if (e.key === "ArrowRight") chart.scrollBars(10);
   else if (e.key === "End") chart.scrollToLatest();

@@ -32,3 +32,20 @@ export function el(tag, attrs = {}, ...children) {
   for (const c of children) node.append(c);
   return node;
 }
+
+// Say what was done and offer to take it back: the Undo button lives as long as the toast.
+export function showUndo(text, undo, ms = 10000) {
+  const box = $("#error");
+  const btn = document.createElement("button");
+  btn.id = "undo";
+  btn.textContent = "Undo";
+  btn.addEventListener("click", async () => {
+    box.hidden = true;
+    await undo();
+  });
+  box.replaceChildren(`${text} `, btn);
+  box.className = "toast ok";
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (box.hidden = true), ms);
+}
