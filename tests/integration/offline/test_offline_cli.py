@@ -54,6 +54,7 @@ def _replace_arg(argv: list[str], flag: str, value: str) -> list[str]:
         (("--model-config", '{"windows": {"1m": 30, "1h": 400}}'), "shorten the windows"),
         (("--model", "gpt"), "unknown model 'gpt'"),
         (("--model", "persistence"), "persistence is a baseline and never learns"),
+        (("--model", "imbalance"), "imbalance is a baseline and never learns"),
         (("--timeframes", "1m,7m"), "unknown timeframe '7m'"),
         (("--epochs", "0"), "--epochs 0 is not in"),
         (("--name", "live-x"), "cannot name a checkpoint"),
@@ -81,6 +82,18 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert says in err
     assert "Traceback" not in err
     assert (offline.path.stat().st_mtime_ns, offline.path.stat().st_size) == before
+    assert _written(offline.path) == (False, 0, 0)
+
+
+def test_a_book_reading_model_is_refused_in_one_line(
+    offline: OfflineData, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _replace_arg(_argv(offline), "--model", "cob")
+    argv = [*argv, "--model-config", '{"windows": {"1m": 30, "1h": 4}, "snapshots": 10}']
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "cob reads order books" in err
     assert _written(offline.path) == (False, 0, 0)
 
 

@@ -57,6 +57,7 @@ from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, checkpoint_dir_for
 from ghostcandle.engine.training.recording import RunSpec, TrainingRecorder
 from ghostcandle.models.base import Model
+from ghostcandle.models.depth_input import depth_window
 from ghostcandle.models.dqn import DqnModel
 from ghostcandle.models.registry import baseline_names, create_model, fit_baseline, model_names
 from ghostcandle.store.candles import CandleStore
@@ -144,12 +145,19 @@ class OfflineTrainingService:
             raise UserInputError(
                 f"--model: unknown model {req.model!r}: use one of {', '.join(model_names())}"
             )
-        if req.model in baseline_names():
+        if req.model in baseline_names(depth=True):
             raise UserInputError(
                 f"--model: {req.model} is a baseline and never learns: choose a learning model"
             )
         check_timeframes(req.timeframes)
-        return create_model(req.model, **req.model_settings())
+        model = create_model(req.model, **req.model_settings())
+        if depth_window(model):
+            raise UserInputError(
+                f"--model: {req.model} reads order books, which offline training on stored "
+                "candles does not read yet: train it on annotations, or in a replay or live "
+                "session (`ghostcandle replay --model cob --mode every_candle`)"
+            )
+        return model
 
     def _data(self, req: OfflineRequest, model: Model) -> DecisionDataset:
         req.settings.check()
