@@ -2,7 +2,8 @@
 import { Annotator } from "./annotations.js";
 import { get } from "./api.js";
 import { ChartView } from "./chart.js";
-import { applyFeatures, BacktestPanel, LivePanel, loadModels, TrainingPanel } from "./panels.js";
+import { LivePanel } from "./live_panel.js";
+import { applyFeatures, BacktestPanel, loadModels, TrainingPanel } from "./panels.js";
 import { $, showError } from "./ui.js";
 
 const TFS = ["1s", "1m", "1h", "1d"];

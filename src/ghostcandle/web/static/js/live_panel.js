@@ -1,0 +1,270 @@
+// The live panel: start/stop a session, its signals, paper account, metrics and ghost candles.
+import { get, post } from "./api.js";
+import { fmtPct, fmtPrice, fmtTime } from "./format.js";
+import { $, el, showError, showOk } from "./ui.js";
+const MAX_GHOSTS = 400;
+
+export class LivePanel {
+  constructor(chart) {
+    this.chart = chart;
+    this.ghosts = new Map(); // `${tf}|${target_time}` -> ghost candle
+    this.rows = new Map(); // prediction id -> table row
+    this.closed = new Set(); // open times of the closed candles pushed while live
+    this.signalMarkers = [];
+    $("#live-start").addEventListener("click", () => this.start());
+    $("#live-stop").addEventListener("click", () => this.stop());
+    $("#live-paper-reset").addEventListener("click", () => this.resetPaper());
+    document.querySelectorAll("#live-manual button").forEach((b) =>
+      b.addEventListener("click", () => this.label(b.dataset.label)),
+    );
+  }
+
+  async refresh() {
+    try {
+      this.onStatus(await get("/api/live-training/status"));
+      const res = await get("/api/live-training/predictions?limit=50");
+      const model = this.status && this.status.model;
+      for (const p of res.predictions.slice().reverse()) if (p.model === model) this.onPrediction(p);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  async start() {
+    try {
+      const st = await post("/api/live-training/start", {
+        symbol: this.chart.symbol,
+        model: $("#live-model").value,
+        mode: $("#live-mode").value,
+        start_from: $("#live-from-ckpt").checked ? "annotations" : "fresh",
+      });
+      this.onStatus(st);
+      if (this.chart.timeframe !== st.timeframes[0] && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
+    } catch (e) {
+      showError(e);
+      await this.refreshState(); // a session that failed to start shows why
+    }
+  }
+
+  async refreshState() {
+    try {
+      this.onStatus(await get("/api/live-training/status"));
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  async stop() {
+    try {
+      this.onStatus(await post("/api/live-training/stop"));
+    } catch (e) {
+      showError(e);
+      await this.refreshState(); // refused (409): show the state that refused it
+    }
+  }
+
+  // Start the paper account of the shown session again (positions and trades are dropped).
+  async resetPaper() {
+    const p = this.status && this.status.paper;
+    if (!p) return;
+    if (!window.confirm(`Reset the paper account of ${p.session_id}? Its positions and trades are dropped and it starts again at ${fmtPrice(p.initial_equity)}.`)) return;
+    try {
+      const res = await post("/api/paper/reset", { session_id: p.session_id });
+      this.status = { ...this.status, paper: res };
+      this.showPaper(res);
+      showOk(`paper account of ${p.session_id} reset`);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  async label(action) {
+    try {
+      const res = await post("/api/realtime-inference/train-manual", { action });
+      showOk(`queued: train on the candle of ${fmtTime(res.decision_time)} as ${action}`);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  onStatus(st) {
+    this.status = st;
+    const badge = $("#market-badge");
+    if (st.feed) {
+      badge.hidden = false;
+      badge.textContent = st.feed.synthetic ? "SYNTHETIC MARKET · exchange simulator" : `LIVE · ${st.feed.exchange}`;
+      badge.className = st.feed.synthetic ? "market" : "market real";
+      badge.title = st.feed.label;
+      $("#live-feed").textContent = `Feed: ${st.feed.label} — ${st.feed.connected ? "connected" : "not connected"}`;
+    } else {
+      $("#live-feed").textContent = st.engine_error
+        ? `Feed failed: ${st.engine_error}`
+        : "No exchange feed: start `ghostcandle serve --exchange-url …` or `make demo`.";
+    }
+    // the session's state (none started yet reads as stopped); a failed one says why
+    const state = $("#live-state");
+    const now = st.state || "stopped";
+    const from = st.checkpoint ? ` · from ${st.checkpoint.key} (step ${st.checkpoint.step})` : "";
+    state.dataset.state = now;
+    state.textContent = st.running
+      ? `running · ${st.mode} · ${st.model}${from}`
+      : now === "failed"
+        ? `failed · ${st.state_reason}`
+        : now;
+    state.title = st.state_reason || "";
+    state.className = `pill ${st.running ? "on" : now === "failed" ? "failed" : "off"}`;
+    if (st.running) $("#live-mode").value = st.mode;
+    $("#live-start").disabled = ["starting", "running", "stopping"].includes(now);
+    $("#live-stop").disabled = !st.running;
+    $("#live-manual").hidden = !(st.running && st.mode === "manual");
+    const sig = st.latest_signal;
+    $("#live-signal").innerHTML = sig
+      ? `<span class="${sig.action === "BUY" ? "up" : sig.action === "SELL" ? "down" : ""}">${sig.action}</span> ` +
+        `<span class="muted">${(sig.confidence * 100).toFixed(0)}% · ${fmtPrice(sig.price)} · ${fmtTime(sig.time)} UTC</span>`
+      : st.running
+        ? '<span class="muted">waiting for the first closed candle…</span>'
+        : "";
+    if (st.signals) this.showSignals(st.signals);
+    this.showPaper(st.paper);
+    this.showMetrics(st);
+  }
+
+  // The paper account of the live session: pushed with every live status, never polled.
+  showPaper(p) {
+    const box = $("#live-paper");
+    box.hidden = !p;
+    if (!p) return;
+    $("#live-paper-note").textContent = `(${p.timeframe} signals · ${fmtPrice(p.initial_equity)} start)`;
+    const rows = [
+      ["Equity", fmtPrice(p.equity)],
+      ["P&L", `<span class="${p.pnl >= 0 ? "up" : "down"}">${fmtPct(p.return_pct)}</span> (${fmtPrice(p.pnl)})`],
+      ["Trades", String(p.trades)],
+      ["Win rate", p.trades ? `${(p.win_rate * 100).toFixed(0)}%` : "—"],
+      ["Fees", p.fees.toFixed(2)],
+    ];
+    $("#live-paper-figures").replaceChildren(
+      ...rows.flatMap(([k, v]) => {
+        const dd = el("dd", {});
+        dd.innerHTML = v;
+        return [el("dt", {}, k), dd];
+      }),
+    );
+    const table = $("#live-paper-positions");
+    table.hidden = !p.positions.length;
+    table.querySelector("tbody").replaceChildren(
+      ...p.positions.map((q) =>
+        el(
+          "tr",
+          {},
+          el("td", { class: q.side === "LONG" ? "up" : "down" }, `${q.side} ${q.symbol}`),
+          el("td", {}, q.size.toPrecision(4)),
+          el("td", {}, fmtPrice(q.entry_price)),
+          el("td", {}, fmtPrice(q.last_price)),
+          el("td", { class: q.unrealised_pnl >= 0 ? "up" : "down" }, fmtPrice(q.unrealised_pnl)),
+        ),
+      ),
+    );
+  }
+
+  showMetrics(st) {
+    const m = st.metrics;
+    const rows = [["CPU load", st.cpu_percent == null ? "—" : `${st.cpu_percent.toFixed(0)}%`]];
+    if (st.gpu_percent != null) rows.push(["GPU load", `${st.gpu_percent.toFixed(0)}%`]);
+    if (m) {
+      rows.unshift(
+        ["Predictions / s", m.predictions_per_s.toFixed(2)],
+        ["Training batches / min", m.training_batches_per_min.toFixed(1)],
+        ["Predictions · resolved", `${m.predictions} · ${m.resolved}`],
+      );
+      for (const [key, a] of Object.entries(m.accuracy)) {
+        if (!key.startsWith(`${st.model}/`)) continue;
+        const acc = a.action_accuracy == null ? "—" : `${(a.action_accuracy * 100).toFixed(0)}%`;
+        rows.push([`Accuracy ${key.split("/")[1]}`, `${acc} of ${a.resolved}`]);
+      }
+    }
+    $("#live-metrics").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  }
+
+  showSignals(signals) {
+    $("#live-signals").replaceChildren(
+      ...signals.map((s) =>
+        el("span", { class: s.action === "BUY" ? "up" : "down", title: fmtTime(s.time) }, `${s.action} ${(s.confidence * 100).toFixed(0)}%`),
+      ),
+    );
+    this.signalMarkers = signals
+      .filter((s) => s.timeframe === this.chart.timeframe && this.onChartSymbol())
+      .map((s) => ({
+        time: s.time - (s.time % this.chart.durationMs()),
+        position: s.action === "BUY" ? "belowBar" : "aboveBar",
+        shape: s.action === "BUY" ? "arrowUp" : "arrowDown",
+        color: s.action === "BUY" ? "#26a69a" : "#ef5350",
+        // a bare arrow: the panel lists each signal's confidence, labels would pile up at 1s
+        text: "",
+      }));
+    this.chart.setMarkerLayer("signals", this.signalMarkers);
+  }
+
+  onForming(c) {
+    if (c.symbol !== this.chart.symbol || c.timeframe !== this.chart.timeframe) return;
+    this.chart.upsert(c);
+  }
+
+  onCandle(c) {
+    if (c.symbol !== this.chart.symbol || c.timeframe !== this.chart.timeframe) return;
+    this.chart.upsert(c);
+    this.closed.add(c.time);
+  }
+
+  // A prediction: draw its ghost candle at the candle it predicts, and list it.
+  // Live overlays belong to the live session's symbol only, never to another chart.
+  onChartSymbol() {
+    return Boolean(this.status && this.status.symbol === this.chart.symbol);
+  }
+
+  onPrediction(p) {
+    if (p.timeframe === this.chart.timeframe) {
+      this.ghosts.set(`${p.timeframe}|${p.target_time}`, {
+        time: p.target_time,
+        open: p.open,
+        high: p.high,
+        low: p.low,
+        close: p.close,
+      });
+      if (this.ghosts.size > MAX_GHOSTS) this.ghosts.delete(this.ghosts.keys().next().value);
+      this.drawGhosts();
+    }
+    const cells = [
+      fmtTime(p.time).slice(11),
+      p.timeframe,
+      fmtPrice(p.predicted),
+      p.actual == null ? "…" : fmtPrice(p.actual),
+      p.error == null ? "—" : `${p.error.toFixed(3)}%`,
+      `${p.action} ${(p.confidence * 100).toFixed(0)}%`,
+    ];
+    const row = el("tr", { class: p.status }, ...cells.map((c) => el("td", {}, c)));
+    const body = $("#live-table tbody");
+    const old = this.rows.get(p.id);
+    if (old) old.replaceWith(row);
+    else body.prepend(row);
+    this.rows.set(p.id, row);
+    while (body.children.length > 50) {
+      const last = body.lastChild;
+      for (const [id, r] of this.rows) if (r === last) this.rows.delete(id);
+      last.remove();
+    }
+  }
+
+  drawGhosts() {
+    const tf = this.chart.timeframe;
+    const list = this.onChartSymbol()
+      ? [...this.ghosts.entries()].filter(([k]) => k.startsWith(`${tf}|`)).map(([, g]) => g)
+      : [];
+    list.sort((a, b) => a.time - b.time);
+    this.chart.setGhosts(list);
+  }
+
+  onChartLoaded() {
+    this.drawGhosts();
+    if (this.status && this.status.signals) this.showSignals(this.status.signals);
+  }
+}
