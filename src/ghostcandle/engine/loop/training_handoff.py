@@ -24,6 +24,7 @@ from ghostcandle.engine.loop.sample_keeping import SessionSamples
 from ghostcandle.engine.loop.writes import StepLog
 from ghostcandle.engine.training.batches import SeriesCache, build_batch
 from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
+from ghostcandle.engine.training.recording import session_recorder
 from ghostcandle.engine.training.trainer import StepReport, Trainer
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window
@@ -72,6 +73,8 @@ class TrainingHandoff:
             clock=self.clock,
             step_timeout_s=self.config.step_timeout_s,
             checkpoint_key=self.config.session_id,
+            # every applied step is recorded so it can be replayed (``train replay-step``)
+            recorder=session_recorder(self._frames.db, self.config.session_id, self.clock),
         ).start()
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
         if self.samples is not None:
