@@ -20,6 +20,7 @@ from ghostcandle.web.routers import (
     candles,
     evaluation,
     events,
+    learning,
     meta,
     panels,
     structure,
@@ -63,6 +64,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         panels,
         evaluation,
         training_runs,
+        learning,
         events,
     ):
         app.include_router(module.router)
