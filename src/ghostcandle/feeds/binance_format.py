@@ -19,6 +19,7 @@ from typing import Any
 
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.errors import UserInputError
+from ghostcandle.domain.order_book import DiffUpdate
 from ghostcandle.domain.symbols import exchange_symbol, normalise_symbol
 from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
 
@@ -51,6 +52,11 @@ def depth_stream(symbol: str) -> str:
     return f"{exchange_symbol(symbol).lower()}@depth{DEPTH_LEVELS}@100ms"
 
 
+def diff_depth_stream(symbol: str) -> str:
+    """Return the stream name of one symbol's book diffs every 100 ms (the local-book protocol)."""
+    return f"{exchange_symbol(symbol).lower()}@depth@100ms"
+
+
 @dataclass(frozen=True, slots=True)
 class KlineUpdate:
     """One kline message: ``closed`` is Binance's ``x`` (only closed candles are facts)."""
@@ -72,13 +78,21 @@ class DepthUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class DepthDiff:
+    """A ``depthUpdate``: the levels that changed for update ids ``diff.first_id..last_id``."""
+
+    symbol: str
+    diff: DiffUpdate
+
+
+@dataclass(frozen=True, slots=True)
 class ServerShutdown:
     """The server announced it will close the connection soon: reconnect now."""
 
     event_time: int
 
 
-Message = KlineUpdate | DepthUpdate | ServerShutdown
+Message = KlineUpdate | DepthUpdate | DepthDiff | ServerShutdown
 
 
 def _num(raw: Any, name: str) -> float:
@@ -149,6 +163,8 @@ def parse_message(raw: str | bytes) -> Message | None:
             raise BadMessageError("missing_field", "x")
         candle = candle_from_kline(symbol, k)
         return KlineUpdate(symbol, candle, closed, _int(data.get("E"), "E"))
+    if event == "depthUpdate":
+        return parse_diff(data)
     if event == "serverShutdown":
         return ServerShutdown(_int(data.get("E", 0), "E"))
     if "lastUpdateId" in data:
@@ -165,8 +181,13 @@ def parse_message(raw: str | bytes) -> Message | None:
     raise BadMessageError("unknown_event", repr(event))
 
 
-def parse_depth(symbol: str, data: dict[str, Any]) -> DepthUpdate:
-    """Parse a partial book (stream frame or REST ``/api/v3/depth`` answer)."""
+def parse_depth(
+    symbol: str, data: dict[str, Any], levels: int | None = DEPTH_LEVELS
+) -> DepthUpdate:
+    """Parse a partial book (stream frame or REST ``/api/v3/depth`` answer).
+
+    Keep the best ``levels`` per side (None: all, as a local book's REST snapshot needs).
+    """
     try:
         bids = tuple((_num(p, "bid"), _num(q, "bid_qty")) for p, q in data["bids"])
         asks = tuple((_num(p, "ask"), _num(q, "ask_qty")) for p, q in data["asks"])
@@ -175,7 +196,32 @@ def parse_depth(symbol: str, data: dict[str, Any]) -> DepthUpdate:
         if isinstance(exc, BadMessageError):
             raise
         raise BadMessageError("bad_depth", str(exc)) from None
-    return DepthUpdate(symbol, uid, bids[:DEPTH_LEVELS], asks[:DEPTH_LEVELS])
+    return DepthUpdate(symbol, uid, bids[:levels], asks[:levels])
+
+
+def parse_diff(data: dict[str, Any]) -> DepthDiff:
+    """Parse the ``data`` of a ``depthUpdate`` (quantity 0 removes a level)."""
+    if not isinstance(data.get("s"), str):
+        raise BadMessageError("missing_field", "s")
+    try:
+        symbol = normalise_symbol(data["s"])
+        first, last = _int(data["U"], "U"), _int(data["u"], "u")
+        bids = tuple((_num(p, "bid"), _num(q, "bid_qty")) for p, q in data["b"])
+        asks = tuple((_num(p, "ask"), _num(q, "ask_qty")) for p, q in data["a"])
+        event_time = _int(data["E"], "E")
+    except KeyError as exc:
+        raise BadMessageError("missing_field", str(exc)) from None
+    except UserInputError:
+        raise BadMessageError("bad_symbol", repr(data.get("s"))) from None
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, BadMessageError):
+            raise
+        raise BadMessageError("bad_depth", str(exc)) from None
+    if last < first:
+        raise BadMessageError("bad_depth", f"U={first} > u={last}")
+    if any(p <= 0 or q < 0 for p, q in (*bids, *asks)):
+        raise BadMessageError("non_positive", "depth level")
+    return DepthDiff(symbol, DiffUpdate(event_time, first, last, bids, asks))
 
 
 def candle_from_rest_row(symbol: str, interval: str, row: Any) -> Candle:

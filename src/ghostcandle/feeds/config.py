@@ -10,6 +10,10 @@ from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES, check_timeframe
 
 BINANCE_WS_URL = "wss://stream.binance.com:9443"
 BINANCE_REST_URL = "https://api.binance.com"
+#: How the feed follows the book: ``depth20`` takes the exchange's top-20 partial book every
+#: 100 ms; ``diff`` keeps a full local book from the diff stream and REST snapshots
+#: (``feeds/local_book.py``). Both store the same per-second top-20 snapshots.
+DEPTH_MODES = ("depth20", "diff")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,7 +25,8 @@ class FeedConfig:
     the exchange's 24-hour cut-off. ``stale_after_s``: reconnect after this long without any
     message. ``seed`` makes the reconnect jitter reproducible. ``status_file``: also write the
     health there as JSON (atomically), for ``ghostcandle status`` while this process holds the
-    database.
+    database. ``depth_mode``: see ``DEPTH_MODES``; ``depth_snapshot_limit``: levels per side of
+    the REST snapshot a ``diff`` book starts from.
     """
 
     name: str = "binance"
@@ -31,7 +36,9 @@ class FeedConfig:
     rest_url: str = BINANCE_REST_URL
     ws_url: str = BINANCE_WS_URL
     depth: bool = True
+    depth_mode: str = "depth20"
     depth_snapshot_ms: int = 1000
+    depth_snapshot_limit: int = 1000
     history_candles: int = 1000
     publish_forming: bool = True
     reconnect_min_s: float = 0.2
@@ -53,6 +60,10 @@ class FeedConfig:
         object.__setattr__(self, "symbols", tuple(normalise_symbol(s) for s in self.symbols))
         for i in self.intervals:
             check_timeframe(i)
+        if self.depth_mode not in DEPTH_MODES:
+            raise UserInputError(f"--depth {self.depth_mode}: give one of {', '.join(DEPTH_MODES)}")
+        if not 1 <= self.depth_snapshot_limit <= 5000:
+            raise UserInputError("the depth snapshot limit must be 1..5000 levels")
         if self.reconnect_min_s <= 0 or self.reconnect_max_s < self.reconnect_min_s:
             raise UserInputError("reconnect delays must be positive with min <= max")
 

@@ -1,9 +1,15 @@
-"""Keep the latest top-20 book per symbol and store a compact snapshot of it every second."""
+"""Keep the latest top-20 book per symbol and store a compact snapshot of it every second.
+
+A book that cannot be a market (crossed, one-sided, empty, unordered: ``book_problem``) is not
+stored; it is counted by reason, once per period it was current in.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
+from ghostcandle.domain.order_book import book_problem
 from ghostcandle.feeds.binance_format import DepthUpdate
 from ghostcandle.store.depth import DepthSnapshot, DepthStore
 
@@ -15,16 +21,18 @@ class DepthRecorder:
         self.store = store
         self.period_ms = period_ms
         self.source = source
-        self._latest: dict[str, DepthUpdate] = {}
+        self._latest: dict[str, tuple[DepthUpdate, int | None]] = {}
         self._last_written: dict[str, int] = {}
         self._last_id: dict[str, int] = {}
         self._lock = threading.Lock()
         self.snapshots = 0
+        #: books not stored, by reason
+        self.rejected: Counter[str] = Counter()
 
-    def offer(self, update: DepthUpdate) -> None:
-        """Remember ``update`` as the symbol's current book."""
+    def offer(self, update: DepthUpdate, known_levels: int | None = None) -> None:
+        """Remember ``update`` as the symbol's current book (``known_levels``: a local book's)."""
         with self._lock:
-            self._latest[update.symbol] = update
+            self._latest[update.symbol] = (update, known_levels)
 
     def flush(self, now_ms: int) -> int:
         """Store the current book of every symbol not yet stored this period; return how many.
@@ -33,15 +41,30 @@ class DepthRecorder:
         then, so a decision at ``t`` reading rows at or before ``t`` never sees a later book.
         """
         slot = now_ms - now_ms % self.period_ms + self.period_ms
+        due = []
         with self._lock:
-            due = [
-                DepthSnapshot(u.symbol, slot, u.last_update_id, u.bids, u.asks)
-                for s, u in self._latest.items()
-                if self._last_written.get(s) != slot and self._last_id.get(s) != u.last_update_id
-            ]
-            for snap in due:
-                self._last_written[snap.symbol] = slot
-                self._last_id[snap.symbol] = snap.last_update_id
+            for s, (u, known) in self._latest.items():
+                if self._last_written.get(s) == slot or self._last_id.get(s) == u.last_update_id:
+                    continue
+                self._last_written[s] = slot
+                self._last_id[s] = u.last_update_id
+                problem = book_problem(u.bids, u.asks)
+                if problem is not None:
+                    self.rejected[problem] += 1
+                    continue
+                due.append(
+                    DepthSnapshot(s, slot, u.last_update_id, u.bids, u.asks, known_levels=known)
+                )
         written = self.store.write(due, source=self.source)
         self.snapshots += written
         return written
+
+    def counters(self) -> dict[str, int]:
+        """Return the snapshots stored and the books rejected (in all and by reason)."""
+        with self._lock:
+            rejected = dict(self.rejected)
+        return {
+            "depth_snapshots": self.snapshots,
+            "depth_rejected": sum(rejected.values()),
+            **{f"depth_rejected_{k}": v for k, v in rejected.items()},
+        }

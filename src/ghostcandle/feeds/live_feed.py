@@ -2,9 +2,11 @@
 
 ``LiveFeed(db, bus, config).start()`` runs the connection on its own thread. Closed candles go
 through the ``CandleBuilder`` (stored, then ``CandleCompletionEvent`` published, in order, no
-gap); open-candle updates go to ``forming_topic`` only; depth goes to compact snapshots. On a
-drop, a ``serverShutdown``, a silent or dead link (pings unanswered), or before the 24-hour
-cut-off it reconnects with jittered backoff, then backfills the missed candles over REST.
+gap); open-candle updates go to ``forming_topic`` only; depth goes to compact snapshots (from
+the ``depth20`` partial book, or, with ``depth_mode="diff"``, from local books kept by diffs and
+REST snapshots: ``LiveBooks``). On a drop, a ``serverShutdown``, a silent or dead link (pings
+unanswered), or before the 24-hour cut-off it reconnects with jittered backoff, then backfills
+the missed candles over REST.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -30,10 +34,12 @@ from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.feeds.backfill import closed_pages
 from ghostcandle.feeds.binance_format import (
     BadMessageError,
+    DepthDiff,
     DepthUpdate,
     KlineUpdate,
     ServerShutdown,
     depth_stream,
+    diff_depth_stream,
     kline_stream,
     parse_message,
 )
@@ -42,6 +48,7 @@ from ghostcandle.feeds.candle_writer import write_closed
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.depth import DepthRecorder
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
+from ghostcandle.feeds.local_book import LiveBooks, fetch_snapshots
 from ghostcandle.feeds.rest import BinanceRest
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
@@ -74,6 +81,8 @@ class LiveFeed:
         self.depth = DepthRecorder(
             DepthStore(db), period_ms=config.depth_snapshot_ms, source=config.exchange
         )
+        diff = config.depth and config.depth_mode == "diff"
+        self.books = LiveBooks(config.symbols) if diff else None
         self._status_store = FeedStatusStore(db)
         self._rng = random.Random(config.seed)
         self.counters: Counter[str] = Counter()
@@ -86,7 +95,7 @@ class LiveFeed:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._filling: set[tuple[str, str]] = set()
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._ws: ClientConnection | None = None
 
     # -- life cycle --------------------------------------------------------------------------
@@ -136,7 +145,8 @@ class LiveFeed:
             counters={
                 **dict(self.counters),
                 **{f"builder_{k}": v for k, v in b.items()},
-                "depth_snapshots": self.depth.snapshots,
+                **self.depth.counters(),
+                **(self.books.counters() if self.books is not None else {}),
             },
             last_error=self.last_error,
         )
@@ -196,7 +206,8 @@ class LiveFeed:
     def _url(self) -> str:
         streams = [kline_stream(s, i) for s, i in self.config.series()]
         if self.config.depth:
-            streams += [depth_stream(s) for s in self.config.symbols]
+            book = diff_depth_stream if self.books is not None else depth_stream
+            streams += [book(s) for s in self.config.symbols]
         return f"{self.config.ws_url.rstrip('/')}/stream?streams={'/'.join(streams)}"
 
     async def _session(self) -> float:
@@ -219,6 +230,8 @@ class LiveFeed:
                 self._ws = ws
                 self.connected = True
                 self.counters["connections"] += 1
+                if self.books is not None:
+                    self.books.reconnected()  # diffs were lost: resynchronise every book
                 log.info("feed %s: connected to %s", cfg.name, cfg.ws_url)
                 fill = asyncio.create_task(self._backfill_all())
                 try:
@@ -304,6 +317,9 @@ class LiveFeed:
                 )
         elif isinstance(msg, DepthUpdate):
             self.depth.offer(msg)
+        elif isinstance(msg, DepthDiff):
+            if self.books is not None and self.books.diff(msg.symbol, msg.diff):
+                self._spawn_snapshot(msg.symbol)
         elif isinstance(msg, ServerShutdown):
             log.info("feed %s: serverShutdown received: reconnecting", self.config.name)
             self.counters["server_shutdowns"] += 1
@@ -337,7 +353,16 @@ class LiveFeed:
         self._loop.call_soon_threadsafe(self._spawn_fill, symbol, interval, start, end)
 
     def _spawn_fill(self, symbol: str, interval: str, start: int, end: int) -> None:
-        task = asyncio.ensure_future(self._fill(symbol, interval, start, end))
+        self._spawn(self._fill(symbol, interval, start, end))
+
+    def _spawn_snapshot(self, symbol: str) -> None:
+        assert self.books is not None
+        self._spawn(
+            fetch_snapshots(self.books, self._rest, symbol, self.config, self._sleep_or_stop)
+        )
+
+    def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)  # keep a reference until it is done
         task.add_done_callback(self._tasks.discard)
 
@@ -395,6 +420,8 @@ class LiveFeed:
         now = self.clock.now_ms()
         try:
             if self.config.depth:
+                for top, known in self.books.tops() if self.books is not None else ():
+                    self.depth.offer(top, known)
                 self.depth.flush(now)
             last = getattr(self, "_status_saved", 0)
             if force or now - last >= self.config.status_every_s * 1000:

@@ -137,11 +137,19 @@ class BinanceRest:
         return out, bad
 
     async def depth(self, symbol: str, limit: int = 20) -> DepthUpdate:
-        """Return the top ``limit`` levels of the book."""
+        """Return the top ``limit`` levels of the book (all it answers: a local book's snapshot).
+
+        A malformed answer raises ``TemporaryError`` (the caller may ask again).
+        """
         data = await self._get("/api/v3/depth", {"symbol": exchange_symbol(symbol), "limit": limit})
         if not isinstance(data, dict):
             raise TemporaryError(f"{self.base_url}/api/v3/depth answered {data!r:.100}")
-        return parse_depth(symbol, data)
+        try:
+            return parse_depth(symbol, data, levels=limit)
+        except BadMessageError as exc:
+            raise TemporaryError(
+                f"{self.base_url}/api/v3/depth answered a bad book: {exc}"
+            ) from None
 
 
 def _retry_after(resp: httpx.Response) -> float:

@@ -30,7 +30,8 @@ def register(sub: Any) -> None:
         "exchange-sim",
         help="serve a local Binance-compatible exchange (SYNTHETIC or replayed market)",
         description="Serve /api/v3/{ping,time,klines,depth} and the kline and depth WebSocket "
-        "streams on 127.0.0.1, from a seeded SYNTHETIC market or a replay of a candle file at "
+        "streams (depth20 partial books and depth@100ms diffs of one book) on 127.0.0.1, from"
+        " a seeded SYNTHETIC market or a replay of a candle file at "
         "N x speed. Point `ghostcandle live --rest-url/--ws-url` at the printed URLs.",
     )
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
@@ -63,6 +64,15 @@ def register(sub: Any) -> None:
     g.add_argument("--rest-429-every", type=int, default=0)
     g.add_argument("--retry-after", type=float, default=1.0, metavar="SECONDS")
     g.add_argument("--rest-418", action="store_true")
+    g.add_argument(
+        "--depth-gap-every", type=int, default=0, help="withhold every n-th depth diff (a gap)"
+    )
+    g.add_argument(
+        "--crossed-book-every",
+        type=int,
+        default=0,
+        help="every n-th depth diff, cross the book for 15 diffs",
+    )
     p.set_defaults(handler=run)
 
 
@@ -87,6 +97,8 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         rest_429_every=args.rest_429_every,
         retry_after_s=args.retry_after,
         rest_418=args.rest_418,
+        depth_gap_every=args.depth_gap_every,
+        crossed_book_every=args.crossed_book_every,
     )
 
 

@@ -23,6 +23,10 @@ class Faults:
       fields, NaN, high < low, a frame far too large, in turn).
     - ``rest_429_every``: answer every n-th REST request with 429 and ``Retry-After``.
     - ``rest_418``: answer every ``/api/v3/klines`` request with 418 (banned).
+    - ``depth_gap_every``: withhold every n-th diff of each symbol's ``depth@100ms`` stream (a
+      sequence gap a local book must resynchronise from).
+    - ``crossed_book_every``: every n-th diff, hold a bid above the best ask for
+      ``crossed_book_for`` diffs (a crossed book, to be rejected).
     """
 
     drop_before_close_ms: int = 0
@@ -39,6 +43,9 @@ class Faults:
     rest_429_every: int = 0
     retry_after_s: float = 1.0
     rest_418: bool = False
+    depth_gap_every: int = 0
+    crossed_book_every: int = 0
+    crossed_book_for: int = 15
 
     def active(self) -> list[str]:
         """Return the names of the faults switched on."""
@@ -54,6 +61,8 @@ class Faults:
             "malformed_every",
             "rest_429_every",
             "rest_418",
+            "depth_gap_every",
+            "crossed_book_every",
         ):
             if getattr(self, name):
                 on.append(name)

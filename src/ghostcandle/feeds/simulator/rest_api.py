@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from ghostcandle.feeds.simulator.server import ExchangeSimulator
 
 Answer = tuple[int, Any, dict[str, str]]
+#: Binance's largest depth snapshot.
+MAX_DEPTH_LIMIT = 5000
 
 
 def _error(code: int, msg: str, status: int = 400) -> Answer:
@@ -135,8 +137,10 @@ class RestApi:
         symbol = self._symbol(q)
         if symbol is None:
             return _error(-1121, "Invalid symbol.")
-        book = self.sim.book(symbol, self.sim.sim_now())
+        raw = q.get("limit", "100")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DEPTH_LIMIT:
+            return _error(-1100, f"limit must be 1..{MAX_DEPTH_LIMIT}.")
+        book = self.sim.book(symbol, self.sim.sim_now(), int(raw))
         if book is None:
             return _error(-1121, "Invalid symbol.")
-        limit = min(20, max(1, int(q.get("limit", "20")) if q.get("limit", "").isdigit() else 20))
-        return 200, {**book, "bids": book["bids"][:limit], "asks": book["asks"][:limit]}, {}
+        return 200, book, {}

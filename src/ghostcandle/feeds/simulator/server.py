@@ -2,7 +2,8 @@
 
 REST: ``/api/v3/ping``, ``/api/v3/time``, ``/api/v3/klines``, ``/api/v3/depth``.
 WebSocket: ``/stream?streams=a/b`` (combined, ``{"stream", "data"}``) or ``/ws/a/b`` (raw), with
-``<sym>@kline_<interval>`` and ``<sym>@depth20@100ms``. Simulated time runs ``speed`` times as
+``<sym>@kline_<interval>``, ``<sym>@depth20@100ms`` and ``<sym>@depth@100ms`` (diffs; one book
+per symbol behind all depth answers, see ``depth_feed.py``). Simulated time runs ``speed`` times as
 fast as the injected clock; faults (``Faults``) are injected on purpose.
 """
 
@@ -25,8 +26,8 @@ from websockets.http11 import Request, Response
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.symbols import exchange_symbol
 from ghostcandle.domain.timeframes import align_down, duration_ms
-from ghostcandle.feeds.binance_format import depth_stream, kline_payload, kline_stream
-from ghostcandle.feeds.simulator.book import book_payload
+from ghostcandle.feeds.binance_format import kline_payload, kline_stream
+from ghostcandle.feeds.simulator.depth_feed import SimDepth
 from ghostcandle.feeds.simulator.faults import Faults
 from ghostcandle.feeds.simulator.market import Market
 from ghostcandle.feeds.simulator.rest_api import RestApi
@@ -97,7 +98,7 @@ class ExchangeSimulator:
         self._clients: set[_Client] = set()
         self._next_open: dict[tuple[str, str], int] = {}
         self._dropped_for: set[int] = set()
-        self._update_id = 1_000_000
+        self.depth = SimDepth(market, self.config.seed, self.config.faults)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -111,17 +112,11 @@ class ExchangeSimulator:
         """Return the simulated time (epoch ms)."""
         return self._sim0 + int((self.clock.now_ms() - self._wall0) * self.config.speed)
 
-    def next_update_id(self) -> int:
-        """Return a fresh order-book update id."""
-        self._update_id += 1
-        return self._update_id
-
-    def book(self, symbol: str, t_ms: int) -> dict[str, Any] | None:
-        """Return the synthetic book of ``symbol`` at ``t_ms``, or None before trading began."""
-        mid = self.market.series[symbol].last_price(t_ms)
-        if mid is None:
-            return None
-        return book_payload(symbol, mid, t_ms, self.config.seed, self.next_update_id())
+    def book(self, symbol: str, t_ms: int, limit: int = 20) -> dict[str, Any] | None:
+        """Return the best ``limit`` levels of ``symbol``'s book (REST answer), or None before
+        trading began.
+        """
+        return self.depth.snapshot(symbol, t_ms, limit)
 
     # -- urls --------------------------------------------------------------------------------
     @property
@@ -325,12 +320,7 @@ class ExchangeSimulator:
                 last_forming = wall
             if wall - last_depth >= cfg.depth_every_ms / 1000:
                 last_depth = wall
-                for symbol in self.market.symbols:
-                    stream = depth_stream(symbol)
-                    if stream in subscribed:
-                        book = self.book(symbol, now)
-                        if book is not None:
-                            self._broadcast(stream, book)
+                self.depth.tick(now, subscribed, self._broadcast)
             await asyncio.sleep(cfg.tick_ms / 1000)
 
     def _close(self, ws: ServerConnection, code: int) -> None:
