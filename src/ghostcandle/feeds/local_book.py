@@ -40,6 +40,7 @@ BUFFERED_DIFFS = 1000
 COUNTERS = (
     "book_diffs",
     "book_applied",
+    "book_replayed",
     "book_dropped",
     "book_gaps",
     "book_resyncs",
@@ -115,6 +116,7 @@ class LiveBooks:
                     return self._claim(s)
                 applied += 1
                 self._counts["book_applied"] += 1
+                self._counts["book_replayed"] += 1
             s.synced = s.ever_synced = True
             return False
 
@@ -173,6 +175,21 @@ class LiveBooks:
             return False
         s.fetching = True
         return True
+
+
+def book_summary(counters: dict[str, int]) -> str:
+    """Summarise the local books' counters in one line (``ghostcandle live`` and ``status``)."""
+    c = counters
+    rejected = ", ".join(
+        f"{k.removeprefix('depth_rejected_')} {v}"
+        for k, v in sorted(c.items())
+        if k.startswith("depth_rejected_")
+    )
+    return (
+        f"local book: {c.get('book_snapshots', 0)} snapshots, {c.get('book_gaps', 0)} gaps, "
+        f"{c.get('book_resyncs', 0)} resyncs, {c.get('book_dropped', 0)} diffs dropped, "
+        f"{c.get('depth_rejected', 0)} books rejected" + (f" ({rejected})" if rejected else "")
+    )
 
 
 async def fetch_snapshots(

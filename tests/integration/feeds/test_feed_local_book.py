@@ -7,8 +7,10 @@ crossed books are injected on purpose: resynchronised or rejected, counted, neve
 
 from __future__ import annotations
 
+import json
 import time
 
+from ghostcandle.cli.main import main
 from ghostcandle.domain.order_book import book_problem
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.live_feed import LiveFeed
@@ -85,6 +87,17 @@ def test_local_book_equals_the_simulators_book_at_every_stored_second(make_sim, 
     assert sim.stats.rest_requests >= len(sim.market.symbols)
 
 
+def test_diffs_buffered_while_the_snapshot_travels_are_replayed_on_it(make_sim, db: Database):
+    sim = make_sim(Faults(rest_depth_delay_ms=450))  # ~4 diffs newer than the snapshot each
+    feed = _run(db, sim, 3.0)
+    _assert_books_equal_simulator(db, sim)
+    c = feed.status().counters
+    assert c["book_gaps"] == 0
+    # the buffered diffs the snapshot did not hold yet were applied on it
+    assert c["book_replayed"] > 0
+    assert c["book_snapshots"] == len(sim.market.symbols)
+
+
 def test_an_injected_gap_is_resynchronised_and_counted(make_sim, db: Database):
     sim = make_sim()
 
@@ -122,3 +135,25 @@ def test_a_crossed_book_is_rejected_with_its_reason(make_sim, db: Database):
     assert sim.depth.stats["crossed"] >= 2
     assert c["depth_rejected_crossed"] >= 1
     assert c["depth_rejected"] == c["depth_rejected_crossed"]
+
+
+def test_live_depth_diff_then_status_shows_the_book_counters(make_sim, tmp_path, capsys):
+    sim = make_sim(Faults(depth_gap_every=10))
+    db_path = tmp_path / "live.duckdb"
+    rc = main(
+        [
+            "live", "--rest-url", sim.rest_url, "--ws-url", sim.ws_url, "--db", str(db_path),
+            "--symbols", "ETH/USDT,BTC/USDT", "--intervals", "1s", "--duration", "3",
+            "--history", "0", "--quiet", "--depth", "diff",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    assert "local book:" in capsys.readouterr().out
+    assert main(["status", "--db", str(db_path), "--json"]) == 0
+    (feed,) = json.loads(capsys.readouterr().out)["feeds"]
+    assert feed["counters"]["book_gaps"] >= 1
+    assert feed["counters"]["book_resyncs"] >= feed["counters"]["book_gaps"]
+    assert main(["status", "--db", str(db_path)]) == 0
+    assert "gaps" in capsys.readouterr().out.split("local book:")[1]
+    with Database(db_path) as db:
+        _assert_books_equal_simulator(db, sim)

@@ -15,8 +15,9 @@ from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserIn
 from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
 from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES, format_time
-from ghostcandle.feeds.config import BINANCE_REST_URL, BINANCE_WS_URL, FeedConfig
+from ghostcandle.feeds.config import BINANCE_REST_URL, BINANCE_WS_URL, DEPTH_MODES, FeedConfig
 from ghostcandle.feeds.live_feed import LiveFeed
+from ghostcandle.feeds.local_book import book_summary
 from ghostcandle.feeds.rest import BinanceRest
 from ghostcandle.messaging.bus import MessageBus
 
@@ -37,6 +38,13 @@ def register(sub: Any) -> None:
     p.add_argument("--rest-url", default=BINANCE_REST_URL)
     p.add_argument("--ws-url", default=BINANCE_WS_URL)
     p.add_argument("--no-depth", action="store_true", help="do not record order-book snapshots")
+    p.add_argument(
+        "--depth",
+        choices=DEPTH_MODES,
+        default="depth20",
+        help="how the book is followed: the top-20 partial book stream (default), or a local "
+        "book from the depth@100ms diffs and REST snapshots (sequence-checked, resynced on a gap)",
+    )
     p.add_argument("--history", type=int, default=1000, help="candles to load per new series")
     p.add_argument("--duration", type=float, default=0.0, help="stop after N seconds (0: never)")
     p.add_argument("--quiet", action="store_true", help="do not log every closed candle")
@@ -78,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             rest_url=args.rest_url,
             ws_url=args.ws_url,
             depth=not args.no_depth,
+            depth_mode=args.depth,
             history_candles=args.history,
             status_file=str(db.path) + ".feed-status.json",
         )
@@ -126,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
             f"stored {h.candles_stored} closed candles; reconnects {h.reconnects}, gaps "
             f"backfilled {h.gaps_backfilled}, messages rejected {h.messages_rejected}"
         )
+        if feed.books is not None:
+            print(book_summary(h.counters))
     return 0
 
 

@@ -11,6 +11,7 @@ from ghostcandle.cli.context import add_common
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import OperationalError
+from ghostcandle.feeds.local_book import book_summary
 from ghostcandle.store.db import Database, resolve_db_path
 from ghostcandle.store.feed_status import FeedStatusStore
 
@@ -85,5 +86,8 @@ def run(args: argparse.Namespace) -> int:
             rows,
         )
     )
+    for f in feeds:
+        if "book_snapshots" in f.get("counters", {}):
+            print(f"{f['name']}: {book_summary(f['counters'])}")
     print(f"(from the {where})")
     return 0

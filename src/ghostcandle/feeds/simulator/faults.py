@@ -23,6 +23,8 @@ class Faults:
       fields, NaN, high < low, a frame far too large, in turn).
     - ``rest_429_every``: answer every n-th REST request with 429 and ``Retry-After``.
     - ``rest_418``: answer every ``/api/v3/klines`` request with 418 (banned).
+    - ``rest_depth_delay_ms``: answer a REST depth snapshot this long after taking it (as a
+      busy exchange does: diffs newer than it stream meanwhile).
     - ``depth_gap_every``: withhold every n-th diff of each symbol's ``depth@100ms`` stream (a
       sequence gap a local book must resynchronise from).
     - ``crossed_book_every``: every n-th diff, hold a bid above the best ask for
@@ -43,6 +45,7 @@ class Faults:
     rest_429_every: int = 0
     retry_after_s: float = 1.0
     rest_418: bool = False
+    rest_depth_delay_ms: int = 0
     depth_gap_every: int = 0
     crossed_book_every: int = 0
     crossed_book_for: int = 15
@@ -61,6 +64,7 @@ class Faults:
             "malformed_every",
             "rest_429_every",
             "rest_418",
+            "rest_depth_delay_ms",
             "depth_gap_every",
             "crossed_book_every",
         ):

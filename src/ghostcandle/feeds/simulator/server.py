@@ -185,10 +185,15 @@ class ExchangeSimulator:
                 c.ws.transport.abort()
 
     # -- HTTP --------------------------------------------------------------------------------
-    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(
+        self, conn: ServerConnection, request: Request
+    ) -> Response | None:
         if not request.path.startswith("/api/"):
             return None
         status, body, headers = self.rest.handle(request.path)
+        lag = self.config.faults.rest_depth_delay_ms
+        if lag and request.path.startswith("/api/v3/depth"):
+            await asyncio.sleep(lag / 1000)  # taken when asked, answered later: diffs go on
         hdrs = Headers([("Content-Type", "application/json"), ("Connection", "close")])
         for k, v in headers.items():
             hdrs[k] = v
