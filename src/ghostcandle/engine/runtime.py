@@ -84,6 +84,8 @@ class ExchangeConfig:
     symbols: tuple[str, ...] = DEFAULT_SYMBOLS
     intervals: tuple[str, ...] = ("1s", "1m", "1h", "1d")
     history_candles: int = 1000
+    #: order book recorded by the feed: "off", "depth20" or "diff" (``feeds.config.DEPTH_MODES``)
+    depth: str = "off"
 
     def label(self) -> str:
         """Return what the page shows about the market (SYNTHETIC for the simulator)."""
@@ -163,7 +165,8 @@ class Runtime:
             intervals=ex.intervals,
             rest_url=ex.rest_url,
             ws_url=ex.ws_url,
-            depth=False,
+            depth=ex.depth != "off",
+            depth_mode="depth20" if ex.depth == "off" else ex.depth,
             history_candles=ex.history_candles,
             publish_forming=True,
         )

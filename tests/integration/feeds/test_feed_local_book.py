@@ -8,7 +8,12 @@ crossed books are injected on purpose: resynchronised or rejected, counted, neve
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
+
+import httpx
 
 from ghostcandle.cli.main import main
 from ghostcandle.domain.order_book import book_problem
@@ -157,3 +162,34 @@ def test_live_depth_diff_then_status_shows_the_book_counters(make_sim, tmp_path,
     assert "gaps" in capsys.readouterr().out.split("local book:")[1]
     with Database(db_path) as db:
         _assert_books_equal_simulator(db, sim)
+
+
+def test_serve_with_depth_diff_shows_the_book_counters_in_the_feed_status_api(make_sim, tmp_path):
+    sim = make_sim(Faults(depth_gap_every=10), symbols=("ETH/USDT",))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    cmd = [
+        sys.executable, "-m", "ghostcandle.cli.main", "serve", "--db", str(tmp_path / "s.duckdb"),
+        "--port", str(port), "--exchange-url", sim.rest_url, "--synthetic", "--symbols",
+        "ETH/USDT", "--intervals", "1s", "--depth", "diff",
+    ]  # fmt: skip
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        counters: dict[str, int] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and counters.get("book_gaps", 0) < 1:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/live-training/status", timeout=2)
+                counters = (r.json().get("feed") or {}).get("counters", {})
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        assert counters.get("book_gaps", 0) >= 1, counters
+        assert counters["book_snapshots"] >= 2
+        assert counters["depth_snapshots"] >= 1
+    finally:
+        proc.terminate()
+        proc.wait(20)

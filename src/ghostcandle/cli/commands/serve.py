@@ -11,6 +11,7 @@ from typing import Any
 from ghostcandle.cli.context import add_common
 from ghostcandle.domain.training_modes import mode_names
 from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
+from ghostcandle.feeds.config import DEPTH_MODES
 from ghostcandle.store.db import resolve_db_path
 from ghostcandle.web.config import DEFAULT_HOST, DEFAULT_PORT, WebConfig, is_loopback, with_token
 
@@ -55,6 +56,13 @@ def register(sub: Any) -> None:
     g.add_argument("--symbols", default="ETH/USDT", help="comma-separated (default ETH/USDT)")
     g.add_argument("--intervals", default="1s,1m,1h,1d", help="streamed intervals")
     g.add_argument(
+        "--depth",
+        choices=("off", *DEPTH_MODES),
+        default="off",
+        help="record the order book too: 'depth20' (partial book stream) or 'diff' (a local "
+        "book from diffs and REST snapshots; see `ghostcandle live --depth`); default off",
+    )
+    g.add_argument(
         "--live-mode",
         choices=mode_names(),
         help="start live inference at once in this training mode (default: start from the page)",
@@ -94,6 +102,7 @@ def exchange_config(args: argparse.Namespace) -> ExchangeConfig | None:
         synthetic=bool(args.synthetic),
         symbols=symbols,
         intervals=intervals,
+        depth=getattr(args, "depth", "off"),
     )
 
 
