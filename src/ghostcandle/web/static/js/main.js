@@ -2,6 +2,7 @@
 import { Annotator } from "./annotations.js";
 import { get } from "./api.js";
 import { ChartView } from "./chart.js";
+import { LearningPanel } from "./learning_panel.js";
 import { LivePanel } from "./live_panel.js";
 import { applyFeatures, BacktestPanel, loadModels, TrainingPanel } from "./panels.js";
 import { $, showError } from "./ui.js";
@@ -14,8 +15,9 @@ const annotator = new Annotator(chart);
 const training = new TrainingPanel(annotator);
 const live = new LivePanel(chart);
 const backtest = new BacktestPanel(chart);
+const learning = new LearningPanel(); // adds its tab before the tabs are wired
 live.onWantTimeframe = (tf) => show(state.symbol, tf);
-window.ghostcandle = { chart, annotator, state, live, backtest }; // for the browser tests and the console
+window.ghostcandle = { chart, annotator, state, live, backtest, learning }; // for the browser tests and the console
 
 function seriesOf(symbol, tf) {
   return state.status.series.find((s) => s.symbol === symbol && s.timeframe === tf);
