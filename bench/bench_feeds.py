@@ -8,6 +8,9 @@ over a real loopback WebSocket into a real DuckDB file, with a threaded bus (the
 - end-to-end lag from the simulator's event time ``E`` to delivery to a bus subscriber (speed 1,
   where simulated time is wall time), p50/p99 in ms;
 - the same at 10x speed (10 closes per symbol per second: 500 closed candles a second);
+- the live local book (``--depth diff``): diffs applied per second (parse + sequence check +
+  apply, ``LiveBooks.diff``) on the simulator's diff stream, beside its floor (``json.loads`` of
+  the same frames alone) and the wire parse alone;
 - baseline in the same run: storing 50 closed candles of 50 series one ``CandleStore.write`` each
   against the feed's batched ``write_closed``, and the ratio.
 """
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +32,12 @@ from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.feeds.backfill import candles_frame
+from ghostcandle.feeds.binance_format import DepthDiff, parse_depth, parse_message
 from ghostcandle.feeds.candle_writer import write_closed
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.live_feed import LiveFeed
+from ghostcandle.feeds.local_book import LiveBooks
+from ghostcandle.feeds.simulator.book import SimBook
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -135,6 +142,57 @@ def write_baseline(tmp: Path, rounds: int = 10) -> dict[str, float]:
     }
 
 
+def diff_apply(n: int = 20_000, rounds: int = 5) -> dict[str, float]:
+    """Time the live local book on ``n`` diff frames of the simulator's book (best of rounds)."""
+    book = SimBook("ETH/USDT", seed=3)
+    mid = 3000.0
+    rng = np.random.default_rng(3)
+    book.step(mid, 0)
+    snap = parse_depth("ETH/USDT", book.snapshot(1000), levels=None)
+    frames = []
+    levels = 0
+    for i in range(n):
+        mid *= 1 + float(rng.normal(0, 2e-5))
+        data = book.step(mid, (i + 1) * 100)
+        levels += len(data["b"]) + len(data["a"])
+        frames.append(json.dumps({"stream": "ethusdt@depth@100ms", "data": data}))
+
+    def rate(work: Callable[[], None]) -> float:
+        best = min(_timed(work) for _ in range(rounds))
+        return round(n / best)
+
+    def apply() -> None:
+        books = LiveBooks(["ETH/USDT"])
+        first = parse_message(frames[0])
+        assert isinstance(first, DepthDiff)
+        books.diff("ETH/USDT", first.diff)
+        books.snapshot("ETH/USDT", snap)
+        for f in frames[1:]:
+            msg = parse_message(f)
+            assert isinstance(msg, DepthDiff)
+            books.diff(msg.symbol, msg.diff)
+        assert books.counters()["book_gaps"] == 0
+
+    return {
+        "diffs": n,
+        "levels_per_diff": round(levels / n, 1),  # both sides
+        "diff_apply_msgs_per_s": rate(apply),
+        "parse_only_msgs_per_s": rate(lambda: _each(parse_message, frames)),
+        "floor_json_loads_msgs_per_s": rate(lambda: _each(json.loads, frames)),
+    }
+
+
+def _each(fn: Callable[[str], object], items: list[str]) -> None:
+    for x in items:
+        fn(x)
+
+
+def _timed(work: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    work()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     """Run every scenario and print one JSON line."""
     with tempfile.TemporaryDirectory() as d:
@@ -147,6 +205,7 @@ def main() -> None:
         figures["speed_1"] = run_stream(1.0, 20.0, tmp)
         figures["speed_10"] = run_stream(10.0, 10.0, tmp)
         figures.update(write_baseline(tmp))
+        figures["local_book"] = diff_apply()
     print(json.dumps(figures))
 
 
