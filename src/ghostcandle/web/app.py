@@ -18,6 +18,7 @@ from ghostcandle.web.config import WebConfig
 from ghostcandle.web.routers import annotations as annotations_routes
 from ghostcandle.web.routers import (
     candles,
+    depth,
     evaluation,
     events,
     learning,
@@ -54,11 +55,12 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    security.install(app, config.token if config.needs_token else None)
+    security.install(app, config)
     for module in (
         meta,
         candles,
         structure,
+        depth,
         annotations_routes,
         test_cases,
         panels,

@@ -282,6 +282,7 @@ export class ChartView {
       });
       series.setData(pts);
     }
+    if (this.onIndicatorData) this.onIndicatorData(); // the indicator panes, when shown
   }
 
   toggleIndicators(on = !this.showIndicators) {

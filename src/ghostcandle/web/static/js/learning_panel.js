@@ -4,6 +4,7 @@ import { get } from "./api.js";
 import { fmtTime } from "./format.js";
 import { showLeaderboard } from "./leaderboard_view.js";
 import { showSampleStats } from "./quality_view.js";
+import { useViewStyles } from "./styles.js";
 import { $, el, showError } from "./ui.js";
 
 const VIEWS = [
@@ -11,11 +12,6 @@ const VIEWS = [
   ["quality", "Data quality"],
   ["leaderboard", "Leaderboard"],
 ];
-
-function injectStyles() {
-  const link = el("link", { rel: "stylesheet", href: "/static/learning.css" });
-  document.head.append(link);
-}
 
 // Draw [step, value] series as lines in one SVG, on shared axes, with a legend.
 export function drawCurves(svg, series) {
@@ -49,7 +45,7 @@ export function drawCurves(svg, series) {
 
 export class LearningPanel {
   constructor() {
-    injectStyles();
+    useViewStyles();
     const tab = el("button", { class: "tab", "data-tab": "learning", title: "training runs, data quality, leaderboard" }, "Learning");
     $(".tabs").append(tab);
     const nav = el(

@@ -2,6 +2,8 @@
 import { Annotator } from "./annotations.js";
 import { get } from "./api.js";
 import { ChartView } from "./chart.js";
+import { DepthView } from "./depth_view.js";
+import { IndicatorPanes } from "./indicator_panes.js";
 import { LearningPanel } from "./learning_panel.js";
 import { LivePanel } from "./live_panel.js";
 import { applyFeatures, BacktestPanel, loadModels, TrainingPanel } from "./panels.js";
@@ -16,8 +18,10 @@ const training = new TrainingPanel(annotator);
 const live = new LivePanel(chart);
 const backtest = new BacktestPanel(chart);
 const learning = new LearningPanel(); // adds its tab before the tabs are wired
+const panes = new IndicatorPanes(chart);
+const depth = new DepthView(chart);
 live.onWantTimeframe = (tf) => show(state.symbol, tf);
-window.ghostcandle = { chart, annotator, state, live, backtest, learning }; // for the browser tests and the console
+window.ghostcandle = { chart, annotator, state, live, backtest, learning, panes, depth }; // for the browser tests and the console
 
 function seriesOf(symbol, tf) {
   return state.status.series.find((s) => s.symbol === symbol && s.timeframe === tf);
@@ -97,6 +101,8 @@ function keys(e) {
   else if (e.key === "a" || e.key === "A") annotator.toggle();
   else if (e.key === "i" || e.key === "I") toggleIndicators();
   else if (e.key === "p" || e.key === "P") togglePivots();
+  else if (e.key === "o" || e.key === "O") panes.toggle();
+  else if (e.key === "d" || e.key === "D") depth.toggle();
   else if (e.key === "Enter" && annotator.marking) annotator.save();
   else if (e.key === "Delete" || e.key === "Backspace") {
     // never while a new trade is being drawn: the key was meant for the draft, not the list
