@@ -25,27 +25,27 @@ from ghostcandle.domain.actions import Action
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
-from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
+from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.samples import NewSample, SampleSource
 from ghostcandle.domain.timeframes import (
     DEFAULT_TIMEFRAMES,
-    align_down,
     check_timeframe,
     close_time,
     duration_ms,
     format_time,
     is_aligned,
 )
-from ghostcandle.domain.window import WindowSpec
+from ghostcandle.store.annotation_frames import (
+    MARKET_STATE_LENGTH,
+    CandleFetcher,
+    annotation_frame,
+    completeness,
+)
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.samples import SampleStore
 
 Direction = Literal["LONG", "SHORT"]
-#: Candles per timeframe in a test case's market state (the seeds' format).
-MARKET_STATE_LENGTH = 100
-FRAME_MODEL = "annotation"
-FRAME_VERSION = "1"
 _ID = re.compile(r"^[0-9a-f]{12}$")
 _COLS = (
     "annotation_id, symbol, timeframe, entry_time, exit_time, entry_price, exit_price, "
@@ -99,6 +99,11 @@ class Annotation:
         """Return the trade's return in percent, signed for its direction."""
         return trade_pnl_pct(self.direction, self.entry_price, self.exit_price)
 
+    @property
+    def complete(self) -> bool:
+        """Return whether the frame holds 100 closed candles of every timeframe."""
+        return all(n == MARKET_STATE_LENGTH for n in completeness(self.frame).values())
+
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the API's view of an annotation)."""
         return {
@@ -115,6 +120,8 @@ class Annotation:
             "notes": self.notes,
             "decision_time": self.decision_time,
             "frame_id": self.frame.frame_id,
+            "completeness": completeness(self.frame),
+            "complete": self.complete,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -153,8 +160,16 @@ class AnnotationStore:
     """Create, read, update and delete annotations; write their test cases under ``data_dir``."""
 
     def __init__(
-        self, db: Database, candles: CandleStore, data_dir: str | Path, clock: Clock
+        self,
+        db: Database,
+        candles: CandleStore,
+        data_dir: str | Path,
+        clock: Clock,
+        *,
+        fetch: CandleFetcher | None = None,
     ) -> None:
+        """``fetch`` gets missing candles from the exchange (none: roll-ups only)."""
+        self.fetch = fetch
         self.db = db
         self.candles = candles
         self.data_dir = Path(data_dir)
@@ -179,6 +194,10 @@ class AnnotationStore:
         self._insert_all([ann])
         self.write_test_case(ann)
         return ann
+
+    def preview(self, symbol: str, timeframe: str, entry_time: int, exit_time: int) -> Annotation:
+        """Return the trade as saving it would (missing candles filled first), unsaved."""
+        return self._build("0" * 12, symbol, timeframe, entry_time, exit_time, None, "")
 
     def update(
         self,
@@ -303,6 +322,11 @@ class AnnotationStore:
                 "notes": ann.notes,
             },
             "frame": ann.frame.to_json(),
+            "completeness": {
+                "candles": completeness(ann.frame),
+                "wanted": MARKET_STATE_LENGTH,
+                "complete": ann.complete,
+            },
         }
 
     def write_test_case(self, ann: Annotation) -> Path:
@@ -348,7 +372,8 @@ class AnnotationStore:
             )
         entry_price = self._close_of(symbol, timeframe, entry_time)
         exit_price = self._close_of(symbol, timeframe, exit_time)
-        frame = self._frame(symbol, close_time(entry_time, timeframe))
+        decision = close_time(entry_time, timeframe)
+        frame = annotation_frame(self.candles, symbol, decision, self.fetch)
         now = self.clock.now_ms()
         return Annotation(
             annotation_id=annotation_id,
@@ -373,38 +398,6 @@ class AnnotationStore:
                 "pick a candle shown on the chart"
             )
         return float(df["close"].iloc[0])
-
-    def _frame(self, symbol: str, decision_time: int) -> FrameRef:
-        """Reference the last closed candles (up to 100 per timeframe) at ``decision_time``."""
-        specs: list[WindowSpec] = []
-        for tf in DEFAULT_TIMEFRAMES:
-            d = duration_ms(tf)
-            # the newest candle of tf with close_time <= decision_time: no look-ahead
-            end = align_down(decision_time, tf) - d
-            df = self.candles.read(symbol, tf, end - (MARKET_STATE_LENGTH - 1) * d, end)
-            t = df["open_time"].to_numpy(dtype=np.int64)
-            if len(t) == 0 or t[-1] != end:
-                continue
-            # keep only the unbroken run of candles that ends at `end`
-            breaks = np.nonzero(np.diff(t) != d)[0]
-            start_idx = int(breaks[-1]) + 1 if len(breaks) else 0
-            specs.append(WindowSpec(tf, end, len(t) - start_idx))
-        if not specs:
-            raise DataMissingError(
-                f"no candles of {symbol} closed before {format_time(decision_time)}: "
-                "load history before marking this trade"
-            )
-        windows = [self.candles.window(symbol, s) for s in specs]
-        spec_tuple = tuple(specs)
-        return FrameRef(
-            frame_id=make_frame_id(FRAME_MODEL, symbol, decision_time, spec_tuple),
-            model=FRAME_MODEL,
-            model_version=FRAME_VERSION,
-            symbol=symbol,
-            decision_time=decision_time,
-            windows=spec_tuple,
-            input_hash=frame_hash(windows),
-        )
 
     def _insert_all(self, anns: Sequence[Annotation]) -> None:
         with self.db.transaction() as con:

@@ -113,9 +113,34 @@ class AnnotationOut(BaseModel):
     notes: str
     decision_time: int
     frame_id: str
+    completeness: dict[str, int] = Field(
+        description="closed candles per timeframe in the test case (100 wanted of each)"
+    )
+    complete: bool = Field(description="whether every timeframe has its 100 candles")
     created_at: int
     updated_at: int
     test_case_file: str
+
+
+class AnnotationPreviewIn(_Strict):
+    """A trade being marked: its entry and exit candles' open times."""
+
+    symbol: str
+    timeframe: Timeframe
+    entry_time: int = _EPOCH_MS
+    exit_time: int = _EPOCH_MS
+
+    _check_symbol = field_validator("symbol")(_symbol)
+
+
+class AnnotationPreviewOut(BaseModel):
+    """What saving the trade would store: its figures and how complete its test case is."""
+
+    direction: str
+    profit_loss_pct: float
+    completeness: dict[str, int]
+    complete: bool
+    wanted: int = Field(description="closed candles wanted per timeframe")
 
 
 class TestCasesIn(_Strict):

@@ -15,6 +15,7 @@ from ghostcandle.store.annotations import AnnotationStore
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.web.backtest_job import BacktestJobs
+from ghostcandle.web.candle_fetch import exchange_fetcher
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.events import EventHub
 from ghostcandle.web.live_bridge import LiveBridge
@@ -96,7 +97,8 @@ class Workspace:
         db = Database(config.db_path)
         candles = CandleStore(db)
         hub = EventHub()
-        annotations = AnnotationStore(db, candles, config.data_dir, clk)
+        fetch = None if config.exchange is None else exchange_fetcher(candles, config.exchange)
+        annotations = AnnotationStore(db, candles, config.data_dir, clk, fetch=fetch)
         runtime = Runtime(db, clk, exchange=config.exchange)
         return Workspace(
             config=config,

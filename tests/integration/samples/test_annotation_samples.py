@@ -45,7 +45,9 @@ def test_an_annotation_is_recorded_moved_and_deleted_with_its_sample(
     assert _rows(db) == [(origin, "annotation", int(Action.BUY), "ok")]
     sample = annotations.samples.get(annotations.samples.ids())[0]
     assert sample.frame.frame_id == ann.frame.frame_id
-    assert sample.quality.provenance == {"file": 100}
+    # the stored 1m candles, and the closed hours before the entry rolled up from them
+    hours = (150 + 1) * M // (60 * M)
+    assert sample.quality.provenance == {"file": 100, "rollup": hours}
 
     annotations.update(ann.annotation_id, direction="SHORT")
     assert _rows(db) == [(origin, "annotation", int(Action.SELL), "ok")]
@@ -62,7 +64,10 @@ def test_training_on_annotations_leaves_a_tampered_one_out_and_goes_on(
     a = annotations.create(SYMBOL, "1m", T0 + 150 * M, T0 + 170 * M, direction="LONG")
     b = annotations.create(SYMBOL, "1m", T0 + 300 * M, T0 + 320 * M, direction="SHORT")
     # a candle inside a's frame (the 100 minutes before its entry closes) only
-    db.con.execute("UPDATE candles SET high = high + 5 WHERE open_time = ?", [T0 + 120 * M])
+    db.con.execute(
+        "UPDATE candles SET high = high + 5 WHERE timeframe = '1m' AND open_time = ?",
+        [T0 + 120 * M],
+    )
     clock = ReplayClock(T0 + 400 * M)
     result = train_on_annotations(db, annotations, "cnn", 2, [a, b], clock=clock)
     assert result.samples == 1

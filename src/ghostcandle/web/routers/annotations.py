@@ -7,9 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from ghostcandle.domain.symbols import normalise_symbol
+from ghostcandle.store.annotation_frames import MARKET_STATE_LENGTH
 from ghostcandle.store.annotations import Annotation
 from ghostcandle.web.deps import WorkspaceDep
-from ghostcandle.web.schemas import AnnotationIn, AnnotationOut, AnnotationPatch
+from ghostcandle.web.schemas import (
+    AnnotationIn,
+    AnnotationOut,
+    AnnotationPatch,
+    AnnotationPreviewIn,
+    AnnotationPreviewOut,
+)
 
 router = APIRouter(prefix="/api/annotations", tags=["annotations"])
 AnnotationId = Annotated[
@@ -45,6 +52,21 @@ def create_annotation(ws: WorkspaceDep, body: AnnotationIn) -> AnnotationOut:
     )
     ws.hub.publish("annotations", {"changed": ann.annotation_id})
     return _out(ws, ann)
+
+
+@router.post("/preview")
+def preview_annotation(ws: WorkspaceDep, body: AnnotationPreviewIn) -> AnnotationPreviewOut:
+    """Check a trade before saving it: missing candles are rolled up or fetched first, then
+    the answer says how many closed candles per timeframe its test case would hold."""
+    ann = ws.annotations.preview(body.symbol, body.timeframe, body.entry_time, body.exit_time)
+    view = ann.to_json()
+    return AnnotationPreviewOut(
+        direction=ann.direction,
+        profit_loss_pct=ann.profit_loss_pct,
+        completeness=view["completeness"],
+        complete=ann.complete,
+        wanted=MARKET_STATE_LENGTH,
+    )
 
 
 @router.get("/{annotation_id}")

@@ -51,6 +51,11 @@ export class Annotator {
 
   onClick(bar) {
     if (!this.marking) return;
+    if (this.chart.isForming(bar.time)) {
+      // its close is not known yet: the trade could not be saved
+      showError("That candle is still forming: pick a closed candle");
+      return;
+    }
     if (!this.entry || this.exit) {
       this.entry = bar;
       this.exit = null;
@@ -59,8 +64,31 @@ export class Annotator {
     } else {
       this.exit = bar;
     }
+    this.preview = null;
     this.renderDraft();
     this.renderMarkers();
+    if (this.entry && this.exit) this.checkCase();
+  }
+
+  // Ask the server what saving would store: missing candles are rolled up or fetched first.
+  async checkCase() {
+    const key = `${this.entry.time}|${this.exit.time}`;
+    this.previewKey = key;
+    $("#draft-case").textContent = "checking the test case's candles…";
+    $("#draft-case").className = "small muted";
+    try {
+      const p = await post("/api/annotations/preview", {
+        symbol: this.chart.symbol,
+        timeframe: this.chart.timeframe,
+        entry_time: this.entry.time,
+        exit_time: this.exit.time,
+      });
+      if (this.previewKey !== key) return;
+      this.preview = p;
+    } catch (e) {
+      if (this.previewKey === key) showError(e);
+    }
+    this.renderDraft();
   }
 
   figures() {
@@ -104,6 +132,18 @@ export class Annotator {
     pnl.className = f ? (f.pnl >= 0 ? "up" : "down") : "";
     $("#draft-held").textContent = f ? fmtDuration(f.held) : "—";
     $("#draft-save").disabled = !f;
+    const box = $("#draft-case");
+    const p = f ? this.preview : null;
+    if (!p) {
+      if (!f) box.textContent = "";
+      return;
+    }
+    const short = Object.entries(p.completeness).filter(([, n]) => n < p.wanted);
+    box.className = short.length ? "warnbox" : "small muted";
+    box.textContent = short.length
+      ? `Incomplete test case: ${short.map(([tf, n]) => `${tf} ${n}/${p.wanted}`).join(" · ")} closed candles ` +
+        "(neither stored, rolled up nor fetched). Saving keeps what there is and records it."
+      : `Test case complete: ${p.wanted} closed candles of each timeframe.`;
   }
 
   async save() {

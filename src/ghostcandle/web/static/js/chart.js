@@ -108,6 +108,20 @@ export class ChartView {
     });
   }
 
+  // The still-forming candle of the shown series (pushed by the feed) until it closes.
+  noteForming(c) {
+    if (c.symbol === this.symbol && c.timeframe === this.timeframe) this.formingTime = c.time;
+  }
+
+  noteClosed(c) {
+    if (c.symbol === this.symbol && c.timeframe === this.timeframe && c.time >= (this.formingTime ?? Infinity))
+      this.formingTime = null;
+  }
+
+  isForming(t) {
+    return this.formingTime != null && t >= this.formingTime;
+  }
+
   onCandleClick(handler) {
     this.clickHandlers.push(handler);
   }
@@ -116,6 +130,7 @@ export class ChartView {
     const gen = ++this.generation;
     this.symbol = symbol;
     this.timeframe = timeframe;
+    this.formingTime = null;
     this.loading = true;
     try {
       const q = new URLSearchParams({ symbol, timeframe, limit: String(PAGE) });

@@ -68,6 +68,19 @@ function noteSymbol(c) {
   return c;
 }
 
+// What a pushed candle does (the browser tests call these as the stream would).
+const push = {
+  candle(c) {
+    chart.noteClosed(c);
+    live.onCandle(noteSymbol(c));
+  },
+  forming(c) {
+    chart.noteForming(c);
+    live.onForming(noteSymbol(c));
+  },
+};
+window.ghostcandle.push = push;
+
 function connectPush() {
   const es = new EventSource("/api/events");
   const badge = $("#push-status");
@@ -80,8 +93,8 @@ function connectPush() {
     badge.className = "push off";
   };
   es.addEventListener("annotations", () => annotator.refresh().then(() => training.showCases()));
-  es.addEventListener("candle", (m) => live.onCandle(noteSymbol(JSON.parse(m.data))));
-  es.addEventListener("forming", (m) => live.onForming(noteSymbol(JSON.parse(m.data))));
+  es.addEventListener("candle", (m) => push.candle(JSON.parse(m.data)));
+  es.addEventListener("forming", (m) => push.forming(JSON.parse(m.data)));
   es.addEventListener("backtest", (m) => backtest.onEvent(JSON.parse(m.data)));
   es.addEventListener("training", (m) => training.onEvent(JSON.parse(m.data)));
   es.addEventListener("live", (m) => live.onStatus(JSON.parse(m.data)));
