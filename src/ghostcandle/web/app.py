@@ -18,6 +18,7 @@ from ghostcandle.web.config import WebConfig
 from ghostcandle.web.routers import annotations as annotations_routes
 from ghostcandle.web.routers import (
     candles,
+    checkpoints,
     depth,
     evaluation,
     events,
@@ -64,6 +65,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         annotations_routes,
         test_cases,
         panels,
+        checkpoints,
         evaluation,
         training_runs,
         learning,

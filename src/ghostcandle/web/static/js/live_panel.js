@@ -34,15 +34,39 @@ export class LivePanel {
     try {
       const st = await post("/api/live-training/start", {
         symbol: this.chart.symbol,
-        model: $("#live-model").value,
+        ...this.picked(),
         mode: $("#live-mode").value,
-        start_from: $("#live-from-ckpt").checked ? "annotations" : "fresh",
       });
       this.onStatus(st);
       if (this.chart.timeframe !== st.timeframes[0] && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
     } catch (e) {
       showError(e);
       await this.refreshState(); // a session that failed to start shows why
+    }
+  }
+
+  // A saved checkpoint holds its own family: the start names it and no model.
+  picked() {
+    const v = $("#live-model").value;
+    if (v.startsWith("ckpt:")) return { model: "", start_from: v.slice(5) };
+    return { model: v, start_from: $("#live-from-ckpt").checked ? "annotations" : "fresh" };
+  }
+
+  // Offer the saved (offline-trained, named) checkpoints beside the families in the picker.
+  async loadCheckpoints() {
+    try {
+      const { checkpoints } = await get("/api/checkpoints");
+      $("#live-model optgroup[data-ckpts]")?.remove();
+      if (!checkpoints.length) return;
+      const group = el("optgroup", { label: "Saved checkpoints", "data-ckpts": "1" });
+      group.append(
+        ...checkpoints.map((c) =>
+          el("option", { value: `ckpt:${c.name}`, title: `${c.model} on ${c.symbol} ${c.timeframes.join("+")}, ${fmtTime(c.created_at)} UTC` }, `${c.name} (${c.model}, ${c.timeframes.join("+")})`),
+        ),
+      );
+      $("#live-model").append(group);
+    } catch (e) {
+      showError(e);
     }
   }
 

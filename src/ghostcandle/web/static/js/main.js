@@ -162,7 +162,7 @@ async function boot() {
     return;
   }
   applyFeatures(state.status.features);
-  loadModels();
+  loadModels().then(() => live.loadCheckpoints());
   const sel = $("#symbol");
   const symbols = state.status.symbols;
   sel.replaceChildren(...symbols.map((s) => new Option(s, s)));
