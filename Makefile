@@ -49,8 +49,9 @@ demo: install frontend-deps
 	  --exchange-url http://127.0.0.1:$(DEMO_SIM_PORT) --synthetic \
 	  --symbols ETH/USDT,BTC/USDT --intervals 1s,1m,1h,1d --live-mode every_candle --warm-start
 
-# The workspace's front end and browser tests: lightweight-charts from the npm registry
-# (served under /vendor/, never from a CDN) and Debian's Chromium for Playwright.
+# The workspace's front end and browser tests: lightweight-charts, swagger-ui-dist and redoc
+# (/docs, /redoc) from the npm registry (served under /vendor/, never from a CDN; .npmrc skips
+# redoc's peer packages, its standalone bundle has them) and Debian's Chromium for Playwright.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

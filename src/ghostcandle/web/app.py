@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ghostcandle import __version__
 from ghostcandle.domain.clock import Clock
-from ghostcandle.web import errors, security
+from ghostcandle.web import api_docs, errors, security
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.routers import annotations as annotations_routes
 from ghostcandle.web.routers import (
@@ -54,6 +54,8 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="Annotate trades, train on them, watch live predictions, backtest.",
         lifespan=lifespan,
+        docs_url=None,  # served from the local npm packages instead (api_docs)
+        redoc_url=None,
     )
     errors.install(app)
     security.install(app, config)
@@ -73,6 +75,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)
     vendor = vendor_dir()
     if vendor is not None:
         app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")

@@ -1,4 +1,7 @@
-"""Find the locally installed lightweight-charts (``npm ci``); nothing comes from a CDN."""
+"""Find the locally installed front-end packages (``npm ci``); nothing comes from a CDN.
+
+lightweight-charts draws the chart; swagger-ui-dist and redoc render ``/docs`` and ``/redoc``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,24 @@ import os
 from pathlib import Path
 
 VENDOR_ENV = "GHOSTCANDLE_VENDOR_DIR"
-_REL = Path("node_modules") / "lightweight-charts" / "dist"
+_NODE = Path("node_modules")
+_REL = _NODE / "lightweight-charts" / "dist"
 CHART_MODULE = "lightweight-charts.standalone.production.mjs"
+SWAGGER_JS = "swagger-ui-bundle.js"
+SWAGGER_CSS = "swagger-ui.css"
+REDOC_JS = "redoc.standalone.js"
+
+
+def _node_roots() -> list[Path]:
+    """Return the folders holding ``node_modules``: the current directory and the checkout."""
+    return [Path.cwd(), Path(__file__).resolve().parents[3]]
+
+
+def _find(rel: Path, marker: str) -> Path | None:
+    for root in _node_roots():
+        if (root / rel / marker).is_file():
+            return root / rel
+    return None
 
 
 def vendor_dir() -> Path | None:
@@ -16,12 +35,18 @@ def vendor_dir() -> Path | None:
     Looks at ``$GHOSTCANDLE_VENDOR_DIR``, then ``node_modules`` of the current directory and
     of the source checkout.
     """
-    candidates = []
     if os.environ.get(VENDOR_ENV):
-        candidates.append(Path(os.environ[VENDOR_ENV]))
-    candidates.append(Path.cwd() / _REL)
-    candidates.append(Path(__file__).resolve().parents[3] / _REL)
-    for c in candidates:
-        if (c / CHART_MODULE).is_file():
-            return c
-    return None
+        env = Path(os.environ[VENDOR_ENV])
+        if (env / CHART_MODULE).is_file():
+            return env
+    return _find(_REL, CHART_MODULE)
+
+
+def swagger_dir() -> Path | None:
+    """Return the folder of swagger-ui-dist (``/docs``), or None if not installed."""
+    return _find(_NODE / "swagger-ui-dist", SWAGGER_JS)
+
+
+def redoc_dir() -> Path | None:
+    """Return the folder of redoc's bundles (``/redoc``), or None if not installed."""
+    return _find(_NODE / "redoc" / "bundles", REDOC_JS)

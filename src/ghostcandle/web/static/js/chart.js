@@ -97,7 +97,11 @@ export class ChartView {
     }
     this.showIndicators = false;
     this.showPivots = true;
-    this.chart.subscribeCrosshairMove((p) => this.showLegend(p));
+    this.hovering = false; // the mouse is over a candle: the legend shows that one
+    this.chart.subscribeCrosshairMove((p) => {
+      this.hovering = Boolean(p && p.time !== undefined);
+      this.showLegend(p);
+    });
     this.chart.subscribeClick((p) => {
       if (p.time === undefined) return;
       const bar = this.byTime.get(p.time * 1000);
@@ -218,6 +222,7 @@ export class ChartView {
       value: bar.volume,
       color: bar.close >= bar.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)",
     });
+    if (!this.hovering) this.showLegend({}); // the mouse is away: follow the newest candle
   }
 
   setGhosts(ghosts) {

@@ -58,7 +58,9 @@ export class TrainingPanel {
   }
 
   async start() {
-    const ids = $("#train-selected").checked && this.annotator.selectedId ? [this.annotator.selectedId] : null;
+    if ($("#train-selected").checked && !this.annotator.selectedId)
+      return showError("“Only the selected trade” is ticked but no trade is selected: select one in the Annotations list, or untick it");
+    const ids = $("#train-selected").checked ? [this.annotator.selectedId] : null;
     // sent as typed: the server names the field and the problem if it is not usable
     const raw = $("#train-epochs").value;
     const epochs = raw === "" || Number.isNaN(Number(raw)) ? raw : Number(raw);
