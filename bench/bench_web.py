@@ -60,7 +60,7 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        with httpx.Client(base_url=url, timeout=30) as c:
+        with httpx.Client(base_url=url, timeout=30, headers={"X-Ghostcandle": "1"}) as c:
             t_page = []
             for _ in range(30):
                 t0 = time.perf_counter()

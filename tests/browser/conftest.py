@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..integration.web.conftest import Server, start_server, stop_server
+from ..integration.web.conftest import (  # speak_as_the_page: every module's httpx requests
+    Server,
+    speak_as_the_page,  # noqa: F401
+    start_server,
+    stop_server,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from ghostcandle import __version__
 from ghostcandle.domain.clock import Clock
 from ghostcandle.web import api_docs, errors, security
+from ghostcandle.web.body_limit import BodyLimit
 from ghostcandle.web.config import WebConfig
 from ghostcandle.web.routers import annotations as annotations_routes
 from ghostcandle.web.routers import (
@@ -58,7 +59,8 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    security.install(app, config)
+    app.add_middleware(BodyLimit)
+    security.install(app, config)  # outermost: a refused host or write reads no body
     for module in (
         meta,
         candles,

@@ -33,6 +33,8 @@ class WebConfig:
     live: LiveRequest | None = None
     #: train the live model on the feed's history before ``live`` starts (the demo)
     warm_start: bool = False
+    #: host names served besides the loopback names and ``host`` (``--allowed-host``)
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def needs_token(self) -> bool:

@@ -32,6 +32,19 @@ class FeatureUnavailableError(OperationalError):
     """A panel's engine part is not part of this build yet."""
 
 
+#: The longest detail answered: a message that quotes a huge input is cut in its middle, so
+#: what was wrong (its start) and what to do (its end) both stay.
+MAX_DETAIL = 500
+
+
+def clip(detail: str) -> str:
+    """Return ``detail`` cut to ``MAX_DETAIL`` characters around its middle, on one line."""
+    line = detail.replace("\r", " ").replace("\n", " ")
+    if len(line) <= MAX_DETAIL:
+        return line
+    return f"{line[: MAX_DETAIL - 160]} [...] {line[-150:]}"
+
+
 def status_of(exc: GhostcandleError) -> int:
     """Return the HTTP status for an error (400 for user input, 404 for missing data ...)."""
     for cls, code in _STATUS:
@@ -55,11 +68,11 @@ def install(app: FastAPI) -> None:
 
     async def on_ghostcandle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GhostcandleError)
-        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+        return JSONResponse({"detail": clip(str(exc))}, status_code=status_of(exc))
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return JSONResponse({"detail": describe_validation(exc)}, status_code=422)
+        return JSONResponse({"detail": clip(describe_validation(exc))}, status_code=422)
 
     app.add_exception_handler(GhostcandleError, on_ghostcandle)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -10,6 +10,7 @@ from ghostcandle.domain.broker import Hold, Side
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.training_modes import TrainingMode
+from ghostcandle.web.input_bounds import MAX_TIME_MS, MIN_TIME_MS, TIME_RANGE, check_case, shown
 
 Timeframe = Literal["1s", "1m", "1h", "1d"]
 #: ``fresh``, ``annotations`` or the name of an offline-trained checkpoint (the router checks
@@ -21,7 +22,11 @@ _START_FROM_DOC = (
     "fresh seeded weights, the model's latest annotation-trained checkpoint (annotations), or "
     "the checkpoint NAME of `ghostcandle train --name NAME`"
 )
-_EPOCH_MS = Field(ge=0, le=2**53, description="epoch milliseconds UTC (a candle's open time)")
+_EPOCH_MS = Field(
+    ge=MIN_TIME_MS,
+    le=MAX_TIME_MS,
+    description=f"epoch milliseconds UTC (a candle's open time), {TIME_RANGE}",
+)
 
 
 class _Strict(BaseModel):
@@ -29,6 +34,8 @@ class _Strict(BaseModel):
 
 
 def _symbol(value: str) -> str:
+    if len(value) > 40:
+        raise ValueError(f"{shown(value)} is not a symbol: write it as BASE/QUOTE, e.g. ETH/USDT")
     try:
         return normalise_symbol(value)
     except UserInputError as exc:
@@ -91,8 +98,8 @@ class AnnotationIn(_Strict):
 class AnnotationPatch(_Strict):
     """Change an annotation; omitted fields stay as they are."""
 
-    entry_time: int | None = Field(default=None, ge=0, le=2**53)
-    exit_time: int | None = Field(default=None, ge=0, le=2**53)
+    entry_time: int | None = Field(default=None, ge=MIN_TIME_MS, le=MAX_TIME_MS)
+    exit_time: int | None = Field(default=None, ge=MIN_TIME_MS, le=MAX_TIME_MS)
     direction: Side | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -147,6 +154,13 @@ class TestCasesIn(_Strict):
     """Test cases to import (the export format)."""
 
     test_cases: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+    @field_validator("test_cases")
+    @classmethod
+    def _in_range(cls, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, case in enumerate(cases):
+            check_case(i, case)
+        return cases
 
 
 class TrainIn(_Strict):

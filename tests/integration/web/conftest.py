@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -119,6 +120,28 @@ def simulated_server(
             yield srv
         finally:
             stop_server(proc)
+
+
+#: What the workspace page sends with every state-changing request (the server refuses
+#: such requests without it); test clients send it too.
+WRITE_HEADERS = {"X-Ghostcandle": "1"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def speak_as_the_page() -> Iterator[None]:
+    """Make every httpx request of the module carry ``WRITE_HEADERS``, as the page's do.
+
+    Requests built by hand (``httpx.Request``) go out as given: the refusal tests use them.
+    """
+    build = httpx.Client.build_request
+
+    def with_header(self: httpx.Client, method: str, url: Any, **kw: Any) -> httpx.Request:
+        kw["headers"] = {**WRITE_HEADERS, **dict(kw.get("headers") or {})}
+        return build(self, method, url, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(httpx.Client, "build_request", with_header)
+        yield
 
 
 @pytest.fixture(scope="module")

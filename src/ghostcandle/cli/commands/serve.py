@@ -38,6 +38,14 @@ def register(sub: Any) -> None:
         help=f"access token for state-changing requests (default: ${TOKEN_ENV}; "
         "generated when binding beyond loopback)",
     )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to this host name (repeatable; default: only "
+        "localhost, 127.0.0.1, [::1] and --host; other names are refused against DNS rebinding)",
+    )
     g = p.add_argument_group("live feed (off unless --exchange-url is given)")
     g.add_argument(
         "--exchange-url",
@@ -132,8 +140,25 @@ def build_config(args: argparse.Namespace) -> WebConfig:
             exchange=exchange,
             live=live,
             warm_start=warm,
+            allowed_hosts=tuple(_host_names(args.allowed_host)),
         )
     )
+
+
+def _host_names(values: list[str]) -> list[str]:
+    """Return the --allowed-host names, refusing one that is not a bare host name."""
+    from ghostcandle.domain.errors import UserInputError
+
+    names = []
+    for raw in values:
+        name = raw.strip()
+        if not name or any(c in name for c in "/ @?#") or len(name) > 253:
+            raise UserInputError(
+                f"--allowed-host {raw[:80]!r}: give a host name or address without scheme, "
+                "port or path (e.g. --allowed-host ghostcandle.lan)"
+            )
+        names.append(name)
+    return names
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghostcandle.domain.clock import Clock
-from ghostcandle.domain.errors import DataMissingError, UserInputError
+from ghostcandle.domain.errors import DataMissingError, GhostcandleError, UserInputError
 from ghostcandle.engine.training.checkpoints import (
     CheckpointInfo,
     CheckpointStore,
@@ -121,14 +121,26 @@ def load_start_checkpoint(
     """Load what ``start_from`` names: None (fresh), annotation-trained or named weights.
 
     ``model`` may be empty for a named checkpoint (its own family is used). Raise as
-    ``load_annotation_checkpoint`` and ``load_named_checkpoint`` do.
+    ``load_annotation_checkpoint`` and ``load_named_checkpoint`` do, and ``DataMissingError``
+    naming ``start_from`` when the checkpoint cannot be read or cannot build its model.
     """
     check_start_from(start_from)
     if start_from == "fresh":
         return None
-    if start_from == "annotations":
-        return load_annotation_checkpoint(db_path, clock, model, model_config)
-    return load_named_checkpoint(db_path, clock, start_from, model, model_config)
+    try:
+        if start_from == "annotations":
+            start = load_annotation_checkpoint(db_path, clock, model, model_config)
+        else:
+            start = load_named_checkpoint(db_path, clock, start_from, model, model_config)
+        start.model()  # a checkpoint that cannot build its model is refused now, not mid-run
+    except GhostcandleError:
+        raise
+    except Exception as exc:  # unreadable bytes, wrong settings or shapes: a damaged file
+        raise DataMissingError(
+            f"field 'start_from': the {start_from} checkpoint cannot be loaded "
+            f"({type(exc).__name__}: {str(exc)[:160]}): retrain it, or start from fresh weights"
+        ) from None
+    return start
 
 
 def load_named_checkpoint(

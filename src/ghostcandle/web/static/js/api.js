@@ -19,7 +19,11 @@ export async function api(method, path, body) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const t = token();
-  if (t && method !== "GET") headers["X-Ghostcandle-Token"] = t;
+  if (method !== "GET") {
+    // the server refuses state-changing requests without it: other sites cannot send it
+    headers["X-Ghostcandle"] = "1";
+    if (t) headers["X-Ghostcandle-Token"] = t;
+  }
   let res;
   try {
     res = await fetch(path, {
