@@ -39,7 +39,7 @@ from ghostcandle.engine.training.checkpoints import (
 from ghostcandle.engine.training.recording import RunSpec, TrainingRecorder
 from ghostcandle.engine.training.start_checkpoint import annotation_checkpoint_key
 from ghostcandle.engine.training.trainer import Trainer
-from ghostcandle.models.base import TrainingBatch
+from ghostcandle.models.base import ModelInputs, TrainingBatch
 from ghostcandle.models.depth_input import DEPTH, depth_window, with_depth
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import baseline_names, create_model, model_names
@@ -150,15 +150,62 @@ def build_annotation_batch(store: AnnotationStore, anns: Sequence[Annotation]) -
     return AnnotationBatch(batch, tfs, windows, labels)
 
 
+#: Annotations needed before the newest fifth is held out of training to score the model.
+MIN_FOR_HELD_OUT = 5
+
+
+def split_by_time(anns: Sequence[Annotation]) -> tuple[list[Annotation], list[Annotation]]:
+    """Return (train, held out): the newest fifth by entry is held out, from 5 annotations on.
+
+    Time order, not a shuffle: the held-out trades all come after the trained ones, as the
+    trades the model will meet do.
+    """
+    ordered = sorted(anns, key=lambda a: (a.decision_time, a.annotation_id))
+    held = len(ordered) // 5 if len(ordered) >= MIN_FOR_HELD_OUT else 0
+    return ordered[: len(ordered) - held], ordered[len(ordered) - held :]
+
+
+def held_out_inputs(
+    store: AnnotationStore, anns: Sequence[Annotation], built: AnnotationBatch
+) -> tuple[ModelInputs, np.ndarray] | None:
+    """Return the inputs and labels of the held-out ``anns`` in the trained batch's shape.
+
+    A held-out trade whose frame is shorter than the model's windows cannot be scored and is
+    left out; None when none can be (or the model reads books they lack).
+    """
+    raw: list[dict[str, np.ndarray]] = []
+    kept: list[Annotation] = []
+    for ann in anns:
+        r = {w.spec.timeframe: w.values for w in store.candles.materialise(ann.frame)}
+        if all(tf in r and len(r[tf]) >= n for tf, n in built.windows.items()):
+            raw.append(r)
+            kept.append(ann)
+    if not raw:
+        return None
+    inputs, _ = prepare_inputs(raw, built.windows)
+    if DEPTH in built.batch.inputs.extras:
+        books = annotation_books(store, kept)
+        if books is None:
+            return None
+        inputs = with_depth(inputs, books)
+    labels = np.array(
+        [int(Action.BUY if a.direction == "LONG" else Action.SELL) for a in kept], dtype=np.int64
+    )
+    return inputs, labels
+
+
 @dataclass(frozen=True)
 class EpochReport:
-    """One epoch: the batch's loss, the share of annotations the model now gets right."""
+    """One epoch: the batch's loss, the share of trained annotations the model now gets right,
+    and the share of held-out ones (never trained on; None when none are held out)."""
 
     epoch: int
     epochs: int
     loss: float
     accuracy: float
     duration_s: float
+    held_out_accuracy: float | None = None
+    held_out: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the epoch as the panel and ``--json`` show it."""
@@ -166,6 +213,8 @@ class EpochReport:
             "epoch": self.epoch,
             "loss": self.loss,
             "accuracy": self.accuracy,
+            "held_out_accuracy": self.held_out_accuracy,
+            "held_out": self.held_out,
             "duration_s": self.duration_s,
         }
 
@@ -263,14 +312,16 @@ def train_on_annotations(
             f"({checked.reasons[0] if checked.reasons else 'no sample'}): "
             "re-mark the trades on the stored candles"
         )
-    built = build_annotation_batch(store, checked.trainable)
-    ids = [a.annotation_id for a in checked.trainable]
+    trained, held = split_by_time(checked.trainable)
+    built = build_annotation_batch(store, trained)
+    scored = held_out_inputs(store, held, built) if held else None
+    ids = [a.annotation_id for a in trained]
     batch = replace(
         built.batch,
         source_refs={
             "kind": "annotations",
             "id_kind": "sample",
-            "ids": [annotation_sample(a).sample_id for a in checked.trainable],
+            "ids": [annotation_sample(a).sample_id for a in trained],
         },
     )
     net = create_model(model, timeframes=list(built.timeframes), windows=built.windows)
@@ -308,12 +359,18 @@ def train_on_annotations(
                     recorder.fail(f"epoch {epoch}: {step.status}: {step.error}")
                 raise RuntimeError(f"epoch {epoch}: {step.status}: {step.error}")
             outputs, _ = trainer.predict(built.batch.inputs)
+            held_acc = None
+            if scored is not None:
+                held_outputs, _ = trainer.predict(scored[0])
+                held_acc = float(np.mean(held_outputs.actions == scored[1]))
             report = EpochReport(
                 epoch=epoch,
                 epochs=epochs,
                 loss=step.losses.get("loss", float("nan")),
                 accuracy=float(np.mean(outputs.actions == built.labels)),
                 duration_s=time.perf_counter() - t0,
+                held_out_accuracy=held_acc,
+                held_out=0 if scored is None else len(scored[1]),
             )
             reports.append(report)
             if on_epoch is not None:
@@ -322,7 +379,7 @@ def train_on_annotations(
         trainer.stop(timeout_s=60 if len(reports) == epochs else 10)
     return AnnotationTrainingResult(
         model=model,
-        samples=len(checked.trainable),
+        samples=len(trained),
         timeframes=built.timeframes,
         windows=dict(built.windows),
         epochs=tuple(reports),

@@ -34,3 +34,15 @@ export function fmtVolume(v) {
 }
 
 export const TF_MS = { "1s": 1000, "1m": 60000, "1h": 3600000, "1d": 86400000 };
+
+// Money in the account's currency, always with cents (fees of 0.0123 read $0.01).
+export function fmtMoney(v) {
+  if (v == null || Number.isNaN(v)) return "—";
+  return `${v < 0 ? "-" : ""}$${Math.abs(v).toFixed(2)}`;
+}
+
+// A drawdown is a fall: shown negative, and 0.00% (never +0.00%) when there was none.
+export function fmtDrawdown(pct) {
+  if (pct == null || Number.isNaN(pct)) return "—";
+  return Math.abs(pct) < 0.005 ? "0.00%" : `-${Math.abs(pct).toFixed(2)}%`;
+}

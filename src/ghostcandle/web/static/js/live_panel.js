@@ -1,6 +1,6 @@
 // The live panel: start/stop a session, its signals, paper account, metrics and ghost candles.
 import { get, post } from "./api.js";
-import { fmtPct, fmtPrice, fmtTime } from "./format.js";
+import { fmtMoney, fmtPct, fmtPrice, fmtTime } from "./format.js";
 import { $, el, showError, showOk } from "./ui.js";
 const MAX_GHOSTS = 400;
 
@@ -164,7 +164,7 @@ export class LivePanel {
       ["P&L", `<span class="${p.pnl >= 0 ? "up" : "down"}">${fmtPct(p.return_pct)}</span> (${fmtPrice(p.pnl)})`],
       ["Trades", String(p.trades)],
       ["Win rate", p.trades ? `${(p.win_rate * 100).toFixed(0)}%` : "—"],
-      ["Fees", p.fees.toFixed(2)],
+      ["Fees", fmtMoney(p.fees)],
     ];
     $("#live-paper-figures").replaceChildren(
       ...rows.flatMap(([k, v]) => {
@@ -200,11 +200,7 @@ export class LivePanel {
         ["Training batches / min", m.training_batches_per_min.toFixed(1)],
         ["Predictions · resolved", `${m.predictions} · ${m.resolved}`],
       );
-      for (const [key, a] of Object.entries(m.accuracy)) {
-        if (!key.startsWith(`${st.model}/`)) continue;
-        const acc = a.action_accuracy == null ? "—" : `${(a.action_accuracy * 100).toFixed(0)}%`;
-        rows.push([`Accuracy ${key.split("/")[1]}`, `${acc} of ${a.resolved}`]);
-      }
+      // no raw accuracy: live_quality.js shows skill and net P&L with their sample sizes
     }
     $("#live-metrics").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   }

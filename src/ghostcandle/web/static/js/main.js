@@ -8,6 +8,7 @@ import { LearningPanel } from "./learning_panel.js";
 import { LivePanel } from "./live_panel.js";
 import { applyFeatures, BacktestPanel, loadModels, TrainingPanel } from "./panels.js";
 import { gateLiveStart } from "./feed_gate.js";
+import { LiveQuality, settleStopped } from "./live_quality.js";
 import { $, showError } from "./ui.js";
 
 const TFS = ["1s", "1m", "1h", "1d"];
@@ -22,10 +23,14 @@ const learning = new LearningPanel(); // adds its tab before the tabs are wired
 const panes = new IndicatorPanes(chart);
 const depth = new DepthView(chart);
 live.onWantTimeframe = (tf) => show(state.symbol, tf);
+const quality = new LiveQuality();
+const settle = settleStopped(() => live.status);
 const liveStatus = live.onStatus.bind(live);
 live.onStatus = (st) => {
   liveStatus(st);
   gateLiveStart(st);
+  quality.onStatus(st);
+  settle();
 };
 window.ghostcandle = { chart, annotator, state, live, backtest, learning, panes, depth }; // for the browser tests and the console
 

@@ -1,6 +1,6 @@
 // Training and backtest panels: controls that call the engine endpoints, updated by push.
 import { get, post } from "./api.js";
-import { fmtPct, fmtPrice, fmtTime } from "./format.js";
+import { fmtDrawdown, fmtMoney, fmtPct, fmtPrice, fmtTime } from "./format.js";
 import { $, el, showError, showOk } from "./ui.js";
 
 // Show each panel's engine availability; a missing engine part disables its controls and says why.
@@ -88,6 +88,11 @@ export class TrainingPanel {
           el("td", {}, `${ev.epoch}/${ev.epochs}`),
           el("td", {}, ev.loss.toFixed(4)),
           el("td", {}, `${(ev.accuracy * 100).toFixed(0)}%`),
+          el(
+            "td",
+            { title: ev.held_out ? `${ev.held_out} newest annotation(s), never trained on` : "held out from 5 annotations on" },
+            ev.held_out_accuracy == null ? "—" : `${(ev.held_out_accuracy * 100).toFixed(0)}% of ${ev.held_out}`,
+          ),
           el("td", {}, `${ev.duration_s.toFixed(2)}s`),
         ),
       );
@@ -159,12 +164,12 @@ export class BacktestPanel {
     const from = r.checkpoint ? ` from ${r.checkpoint.key} (step ${r.checkpoint.step})` : "";
     line.textContent = `completed: ${r.model}${from} on ${r.candles} candles`;
     const figs = [
-      ["P&L", `<span class="${r.pnl_pct >= 0 ? "up" : "down"}">${fmtPct(r.pnl_pct)}</span> (${fmtPrice(r.pnl)})`],
+      ["P&L", `<span class="${r.pnl_pct >= 0 ? "up" : "down"}">${fmtPct(r.pnl_pct)}</span> (${fmtMoney(r.pnl)})`],
       ["Trades", String(r.trades.length)],
       ["Win rate", r.win_rate == null ? "—" : `${(r.win_rate * 100).toFixed(0)}%`],
       ["Buy & hold", fmtPct(r.buy_and_hold_pct)],
-      ["Max drawdown", fmtPct(-r.max_drawdown_pct)],
-      ["Fees", fmtPrice(r.fees)],
+      ["Max drawdown", fmtDrawdown(r.max_drawdown_pct)],
+      ["Fees", fmtMoney(r.fees)],
     ];
     $("#bt-figures").replaceChildren(
       ...figs.flatMap(([k, v]) => {
@@ -197,14 +202,14 @@ export class BacktestPanel {
           position: t.side === "LONG" ? "belowBar" : "aboveBar",
           shape: t.side === "LONG" ? "arrowUp" : "arrowDown",
           color: "#4c8dff",
-          text: t.side === "LONG" ? "L" : "S",
+          text: "", // bare markers: the trade table lists each trade, labels would pile up
         },
         {
           time: t.exit_time - (t.exit_time % d),
           position: t.side === "LONG" ? "aboveBar" : "belowBar",
           shape: "square",
           color: t.pnl_pct >= 0 ? "#26a69a" : "#ef5350",
-          text: fmtPct(t.pnl_pct),
+          text: "",
         },
       ]),
     );
