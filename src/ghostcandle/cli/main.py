@@ -43,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except GhostcandleError as exc:
-        sys.stderr.write(f"ghostcandle {args.command}: error: {exc}\n")
+        # one line, always: a message quoting a library's error may carry its line breaks
+        sys.stderr.write(f"ghostcandle {args.command}: error: {' '.join(str(exc).split())}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -55,6 +55,8 @@ def _open(args: argparse.Namespace) -> Database:
     path = resolve_db_path(args.db)
     if not path.exists():
         raise UserInputError(f"database {path} does not exist: pass --db")
+    # refuse a DuckDB file that is not ours before opening it to write (which would migrate it)
+    open_db(args, read_only=True).close()
     return open_db(args)
 
 

@@ -10,10 +10,11 @@ False
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ghostcandle.domain.errors import UserInputError
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
@@ -34,6 +35,12 @@ TIMEFRAMES: dict[str, int] = {
 
 #: The timeframes ghostcandle runs live by default, finest first.
 DEFAULT_TIMEFRAMES: tuple[str, ...] = ("1s", "1m", "1h", "1d")
+
+#: The times ghostcandle accepts: from the Unix epoch (1970-01-01) up to the end of year 9999,
+#: the last instant an ISO date can name. Nothing an exchange trades lies outside; a time
+#: outside is a typo (a stray digit, seconds for milliseconds), refused before it is used.
+MIN_TIME_MS = 0
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 #: The roll-up chain: each timeframe is aggregated from the one before it.
 ROLLUP_CHAIN: tuple[str, ...] = ("1s", "1m", "1h", "1d")
@@ -79,6 +86,8 @@ def higher_timeframes(timeframe: str) -> tuple[str, ...]:
 def parse_time(text: str) -> int:
     """Parse epoch milliseconds, or an ISO-8601 date/time (UTC unless it says otherwise).
 
+    The time must lie in 1970-01-01 .. 9999-12-31 (``MIN_TIME_MS`` .. ``MAX_TIME_MS``).
+
     >>> parse_time("2024-01-01")
     1704067200000
     >>> parse_time("1704067200000")
@@ -86,17 +95,36 @@ def parse_time(text: str) -> int:
     """
     s = text.strip()
     if s.lstrip("-").isdigit():
-        return int(s)
+        # past 20 digits it is out of range either way (and int() refuses 4,300 digits)
+        n = int(s) if len(s) <= 20 else (-1 if s.startswith("-") else MAX_TIME_MS + 1)
+        return check_time(n, text)
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         raise UserInputError(
-            f"cannot read time {text!r}: "
+            f"cannot read time {text[:60]!r}: "
             "give epoch milliseconds or an ISO date like 2024-01-01T00:00"
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    # whole milliseconds from the timedelta: no float rounding, no platform limit on the year
+    return check_time((dt - EPOCH) // timedelta(milliseconds=1), text)
+
+
+def check_time(t_ms: int, text: str | None = None) -> int:
+    """Return ``t_ms`` if it lies in 1970-01-01 .. 9999-12-31, else raise one line naming it."""
+    shown = repr(text[:60]) if text is not None else str(t_ms)[:60]
+    if t_ms < MIN_TIME_MS:
+        raise UserInputError(
+            f"time {shown} is before 1970-01-01: give a time from 1970 on "
+            "(epoch milliseconds or an ISO date like 2024-01-01)"
+        )
+    if t_ms > MAX_TIME_MS:
+        raise UserInputError(
+            f"time {shown} is after 9999-12-31: give epoch milliseconds (13 digits for "
+            "today's dates) or an ISO date like 2024-01-01"
+        )
+    return t_ms
 
 
 def format_time(t_ms: int) -> str:

@@ -69,11 +69,12 @@ def read_candle_file(path: str | Path) -> ReadResult:
 
 
 def _first_line(p: Path) -> str:
+    """Return the first line; a UTF-8 byte order mark (spreadsheet exports) is dropped."""
     try:
         if p.name.lower().endswith(".gz"):
-            with gzip.open(p, "rt", encoding="utf-8", errors="strict") as fh:
+            with gzip.open(p, "rt", encoding="utf-8-sig", errors="strict") as fh:
                 return fh.readline().strip()
-        with p.open("r", encoding="utf-8", errors="strict") as fh:
+        with p.open("r", encoding="utf-8-sig", errors="strict") as fh:
             return fh.readline().strip()
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise UserInputError(
@@ -125,7 +126,16 @@ def _read_csv(p: Path) -> ReadResult:
         df = _from_arrow(table)
     except pa.ArrowInvalid:
         df = _read_csv_lenient(p, read_opts, wanted)
+    except OSError as exc:  # a cut-short or corrupt gzip stream, a read error
+        raise _unreadable(p, "CSV", exc) from None
     return ReadResult(p, df, len(df), fmt)
+
+
+def _unreadable(p: Path, kind: str, exc: Exception) -> UserInputError:
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+    return UserInputError(
+        f"{p}: not a readable {kind} file ({reason}): check the file (a cut-short download?)"
+    )
 
 
 def _read_csv_lenient(p: Path, read_opts: pacsv.ReadOptions, wanted: list[str]) -> pd.DataFrame:
@@ -140,8 +150,7 @@ def _read_csv_lenient(p: Path, read_opts: pacsv.ReadOptions, wanted: list[str]) 
             ),
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        reason = str(exc).splitlines()[0][:160]
-        raise UserInputError(f"{p}: not a readable CSV file ({reason}): check the file") from None
+        raise _unreadable(p, "CSV", exc) from None
     raw = table.to_pandas()
     t = pd.to_numeric(raw["open_time"], errors="coerce")
     bad_time = t.isna()
@@ -179,17 +188,17 @@ def _read_parquet(p: Path) -> ReadResult:
     try:
         schema = pq.read_schema(p)
     except (pa.ArrowInvalid, OSError) as exc:
-        reason = str(exc).splitlines()[0][:160]
-        raise UserInputError(
-            f"{p}: not a readable Parquet file ({reason}): check the file"
-        ) from None
+        raise _unreadable(p, "Parquet", exc) from None
     missing = [c for c in CANDLE_COLUMNS if c not in schema.names]
     if missing:
         raise UserInputError(
             f"{p}: missing column(s) {', '.join(missing)}: the file must contain "
             "open_time,open,high,low,close,volume"
         )
-    table = pq.read_table(p, columns=list(CANDLE_COLUMNS))
+    try:
+        table = pq.read_table(p, columns=list(CANDLE_COLUMNS))
+    except (pa.ArrowInvalid, OSError) as exc:  # a footer that reads over damaged pages
+        raise _unreadable(p, "Parquet", exc) from None
     if table.num_rows == 0:
         raise UserInputError(f"{p}: the file has no rows: nothing to ingest")
     try:

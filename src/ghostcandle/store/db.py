@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from ghostcandle.domain.errors import OperationalError, UserInputError
+from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserInputError
 from ghostcandle.store.migrations import all_migrations
 
 DB_ENV = "GHOSTCANDLE_DB"
@@ -21,6 +22,33 @@ DEFAULT_DB = "ghostcandle.duckdb"
 def resolve_db_path(explicit: str | None) -> Path:
     """Return the database path: ``--db`` first, then ``$GHOSTCANDLE_DB``, then the default."""
     return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def open_error(path: Path, exc: duckdb.Error) -> GhostcandleError:
+    """Return the one-line error for a database DuckDB could not open, saying why.
+
+    Only a lock held by another process is reported as one; a file that is no DuckDB
+    database, or that cannot be read, is named as such.
+    """
+    text = str(exc)
+    first = (text.splitlines() or [type(exc).__name__])[0][:200]
+    held = _LOCK_HOLDER.search(text)
+    if held or "Could not set lock" in text:
+        who = f" (PID {held.group(2)}: {held.group(1)[:80]})" if held else ""
+        return OperationalError(
+            f"database {path} is in use by another process{who}: stop that process (another "
+            "ghostcandle serve or live?) or pass another --db"
+        )
+    if "not a valid DuckDB database" in text:
+        return UserInputError(
+            f"{path} is not a DuckDB database: pass the --db of a ghostcandle database"
+        )
+    return OperationalError(
+        f"cannot open database {path}: {first}: check the path and its permissions"
+    )
 
 
 class Database:
@@ -40,16 +68,20 @@ class Database:
             )
         try:
             self.con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            first = str(exc).splitlines()[0]
-            raise OperationalError(
-                f"cannot open database {self.path}: {first} "
-                "(is another ghostcandle process using it?)"
-            ) from None
+        except duckdb.Error as exc:
+            raise open_error(self.path, exc) from None
         self.lock = threading.RLock()
         self.read_only = read_only
         if not read_only:
             self.migrate()
+        elif str(path) != ":memory:" and self.schema_version() == 0:
+            # another program's DuckDB file (or one never opened by ghostcandle): reading it
+            # would fail on the first missing table, and migrating it is not a reader's call
+            self.con.close()
+            raise UserInputError(
+                f"database {self.path} has no ghostcandle tables (another program's DuckDB "
+                "file?): pass the --db of a ghostcandle database"
+            )
 
     def close(self) -> None:
         """Close the connection."""

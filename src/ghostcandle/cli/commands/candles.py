@@ -9,9 +9,18 @@ from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.symbols import normalise_symbol
-from ghostcandle.domain.timeframes import align_down, check_timeframe, format_time, parse_time
+from ghostcandle.domain.timeframes import (
+    align_down,
+    check_timeframe,
+    duration_ms,
+    format_time,
+    parse_time,
+)
 from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.candles import CandleStore
+
+#: The most candles one command prints: more is a typo, and would be read into memory at once.
+MAX_COUNT = 1_000_000
 
 
 def register(sub: Any) -> None:
@@ -24,7 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--symbol", required=True)
     p.add_argument("--timeframe", required=True)
     p.add_argument("--end", help="open time of the last candle (epoch ms or ISO; default: newest)")
-    p.add_argument("--count", type=int, default=20)
+    p.add_argument("--count", type=int, default=20, help=f"1 to {MAX_COUNT:,} (default 20)")
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -34,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from ghostcandle.domain.errors import DataMissingError, UserInputError
 
     symbol, tf = normalise_symbol(args.symbol), check_timeframe(args.timeframe)
-    if args.count < 1:
-        raise UserInputError(f"--count must be at least 1, got {args.count}")
+    if not 1 <= args.count <= MAX_COUNT:
+        raise UserInputError(f"--count {args.count}: give 1 to {MAX_COUNT:,} candles")
     with open_db(args, read_only=True) as db:
         store = CandleStore(db)
         if args.end is None:
@@ -44,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
                 raise DataMissingError(f"no {tf} candles of {symbol} are stored: ingest some first")
         else:
             end = align_down(parse_time(args.end), tf)
+        if end - (args.count - 1) * duration_ms(tf) < 0:
+            raise UserInputError(
+                f"--count {args.count} {tf} candles ending {format_time(end)} would start before "
+                "1970: ask for fewer"
+            )
         w = store.window(symbol, WindowSpec(tf, end, args.count))
     cols = VALUE_COLUMNS
     if args.json:

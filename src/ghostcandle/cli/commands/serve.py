@@ -12,7 +12,7 @@ from ghostcandle.cli.context import add_common
 from ghostcandle.domain.training_modes import mode_names
 from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
 from ghostcandle.feeds.config import DEPTH_MODES
-from ghostcandle.store.db import resolve_db_path
+from ghostcandle.store.db import Database, resolve_db_path
 from ghostcandle.web.config import DEFAULT_HOST, DEFAULT_PORT, WebConfig, is_loopback, with_token
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
     from ghostcandle.web.app import create_app
 
     config = build_config(args)
+    # the app opens the database in the server's startup, where a failure is the server's
+    # traceback: open it once here first, so a database another process holds is one line
+    Database(config.db_path).close()
     url = f"http://{config.host}:{config.port}/"
     if not is_loopback(config.host):
         bar = "!" * 78
