@@ -68,6 +68,7 @@ def test_start_live_is_disabled_with_the_reason_when_no_feed_runs(
 @pytest.mark.parametrize(
     ("path", "rendered"),
     [("/docs", ".swagger-ui .info .title"), ("/redoc", "[role='navigation'], .api-content")],
+    ids=["docs", "redoc"],  # names the screenshots
 )
 def test_the_api_pages_work_offline(
     browser_context: BrowserContext,
