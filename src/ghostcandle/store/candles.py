@@ -37,6 +37,17 @@ REPLACE: Final = "replace"
 CONFLICT: Final = "conflict"
 
 
+#: Values equal within float precision are the same fact: a volume summed from 1m candles
+#: (20702.422439999995) is the exchange's daily 20702.42244. ``numpy.isclose`` with a relative
+#: tolerance of 1e-9 (exchange prices and volumes carry at most ~15 significant digits; a
+#: float sum of a day's 1,440 values drifts by ~1e-13 relative) and an absolute one for zero.
+SAME_RTOL: Final = 1e-9
+SAME_ATOL: Final = 1e-12
+_SAME_VALUES = " AND ".join(
+    f"abs(c.{v} - s.{v}) <= {SAME_ATOL!r} + {SAME_RTOL!r} * abs(s.{v})" for v in VALUE_COLUMNS
+)
+
+
 class MissingCandlesError(DataMissingError):
     """A window asked for candles that are not stored; ``missing`` lists their open times."""
 
@@ -258,9 +269,7 @@ class CandleStore:
             SELECT s.*,
                 CASE
                     WHEN c.open_time IS NULL THEN 'new'
-                    WHEN c.open = s.open AND c.high = s.high AND c.low = s.low
-                         AND c.close = s.close AND c.volume = s.volume
-                         AND c.complete >= s.complete THEN 'same'
+                    WHEN {_SAME_VALUES} AND c.complete >= s.complete THEN 'same'
                     WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
                          > coalesce(c.n_parts, 0)) THEN 'replace'
                     WHEN NOT c.complete THEN 'same'
