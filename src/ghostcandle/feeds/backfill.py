@@ -117,11 +117,21 @@ class PageTally:
 
 
 async def closed_pages(
-    rest: BinanceRest, symbol: str, timeframe: str, start: int, until: int | None = None
+    rest: BinanceRest,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    until: int | None = None,
+    *,
+    server_now: int | None = None,
 ) -> AsyncIterator[tuple[list[Candle], int]]:
-    """Yield pages of closed candles opening in ``[start, until]``, with their rejected rows."""
+    """Yield pages of closed candles opening in ``[start, until]``, with their rejected rows.
+
+    ``server_now``: the exchange's clock if just asked (else it is asked here).
+    """
     d = duration_ms(timeframe)
-    server_now = await rest.server_time()
+    if server_now is None:
+        server_now = await rest.server_time()
     last_closed_open = (server_now // d) * d - d  # newest candle whose close <= server_now
     end = last_closed_open if until is None else min(until, last_closed_open)
     cursor = start - start % d if start % d else start

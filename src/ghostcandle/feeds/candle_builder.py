@@ -111,6 +111,10 @@ class CandleBuilder:
             )
         )
 
+    def queued(self) -> int:
+        """Return how many submitted batches wait for the writer thread."""
+        return self._queue.qsize()
+
     def start(self) -> None:
         """Run the writer thread."""
         self._thread = threading.Thread(target=self._run, name="candle-builder", daemon=True)

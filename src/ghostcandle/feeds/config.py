@@ -14,6 +14,10 @@ BINANCE_REST_URL = "https://api.binance.com"
 #: 100 ms; ``diff`` keeps a full local book from the diff stream and REST snapshots
 #: (``feeds/local_book.py``). Both store the same per-second top-20 snapshots.
 DEPTH_MODES = ("depth20", "diff")
+#: The live queue between the feed and its subscribers (the live session): at most this many
+#: closed candles and other events wait; the candle builder then waits too (nothing is
+#: dropped), forming updates are coalesced, and the lag shows in the feed's health.
+LIVE_QUEUE_MAX = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +29,9 @@ class FeedConfig:
     the exchange's 24-hour cut-off. ``stale_after_s``: reconnect after this long without any
     message. ``seed`` makes the reconnect jitter reproducible. ``status_file``: also write the
     health there as JSON (atomically), for ``ghostcandle status`` while this process holds the
-    database. ``depth_mode``: see ``DEPTH_MODES``; ``depth_snapshot_limit``: levels per side of
+    database. ``poll_every_s``: while the stream is down, fetch closed candles over REST this
+    often. ``give_up_after_s``: stop when neither the stream nor REST answered for this long
+    (None: never). ``depth_mode``: see ``DEPTH_MODES``; ``depth_snapshot_limit``: levels per side of
     the REST snapshot a ``diff`` book starts from.
     """
 
@@ -49,6 +55,8 @@ class FeedConfig:
     ping_timeout_s: float | None = 20.0
     open_timeout_s: float = 10.0
     status_every_s: float = 1.0
+    poll_every_s: float = 1.0
+    give_up_after_s: float | None = None
     seed: int | None = None
     status_file: str | None = None
 
@@ -64,6 +72,10 @@ class FeedConfig:
             raise UserInputError(f"--depth {self.depth_mode}: give one of {', '.join(DEPTH_MODES)}")
         if not 1 <= self.depth_snapshot_limit <= 5000:
             raise UserInputError("the depth snapshot limit must be 1..5000 levels")
+        if self.poll_every_s <= 0:
+            raise UserInputError("the REST poll period must be positive")
+        if self.give_up_after_s is not None and self.give_up_after_s <= 0:
+            raise UserInputError("--give-up-after must be positive (or omitted: never give up)")
         if self.reconnect_min_s <= 0 or self.reconnect_max_s < self.reconnect_min_s:
             raise UserInputError("reconnect delays must be positive with min <= max")
 

@@ -5,53 +5,41 @@ through the ``CandleBuilder`` (stored, then ``CandleCompletionEvent`` published,
 gap); open-candle updates go to ``forming_topic`` only; depth goes to compact snapshots (from
 the ``depth20`` partial book, or, with ``depth_mode="diff"``, from local books kept by diffs and
 REST snapshots: ``LiveBooks``). On a drop, a ``serverShutdown``, a silent or dead link (pings
-unanswered), or before the 24-hour cut-off it reconnects with jittered backoff, then backfills
-the missed candles over REST.
+unanswered), or before the 24-hour cut-off it reconnects with jittered back-off (``Backoff``),
+then backfills the missed candles over REST; while the stream is down it polls closed candles
+over REST (``RestCatchUp``) so the store and the loop keep moving. With ``give_up_after_s``,
+when neither the stream nor REST answered for that long, it stops (``last_error`` says why).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
-import os
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import Clock, LiveClock
-from ghostcandle.domain.errors import GhostcandleError, TemporaryError
+from ghostcandle.domain.errors import TemporaryError
 from ghostcandle.domain.feed_health import FeedHealth
-from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.feeds.backfill import closed_pages
-from ghostcandle.feeds.binance_format import (
-    BadMessageError,
-    DepthDiff,
-    DepthUpdate,
-    KlineUpdate,
-    ServerShutdown,
-    depth_stream,
-    diff_depth_stream,
-    kline_stream,
-    parse_message,
-)
+from ghostcandle.feeds.backoff import Backoff
+from ghostcandle.feeds.binance_format import depth_stream, diff_depth_stream, kline_stream
 from ghostcandle.feeds.candle_builder import CandleBuilder
-from ghostcandle.feeds.candle_writer import write_closed
 from ghostcandle.feeds.config import FeedConfig
 from ghostcandle.feeds.depth import DepthRecorder
-from ghostcandle.feeds.forming import FormingCandle, forming_topic
+from ghostcandle.feeds.feed_report import feed_health, write_status_file
 from ghostcandle.feeds.local_book import LiveBooks, fetch_snapshots
 from ghostcandle.feeds.rest import BinanceRest
+from ghostcandle.feeds.rest_catchup import RestCatchUp
+from ghostcandle.feeds.stream_router import StreamRouter
 from ghostcandle.messaging.bus import MessageBus
-from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.depth import DepthStore
 from ghostcandle.store.feed_status import FeedStatusStore
@@ -84,17 +72,37 @@ class LiveFeed:
         diff = config.depth and config.depth_mode == "diff"
         self.books = LiveBooks(config.symbols) if diff else None
         self._status_store = FeedStatusStore(db)
-        self._rng = random.Random(config.seed)
+        self._backoff = Backoff(
+            config.reconnect_min_s, config.reconnect_max_s, random.Random(config.seed)
+        )
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
+        self.router = StreamRouter(
+            config=config,
+            clock=self.clock,
+            builder=self.builder,
+            bus=bus,
+            depth=self.depth,
+            books=self.books,
+            counters=self.counters,
+            rejected=self.rejected,
+            on_resync=self._spawn_snapshot,
+        )
         self.connected = False
-        self.last_message_at: int | None = None
         self.last_error = ""
+        #: when the stream went down (epoch ms; None while connected) and when the next
+        #: connection attempt is due (None unless waiting): the health tells both
+        self.down_since: int | None = None
+        self.retry_at: int | None = None
+        self.polling = False  # the stream is down and the last REST poll answered
+        self.gave_up = False
+        self._stopped = False
+        self.waited_s = 0.0
+        self._reached = time.monotonic()  # the last time the stream or REST answered
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._filling: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._ws: ClientConnection | None = None
 
@@ -118,38 +126,38 @@ class LiveFeed:
 
     def stop(self) -> None:
         """Close the connection, store what is queued and stop every thread."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        loop = self._loop
+        if loop is not None and self._stop is not None and not loop.is_closed():
+            # it may close meanwhile (the feed gave up): then there is nothing to stop
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.builder.stop()
         self.connected = False
+        self._stopped = True
         self._housekeeping(force=True)
+
+    def state(self) -> str:
+        """Return what the feed is doing, in words (``status`` shows it)."""
+        if self.gave_up:
+            return "unreachable"
+        if self._stopped:
+            return "stopped"
+        if self.connected:
+            return "connected"
+        if self.polling:
+            return "stream down, polling"
+        return "reconnecting" if self.counters["connections"] else "connecting"
 
     def status(self) -> FeedHealth:
         """Return the feed's health now."""
-        b = self.builder.stats
-        return FeedHealth(
-            name=self.config.name,
-            exchange=self.config.exchange,
-            url=self.config.ws_url,
-            at=self.clock.now_ms(),
-            connected=self.connected,
-            last_message_at=self.last_message_at,
-            reconnects=self.counters["reconnects"],
-            gaps_backfilled=self.counters["gaps_backfilled"],
-            candles_backfilled=self.counters["candles_backfilled"],
-            messages_rejected=sum(self.rejected.values()) + sum(self.builder.rejected.values()),
-            candles_stored=b["stored"],
-            rejected_by_reason=dict(self.rejected + self.builder.rejected),
-            counters={
-                **dict(self.counters),
-                **{f"builder_{k}": v for k, v in b.items()},
-                **self.depth.counters(),
-                **(self.books.counters() if self.books is not None else {}),
-            },
-            last_error=self.last_error,
-        )
+        return feed_health(self)
+
+    @property
+    def last_message_at(self) -> int | None:
+        """Return when the last frame arrived (epoch ms; None before any)."""
+        return self.router.last_message_at
 
     def _run(self) -> None:
         try:
@@ -165,9 +173,19 @@ class LiveFeed:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._rest = BinanceRest(self.config.rest_url)
+        self.catchup = RestCatchUp(
+            self._rest,
+            self.builder,
+            self.config,
+            counters=self.counters,
+            rejected=self.rejected,
+            on_error=self._failed,
+        )
+        self.down_since = self.clock.now_ms()
         try:
             try:
-                await self._load_history()
+                await self.catchup.load_history()
+                self._reached = time.monotonic()
             except TemporaryError as exc:  # the stream and its backfill can still run
                 self.last_error = str(exc)
                 log.warning("feed %s: history not loaded: %s", self.config.name, exc)
@@ -175,25 +193,64 @@ class LiveFeed:
             self.builder.start()
             self._ready.set()
             house = asyncio.create_task(self._housekeeping_loop())
-            delay = self.config.reconnect_min_s
+            poll = asyncio.create_task(self._poll_loop())
             first = True
             while not self._stop.is_set():
                 if not first:
+                    if self._out_of_budget():
+                        break
                     self.counters["reconnects"] += 1
-                    wait = delay * (0.5 + self._rng.random())  # jitter: no thundering herd
+                    wait = self._backoff.next_wait()
                     log.info("feed %s: reconnecting in %.2f s", self.config.name, wait)
-                    if await self._sleep_or_stop(wait):
+                    self.retry_at = self.clock.now_ms() + round(wait * 1000)
+                    self.waited_s += wait
+                    stopped = await self._sleep_or_stop(wait)
+                    self.retry_at = None
+                    if stopped:
                         break
                 first = False
-                lived = await self._session()
-                delay = (
-                    self.config.reconnect_min_s
-                    if lived > 10.0
-                    else min(self.config.reconnect_max_s, delay * 2)
-                )
+                self.router.delivered = False
+                await self._session()
+                if self.router.delivered:  # a link that works: a drop is no reason to wait long
+                    self._backoff.reset()
             house.cancel()
+            poll.cancel()
         finally:
             await self._rest.aclose()
+
+    def _failed(self, reason: str) -> None:
+        self.last_error = reason
+
+    def _out_of_budget(self) -> bool:
+        """Give up (stop, saying why) when nothing answered for ``give_up_after_s``."""
+        budget = self.config.give_up_after_s
+        if budget is None or self.connected or time.monotonic() - self._reached < budget:
+            return False
+        self.gave_up = True
+        self.last_error = (
+            f"neither the stream at {self.config.ws_url} nor REST at {self.config.rest_url} "
+            f"answered for {budget:g} s (last: {self.last_error or 'no answer'})"
+        )
+        log.error("feed %s: %s: giving up", self.config.name, self.last_error)
+        assert self._stop is not None
+        self._stop.set()
+        return True
+
+    async def _poll_loop(self) -> None:
+        """While the stream is down, fetch closed candles over REST every ``poll_every_s``."""
+        while True:
+            await asyncio.sleep(self.config.poll_every_s)
+            if self.connected:
+                self.polling = False
+                continue
+            reached = await self.catchup.poll()
+            if self.connected:
+                continue
+            self.polling = reached
+            if reached:
+                self._reached = time.monotonic()
+            else:
+                self._out_of_budget()
 
     async def _sleep_or_stop(self, seconds: float) -> bool:
         assert self._stop is not None
@@ -229,11 +286,14 @@ class LiveFeed:
             ) as ws:
                 self._ws = ws
                 self.connected = True
+                self.polling = False
+                self.down_since = None
+                self._reached = time.monotonic()
                 self.counters["connections"] += 1
                 if self.books is not None:
                     self.books.reconnected()  # diffs were lost: resynchronise every book
                 log.info("feed %s: connected to %s", cfg.name, cfg.ws_url)
-                fill = asyncio.create_task(self._backfill_all())
+                fill = asyncio.create_task(self.catchup.fill_all())
                 try:
                     await self._read(ws, began)
                 finally:
@@ -242,8 +302,12 @@ class LiveFeed:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("feed %s: connection lost: %s", cfg.name, self.last_error)
         finally:
+            if self.connected or self.down_since is None:
+                self.down_since = self.clock.now_ms()
             self.connected = False
             self._ws = None
+            if self.router.delivered:
+                self._reached = time.monotonic()
         return time.monotonic() - began
 
     async def _read(self, ws: ClientConnection, began: float) -> None:
@@ -278,74 +342,12 @@ class LiveFeed:
                         )
                         self.counters["stale"] += 1
                     return
-                if self._handle(recv.result()):
+                if self.router.handle(recv.result()):
                     return
         finally:
             stop.cancel()
 
-    def _handle(self, raw: str | bytes) -> bool:
-        """Handle one frame; return True when the server asked us to reconnect."""
-        received = time.perf_counter_ns()
-        self.last_message_at = self.clock.now_ms()
-        self.counters["messages"] += 1
-        try:
-            msg = parse_message(raw)
-        except BadMessageError as exc:
-            self.rejected[exc.reason] += 1
-            log.debug("rejected a message: %s", exc)
-            return False
-        if isinstance(msg, KlineUpdate):
-            if msg.closed:
-                self.builder.submit(
-                    [msg.candle], provenance=CandleSource.WEBSOCKET, received_ns=received
-                )
-            elif self.config.publish_forming:
-                c = msg.candle
-                self.bus.publish(
-                    forming_topic(c.symbol, c.timeframe),
-                    FormingCandle(
-                        c.symbol,
-                        c.timeframe,
-                        c.open_time,
-                        c.open,
-                        c.high,
-                        c.low,
-                        c.close,
-                        c.volume,
-                        msg.event_time,
-                    ),
-                )
-        elif isinstance(msg, DepthUpdate):
-            self.depth.offer(msg)
-        elif isinstance(msg, DepthDiff):
-            if self.books is not None and self.books.diff(msg.symbol, msg.diff):
-                self._spawn_snapshot(msg.symbol)
-        elif isinstance(msg, ServerShutdown):
-            log.info("feed %s: serverShutdown received: reconnecting", self.config.name)
-            self.counters["server_shutdowns"] += 1
-            return True
-        return False
-
-    # -- REST --------------------------------------------------------------------------------
-    async def _load_history(self) -> None:
-        """Load ``history_candles`` closed candles for every series with nothing stored."""
-        n = self.config.history_candles
-        if n <= 0:
-            return
-        store = CandleStore(self.db)
-        server_now = await self._rest.server_time()
-        for symbol, interval in self.config.series():
-            if store.last_open_time(symbol, interval) is not None:
-                continue
-            d = duration_ms(interval)
-            start = (server_now // d) * d - n * d
-            async for page, bad in closed_pages(self._rest, symbol, interval, start):
-                self.rejected["rest_rows"] += bad
-                result = write_closed(
-                    store, page, provenance=CandleSource.REST_BACKFILL, source=self.config.exchange
-                )
-                self.counters["history_loaded"] += len(result.stored)
-
+    # -- REST ------------------------------------------------------------------------------
     def _on_gap(self, symbol: str, interval: str, start: int, end: int) -> None:
         """Called by the builder's thread: fill ``[start, end]`` over REST on the loop."""
         if self._loop is None:
@@ -353,7 +355,7 @@ class LiveFeed:
         self._loop.call_soon_threadsafe(self._spawn_fill, symbol, interval, start, end)
 
     def _spawn_fill(self, symbol: str, interval: str, start: int, end: int) -> None:
-        self._spawn(self._fill(symbol, interval, start, end))
+        self._spawn(self.catchup.fill(symbol, interval, start, end))
 
     def _spawn_snapshot(self, symbol: str) -> None:
         assert self.books is not None
@@ -365,49 +367,6 @@ class LiveFeed:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)  # keep a reference until it is done
         task.add_done_callback(self._tasks.discard)
-
-    async def _backfill_all(self) -> None:
-        """After (re)connecting: fetch what closed since each series' last stored candle."""
-        for symbol, interval in self.config.series():
-            nxt = self.builder.next_open_time(symbol, interval)
-            if nxt is not None:
-                await self._fill(symbol, interval, nxt, None)
-
-    async def _fill(self, symbol: str, interval: str, start: int, end: int | None) -> None:
-        key = (symbol, interval)
-        if key in self._filling:
-            return
-        self._filling.add(key)
-        try:
-            got = 0
-            covered = start - duration_ms(interval)
-            async for page, bad in closed_pages(self._rest, symbol, interval, start, end):
-                self.rejected["rest_rows"] += bad
-                if page:
-                    got += len(page)
-                    covered = max(covered, *(c.open_time for c in page))
-                self.builder.submit(
-                    page, provenance=CandleSource.REST_BACKFILL, covered={key: covered}
-                )
-            if end is not None:
-                self.builder.submit([], provenance=CandleSource.REST_BACKFILL, covered={key: end})
-            if got:
-                self.counters["gaps_backfilled"] += 1
-                self.counters["candles_backfilled"] += got
-                log.info(
-                    "feed %s: backfilled %d %s %s candle(s) over REST",
-                    self.config.name,
-                    got,
-                    symbol,
-                    interval,
-                )
-        except GhostcandleError as exc:
-            self.last_error = str(exc)
-            log.warning(
-                "feed %s: backfill of %s %s failed: %s", self.config.name, symbol, interval, exc
-            )
-        finally:
-            self._filling.discard(key)
 
     # -- housekeeping ------------------------------------------------------------------------
     async def _housekeeping_loop(self) -> None:
@@ -432,11 +391,3 @@ class LiveFeed:
                 self._status_store.save(h)
         except Exception:
             log.exception("feed %s: housekeeping failed; it goes on", self.config.name)
-
-
-def write_status_file(path: str, data: dict[str, object]) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (temp file, then rename)."""
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True))
-    os.replace(tmp, target)

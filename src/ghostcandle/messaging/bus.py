@@ -13,13 +13,20 @@ Two ways to run it, same semantics:
 
 A handler that raises is logged and counted in ``errors``; the other subscribers still get the
 message and the bus keeps running.
+
+The threaded queue can be bounded (``max_queue``): when subscribers fall behind, ``publish``
+from another thread waits for room (back-pressure: nothing is dropped), while a message
+published with ``coalesce=True`` (a forming candle: only the newest matters) replaces the one
+of its topic still queued and never waits. The dispatcher itself never waits (a handler's
+publish would deadlock). ``lag()`` tells the depth and the age of the oldest queued message;
+past ``warn_depth`` a warning is logged once, again after the queue has shrunk to half.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,10 +58,46 @@ class Subscription:
             self.bus.unsubscribe(self)
 
 
+@dataclass(frozen=True)
+class BusLag:
+    """How far the threaded dispatcher is behind its publishers.
+
+    ``depth``: messages queued now; ``oldest_age_s``: how long the oldest has waited;
+    ``max_depth``: the deepest the queue has been; ``coalesced``: messages replaced by a newer
+    one of their topic; ``blocked`` / ``blocked_s``: publishes that waited for room, and how
+    long in all; ``warnings``: times the queue passed ``warn_depth``.
+    """
+
+    depth: int
+    oldest_age_s: float
+    max_depth: int
+    coalesced: int
+    blocked: int
+    blocked_s: float
+    warnings: int
+
+
+@dataclass(eq=False, slots=True)
+class _Item:
+    topic: str | None  # None: the stop sentinel
+    message: Any
+    at: float
+    alive: bool = True
+
+
 class MessageBus:
     """Publish/subscribe with one in-order dispatcher (see module doc)."""
 
-    def __init__(self, *, threaded: bool = False, name: str = "bus") -> None:
+    def __init__(
+        self,
+        *,
+        threaded: bool = False,
+        name: str = "bus",
+        max_queue: int | None = None,
+        warn_depth: int | None = None,
+    ) -> None:
+        if max_queue is not None and max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
         self._subs: list[Subscription] = []
         self._lock = threading.RLock()
         self._pending: deque[tuple[str, Any]] = deque()
@@ -62,11 +105,24 @@ class MessageBus:
         self.errors: Counter[str] = Counter()
         self.delivered = 0
         self.published = 0
+        self.name = name
+        self.max_queue = max_queue
+        self.warn_depth = (
+            warn_depth
+            if warn_depth is not None
+            else (None if max_queue is None else max(1, max_queue // 2))
+        )
         self._threaded = threaded
-        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._cv = threading.Condition(threading.Lock())
+        self._items: deque[_Item] = deque()
+        self._latest: dict[str, _Item] = {}  # the queued message of each coalesced topic
+        self._depth = 0  # live items queued
+        self._unfinished = 0  # queued or being delivered
+        self._closed = False
+        self._warned = False
+        self._max_depth = self._coalesced = self._blocked = self._warnings = 0
+        self._blocked_s = 0.0
         self._thread: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
         if threaded:
             self._thread = threading.Thread(target=self._run, name=name, daemon=True)
             self._thread.start()
@@ -86,12 +142,15 @@ class MessageBus:
             self._subs = [s for s in self._subs if s is not sub]
 
     # -- publishing -------------------------------------------------------------------------
-    def publish(self, topic: str, message: Any) -> None:
-        """Publish ``message`` on ``topic``."""
+    def publish(self, topic: str, message: Any, *, coalesce: bool = False) -> None:
+        """Publish ``message`` on ``topic``.
+
+        ``coalesce``: only the newest message of ``topic`` matters, so on a threaded bus it
+        replaces the one of ``topic`` still queued (and never waits for room).
+        """
         self.published += 1
         if self._threaded:
-            self._idle.clear()
-            self._queue.put((topic, message))
+            self._enqueue(topic, message, coalesce)
             return
         with self._lock:
             self._pending.append((topic, message))
@@ -123,25 +182,110 @@ class MessageBus:
                 log.exception("subscriber %s failed on %s; the bus goes on", sub.name, topic)
 
     # -- threaded mode ----------------------------------------------------------------------
+    def _enqueue(self, topic: str, message: Any, coalesce: bool) -> None:
+        warn = None
+        with self._cv:
+            if self._closed:
+                return
+            if coalesce:
+                old = self._latest.get(topic)
+                if old is not None:  # still queued: the newer one goes last instead
+                    old.alive = False
+                    self._depth -= 1
+                    self._unfinished -= 1
+                    self._coalesced += 1
+            elif self._full() and threading.current_thread() is not self._thread:
+                self._blocked += 1
+                began = time.monotonic()
+                while self._full() and not self._closed:
+                    self._cv.wait(1.0)
+                self._blocked_s += time.monotonic() - began
+                if self._closed:
+                    return
+            item = _Item(topic, message, time.monotonic())
+            self._items.append(item)
+            if coalesce:
+                self._latest[topic] = item
+            self._depth += 1
+            self._unfinished += 1
+            self._max_depth = max(self._max_depth, self._depth)
+            if self.warn_depth is not None and self._depth >= self.warn_depth and not self._warned:
+                self._warned = True
+                self._warnings += 1
+                warn = (self._depth, time.monotonic() - self._oldest_at())
+            self._cv.notify_all()
+        if warn is not None:
+            log.warning(
+                "bus %s: %d messages queued, the oldest %.1f s old: its subscribers are slower "
+                "than the feed (the live view lags)",
+                self.name,
+                *warn,
+            )
+
+    def _full(self) -> bool:
+        return self.max_queue is not None and self._depth >= self.max_queue
+
+    def _oldest_at(self) -> float:
+        """Return when the oldest live item was queued (now when none is); hold ``_cv``."""
+        while self._items and not self._items[0].alive:
+            self._items.popleft()  # coalesced away: drop the husk
+        return self._items[0].at if self._items else time.monotonic()
+
+    def lag(self) -> BusLag:
+        """Return how far the dispatcher is behind (all zero for a synchronous bus)."""
+        with self._cv:
+            age = time.monotonic() - self._oldest_at() if self._depth else 0.0
+            return BusLag(
+                self._depth,
+                age,
+                self._max_depth,
+                self._coalesced,
+                self._blocked,
+                self._blocked_s,
+                self._warnings,
+            )
+
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
-                self._queue.task_done()
+            with self._cv:
+                while not self._items:
+                    self._cv.wait()
+                item = self._items.popleft()
+                if not item.alive:
+                    continue
+                item.alive = False
+                if item.topic is not None:
+                    if self._latest.get(item.topic) is item:
+                        del self._latest[item.topic]
+                    self._depth -= 1
+                if self.warn_depth is not None and self._depth <= self.warn_depth // 2:
+                    self._warned = False
+                self._cv.notify_all()  # room for a waiting publisher
+            if item.topic is None:
+                with self._cv:
+                    self._unfinished = 0
+                    self._cv.notify_all()
                 return
-            self._deliver(*item)
-            self._queue.task_done()
-            if self._queue.unfinished_tasks == 0:
-                self._idle.set()
+            self._deliver(item.topic, item.message)
+            with self._cv:
+                self._unfinished -= 1
+                if self._unfinished == 0:
+                    self._cv.notify_all()
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued message is delivered (threaded mode); return False on timeout."""
         if not self._threaded:
             return True
-        return self._idle.wait(timeout)
+        with self._cv:
+            return self._cv.wait_for(lambda: self._unfinished == 0, timeout)
 
     def close(self) -> None:
         """Stop the dispatch thread after delivering what is queued."""
         if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
+            with self._cv:
+                self._items.append(_Item(None, None, time.monotonic()))
+                self._cv.notify_all()
             self._thread.join(timeout=10)
+            with self._cv:
+                self._closed = True
+                self._cv.notify_all()

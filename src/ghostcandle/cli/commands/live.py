@@ -13,15 +13,25 @@ from ghostcandle.cli.commands.exchange_sim import split_list
 from ghostcandle.cli.context import add_common, open_db
 from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent
+from ghostcandle.domain.feed_health import describe_state
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
 from ghostcandle.domain.timeframes import DEFAULT_TIMEFRAMES, format_time
-from ghostcandle.feeds.config import BINANCE_REST_URL, BINANCE_WS_URL, DEPTH_MODES, FeedConfig
+from ghostcandle.feeds.config import (
+    BINANCE_REST_URL,
+    BINANCE_WS_URL,
+    DEPTH_MODES,
+    LIVE_QUEUE_MAX,
+    FeedConfig,
+)
 from ghostcandle.feeds.live_feed import LiveFeed
 from ghostcandle.feeds.local_book import book_summary
 from ghostcandle.feeds.rest import BinanceRest
 from ghostcandle.messaging.bus import MessageBus
 
 log = logging.getLogger("ghostcandle.live")
+
+#: How long ``live`` waits for the exchange to answer again (stream or REST) before it exits.
+GIVE_UP_AFTER_S = 300.0
 
 
 def register(sub: Any) -> None:
@@ -48,6 +58,15 @@ def register(sub: Any) -> None:
     p.add_argument("--history", type=int, default=1000, help="candles to load per new series")
     p.add_argument("--duration", type=float, default=0.0, help="stop after N seconds (0: never)")
     p.add_argument("--quiet", action="store_true", help="do not log every closed candle")
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=GIVE_UP_AFTER_S,
+        metavar="SECONDS",
+        help="exit (status 2) when neither the stream nor REST answered for this long "
+        f"(default {GIVE_UP_AFTER_S:g}; 0: retry forever). While only the stream is down, "
+        "closed candles are polled over REST",
+    )
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -89,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
             depth_mode=args.depth,
             history_candles=args.history,
             status_file=str(db.path) + ".feed-status.json",
+            give_up_after_s=args.give_up_after if args.give_up_after > 0 else None,
         )
-        bus = MessageBus(threaded=True, name="live-bus")
+        bus = MessageBus(threaded=True, name="live-bus", max_queue=LIVE_QUEUE_MAX)
         if not args.quiet:
             bus.subscribe("candles.*", _log_candle, name="live-log")
         feed = LiveFeed(db, bus, config)
@@ -116,14 +136,15 @@ def run(args: argparse.Namespace) -> int:
                     next_health += 30
                     h = feed.status()
                     log.info(
-                        "health: connected=%s last message %s ms ago, reconnects=%d, "
-                        "gaps backfilled=%d, rejected=%d, stored=%d",
-                        h.connected,
+                        "health: %s, last message %s ms ago, reconnects=%d, "
+                        "gaps backfilled=%d, rejected=%d, stored=%d, queued=%d",
+                        describe_state(h),
                         h.last_message_age_ms,
                         h.reconnects,
                         h.gaps_backfilled,
                         h.messages_rejected,
                         h.candles_stored,
+                        h.queue_depth,
                     )
         finally:
             signal.signal(signal.SIGTERM, previous)

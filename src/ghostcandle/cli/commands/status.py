@@ -11,6 +11,7 @@ from ghostcandle.cli.context import add_common
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import OperationalError
+from ghostcandle.domain.feed_health import describe_state
 from ghostcandle.feeds.local_book import book_summary
 from ghostcandle.store.db import Database, resolve_db_path
 from ghostcandle.store.feed_status import FeedStatusStore
@@ -19,7 +20,9 @@ from ghostcandle.store.feed_status import FeedStatusStore
 def register(sub: Any) -> None:
     """Add the subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "status", help="show live feed health: connected, last message age, reconnects, gaps"
+        "status",
+        help="show live feed health: connected, state (how long down, next retry), last "
+        "message age, reconnects, gaps, live queue lag",
     )
     add_common(p)
     p.set_defaults(handler=run)
@@ -50,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
     for f in feeds:
         last = f.get("last_message_at")
         f["last_message_age_ms"] = None if last is None else max(0, now - int(last))
+        # ages are told as of now: a stopped feed's row keeps its last instant's
+        if f.get("state") not in (None, "stopped", "unreachable"):
+            down, retry = f.get("down_since"), f.get("retry_at")
+            f["down_for_ms"] = None if down is None else max(0, now - int(down))
+            f["retry_in_ms"] = None if retry is None else max(0, int(retry) - now)
     if args.json:
         emit_json({"source": where, "feeds": feeds})
         return 0
@@ -61,12 +69,14 @@ def run(args: argparse.Namespace) -> int:
             f["name"],
             f["url"],
             "yes" if f["connected"] else "no",
+            describe_state(f),
             "-" if f["last_message_age_ms"] is None else f"{f['last_message_age_ms'] / 1000:.1f}s",
             f["reconnects"],
             f["gaps_backfilled"],
             f["candles_backfilled"],
             f["messages_rejected"],
             f["candles_stored"],
+            f"{f.get('queue_depth', 0)} ({f.get('queue_oldest_age_ms', 0) / 1000:.1f}s)",
         ]
         for f in feeds
     ]
@@ -76,12 +86,14 @@ def run(args: argparse.Namespace) -> int:
                 "feed",
                 "url",
                 "connected",
+                "state",
                 "last msg",
                 "reconnects",
                 "gaps filled",
                 "backfilled",
                 "rejected",
                 "stored",
+                "queued (oldest)",
             ],
             rows,
         )

@@ -27,6 +27,10 @@ class Faults:
       busy exchange does: diffs newer than it stream meanwhile).
     - ``depth_gap_every``: withhold every n-th diff of each symbol's ``depth@100ms`` stream (a
       sequence gap a local book must resynchronise from).
+    - ``drop_every_s``: cut every connection abruptly every this many wall seconds (a link that
+      drops every few seconds, whatever the candles do).
+    - ``ws_down``: refuse every WebSocket handshake (HTTP 503) while REST keeps answering (the
+      stream is down, the exchange is not).
     - ``crossed_book_every``: every n-th diff, hold a bid above the best ask for
       ``crossed_book_for`` diffs (a crossed book, to be rejected).
     """
@@ -49,6 +53,8 @@ class Faults:
     depth_gap_every: int = 0
     crossed_book_every: int = 0
     crossed_book_for: int = 15
+    drop_every_s: float = 0.0
+    ws_down: bool = False
 
     def active(self) -> list[str]:
         """Return the names of the faults switched on."""
@@ -67,6 +73,8 @@ class Faults:
             "rest_depth_delay_ms",
             "depth_gap_every",
             "crossed_book_every",
+            "drop_every_s",
+            "ws_down",
         ):
             if getattr(self, name):
                 on.append(name)

@@ -75,6 +75,7 @@ class SimulatorStats:
     malformed: int = 0
     rest_requests: int = 0
     rest_429: int = 0
+    ws_refused: int = 0
 
 
 class ExchangeSimulator:
@@ -98,6 +99,7 @@ class ExchangeSimulator:
         self._clients: set[_Client] = set()
         self._next_open: dict[tuple[str, str], int] = {}
         self._dropped_for: set[int] = set()
+        self._last_drop = 0.0
         self.depth = SimDepth(market, self.config.seed, self.config.faults)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -139,7 +141,9 @@ class ExchangeSimulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
+        """Stop serving and wait for the thread to end (again: nothing)."""
+        if self._thread is None or not self._thread.is_alive():
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
@@ -189,6 +193,9 @@ class ExchangeSimulator:
         self, conn: ServerConnection, request: Request
     ) -> Response | None:
         if not request.path.startswith("/api/"):
+            if self.config.faults.ws_down:  # the stream is down, REST still answers
+                self.stats.ws_refused += 1
+                return conn.respond(503, "stream unavailable (simulated)\n")
             return None
         status, body, headers = self.rest.handle(request.path)
         lag = self.config.faults.rest_depth_delay_ms
@@ -335,6 +342,13 @@ class ExchangeSimulator:
 
     def _apply_connection_faults(self, now: int, wall: float) -> None:
         f = self.config.faults
+        if f.drop_every_s and self._clients and wall - self._last_drop >= f.drop_every_s:
+            self._last_drop = wall
+            self.stats.drops += 1
+            for c in list(self._clients):
+                c.ws.transport.abort()
+        elif not self._clients:
+            self._last_drop = wall  # the period counts from the first connection
         if f.drop_before_close_ms:
             interval = f.drop_interval or self.market.intervals[0]
             d = duration_ms(interval)

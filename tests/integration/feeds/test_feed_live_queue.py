@@ -1,0 +1,89 @@
+"""The live queue under a session slower than the feed (30x speed, real loopback WS, DuckDB).
+
+The bus between the feed and its subscribers stays within its bound, no closed candle is
+dropped (stored and published in order, once each), forming updates are coalesced, and the
+lag (queue depth, age of the oldest queued event) is in the feed's health and the runtime's
+feed status (what the live panel shows); a warning is logged when the queue grows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.events import CandleCompletionEvent
+from ghostcandle.engine.runtime import ExchangeConfig, Runtime
+from ghostcandle.feeds.config import LIVE_QUEUE_MAX
+from ghostcandle.feeds.live_feed import LiveFeed
+from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.store.db import Database
+
+from .conftest import feed_config
+
+BOUND = 40
+
+
+def test_a_slow_session_sees_a_bounded_queue_and_every_closed_candle(
+    make_sim, assert_matches_simulator, db: Database, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.WARNING, logger="ghostcandle.messaging")
+    sim = make_sim(speed=30.0)  # two 1s series: 60 closed candles a second
+    bus = MessageBus(threaded=True, name="live", max_queue=BOUND, warn_depth=BOUND // 2)
+    events: list[CandleCompletionEvent] = []
+    # handles 40 candles a second, as a session that predicts and trains on each would
+    bus.subscribe("candles.*", lambda e: (time.sleep(0.025), events.append(e)))
+    feed = LiveFeed(db, bus, feed_config(sim)).start()
+    samples: list[dict[str, object]] = []
+    assert feed.wait_started(20)
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            samples.append(feed.status().to_json())
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    time.sleep(4.0)
+    stop.set()
+    watcher.join()
+    feed.stop()
+    assert bus.drain(30)
+    bus.close()
+    depths = [int(s["queue_depth"]) for s in samples]  # type: ignore[call-overload]
+    ages = [int(s["queue_oldest_age_ms"]) for s in samples]  # type: ignore[call-overload]
+    assert max(depths) <= BOUND + len(sim.market.symbols) * len(sim.market.intervals)
+    assert max(depths) >= BOUND // 2, f"the session was not slower than the feed: {depths}"
+    assert max(ages) > 0
+    assert_matches_simulator(db, sim, events)
+    last = feed.status().to_json()
+    assert last["counters"]["queue_blocked"] > 0
+    assert any("queued" in r.getMessage() for r in caplog.records)
+
+
+def test_the_runtime_bus_is_bounded_and_its_feed_status_tells_the_lag(make_sim, db: Database):
+    sim = make_sim()
+    ex = ExchangeConfig(
+        rest_url=sim.rest_url,
+        ws_url=sim.ws_url,
+        synthetic=True,
+        symbols=sim.market.symbols,
+        intervals=sim.market.intervals,
+        history_candles=5,
+    )
+    runtime = Runtime(db, LiveClock(), exchange=ex)
+    try:
+        runtime.start_feed(wait_s=20)
+        time.sleep(1.0)
+        status = runtime.feed_status()
+    finally:
+        runtime.close()
+    assert runtime.bus.max_queue == LIVE_QUEUE_MAX
+    assert status is not None
+    assert status["queue_depth"] >= 0
+    assert status["queue_oldest_age_ms"] >= 0
+    assert status["state"] == "connected"
