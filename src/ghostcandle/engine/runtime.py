@@ -45,7 +45,7 @@ from ghostcandle.engine.training.start_checkpoint import (
     load_start_checkpoint,
     seed_checkpoint,
 )
-from ghostcandle.feeds.config import FeedConfig
+from ghostcandle.feeds.config import LIVE_QUEUE_MAX, FeedConfig
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
 from ghostcandle.feeds.live_feed import LiveFeed
 from ghostcandle.messaging.bus import MessageBus, Subscription
@@ -138,7 +138,7 @@ class Runtime:
         self.db = db
         self.clock = clock
         self.exchange = exchange
-        self.bus = MessageBus(threaded=True, name="runtime-bus")
+        self.bus = MessageBus(threaded=True, name="runtime-bus", max_queue=LIVE_QUEUE_MAX)
         self.structure = StructureEngine(self.bus, db)
         self.feed: LiveFeed | None = None
         self.session: LoopSession | None = None
