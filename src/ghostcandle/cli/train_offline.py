@@ -15,6 +15,7 @@ from ghostcandle.cli.context import model_config_json, open_db
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
+from ghostcandle.cli.ray_options import add_ray_options
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.timeframes import format_time, parse_time
@@ -54,6 +55,7 @@ def add_offline_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="model init and shuffling seed")
     g.add_argument("--model-config", default="{}", help="model settings as JSON")
     g.add_argument("--list", action="store_true", help="list the recorded offline runs")
+    add_ray_options(g)
     r = p.add_argument_group(
         "replay: how each epoch draws its decisions (offline; see README, Outcomes and replay)"
     )
@@ -80,7 +82,10 @@ def add_offline_arguments(p: argparse.ArgumentParser) -> None:
 
 def wants_offline(args: argparse.Namespace) -> bool:
     """Tell whether the arguments ask for the offline source."""
-    return bool(args.symbol or args.walk_forward or args.start or args.end or args.timeframes)
+    return bool(
+        args.symbol or args.symbols or args.ray or args.walk_forward or args.start or args.end
+        or args.timeframes
+    )  # fmt: skip
 
 
 def request_of(args: argparse.Namespace) -> OfflineRequest:
@@ -140,6 +145,10 @@ def _checked(args: argparse.Namespace, check: Callable[[OfflineTrainingService],
 
 def run_offline(args: argparse.Namespace) -> int:
     """Fit (or walk forward) on stored candles and print the result."""
+    if args.ray or args.symbols:
+        from ghostcandle.cli.train_ray import run_walk_forwards
+
+        return run_walk_forwards(args)
     req = request_of(args)
     if args.walk_forward:
         return _walk_forward(args, req)

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
+from functools import partial
 from typing import Any
 
 from ghostcandle.domain.clock import Clock
@@ -276,41 +277,34 @@ class OfflineTrainingService:
         if on_folds is not None:
             on_folds(folds)
         model_settings = req.model_settings()
-
-        def baselines(p: PlannedFold) -> list[Model]:
-            # constants (label counts, range scale) only from the fold's train window
-            history = [data.candles_between(p.fold.train_start, p.fold.train_end)]
-            return [
-                fit_baseline(
-                    create_model(b, timeframes=list(data.timeframes), windows=dict(data.windows)),
-                    history,
-                    data.threshold,
-                )
-                for b in baseline_names()
-            ]
-
         result = run_walk_forward(
             data,
             spec,
             folds,
             lambda: create_model(req.model, **model_settings),
-            baselines,
+            partial(fold_baselines, data),
             req.settings,
             clock=self.clock,
             on_epoch=on_epoch,
             on_fold=on_fold,
         )
+        record = self.walk_forward_record(req, result)
+        with self.db.transaction() as con:
+            self.runs.save_in(con, record)
+        return result, record
+
+    def walk_forward_record(
+        self, req: OfflineRequest, result: WalkForwardResult
+    ) -> OfflineRunRecord:
+        """Return the record of a finished walk-forward (the caller writes it)."""
         last = result.folds[-1].fit
         record = self._record(req, WALK_FORWARD, req.name, last.model, (), None)
-        record = with_fields(
+        return with_fields(
             record,
             epochs_run=sum(len(f.fit.epochs) for f in result.folds),
             duration_s=result.duration_s,
             summary=result.to_json(),
         )
-        with self.db.transaction() as con:
-            self.runs.save_in(con, record)
-        return result, record
 
     def _record(
         self,
@@ -342,3 +336,16 @@ class OfflineTrainingService:
             duration_s=0.0,
             summary={},
         )
+
+
+def fold_baselines(data: DecisionDataset, p: PlannedFold) -> list[Model]:
+    """Return the baselines of a fold, their constants fitted on its train window only."""
+    history = [data.candles_between(p.fold.train_start, p.fold.train_end)]
+    return [
+        fit_baseline(
+            create_model(b, timeframes=list(data.timeframes), windows=dict(data.windows)),
+            history,
+            data.threshold,
+        )
+        for b in baseline_names()
+    ]

@@ -214,6 +214,39 @@ class WalkForwardResult:
         }
 
 
+def run_fold(
+    data: DecisionDataset,
+    planned: PlannedFold,
+    new_model: Callable[[], Model],
+    baselines: Callable[[PlannedFold], Sequence[Model]],
+    settings: FitSettings,
+    *,
+    clock: Clock,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+) -> FoldResult:
+    """Fit a fresh model on one fold, score it and the fold's baselines on its test window.
+
+    A fold reads nothing another fold writes, so folds may run in any order or on any worker.
+    """
+    p = planned
+    fitted = fit(new_model(), data, p.split, settings, clock=clock, on_epoch=on_epoch)
+    ledger = pd.concat(
+        [ledger_frame(data, p.test, m, fold=p.fold.index) for m in (fitted.model, *baselines(p))],
+        ignore_index=True,
+    )
+    return FoldResult(p, fitted, ledger, evaluate(ledger, threshold=data.threshold))
+
+
+def combine_folds(
+    spec: WalkForwardSpec, results: Sequence[FoldResult], threshold: float, duration_s: float
+) -> WalkForwardResult:
+    """Pool the folds' test rows (in fold order) into the walk-forward's aggregate."""
+    ordered = sorted(results, key=lambda r: r.planned.fold.index)
+    pooled = pd.concat([r.ledger for r in ordered], ignore_index=True)
+    aggregate = evaluate(pooled, threshold=threshold)
+    return WalkForwardResult(spec, tuple(ordered), aggregate, duration_s)
+
+
 def run_walk_forward(
     data: DecisionDataset,
     spec: WalkForwardSpec,
@@ -236,18 +269,8 @@ def run_walk_forward(
     results = []
     for p in planned:
         hook = None if on_epoch is None else partial(on_epoch, p.fold.index)
-        fitted = fit(new_model(), data, p.split, settings, clock=clock, on_epoch=hook)
-        ledger = pd.concat(
-            [
-                ledger_frame(data, p.test, m, fold=p.fold.index)
-                for m in (fitted.model, *baselines(p))
-            ],
-            ignore_index=True,
-        )
-        result = FoldResult(p, fitted, ledger, evaluate(ledger, threshold=data.threshold))
+        result = run_fold(data, p, new_model, baselines, settings, clock=clock, on_epoch=hook)
         results.append(result)
         if on_fold is not None:
             on_fold(result)
-    pooled = pd.concat([r.ledger for r in results], ignore_index=True)
-    aggregate = evaluate(pooled, threshold=data.threshold)
-    return WalkForwardResult(spec, tuple(results), aggregate, time.perf_counter() - t0)
+    return combine_folds(spec, results, data.threshold, time.perf_counter() - t0)
