@@ -318,6 +318,19 @@ class Broker:
         """Return the newest candle of ``symbol`` handed over, if any."""
         return self._last.get(symbol)
 
+    def held(self, symbol: str) -> int:
+        """Return the side held in ``symbol`` once the waiting order fills (-1, 0, 1).
+
+        Between a candle's close and the broker seeing the next candle, an order placed at that
+        close is still waiting: what the account holds going into the next decision is its
+        target.
+        """
+        waiting = self.pending(symbol)
+        if waiting is not None:
+            return waiting
+        pos = self.positions.get(symbol)
+        return 0 if pos is None else (1 if pos.side == "LONG" else -1)
+
     def pending(self, symbol: str) -> int | None:
         """Return the target (+1, -1, 0) of the order waiting for the next open, if any."""
         order = self._pending.get(symbol)

@@ -137,6 +137,11 @@ class DqnModel(ConfiguredModel):
         """Return family, config digest and step."""
         return f"{self.family}-{self.cfg.digest()}-{self._step}"
 
+    @property
+    def reads_position(self) -> bool:
+        """Say that this agent reads the position it holds (``inputs.extras["position"]``)."""
+        return True
+
     # -- inputs -----------------------------------------------------------------------------
     def _tensors(self, inputs: ModelInputs) -> dict[str, Tensor]:
         return {

@@ -17,6 +17,7 @@ from ghostcandle.engine.loop.window_cache import WindowCache
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.models.position_input import reads_position, with_position
 from ghostcandle.store.candles import MissingCandlesError
 from ghostcandle.store.depth import DepthStore, MissingDepthError
 from ghostcandle.store.predictions import PredictionRecord
@@ -53,6 +54,9 @@ class Predictor:
         self.depth = depth
         self.snapshot = snapshot
         self.grace_ms = grace_ms
+        #: what the account trading this session's signals holds in a symbol (an agent reads
+        #: it); set by the broker attached to the session, flat while none is
+        self.position_of: Callable[[str], int] | None = None
         first = snapshot()
         self.name = first.name
         self.learns = first.learns
@@ -82,6 +86,9 @@ class Predictor:
             if books is None or not ok[0]:
                 raise MissingDepthError(symbol, decision_time)
             inputs = with_depth(inputs, books)
+        if reads_position(model):
+            held = 0 if self.position_of is None else self.position_of(symbol)
+            inputs = with_position(inputs, held)
         forecast = model.predict(inputs).forecasts(params)[0]
         o, h, lo, c, v = forecast.candles[timeframe]
         d = duration_ms(timeframe)

@@ -24,6 +24,7 @@ from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progres
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.inputs import prepare_stacked_inputs
+from ghostcandle.models.position_input import POSITIONS, reads_position, with_position
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.depth import DepthStore
 
@@ -106,8 +107,11 @@ def batched_signals(
     found = decision_windows(
         store, req.symbol, req.timeframe, closes[closes + d <= req.end], model.windows
     )
-    actions = np.full(len(found.decisions), -1, dtype=np.int64)
-    confidence = np.zeros(len(found.decisions), dtype=np.float64)
+    # a model that reads the position it holds (an agent) is asked once per possible position,
+    # and the walk below takes the answer for the position the broker holds at each decision
+    held_values = POSITIONS if reads_position(model) else (0,)
+    actions = np.full((len(held_values), len(found.decisions)), -1, dtype=np.int64)
+    confidence = np.zeros((len(held_values), len(found.decisions)), dtype=np.float64)
     complete, books = found.complete, None
     if depth_window(model):
         # a decision without a stored book for every second of its window is not predicted
@@ -122,9 +126,11 @@ def batched_signals(
         inputs, _ = prepare_stacked_inputs(found.raw(rows))
         if books is not None:
             inputs = with_depth(inputs, books[rows])
-        out = model.predict(inputs)
-        actions[rows] = out.actions
-        confidence[rows] = out.confidence
+        for k, held in enumerate(held_values):
+            asked = with_position(inputs, held) if len(held_values) > 1 else inputs
+            out = model.predict(asked)
+            actions[k, rows] = out.actions
+            confidence[k, rows] = out.confidence
         if progress is not None:
             progress(min(total, int(rows[-1]) + 1), total)
     by_time = {int(t): i for i, t in enumerate(found.decisions)}
@@ -132,8 +138,9 @@ def batched_signals(
     for c, t in zip(candles, closes.tolist(), strict=True):
         broker.on_candle(c)
         i = by_time.get(t)
-        if i is not None and actions[i] >= 0:
-            broker.on_signal(c.symbol, t, ACTIONS[int(actions[i])], float(confidence[i]))
+        k = held_values.index(broker.held(c.symbol)) if len(held_values) > 1 else 0
+        if i is not None and actions[k, i] >= 0:
+            broker.on_signal(c.symbol, t, ACTIONS[int(actions[k, i])], float(confidence[k, i]))
             signals += 1
     if progress is not None:
         progress(total, total)

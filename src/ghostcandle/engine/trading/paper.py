@@ -34,7 +34,7 @@ from typing import Any
 from ghostcandle.domain.actions import Action
 from ghostcandle.domain.broker import Broker, BrokerConfig, BrokerState
 from ghostcandle.domain.candles import Candle, candles_from_frame
-from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.timeframes import MINUTE_MS, duration_ms
 from ghostcandle.engine.loop.predictor import prediction_id
@@ -90,6 +90,8 @@ class SessionBroker:
         self.timeframe = timeframe
         self.on_update = on_update
         self.model_name = session.predictors[0].name
+        for p in session.predictors:  # an agent reads what this account holds
+            p.position_of = self._held
         self.signals = 0
         # a reset from another thread swaps the broker between two candles, never during one
         self.lock = threading.Lock()
@@ -99,6 +101,9 @@ class SessionBroker:
             )
             for symbol in session.config.symbols
         ]
+
+    def _held(self, symbol: str) -> int:
+        return self.broker.held(symbol)  # the broker of now: a reset swaps it
 
     def on_candle(self, event: CandleCompletionEvent) -> None:
         """Hand the candle to the broker, then act on the model's prediction at its close."""
@@ -134,10 +139,13 @@ class SessionBroker:
         return None
 
     def close(self) -> None:
-        """Stop following the session."""
+        """Stop following the session (its agent is flat again for whoever asks next)."""
         for sub in self._subs:
             sub.cancel()
         self._subs = []
+        for p in self.session.predictors:
+            if p.position_of == self._held:
+                p.position_of = None
 
 
 class PaperTrader:
@@ -233,6 +241,14 @@ class PaperTrader:
             self.broker = self.follower.broker = broker
             self._saved_trades = 0
 
+    def change_settings(self, changes: Mapping[str, Any]) -> None:
+        """Change the account's minimum confidence and/or cooldown; they rule from the next
+        signal on (a position held stays held, an order waiting stays waiting)."""
+        with self.follower.lock:
+            cfg = _changed(self.config, changes)
+            self.store.update_config(self.session_id, cfg.to_json(), self.session.clock.now_ms())
+            self.config = self.broker.config = cfg
+
     def close(self) -> None:
         """Stop following the session (the account stays stored)."""
         self.follower.close()
@@ -262,4 +278,50 @@ def reset_account(
             f"session {session_id!r} has no paper account: give the id of a live session "
             "that traded on paper"
         )
+    return summary
+
+
+#: The settings of an account the trader may change while it trades.
+PAPER_SETTINGS: tuple[str, ...] = ("min_confidence", "cooldown")
+
+
+def _changed(config: BrokerConfig, changes: Mapping[str, Any]) -> BrokerConfig:
+    """Return ``config`` with ``changes`` (checked: confidence in [0, 1], cooldown >= 0)."""
+    unknown = sorted(set(changes) - set(PAPER_SETTINGS))
+    if unknown:
+        raise UserInputError(
+            f"{', '.join(unknown)} cannot be changed on a paper account: change "
+            f"{' or '.join(PAPER_SETTINGS)}"
+        )
+    if not changes:
+        raise UserInputError(f"nothing to change: give {' and/or '.join(PAPER_SETTINGS)}")
+    return replace(config, **changes)  # BrokerConfig checks each value, in one line
+
+
+def change_settings(
+    store: PaperStore,
+    trader: PaperTrader | None,
+    session_id: str,
+    changes: Mapping[str, Any],
+    now: int,
+) -> dict[str, Any]:
+    """Change the minimum confidence and/or cooldown (in candles of the account's timeframe)
+    of the paper account of ``session_id``, through its running ``trader`` if given.
+
+    Return the account's summary; raise ``DataMissingError`` if the session has no account,
+    ``UserInputError`` (changing nothing) for a value out of range.
+    """
+    if trader is not None and trader.session_id == session_id:
+        trader.change_settings(changes)
+    else:
+        account = store.load(session_id)
+        if account is None:
+            raise DataMissingError(
+                f"session {session_id!r} has no paper account: give the id of a live session "
+                "that traded on paper"
+            )
+        cfg = _changed(stored_config(account.config, account.timeframe), changes)
+        store.update_config(session_id, cfg.to_json(), now)
+    summary = store.summary(session_id)
+    assert summary is not None  # the account exists (checked or followed above)
     return summary
