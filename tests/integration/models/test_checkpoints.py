@@ -139,3 +139,17 @@ def test_kill_9_mid_write_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     info, state = found
     assert state["step"] == info.step >= 1
     assert torch.equal(state["weights"]["w"][:3], torch.tensor([0.0, 1.0, 2.0]) + info.step)
+
+
+def test_garbage_that_matches_its_sidecar_is_one_clear_error(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path, ReplayClock(0))
+    info = store.save("k", _trained(1).state_dict())
+    data = b"not a torch file at all\n" * 10
+    Path(info.path).write_bytes(data)
+    forged = CheckpointInfo(
+        **{**info.to_json(), "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    )
+    with pytest.raises(DataMissingError, match="cannot be read") as err:
+        store.load(forged)
+    assert "\n" not in str(err.value)
+    assert "retrain" in str(err.value)

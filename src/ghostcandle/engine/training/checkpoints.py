@@ -248,7 +248,13 @@ class CheckpointStore:
                 f"checkpoint {p} is missing or damaged (size/sha256 differ from its "
                 "sidecar): load an older one with latest() or retrain"
             )
-        state = torch.load(io.BytesIO(data), weights_only=True)
+        try:
+            state = torch.load(io.BytesIO(data), weights_only=True)
+        except Exception as exc:  # bytes that match their sidecar yet are no torch state
+            why = " ".join(str(exc).split())[:200]
+            raise DataMissingError(
+                f"checkpoint {p} cannot be read ({type(exc).__name__}: {why}): retrain it"
+            ) from None
         if not isinstance(state, dict):
             raise DataMissingError(f"checkpoint {p} holds no model state: retrain")
         return state
