@@ -1,8 +1,9 @@
 """Backtest the chart's visible range in the background through ``engine.backtest``.
 
-One job at a time; progress, then the result (PnL, trades, win rate, equity curve) are pushed
-to the page as ``backtest`` events. The request is checked before the job starts, so a bad one
-is answered at once with the reason and runs nothing.
+One job at a time; progress, then the result (PnL, trades, win rate, the equity curve beside
+buy-and-hold's, the settings it ran with) are pushed to the page as ``backtest`` events. The
+request is checked before the job starts, so a bad one is answered at once with the reason and
+runs nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ghostcandle.domain.errors import ConflictError, GhostcandleError
@@ -24,6 +25,20 @@ log = logging.getLogger(__name__)
 Publish = Callable[[dict[str, Any]], None]
 #: Push progress at most this often (seconds): the page needs no more.
 PROGRESS_EVERY_S = 0.2
+
+
+def settings_json(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the settings a run was made with, as the panel compares them."""
+    broker = request.get("broker", {})
+    return {
+        "fee_bps": broker.get("fee_bps"),
+        "slippage_bps": broker.get("slippage_bps"),
+        "min_confidence": broker.get("min_confidence"),
+        "long_only": broker.get("allow_short") is False,
+        "hold": broker.get("hold"),
+        "train": request.get("train"),
+        "start_from": request.get("start_from"),
+    }
 
 
 def result_json(r: BacktestResult) -> dict[str, Any]:
@@ -45,19 +60,25 @@ def result_json(r: BacktestResult) -> dict[str, Any]:
         "buy_and_hold_pct": r.buy_and_hold.return_pct,
         "elapsed_s": r.elapsed_s,
         "checkpoint": (r.request or {}).get("checkpoint"),
+        "engine": r.engine,
+        "settings": settings_json(r.request or {}),
         "trades": [
             {
                 "side": t.side,
+                "size": t.size,
                 "entry_time": t.entry_time,
                 "entry_price": t.entry_price,
                 "exit_time": t.exit_time,
                 "exit_price": t.exit_price,
+                "fees": t.fees,
                 "pnl": t.pnl,
                 "pnl_pct": t.return_pct,
+                "exit_reason": t.exit_reason,
             }
             for t in r.trades
         ],
         "equity": [{"time": e.time, "value": e.equity} for e in r.equity_curve],
+        "buy_and_hold_equity": [{"time": e.time, "value": e.equity} for e in r.buy_and_hold_curve],
     }
 
 

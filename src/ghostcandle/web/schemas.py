@@ -6,7 +6,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ghostcandle.domain.broker import Hold, Side
+from ghostcandle.domain.broker import (
+    DEFAULT_FEE_BPS,
+    DEFAULT_SLIPPAGE_BPS,
+    BrokerConfig,
+    Hold,
+    Side,
+)
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.training_modes import TrainingMode
@@ -205,8 +211,44 @@ class BacktestIn(_Strict):
     hold: Hold = Field(
         default="flat", description="HOLD closes the position (flat) or leaves it (keep)"
     )
+    fee_bps: float = Field(
+        default=DEFAULT_FEE_BPS,
+        ge=0.0,
+        lt=10_000.0,
+        allow_inf_nan=False,
+        description="fee on every fill, in basis points of the traded notional (10: 0.1%)",
+    )
+    slippage_bps: float = Field(
+        default=DEFAULT_SLIPPAGE_BPS,
+        ge=0.0,
+        lt=10_000.0,
+        allow_inf_nan=False,
+        description="every fill's price moved this many basis points against the trader",
+    )
+    min_confidence: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="an action weaker than this counts as HOLD",
+    )
+    long_only: bool = Field(default=False, description="SELL means flat: never go short")
+    train: TrainingMode = Field(
+        default=TrainingMode.NONE,
+        description="none, or train while replaying (every_candle, pivots_only); manual is refused",
+    )
 
     _check_symbol = field_validator("symbol")(_symbol)
+
+    def broker(self) -> BrokerConfig:
+        """Return the simulated broker's rules this request asks for."""
+        return BrokerConfig(
+            fee_bps=self.fee_bps,
+            slippage_bps=self.slippage_bps,
+            min_confidence=self.min_confidence,
+            allow_short=not self.long_only,
+            hold=self.hold,
+        )
 
 
 class PaperResetIn(_Strict):

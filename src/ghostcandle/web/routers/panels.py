@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
-from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.engine.runtime import DEFAULT_LIVE_MODEL, LiveRequest
 from ghostcandle.engine.trading.paper import reset_account
@@ -186,7 +185,9 @@ def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
     """Backtest a model over a time range (the chart's visible range).
 
     ``start_from: "annotations"`` backtests the model's latest annotation-trained checkpoint,
-    ``start_from: NAME`` the offline-trained checkpoint NAME.
+    ``start_from: NAME`` the offline-trained checkpoint NAME. The broker's fees, slippage,
+    minimum confidence, long-only and HOLD meaning, and the training mode, are the body's;
+    a value out of range is a 422 naming the field, and nothing runs.
     """
     if body.end <= body.start:
         raise UserInputError("field 'end' must be after 'start': select a visible range")
@@ -202,7 +203,8 @@ def backtest(ws: WorkspaceDep, body: BacktestIn) -> dict[str, Any]:
             start=body.start,
             end=body.end,
             start_from=body.start_from,
-            broker=BrokerConfig(hold=body.hold),
+            train=body.train,
+            broker=body.broker(),
         )
     )
 
