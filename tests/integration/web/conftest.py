@@ -41,6 +41,9 @@ class Server:
     token: str | None = None
 
 
+#: how long a test waits for `ghostcandle serve` to answer
+START_TIMEOUT_S = 120
+
 def seed_database(path: Path) -> None:
     """Store DAYS days of synthetic ETH/USDT 1m candles and their 1h/1d roll-ups."""
     with Database(path) as db:
@@ -82,7 +85,8 @@ def start_server(
     log = (tmp / "server.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # start-up imports torch and migrates the file: seconds alone, far more on a loaded machine
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError((tmp / "server.log").read_text())
@@ -92,7 +96,7 @@ def start_server(
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("ghostcandle serve did not answer within 30 s")
+    raise RuntimeError(f"ghostcandle serve did not answer within {START_TIMEOUT_S} s")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
