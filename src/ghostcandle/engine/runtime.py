@@ -10,10 +10,9 @@ and closes it on shutdown; nothing here is global.
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ghostcandle.domain.actions import Action
@@ -28,8 +27,17 @@ from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.session_state import SessionState
 from ghostcandle.domain.symbols import DEFAULT_SYMBOLS
-from ghostcandle.domain.training_modes import TrainingMode
-from ghostcandle.engine.loop.config import SessionConfig, finest_first
+from ghostcandle.engine.live_setup import (
+    DEFAULT_LIVE_CONFIG,
+    DEFAULT_LIVE_MODEL,
+    LIVE_CONFIGS,
+    LIVE_MODES,
+    LiveRequest,
+    check_history,
+    live_config,
+    plan_live,
+)
+from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.offline.service import OfflineFit
 from ghostcandle.engine.offline.trainer import EpochResult
@@ -49,28 +57,21 @@ from ghostcandle.feeds.config import LIVE_QUEUE_MAX, FeedConfig
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
 from ghostcandle.feeds.live_feed import LiveFeed
 from ghostcandle.messaging.bus import MessageBus, Subscription
+from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.paper import PaperStore
 
 log = logging.getLogger(__name__)
-
-#: The live model when the trader names none: the family the walk-forward chose (README,
-#: "Models: excursion_mlp"). It predicts a frame in milliseconds on a CPU and abstains (HOLD)
-#: below ``min_confidence``, so its paper account stays flat until it is sure.
-DEFAULT_LIVE_MODEL = "excursion_mlp"
-#: Each family's live config when the trader gives none: 1s candles with 1m context, sized to
-#: predict every second on a CPU; a family not listed gets ``LIVE_BASE_CONFIG``.
-LIVE_BASE_CONFIG: Mapping[str, Any] = {"timeframes": ["1s", "1m"], "windows": {"1s": 60, "1m": 30}}
-LIVE_CONFIGS: Mapping[str, Mapping[str, Any]] = {
-    "excursion_mlp": {
-        "timeframes": ["1s", "1m"],
-        "windows": {"1s": 120, "1m": 120},
-        "min_confidence": 0.6,
-    },
-    "transformer": {**LIVE_BASE_CONFIG, "d_model": 32, "layers": 2},
-}
-DEFAULT_LIVE_CONFIG: Mapping[str, Any] = LIVE_CONFIGS[DEFAULT_LIVE_MODEL]
-LIVE_MODES: tuple[TrainingMode, ...] = tuple(TrainingMode)
+# what callers import from here (the live start's settings live in ``engine.live_setup``)
+__all__ = [
+    "DEFAULT_LIVE_CONFIG",
+    "DEFAULT_LIVE_MODEL",
+    "LIVE_CONFIGS",
+    "ExchangeConfig",
+    "LiveRequest",
+    "Runtime",
+    "live_config",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,40 +94,12 @@ class ExchangeConfig:
         return f"{kind} at {self.rest_url}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class LiveRequest:
-    """What the trader asked for when starting live inference."""
-
-    symbol: str
-    mode: TrainingMode = TrainingMode.NONE
-    model: str = ""
-    model_config: Mapping[str, Any] = field(default_factory=dict)
-    #: ``fresh`` seeded weights, ``annotations``: the model's latest annotation-trained
-    #: checkpoint, or the name of an offline-trained one (its model config is then the one used)
-    start_from: str = "fresh"
-
-
 #: Called on the bus thread after the live session handled a closed candle.
 CandleListener = Callable[[CandleCompletionEvent], None]
 FormingListener = Callable[[FormingCandle], None]
 #: Called when a new live session becomes the current one (started or failed to), before its
 #: first candle reaches the candle listener.
 SessionListener = Callable[[LoopSession], None]
-
-
-def live_config(model: str) -> dict[str, Any]:
-    """Return the live config of ``model`` when the trader gives none."""
-    return dict(LIVE_CONFIGS.get(model, LIVE_BASE_CONFIG))
-
-
-def _session_id(model: str, symbol: str, start: StartCheckpoint | None = None) -> str:
-    base = "live-" + re.sub(r"[^A-Za-z0-9_.-]", "", f"{model}-{symbol}")
-    # a session started from a checkpoint has its own id (so its own checkpoints and paper
-    # account): restarting it resumes its progress, another checkpoint starts another session
-    if start is None:
-        return base
-    kind = "ann" if start.start_from == "annotations" else "ckpt"
-    return f"{base}-{kind}-{start.info.sha256[:10]}"
 
 
 class Runtime:
@@ -234,25 +207,14 @@ class Runtime:
             )
             if start is not None:
                 model = start.family
-                cfg_raw = dict(start.config)
-            elif req.model_config:
-                cfg_raw = dict(req.model_config)
-            else:
-                cfg_raw = live_config(model)
-            streamed = set(self.exchange.intervals)
-            wanted = [str(t) for t in cfg_raw.get("timeframes", ())] or ["1m"]
-            missing = [t for t in wanted if t not in streamed]
-            if missing:
-                raise UserInputError(
-                    f"model {model} reads {', '.join(missing)} candles the feed does not stream: "
-                    f"the feed streams {', '.join(self.exchange.intervals)}"
-                )
+            plan = plan_live(req, model, start, self.exchange.intervals)
+            check_history(CandleStore(self.db), plan, req.symbol)
             config = SessionConfig(
-                session_id=_session_id(model, req.symbol, start),
+                session_id=plan.session_id,
                 model=model,
-                model_config=cfg_raw,
+                model_config=plan.model_config,
                 symbols=(req.symbol,),
-                timeframes=finest_first(wanted),
+                timeframes=plan.timeframes,
                 mode=req.mode,
                 checkpoint_every=200,
             )
@@ -308,7 +270,7 @@ class Runtime:
         request names none. The fit comes back beside it.
         """
         model = req.model or DEFAULT_LIVE_MODEL
-        config = dict(req.model_config) or live_config(model)
+        config = dict(req.model_config) or live_config(model, req.timeframes)
         fitted = train_on_history(self.db, self.clock, req.symbol, model, config, on_epoch=on_epoch)
         name = fitted.record.name
         assert name is not None  # a fit always writes a named checkpoint

@@ -133,6 +133,24 @@ class PaperStore:
             )
         return self.load(session_id)
 
+    def update_config(
+        self, session_id: str, changes: Mapping[str, Any], now: int
+    ) -> PaperAccount | None:
+        """Change some of an account's stored settings (the rest stay); return the account, or
+        None if there is none. Its cash, positions and trades are untouched."""
+        with self.db.transaction() as con:
+            row = con.execute(
+                "SELECT config FROM paper_accounts WHERE session_id = ?", [session_id]
+            ).fetchone()
+            if row is None:
+                return None
+            config = {**json.loads(row[0]), **dict(changes)}
+            con.execute(
+                "UPDATE paper_accounts SET config = ?, updated_at = ? WHERE session_id = ?",
+                [json.dumps(config, sort_keys=True), now, session_id],
+            )
+        return self.load(session_id)
+
     def load(self, session_id: str) -> PaperAccount | None:
         """Return the stored account of a session, or None if it never traded on paper."""
         with self.db.cursor() as cur:
@@ -269,6 +287,9 @@ class PaperStore:
                 for o in account.state.orders
             ],
             "recent_trades": [trade_json(t) for t in self.trades(session_id, recent)],
+            # what the panel lets the trader change (a setting stored before it existed: None)
+            "min_confidence": account.config.get("min_confidence"),
+            "cooldown": account.config.get("cooldown"),
             "last_time": account.last_time,
             "updated_at": account.updated_at,
         }

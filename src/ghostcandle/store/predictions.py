@@ -294,11 +294,16 @@ class PredictionLedger:
         found = self._select("prediction_id = ?", [prediction_id])
         return found[0] if found else None
 
-    def recent(self, session_id: str, limit: int = 50) -> list[PredictionRecord]:
-        """Return the newest predictions of a session, newest first."""
+    def recent(
+        self, session_id: str, limit: int = 50, *, timeframe: str | None = None
+    ) -> list[PredictionRecord]:
+        """Return the newest predictions of a session (of one ``timeframe``), newest first."""
+        where, params = "session_id = ?", [session_id]
+        if timeframe is not None:
+            where, params = where + " AND timeframe = ?", [*params, timeframe]
         return self._select(
-            "session_id = ?",
-            [session_id],
+            where,
+            params,
             f"ORDER BY decision_time DESC, model, timeframe, symbol LIMIT {int(limit)}",
         )
 

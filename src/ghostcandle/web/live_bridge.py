@@ -73,7 +73,8 @@ class LiveBridge:
         self.runtime = runtime
         self.publish = publish
         self.paper = PaperStore(runtime.db)
-        self.signals: deque[dict[str, Any]] = deque(maxlen=SIGNALS_KEPT)
+        # per timeframe: an hour's signals are not pushed out by the seconds' ones
+        self.signals: dict[str, deque[dict[str, Any]]] = {}
         self.latest: dict[str, Any] | None = None
         self._forming_at: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
@@ -86,7 +87,7 @@ class LiveBridge:
     def reset(self) -> None:
         """Forget the signals of a previous session."""
         with self._lock:
-            self.signals.clear()
+            self.signals = {}
             self.latest = None
 
     def on_forming(self, c: FormingCandle) -> None:
@@ -136,22 +137,31 @@ class LiveBridge:
             prediction_id(sid, model, event.symbol, event.timeframe, c.open_time),
             prediction_id(sid, model, event.symbol, event.timeframe, event.time),
         )
+        finest = event.timeframe == session.timeframes[0]
+        signalled = False
         for pid in ids:
             rec = session.ledger.get(pid)
             if rec is None:
                 continue
             data = prediction_json(rec)
             self.publish("prediction", data)
-            if pid == ids[1] and event.timeframe == session.timeframes[0]:
-                self._signal(data)
-        if event.timeframe == session.timeframes[0]:
+            if pid == ids[1]:
+                signalled = self._signal(data, latest=finest)
+        # the finest timeframe's close pushes the panel; a coarser one's only with a signal
+        if finest or signalled:
             self.publish("live", self.status())
 
-    def _signal(self, p: dict[str, Any]) -> None:
+    def _signal(self, p: dict[str, Any], *, latest: bool) -> bool:
+        """Keep a new prediction's signal (``latest``: of the timeframe paper trades); return
+        whether it was a BUY or SELL."""
         with self._lock:
-            self.latest = p
-            if p["action"] in ("BUY", "SELL"):
-                self.signals.appendleft(p)
+            if latest:
+                self.latest = p
+            if p["action"] not in ("BUY", "SELL"):
+                return False
+            kept = self.signals.setdefault(p["timeframe"], deque(maxlen=SIGNALS_KEPT))
+            kept.appendleft(p)
+            return True
 
     def status(self) -> dict[str, Any]:
         """Return the live panel's state: session state, latest signal, signals, metrics, feed.
@@ -173,7 +183,12 @@ class LiveBridge:
             return base
         metrics = session.metrics.to_json()
         with self._lock:
-            latest, signals = self.latest, list(self.signals)
+            latest = self.latest
+            # newest first; the newest SIGNALS_KEPT of each timeframe
+            signals = sorted(
+                (s for kept in self.signals.values() for s in kept),
+                key=lambda s: (-s["time"], s["timeframe"]),
+            )
         start = self.runtime.start_checkpoint
         return {
             **base,

@@ -189,6 +189,12 @@ class LiveStartIn(_Strict):
     mode: TrainingMode = TrainingMode.NONE
     feed: Literal["simulator", "exchange"] = "simulator"
     start_from: StartFrom = Field(default="fresh", description=_START_FROM_DOC)
+    timeframes: list[Timeframe] = Field(
+        default_factory=list,
+        max_length=4,
+        description="the timeframes predicted, each with ghost candles and signals (empty: the "
+        "model's usual 1s and 1m; a checkpoint's model predicts among those it reads)",
+    )
 
     _check_symbol = field_validator("symbol")(_symbol)
 
@@ -255,3 +261,18 @@ class PaperResetIn(_Strict):
     """Start a session's paper account again at its initial equity."""
 
     session_id: str = Field(min_length=1, max_length=200)
+
+
+class PaperSettingsIn(_Strict):
+    """Change a paper account's minimum confidence and/or cooldown; omitted ones stay."""
+
+    session_id: str = Field(min_length=1, max_length=200)
+    min_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="an action weaker than this counts as HOLD"
+    )
+    cooldown: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="fewest candles of the account's timeframe between two position changes",
+    )

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.engine.runtime import DEFAULT_LIVE_MODEL, LiveRequest
-from ghostcandle.engine.trading.paper import reset_account
+from ghostcandle.engine.trading.paper import change_settings, reset_account
 from ghostcandle.engine.training.start_checkpoint import has_start_checkpoint
 from ghostcandle.store.paper import PaperStore
 from ghostcandle.web.deps import WorkspaceDep
@@ -27,6 +27,8 @@ from ghostcandle.web.schemas import (
     ModelOut,
     ModelsOut,
     PaperResetIn,
+    PaperSettingsIn,
+    Timeframe,
     TrainIn,
 )
 from ghostcandle.web.workspace import Workspace
@@ -103,7 +105,11 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
         )
     ws.runtime.start_live(
         LiveRequest(
-            symbol=body.symbol, mode=body.mode, model=body.model, start_from=body.start_from
+            symbol=body.symbol,
+            mode=body.mode,
+            model=body.model,
+            start_from=body.start_from,
+            timeframes=tuple(body.timeframes),
         )
     )
     status = ws.live.status()
@@ -142,14 +148,21 @@ def live_status(ws: WorkspaceDep) -> dict[str, Any]:
 
 @router.get("/live-training/predictions")
 def live_predictions(
-    ws: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    ws: WorkspaceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    timeframe: Annotated[Timeframe | None, Query()] = None,
 ) -> dict[str, Any]:
-    """Return the most recent predictions of the live session, newest first."""
+    """Return the most recent predictions of the live session, newest first (of one
+    ``timeframe`` if given: the hourly ghosts are not among the newest 1s predictions)."""
     _require(ws, "live")
     session = ws.runtime.session
     if session is None:
         return {"running": False, "predictions": []}
-    recs = session.recent_predictions(limit)
+    if timeframe is None:
+        recs = session.recent_predictions(limit)
+    else:
+        session.wait_written()
+        recs = session.ledger.recent(session.config.session_id, limit, timeframe=timeframe)
     return {"running": session.running, "predictions": [prediction_json(r) for r in recs]}
 
 
@@ -161,6 +174,23 @@ def paper_reset(ws: WorkspaceDep, body: PaperResetIn) -> dict[str, Any]:
     """
     rt = ws.runtime
     summary = reset_account(PaperStore(rt.db), rt.paper, body.session_id, rt.clock.now_ms())
+    session = rt.session
+    if session is not None and session.config.session_id == body.session_id:
+        ws.hub.publish("live", ws.live.status())
+    return summary
+
+
+@router.patch("/paper/settings")
+def paper_settings(ws: WorkspaceDep, body: PaperSettingsIn) -> dict[str, Any]:
+    """Change a session's paper account's ``min_confidence`` (0-1) and/or ``cooldown`` (candles
+    of its timeframe); they are stored with the account and rule from its next signal.
+
+    404 if the session has no account; 422 for a value out of range (nothing changes).
+    """
+    rt = ws.runtime
+    changes = body.model_dump(exclude={"session_id"}, exclude_none=True)
+    now = rt.clock.now_ms()
+    summary = change_settings(PaperStore(rt.db), rt.paper, body.session_id, changes, now)
     session = rt.session
     if session is not None and session.config.session_id == body.session_id:
         ws.hub.publish("live", ws.live.status())

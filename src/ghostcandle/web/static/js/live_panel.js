@@ -1,19 +1,27 @@
 // The live panel: start/stop a session, its signals, paper account, metrics and ghost candles.
 import { get, post } from "./api.js";
 import { fmtMoney, fmtPct, fmtPrice, fmtTime } from "./format.js";
+import { LiveTimeframes, liveTimeframesAfter } from "./live_timeframes.js";
+import { PaperSettings } from "./paper_settings.js";
 import { $, el, showError, showOk } from "./ui.js";
-const MAX_GHOSTS = 400;
+const MAX_GHOSTS = 400; // per timeframe: the seconds' ghosts never push out the hours'
 
 export class LivePanel {
   constructor(chart) {
     this.chart = chart;
-    this.ghosts = new Map(); // `${tf}|${target_time}` -> ghost candle
+    this.ghostsByTf = new Map(); // timeframe -> Map(target_time -> ghost candle)
     this.rows = new Map(); // prediction id -> table row
     this.closed = new Set(); // open times of the closed candles pushed while live
     this.signalMarkers = [];
+    this.timeframes = new LiveTimeframes(liveTimeframesAfter());
+    $("#live-model").addEventListener("change", (e) => this.timeframes.onPick(e.target.selectedOptions[0]));
     $("#live-start").addEventListener("click", () => this.start());
     $("#live-stop").addEventListener("click", () => this.stop());
     $("#live-paper-reset").addEventListener("click", () => this.resetPaper());
+    this.paperSettings = new PaperSettings((p) => {
+      this.status = { ...this.status, paper: p };
+      this.showPaper(p);
+    });
     document.querySelectorAll("#live-manual button").forEach((b) =>
       b.addEventListener("click", () => this.label(b.dataset.label)),
     );
@@ -25,20 +33,28 @@ export class LivePanel {
       const res = await get("/api/live-training/predictions?limit=50");
       const model = this.status && this.status.model;
       for (const p of res.predictions.slice().reverse()) if (p.model === model) this.onPrediction(p);
+      await this.loadGhosts(); // the chart's timeframe may be one the newest predictions lack
     } catch (e) {
       showError(e);
     }
   }
 
   async start() {
+    if (!this.timeframes.checked().length) {
+      showError(new Error("pick at least one timeframe to predict"));
+      return;
+    }
     try {
       const st = await post("/api/live-training/start", {
         symbol: this.chart.symbol,
         ...this.picked(),
+        ...this.timeframes.body(),
         mode: $("#live-mode").value,
       });
       this.onStatus(st);
-      if (this.chart.timeframe !== st.timeframes[0] && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
+      // stay on a predicted timeframe; else show the finest (the one paper trades)
+      if (!st.timeframes.includes(this.chart.timeframe) && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
+      else this.loadGhosts();
     } catch (e) {
       showError(e);
       await this.refreshState(); // a session that failed to start shows why
@@ -61,7 +77,7 @@ export class LivePanel {
       const group = el("optgroup", { label: "Saved checkpoints", "data-ckpts": "1" });
       group.append(
         ...checkpoints.map((c) =>
-          el("option", { value: `ckpt:${c.name}`, title: `${c.model} on ${c.symbol} ${c.timeframes.join("+")}, ${fmtTime(c.created_at)} UTC` }, `${c.name} (${c.model}, ${c.timeframes.join("+")})`),
+          el("option", { value: `ckpt:${c.name}`, "data-timeframes": c.timeframes.join(","), title: `${c.model} on ${c.symbol} ${c.timeframes.join("+")}, ${fmtTime(c.created_at)} UTC` }, `${c.name} (${c.model}, ${c.timeframes.join("+")})`),
         ),
       );
       $("#live-model").append(group);
@@ -139,6 +155,8 @@ export class LivePanel {
     state.className = `pill ${st.running ? "on" : now === "failed" ? "failed" : "off"}`;
     if (st.running) $("#live-mode").value = st.mode;
     $("#live-start").disabled = ["starting", "running", "stopping"].includes(now);
+    this.timeframes.disable(st.running);
+    if (st.running && st.timeframes) this.timeframes.show(st.timeframes);
     $("#live-stop").disabled = !st.running;
     $("#live-manual").hidden = !(st.running && st.mode === "manual");
     const sig = st.latest_signal;
@@ -157,6 +175,7 @@ export class LivePanel {
   showPaper(p) {
     const box = $("#live-paper");
     box.hidden = !p;
+    this.paperSettings.show(p);
     if (!p) return;
     $("#live-paper-note").textContent = `(${p.timeframe} signals · ${fmtPrice(p.initial_equity)} start)`;
     const rows = [
@@ -205,9 +224,13 @@ export class LivePanel {
     $("#live-metrics").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   }
 
+  // The chips list the signals of the chart's timeframe when the session predicts it (else of
+  // the finest); the arrows are drawn on whichever predicted timeframe the chart shows.
   showSignals(signals) {
+    const tfs = (this.status && this.status.timeframes) || [];
+    const listed = tfs.includes(this.chart.timeframe) ? this.chart.timeframe : tfs[0];
     $("#live-signals").replaceChildren(
-      ...signals.map((s) =>
+      ...signals.filter((s) => s.timeframe === listed).slice(0, 50).map((s) =>
         el("span", { class: s.action === "BUY" ? "up" : "down", title: fmtTime(s.time) }, `${s.action} ${(s.confidence * 100).toFixed(0)}%`),
       ),
     );
@@ -241,18 +264,37 @@ export class LivePanel {
     return Boolean(this.status && this.status.symbol === this.chart.symbol);
   }
 
-  onPrediction(p) {
-    if (p.timeframe === this.chart.timeframe) {
-      this.ghosts.set(`${p.timeframe}|${p.target_time}`, {
-        time: p.target_time,
-        open: p.open,
-        high: p.high,
-        low: p.low,
-        close: p.close,
-      });
-      if (this.ghosts.size > MAX_GHOSTS) this.ghosts.delete(this.ghosts.keys().next().value);
+  // The ghost candles of the chart's timeframe (target time -> ghost).
+  get ghosts() {
+    return this.ghostsByTf.get(this.chart.timeframe) || new Map();
+  }
+
+  // Keep the ghost candle of a prediction (per timeframe, the newest MAX_GHOSTS).
+  keepGhost(p) {
+    if (!this.ghostsByTf.has(p.timeframe)) this.ghostsByTf.set(p.timeframe, new Map());
+    const kept = this.ghostsByTf.get(p.timeframe);
+    kept.set(p.target_time, { time: p.target_time, open: p.open, high: p.high, low: p.low, close: p.close });
+    if (kept.size > MAX_GHOSTS) kept.delete(kept.keys().next().value);
+  }
+
+  // The chart shows a timeframe the session predicts: fetch its ghosts (the pushed ones since
+  // the page opened may be none: an hourly prediction comes once an hour).
+  async loadGhosts() {
+    const st = this.status;
+    const tf = this.chart.timeframe;
+    if (!st || !st.session_id || !(st.timeframes || []).includes(tf) || !this.onChartSymbol()) return;
+    try {
+      const res = await get(`/api/live-training/predictions?timeframe=${tf}&limit=500`);
+      for (const p of res.predictions.slice().reverse()) if (p.model === st.model) this.keepGhost(p);
       this.drawGhosts();
+    } catch (e) {
+      showError(e);
     }
+  }
+
+  onPrediction(p) {
+    this.keepGhost(p);
+    if (p.timeframe === this.chart.timeframe) this.drawGhosts();
     const cells = [
       fmtTime(p.time).slice(11),
       p.timeframe,
@@ -275,16 +317,14 @@ export class LivePanel {
   }
 
   drawGhosts() {
-    const tf = this.chart.timeframe;
-    const list = this.onChartSymbol()
-      ? [...this.ghosts.entries()].filter(([k]) => k.startsWith(`${tf}|`)).map(([, g]) => g)
-      : [];
+    const list = this.onChartSymbol() ? [...this.ghosts.values()] : [];
     list.sort((a, b) => a.time - b.time);
     this.chart.setGhosts(list);
   }
 
   onChartLoaded() {
     this.drawGhosts();
+    this.loadGhosts();
     if (this.status && this.status.signals) this.showSignals(this.status.signals);
   }
 }
