@@ -41,5 +41,5 @@ def symbols_of(args: argparse.Namespace) -> list[str]:
     text = args.symbols or args.symbol or ""
     names = list(dict.fromkeys(normalise_symbol(s.strip()) for s in text.split(",") if s.strip()))
     if not names:
-        raise UserInputError("--symbols names no symbol: give e.g. --symbols BTC/USDT,ETH/USDT")
+        raise UserInputError("name the symbols: --symbol S, or --symbols BTC/USDT,ETH/USDT")
     return names

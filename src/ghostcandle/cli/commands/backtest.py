@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ghostcandle.cli.backtest_ray import run_backtests
 from ghostcandle.cli.context import add_common, model_config_json, open_db
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
+from ghostcandle.cli.ray_options import add_ray_options, symbols_of
 from ghostcandle.domain.broker import DEFAULT_EQUITY, DEFAULT_FEE_BPS, FILLS, HOLDS, BrokerConfig
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time, parse_time
 from ghostcandle.domain.training_modes import TrainingMode, mode_names
 from ghostcandle.engine.trading.backtest import TRAIN_MODES, BacktestRequest, BacktestResult
@@ -34,7 +35,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="backtest your annotations of the series instead of a model",
     )
-    p.add_argument("--symbol", required=True)
+    p.add_argument("--symbol", help="the series' symbol (or --symbols A,B,... for several)")
     p.add_argument("--timeframe", required=True)
     p.add_argument("--from", dest="start", required=True, help="epoch ms or ISO time")
     p.add_argument("--to", dest="end", required=True, help="epoch ms or ISO time")
@@ -68,6 +69,7 @@ def register(sub: Any) -> None:
         help="run the loop candle by candle even without training (slower, same result)",
     )
     p.add_argument("--curves", action="store_true", help="with --json, add the equity curves")
+    add_ray_options(p)
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -79,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.model) == bool(args.annotations):
         raise UserInputError("give either --model M or --annotations (one of them)")
-    symbol, tf = normalise_symbol(args.symbol), check_timeframe(args.timeframe)
+    several = bool(args.ray or args.symbols)
+    if several and args.annotations:
+        raise UserInputError("--ray and --symbols backtest a model: drop --annotations")
+    symbol = symbols_of(args)[0]
+    tf = check_timeframe(args.timeframe)
     start, end = parse_time(args.start), parse_time(args.end)
     broker = BrokerConfig(
         initial_equity=args.equity,
@@ -92,25 +98,15 @@ def run(args: argparse.Namespace) -> int:
         hold=args.hold,
     )
     extra = model_config_json(args.model_config)
+    if several:
+        return run_backtests(args, _request(args, symbol, tf, start, end, broker, extra), _report)
     # a backtest only reads, unless the loop runs (it records its session and predictions)
     writes = bool(args.model) and (args.train != TrainingMode.NONE or args.candle_by_candle)
     with open_db(args, read_only=not writes) as db:
         if args.annotations:
             result = backtest_annotations(db, symbol, tf, start, end, broker)
         else:
-            req = BacktestRequest(
-                model=args.model,
-                symbol=symbol,
-                timeframe=tf,
-                start=start,
-                end=end,
-                model_config=extra,
-                train=TrainingMode(args.train),
-                seed=args.seed,
-                broker=broker,
-                batched=not args.candle_by_candle,
-                start_from=args.checkpoint,
-            )
+            req = _request(args, symbol, tf, start, end, broker, extra)
             with progress_bar("backtest", enabled=wants_progress(args.json)) as bar:
                 result = BacktestService(db).run(req, progress=bar if bar.drawn else None)
     if args.json:
@@ -118,6 +114,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_report(result))
     return 0
+
+
+def _request(
+    args: argparse.Namespace,
+    symbol: str,
+    tf: str,
+    start: int,
+    end: int,
+    broker: BrokerConfig,
+    extra: dict[str, Any],
+) -> BacktestRequest:
+    return BacktestRequest(
+        model=args.model,
+        symbol=symbol,
+        timeframe=tf,
+        start=start,
+        end=end,
+        model_config=extra,
+        train=TrainingMode(args.train),
+        seed=args.seed,
+        broker=broker,
+        batched=not args.candle_by_candle,
+        start_from=args.checkpoint,
+    )
 
 
 def _report(r: BacktestResult) -> str:
