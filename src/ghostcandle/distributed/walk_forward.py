@@ -21,6 +21,7 @@ from ghostcandle.distributed.snapshot import export_candles, open_snapshot, snap
 from ghostcandle.distributed.tasks import Task, run_tasks
 from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.symbols import normalise_symbol
+from ghostcandle.engine.offline.dataset import DecisionDataset
 from ghostcandle.engine.offline.service import (
     OfflineRequest,
     OfflineTrainingService,
@@ -28,6 +29,7 @@ from ghostcandle.engine.offline.service import (
 )
 from ghostcandle.engine.offline.walk_forward import (
     FoldResult,
+    PlannedFold,
     WalkForwardResult,
     WalkForwardSpec,
     combine_folds,
@@ -36,6 +38,8 @@ from ghostcandle.engine.offline.walk_forward import (
 from ghostcandle.models.registry import create_model
 from ghostcandle.store.db import Database
 from ghostcandle.store.offline_runs import OfflineRunRecord
+
+Planned = tuple[DecisionDataset, list[PlannedFold]]
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,28 @@ class SymbolWalkForward:
         return {"symbol": self.symbol, "run_id": self.record.run_id, **self.result.to_json()}
 
 
+#: a worker's last planned symbols: tasks of one symbol's folds follow one another, and
+#: loading the candles and fixing the folds once per symbol is most of a small task's cost
+_PLANNED: dict[tuple[str, str], tuple[OfflineRequest, WalkForwardSpec, Planned]] = {}
+_KEEP = 4
+
+
+def _planned(snapshot: str, req: OfflineRequest, spec: WalkForwardSpec) -> Planned:
+    key = (snapshot, normalise_symbol(req.symbol))
+    hit = _PLANNED.get(key)
+    if hit is not None and hit[0] == req and hit[1] == spec:
+        return hit[2]
+    with open_snapshot(Path(snapshot), key[1]) as db:
+        planned = OfflineTrainingService(db, LiveClock()).plan_walk_forward(req, spec)
+    if len(_PLANNED) >= _KEEP:
+        _PLANNED.pop(next(iter(_PLANNED)))
+    _PLANNED[key] = (req, spec, planned)
+    return planned
+
+
 def fold_task(snapshot: str, req: OfflineRequest, spec: WalkForwardSpec, fold: int) -> FoldResult:
     """Run fold ``fold`` of ``req``'s walk-forward on the snapshot's candles (on a worker)."""
-    with open_snapshot(Path(snapshot), normalise_symbol(req.symbol)) as db:
-        clock = LiveClock()
-        data, folds = OfflineTrainingService(db, clock).plan_walk_forward(req, spec)
+    data, folds = _planned(snapshot, req, spec)
     planned = next(p for p in folds if p.fold.index == fold)
     settings = req.model_settings()
     return run_fold(
@@ -64,7 +85,7 @@ def fold_task(snapshot: str, req: OfflineRequest, spec: WalkForwardSpec, fold: i
         lambda: create_model(req.model, **settings),
         partial(fold_baselines, data),
         req.settings,
-        clock=clock,
+        clock=LiveClock(),
     )
 
 
