@@ -1,12 +1,13 @@
 // The workspace page: wires the chart, the annotations, the panels, push updates and the keys.
 import { Annotator } from "./annotations.js";
 import { get } from "./api.js";
+import { BacktestPanel } from "./backtest_panel.js";
 import { ChartView } from "./chart.js";
 import { DepthView } from "./depth_view.js";
 import { IndicatorPanes } from "./indicator_panes.js";
 import { LearningPanel } from "./learning_panel.js";
 import { LivePanel } from "./live_panel.js";
-import { applyFeatures, BacktestPanel, loadModels, TrainingPanel } from "./panels.js";
+import { applyFeatures, loadModels, TrainingPanel } from "./panels.js";
 import { gateLiveStart } from "./feed_gate.js";
 import { LiveQuality, settleStopped } from "./live_quality.js";
 import { $, showError } from "./ui.js";
