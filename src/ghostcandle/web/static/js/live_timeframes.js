@@ -14,7 +14,10 @@ export class LiveTimeframes {
     for (const tf of LIVE_TIMEFRAMES) {
       const input = el("input", { type: "checkbox", value: tf });
       input.addEventListener("change", () => (this.touched = true));
-      this.box.append(el("label", { class: "check" }, input, ` ${tf}`));
+      const label = el("label", { class: "check" }, input, ` ${tf}`);
+      label.style.display = "inline-block"; // one row of four boxes, not four rows
+      label.style.marginRight = "1em";
+      this.box.append(label);
     }
     after.after(this.box);
     this.usual = USUAL;
