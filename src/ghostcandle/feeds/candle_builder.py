@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
-from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.feeds.candle_writer import write_closed
+from ghostcandle.feeds.publish_backlog import PublishBacklog
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -76,6 +76,7 @@ class CandleBuilder:
         self.rejected: Counter[str] = Counter()
         #: milliseconds from receipt of a WebSocket candle to its event being published
         self.lags_ms: deque[float] = deque(maxlen=200_000)
+        self.backlog = PublishBacklog(self.store, bus)
 
     # -- set-up ------------------------------------------------------------------------------
     def prime(self, series: Sequence[Series]) -> None:
@@ -120,15 +121,29 @@ class CandleBuilder:
         self._thread = threading.Thread(target=self._run, name="candle-builder", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Write what is queued, then stop the thread."""
+    def stop(self, drain_s: float = 5.0) -> None:
+        """Write what is queued, publish what waits (for up to ``drain_s``), stop the thread."""
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=30)
+        deadline = time.monotonic() + drain_s
+        while self.backlog.pending and time.monotonic() < deadline:
+            if not self.backlog.flush():
+                time.sleep(0.01)
+        if self.backlog.pending:  # stored: a session started later reads them from the store
+            log.warning("%d candle events were not published (stored)", self.backlog.waiting())
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:  # while events wait for room in the live queue, offer them again now and then
+                item = self._queue.get(timeout=0.02 if self.backlog.pending else None)
+            except queue.Empty:
+                try:
+                    self.backlog.flush()
+                except Exception:
+                    self.stats["write_errors"] += 1
+                    log.exception("the candle builder failed to publish waiting events")
+                continue
             batches = [item]
             if self.coalesce_s > 0 and item is not None:
                 # candles of many series close at the same instant: a moment's wait lets them
@@ -151,7 +166,11 @@ class CandleBuilder:
 
     # -- the work ----------------------------------------------------------------------------
     def process(self, batches: Sequence[CandleBatch]) -> list[Candle]:
-        """Order, store and publish the candles of ``batches``; return those stored."""
+        """Order, store and publish the candles of ``batches``; return those stored.
+
+        An event the bounded live queue has no room for waits in ``backlog`` (read back from
+        the store later, in order): storing never waits for the subscribers.
+        """
         ready: list[Candle] = []
         late: list[Candle] = []
         late_paths: list[CandleSource] = []
@@ -199,23 +218,19 @@ class CandleBuilder:
         self.stats["duplicates"] += len(result.duplicates)
         self.stats["conflicts"] += len(result.conflicts)
         stored_keys = {(c.symbol, c.timeframe, c.open_time) for c in result.stored}
-        published: list[Candle] = []
-        for c in ready:
-            if (c.symbol, c.timeframe, c.open_time) not in stored_keys:
-                continue
-            self._newest[(c.symbol, c.timeframe)] = max(
-                c.open_time, self._newest.get((c.symbol, c.timeframe), c.open_time)
-            )
-            self.bus.publish(
-                candle_topic(c.symbol, c.timeframe), CandleCompletionEvent(c.symbol, c.timeframe, c)
-            )
-            published.append(c)
+        stored = [c for c in ready if (c.symbol, c.timeframe, c.open_time) in stored_keys]
+        for c in stored:
+            key = (c.symbol, c.timeframe)
+            self._newest[key] = max(c.open_time, self._newest.get(key, c.open_time))
+        # published now if the live queue has room, else later from the store (never dropped)
+        for c in self.backlog.publish(stored):
             got = received.get((c.symbol, c.timeframe, c.open_time))
             if got is not None:
                 self.lags_ms.append((time.perf_counter_ns() - got) / 1e6)
-        self.stats["stored"] += len(published)
+        self.stats["stored"] += len(stored)
+        self.stats["deferred"] = self.backlog.deferred
         self._ask_for_holes()
-        return published
+        return stored
 
     def _release(self, key: Series, covered_until: int | None) -> list[Candle]:
         """Take the pending run from the series' next open time, skipping confirmed holes."""

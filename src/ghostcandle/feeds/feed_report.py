@@ -17,6 +17,8 @@ def feed_health(feed: LiveFeed) -> FeedHealth:
     """Return ``feed``'s health now: link, back-off, counters and the live queue's lag."""
     b = feed.builder.stats
     lag = feed.bus.lag()
+    backlog = feed.builder.backlog
+    waiting = backlog.waiting()
     return FeedHealth(
         name=feed.config.name,
         exchange=feed.config.exchange,
@@ -42,13 +44,17 @@ def feed_health(feed: LiveFeed) -> FeedHealth:
             "queue_blocked": lag.blocked,
             "queue_blocked_ms": round(lag.blocked_s * 1000),
             "queue_warnings": lag.warnings,
+            "queue_refused": lag.refused,
+            "events_waiting_in_store": waiting,
         },
         last_error=feed.last_error,
         state=feed.state(),
         down_since=None if feed.connected else feed.down_since,
         retry_at=feed.retry_at,
-        queue_depth=lag.depth,
-        queue_oldest_age_ms=round(lag.oldest_age_s * 1000),
+        # the live queue, and behind it the events waiting (stored) for room in it: the oldest
+        # of those has waited there, and waits in the queue about as long as its head did
+        queue_depth=lag.depth + waiting,
+        queue_oldest_age_ms=round((lag.oldest_age_s + backlog.oldest_age_s()) * 1000),
     )
 
 

@@ -17,8 +17,9 @@ message and the bus keeps running.
 The threaded queue can be bounded (``max_queue``): when subscribers fall behind, ``publish``
 from another thread waits for room (back-pressure: nothing is dropped), while a message
 published with ``coalesce=True`` (a forming candle: only the newest matters) replaces the one
-of its topic still queued and never waits. The dispatcher itself never waits (a handler's
-publish would deadlock). ``lag()`` tells the depth and the age of the oldest queued message;
+of its topic still queued and never waits; ``offer`` publishes only if there is room (for a
+publisher that keeps the message elsewhere: the candle builder, in the store). The dispatcher
+itself never waits (a handler's publish would deadlock). ``lag()`` tells the depth and the age of the oldest queued message;
 past ``warn_depth`` a warning is logged once, again after the queue has shrunk to half.
 """
 
@@ -65,7 +66,8 @@ class BusLag:
     ``depth``: messages queued now; ``oldest_age_s``: how long the oldest has waited;
     ``max_depth``: the deepest the queue has been; ``coalesced``: messages replaced by a newer
     one of their topic; ``blocked`` / ``blocked_s``: publishes that waited for room, and how
-    long in all; ``warnings``: times the queue passed ``warn_depth``.
+    long in all; ``warnings``: times the queue passed ``warn_depth``; ``refused``: offers
+    refused for want of room.
     """
 
     depth: int
@@ -75,6 +77,7 @@ class BusLag:
     blocked: int
     blocked_s: float
     warnings: int
+    refused: int = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -120,7 +123,7 @@ class MessageBus:
         self._unfinished = 0  # queued or being delivered
         self._closed = False
         self._warned = False
-        self._max_depth = self._coalesced = self._blocked = self._warnings = 0
+        self._max_depth = self._coalesced = self._blocked = self._warnings = self._refused = 0
         self._blocked_s = 0.0
         self._thread: threading.Thread | None = None
         if threaded:
@@ -169,6 +172,20 @@ class MessageBus:
             with self._lock:
                 self._dispatching = False
             raise
+
+    def offer(self, topic: str, message: Any) -> bool:
+        """Publish ``message`` unless the bounded queue is full; return whether it was.
+
+        What the publisher keeps elsewhere (the candle builder: in the store) is offered, so
+        it never waits.
+        """
+        if self._threaded:
+            with self._cv:
+                if self._full() and threading.current_thread() is not self._thread:
+                    self._refused += 1
+                    return False
+        self.publish(topic, message)
+        return True
 
     def _deliver(self, topic: str, message: Any) -> None:
         for sub in self._subs:
@@ -243,6 +260,7 @@ class MessageBus:
                 self._blocked,
                 self._blocked_s,
                 self._warnings,
+                self._refused,
             )
 
     def _run(self) -> None:

@@ -73,6 +73,16 @@ def register(sub: Any) -> None:
         default=0,
         help="every n-th depth diff, cross the book for 15 diffs",
     )
+    g.add_argument(
+        "--drop-every-s",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="cut every connection this often (a link that drops every few seconds)",
+    )
+    g.add_argument(
+        "--ws-down", action="store_true", help="refuse WebSocket handshakes; REST still answers"
+    )
     p.set_defaults(handler=run)
 
 
@@ -99,6 +109,8 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         rest_418=args.rest_418,
         depth_gap_every=args.depth_gap_every,
         crossed_book_every=args.crossed_book_every,
+        drop_every_s=args.drop_every_s,
+        ws_down=args.ws_down,
     )
 
 
