@@ -59,6 +59,9 @@ class QualityRules:
     recent: int = DEFAULT_RECENT
     #: flags that keep a sample out besides the hard ones (e.g. ``RECENT_GAP``)
     reject: SampleFlag = field(default_factory=lambda: SampleFlag(0))
+    #: only these timeframes' completeness counts (empty: the lowest window's, every timeframe);
+    #: annotation training judges a case by the timeframe it trades, the rest being context
+    timeframes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_completeness <= 1.0:
@@ -70,6 +73,11 @@ class QualityRules:
                 f"warm-up ({self.warmup}) and recent run ({self.recent}) must be >= 0 candles"
             )
 
+    def completeness(self, quality: SampleQuality) -> float:
+        """Return the completeness these rules judge: of ``timeframes`` if set and present."""
+        judged = [c for tf, c in quality.per_timeframe.items() if tf in self.timeframes]
+        return min(judged) if judged else quality.completeness
+
     def exclusion(self, quality: SampleQuality) -> str | None:
         """Return why a sample of ``quality`` may not be trained on, or None if it may.
 
@@ -78,10 +86,10 @@ class QualityRules:
         refused = quality.flags & (HARD_FLAGS | self.reject)
         if refused:
             return f"invalid: {', '.join(flag_names(refused))}"
-        if quality.completeness < self.min_completeness:
+        if self.completeness(quality) < self.min_completeness:
             parts = ", ".join(f"{tf} {c:.2f}" for tf, c in quality.per_timeframe.items())
             return (
-                f"incomplete: completeness {quality.completeness:.2f} < "
+                f"incomplete: completeness {self.completeness(quality):.2f} < "
                 f"{self.min_completeness:.2f} ({parts})"
             )
         return None

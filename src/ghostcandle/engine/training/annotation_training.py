@@ -29,6 +29,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.order_book import HOW_TO_GET_DEPTH
+from ghostcandle.domain.sample_quality import QualityRules
 from ghostcandle.domain.timeframes import TIMEFRAMES, duration_ms
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.training.checkpoints import (
@@ -275,7 +276,10 @@ def check_annotations(
     """
     samples = store.samples
     recorded = samples.record([annotation_sample(a) for a in annotations], now=now)
-    got = samples.verify([s.sample_id for s in recorded], now=now)
+    # a case is judged by the timeframe it trades; coarser windows that history could not fill
+    # are context, and the batch reads only the timeframes every case holds enough of
+    rules = QualityRules(timeframes=tuple(sorted({a.timeframe for a in annotations})))
+    got = samples.verify([s.sample_id for s in recorded], now=now, rules=rules)
     ok = {s.origin for s in got.trainable}
     return CheckedAnnotations(
         [a for a in annotations if f"annotation:{a.annotation_id}" in ok],
