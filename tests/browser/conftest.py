@@ -49,8 +49,11 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
     """Start Chromium with a fresh profile (``make test`` installs it)."""
     if not CHROMIUM.exists():
         pytest.fail("/usr/bin/chromium is missing: run `make browser-deps` (part of make test)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # a live start (model, baselines, history) takes seconds alone and far more on a loaded
+    # machine: assertions wait up to 20 s instead of Playwright's 5 (a pass is not slower)
+    expect.set_options(timeout=20_000)
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(

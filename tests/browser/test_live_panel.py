@@ -142,7 +142,8 @@ def test_live_mode_draws_ghost_candles_that_meet_their_real_candles(
     assert api["trades"] >= paper["trades"]
 
     # the API agrees: the ghost's prediction resolved against the candle the chart shows
-    preds = httpx.get(server.url + "/api/live-training/predictions?limit=100").json()
+    # (every model of the session predicts each second: ask for enough 1s ones to reach it)
+    preds = httpx.get(server.url + "/api/live-training/predictions?timeframe=1s&limit=1000").json()
     mine = [
         p
         for p in preds["predictions"]
