@@ -53,9 +53,8 @@ from ghostcandle.models.config import parse_config, positive
 from ghostcandle.models.dqn_net import DqnNet
 from ghostcandle.models.dqn_replay import DEFAULT_REWARD_SCALE, position_index
 from ghostcandle.models.excursion_heads import Scales, excursion_losses
-from ghostcandle.models.family import ConfiguredModel
 from ghostcandle.models.losses import weighted_mean
-from ghostcandle.models.torch_model import STATE_FORMAT, LearningConfig
+from ghostcandle.models.torch_model import STATE_FORMAT, LearningConfig, LearningModel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +93,7 @@ def _float_tensor(x: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
 
-class DqnModel(ConfiguredModel):
+class DqnModel(LearningModel):
     """The ``dqn`` family (see the module doc)."""
 
     family = "dqn"
@@ -121,21 +120,6 @@ class DqnModel(ConfiguredModel):
         self._step = 0
         #: |TD error| per row of the last experience batch, before its update
         self.last_td_errors: np.ndarray = np.zeros(0)
-
-    @property
-    def learns(self) -> bool:
-        """Tell that this family learns."""
-        return True
-
-    @property
-    def step(self) -> int:
-        """Return how many training steps have been applied."""
-        return self._step
-
-    @property
-    def version(self) -> str:
-        """Return family, config digest and step."""
-        return f"{self.family}-{self.cfg.digest()}-{self._step}"
 
     @property
     def reads_position(self) -> bool:

@@ -38,7 +38,29 @@ class Net(nn.Module, ABC):
         """Return raw ``(B, 5)`` head outputs per timeframe and ``(B, 3)`` action logits."""
 
 
-class TorchModel(ConfiguredModel):
+class LearningModel(ConfiguredModel):
+    """A family that learns: counts its steps and names its version by them."""
+
+    _step: int
+    cfg: LearningConfig
+
+    @property
+    def learns(self) -> bool:
+        """Tell that this family learns."""
+        return True
+
+    @property
+    def step(self) -> int:
+        """Return how many training steps have been applied."""
+        return self._step
+
+    @property
+    def version(self) -> str:
+        """Return family, config digest and step."""
+        return f"{self.family}-{self.cfg.digest()}-{self._step}"
+
+
+class TorchModel(LearningModel):
     """A ``Model`` around a ``Net``: subclasses set ``family`` and build the net in ``_build``."""
 
     family = "torch"
@@ -59,21 +81,6 @@ class TorchModel(ConfiguredModel):
     @abstractmethod
     def _build(self) -> Net:
         """Return the family's network (called with the config's seed in force)."""
-
-    @property
-    def learns(self) -> bool:
-        """Tell that this family learns."""
-        return True
-
-    @property
-    def step(self) -> int:
-        """Return how many training steps have been applied."""
-        return self._step
-
-    @property
-    def version(self) -> str:
-        """Return family, config digest and step."""
-        return f"{self.family}-{self.cfg.digest()}-{self._step}"
 
     @property
     def step_seed(self) -> int:
