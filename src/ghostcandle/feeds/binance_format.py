@@ -121,8 +121,8 @@ def candle_from_kline(symbol: str, k: dict[str, Any]) -> Candle:
         o, h, lo, c, v = (_num(k[f], f) for f in ("o", "h", "l", "c", "v"))
     except KeyError as exc:
         raise BadMessageError("missing_field", str(exc)) from None
-    if interval not in TIMEFRAMES:
-        raise BadMessageError("bad_interval", repr(interval))
+    if not isinstance(interval, str) or interval not in TIMEFRAMES:
+        raise BadMessageError("bad_interval", repr(interval)[:40])
     d = duration_ms(interval)
     if t < 0 or t % d or big_t != t + d - 1:
         raise BadMessageError("misaligned_time", f"t={t} T={big_t} i={interval}")
