@@ -6,13 +6,15 @@ over N symbols (``--symbols N``, default 4): the real BTC/USDT and ETH/USDT 1m c
 other names (``BTC2/USDT`` ...), so every symbol is the same amount of work.
 
 - the floor: the sequential run, each symbol through ``OfflineTrainingService.walk_forward``
-  in this process, one after another;
+  in this process, one after another (a fit runs torch on ``FitSettings.torch_threads``, one by
+  default, as does each task: the same arithmetic, so the same results), cold and then warm;
 - the same walk-forwards as Ray tasks, one per (symbol, fold), on a local Ray of 1 and of 2
   CPUs (workers): wall time, speed-up over the floor, and the overhead per task,
-  ``(ray_1_worker - sequential) / tasks`` (snapshot, scheduling, a worker's imports and loading
-  its symbol's candles);
+  ``(ray_1_worker - sequential) / tasks`` (snapshot, scheduling, a worker's imports
+  and loading its symbol's candles);
 - what the projection in the README reads: Ray's start-up, the snapshot's bytes per symbol-day of
-  1m candles, and the largest worker's resident memory.
+  1m candles, the DuckDB file's bytes per symbol-day (an upper bound: it holds the schema
+  too), and the largest worker's resident memory.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -73,6 +76,13 @@ def request(symbol: str) -> OfflineRequest:
     )  # fmt: skip
 
 
+def floor(svc: OfflineTrainingService, requests: list[OfflineRequest]) -> tuple[float, int]:
+    """Walk forward every request in this process, one after another; return (s, folds)."""
+    t0 = time.perf_counter()
+    folds = sum(len(svc.walk_forward(req, SPEC)[0].folds) for req in requests)
+    return time.perf_counter() - t0, folds
+
+
 def worker_rss_mb() -> float:
     """Return the largest resident memory of this machine's Ray workers, in MB."""
     sizes = [
@@ -108,14 +118,12 @@ def main_bench() -> None:
         db = Path(tmp) / "bench.duckdb"
         symbols = build(db, n, Path(tmp))
         requests = [request(s) for s in symbols]
-        t0 = time.perf_counter()
+        stored = db.stat().st_size  # the candles alone, before any run is recorded
         with Database(db) as d:
             svc = OfflineTrainingService(d, LiveClock())
-            folds = 0
-            for req in requests:
-                result, _ = svc.walk_forward(req, SPEC)
-                folds += len(result.folds)
-            sequential = time.perf_counter() - t0
+            # twice: the first run in a process pays torch's first calls, as each worker does
+            cold, folds = floor(svc, requests)
+            sequential, _ = floor(svc, requests)
             snapshot = export_candles(d, symbols, Path(tmp))
         one, two = on_ray(db, requests, 1), on_ray(db, requests, 2)
         figures = {
@@ -124,7 +132,9 @@ def main_bench() -> None:
             "symbols": n,
             "tasks": folds,
             "candles_per_symbol": (DAYS * 24 + 3) * 60,
+            "sequential_cold_s": round(cold, 2),
             "sequential_s": round(sequential, 2),
+            "torch_threads_per_fit": FitSettings().torch_threads,
             "ray_1_worker": one,
             "ray_2_workers": two,
             "speedup_2_vs_sequential": round(sequential / two["wall_s"], 2),
@@ -133,8 +143,10 @@ def main_bench() -> None:
             "snapshot_bytes_per_symbol_day": round(
                 snapshot.stat().st_size / n / ((DAYS * 24 + 3) / 24)
             ),
+            "store_bytes_per_symbol_day": round(stored / n / ((DAYS * 24 + 3) / 24)),
             "driver_rss_mb": round(psutil.Process().memory_info().rss / 1e6, 1),
             "cpus": psutil.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2),
         }
     print(json.dumps(figures))
 
