@@ -56,8 +56,16 @@ def test_convergence_states() -> None:
     assert convergence(_line(0.0)) == PLATEAU
     assert convergence(_line(0.0005)) == PLATEAU  # 0.35% across the window: within 1%
     assert convergence(_line(0.05)) == DIVERGING
-    # a blow-up past twice the best is diverging whatever the window's slope
-    assert convergence([(0, 1.0), (1, 0.5), (2, 0.5), (3, 1.2)]) == DIVERGING
+    # a loss that settles above twice its best is diverging whatever the window's slope
+    risen = [(0, 1.0)] + [(i, 0.5) for i in range(1, 9)] + [(i, 1.2) for i in range(9, 17)]
+    assert convergence(risen) == DIVERGING
+    # one noisy batch is not a trend: a flat, noisy online curve with a spike is a plateau
+    rng = np.random.default_rng(4)
+    noisy = [(i, 1.0 + 0.2 * float(rng.standard_normal())) for i in range(40)] + [(40, 2.5)]
+    assert convergence(noisy) == PLATEAU
+    # a clear fall through the noise is still improving
+    falling = [(i, 2.0 - 0.1 * i + 0.02 * float(rng.standard_normal())) for i in range(8)]
+    assert convergence(falling) == IMPROVING
     assert convergence([(0, 1.0), (1, 0.9), (2, math.nan)]) == DIVERGING
     # only the last 8 points count: an old fall does not make a flat tail improving
     assert convergence([(i, 5.0 - i) for i in range(4)] + _line(0.0, 8, 1.0)) == PLATEAU

@@ -6,13 +6,16 @@ running average whose resolution halves as the run doubles. Memory and the store
 bounded for a session that trains for days.
 
 **Convergence** (``convergence``): on the last ``K = 8`` points of the validation curve (the
-training curve where a run has no validation):
+training curve where a run has no validation). An online session's curve is the loss of each
+new batch before it is learnt, noisy by nature, so the test asks for evidence, not a sign:
 
 - fewer than 3 points: ``unknown``;
-- a non-finite last loss, or a last loss above twice the curve's best: ``diverging``;
-- else the least-squares slope of loss over point index, times ``K - 1`` (the fitted change
-  across the window), relative to the window's mean absolute loss: below ``-TOLERANCE``
-  (1%) ``improving``, above ``+TOLERANCE`` ``diverging``, otherwise ``plateau``.
+- a non-finite last loss, or the window's median above twice the best median of any ``K``
+  consecutive points: ``diverging``;
+- else the least-squares slope of loss over point index and its t statistic: with ``|t|``
+  below 2.45 (two-sided 5% at 6 degrees of freedom), or a fitted change across the window
+  (slope times ``K - 1``) within ``TOLERANCE`` (1%) of the window's mean absolute loss,
+  ``plateau``; otherwise ``improving`` (falling) or ``diverging`` (rising).
 
 **Value** (``value_per_1k``): how much the validation loss (training loss without one) fell per
 1,000 steps: ``(first - last) / steps * 1000``; positive is better, None before two points.
@@ -28,6 +31,8 @@ import numpy as np
 IMPROVING, PLATEAU, DIVERGING, UNKNOWN = "improving", "plateau", "diverging", "unknown"
 WINDOW = 8
 TOLERANCE = 0.01
+#: |t| of the window's slope needed to call a trend (two-sided 5%, 6 degrees of freedom)
+T_CRITICAL = 2.45
 #: A curve keeps between ``POINTS`` and ``2 * POINTS`` pairs once it is long.
 POINTS = 100
 
@@ -74,20 +79,25 @@ def convergence(
     values = np.array([v for _, v in curve], dtype=np.float64)
     if len(values) < 3:
         return UNKNOWN
-    last = values[-1]
+    if not math.isfinite(values[-1]):
+        return DIVERGING
     finite = values[np.isfinite(values)]
-    if not math.isfinite(last) or (len(finite) and last > 2.0 * float(finite.min()) > 0):
+    k = min(window, len(finite))
+    medians = [float(np.median(finite[i : i + k])) for i in range(len(finite) - k + 1)]
+    if medians[-1] > 2.0 * min(medians) > 0:
         return DIVERGING
     tail = values[-window:]
     x = np.arange(len(tail), dtype=np.float64)
-    slope = float(np.polyfit(x, tail, 1)[0])
+    slope, intercept = np.polyfit(x, tail, 1)
+    resid = tail - (slope * x + intercept)
+    dof = len(tail) - 2
+    se = math.sqrt(float(resid @ resid) / dof / float(((x - x.mean()) ** 2).sum())) if dof else 0.0
+    t = math.inf if se == 0.0 else abs(float(slope)) / se
     scale = float(np.mean(np.abs(tail))) or 1.0
-    change = slope * (len(tail) - 1) / scale
-    if change < -tolerance:
-        return IMPROVING
-    if change > tolerance:
-        return DIVERGING
-    return PLATEAU
+    change = float(slope) * (len(tail) - 1) / scale
+    if t < T_CRITICAL or abs(change) <= tolerance:
+        return PLATEAU
+    return IMPROVING if change < 0 else DIVERGING
 
 
 def value_per_1k(curve: Sequence[tuple[int, float]], steps: int) -> float | None:
