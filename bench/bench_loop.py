@@ -9,7 +9,9 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   handlers returned; the rows are handed to the writer), and ``stored`` when the writer has
   committed them (durable). The next tick starts after ``stored``, as live ticks are a second
   apart. p50/p99 over the ticks, idle (mode ``none``) and while ``every_candle`` training runs
-  on the trainer threads. Windows are the models' defaults (600 x 1s, 64 of the others).
+  on the trainer threads, with and without the sample and outcome bookkeeping (issue 12: each
+  trained example recorded, verified and followed up). Windows are the models' defaults (600 x
+  1s, 64 of the others).
 - replay throughput: candles/s of ``run_replay`` (1 symbol, 1m/1h/1d, CNN 1m=120, 1h=24, 1d=7),
   training off and ``every_candle``.
 - memory: RSS start/peak/end across a long replay (persistence model, 1m/1h/1d); the candle
@@ -77,7 +79,9 @@ def fill(db: Database, symbol: str, minutes: int, seed: int, seconds_from: int |
             )
 
 
-def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any]:
+def tick_latency(
+    db: Database, start: int, mode: str, tag: str, *, samples: bool = True
+) -> dict[str, Any]:
     """Publish every candle closing in the next TICK_SECONDS seconds; time each tick."""
     clock, bus = ReplayClock(start), MessageBus()
     writer = LedgerWriter(db)
@@ -92,6 +96,7 @@ def tick_latency(db: Database, start: int, mode: str, tag: str) -> dict[str, Any
                 mode=mode,
                 flush_every=1,
                 synchronous_training=False,
+                record_samples=samples,
             ),
             bus,
             clock,
@@ -282,6 +287,10 @@ def main() -> None:
         if part in ("all", "tick"):
             out["tick_idle"] = tick_latency(db, tick_start, "none", "idle")
             out["tick_training"] = tick_latency(db, tick_start + 600_000, "every_candle", "train")
+            # the same training without sample and outcome bookkeeping: what it adds to a tick
+            out["tick_training_no_samples"] = tick_latency(
+                db, tick_start + 1_200_000, "every_candle", "train-nosamples", samples=False
+            )
             for fig in ("ready", "stored"):
                 out[f"tick_{fig}_p99_ratio_training_vs_idle"] = round(
                     out["tick_training"][f"{fig}_p99_ms"] / out["tick_idle"][f"{fig}_p99_ms"], 2
