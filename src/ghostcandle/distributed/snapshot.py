@@ -43,7 +43,7 @@ def export_candles(db: Database, symbols: Sequence[str], folder: Path) -> Path:
     with db.lock:
         db.con.execute(
             f"COPY (SELECT * FROM candles WHERE symbol IN (SELECT unnest($s)) "
-            f"ORDER BY symbol, timeframe, open_time) TO {_literal(path)} (FORMAT parquet)",
+            f"ORDER BY symbol, timeframe, open_time) TO {literal(path)} (FORMAT parquet)",
             {"s": list(symbols)},
         )
     return path
@@ -52,14 +52,20 @@ def export_candles(db: Database, symbols: Sequence[str], folder: Path) -> Path:
 def open_snapshot(path: Path, symbol: str) -> Database:
     """Return an in-memory database holding the snapshot's candles of ``symbol``."""
     db = Database(":memory:")
-    with db.transaction() as con:
-        con.execute(
-            f"INSERT INTO candles SELECT * FROM read_parquet({_literal(path)}) WHERE symbol = $s",
-            {"s": symbol},
-        )
+    load_candles(db, path, symbol)
     return db
 
 
-def _literal(path: Path) -> str:
+def load_candles(db: Database, path: Path, symbol: str) -> None:
+    """Copy the snapshot's candles of ``symbol`` into ``db`` (a worker's own database)."""
+    with db.transaction() as con:
+        con.execute(
+            f"INSERT INTO candles SELECT * FROM read_parquet({literal(path)}) WHERE symbol = $s",
+            {"s": symbol},
+        )
+
+
+def literal(path: Path) -> str:
+    """Return ``path`` as a SQL string literal."""
     # COPY and read_parquet take the file name as a literal, not a parameter
     return "'" + str(path).replace("'", "''") + "'"

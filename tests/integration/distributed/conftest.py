@@ -1,4 +1,4 @@
-"""Real data slices in a real database, and one local Ray (2 CPUs) per test module."""
+"""Real data slices in a real database, and one local Ray (2 CPUs) for the package's tests."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ def ingest_real(shared_data: Path, tmp: Path, rows: int) -> Path:
     return db
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def local_ray() -> Iterator[Any]:
-    """Start one local Ray with 2 CPUs for the module (commands reuse it), then stop it."""
+    """Start one local Ray with 2 CPUs for these tests (commands reuse it), then stop it."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray

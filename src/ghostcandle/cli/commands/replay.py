@@ -11,6 +11,7 @@ from ghostcandle.cli.context import add_common, model_config_json, open_db
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json
 from ghostcandle.cli.progress import progress_bar, wants_progress
+from ghostcandle.cli.ray_options import add_ray_options
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
@@ -34,7 +35,7 @@ def register(sub: Any) -> None:
             "--session to resume a replay that was stopped."
         ),
     )
-    p.add_argument("--symbol", required=True, action="append", help="repeat for several")
+    p.add_argument("--symbol", action="append", help="repeat for several (one session)")
     p.add_argument("--from", dest="start", required=True, help="epoch ms or ISO time")
     p.add_argument("--to", dest="end", required=True, help="epoch ms or ISO time")
     p.add_argument("--model", required=True, help="transformer, cnn, persistence, drift, ...")
@@ -63,6 +64,7 @@ def register(sub: Any) -> None:
         help=f"comma list of baselines scored beside the model (default: "
         f"{','.join(DEFAULT_BASELINES)})",
     )
+    add_ray_options(p)
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -123,6 +125,12 @@ def _config(args: argparse.Namespace, start: int, end: int) -> SessionConfig:
 def run(args: argparse.Namespace) -> int:
     """Run the replay and print its summary."""
     start, end = parse_time(args.start), parse_time(args.end)
+    if args.ray or args.symbols:
+        from ghostcandle.cli.replay_ray import run_replays
+
+        return run_replays(args, _config, start, end)
+    if not args.symbol:
+        raise UserInputError("name the symbols: --symbol S (repeat for one session of several)")
     speed = None if args.speed == "max" else float(args.speed)
     config = _config(args, start, end)
     with (
