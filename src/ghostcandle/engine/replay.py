@@ -78,9 +78,7 @@ def run_replay(
     session.predict_until = request.end
     session.start()
     wants_pivots = request.pivots and request.config.mode.learns_pivots
-    structure = (
-        _attach_structure(bus, db, session, clock) if wants_pivots else None
-    )
+    structure = _attach_structure(bus, db, session, clock) if wants_pivots else None
     skip = session.events
     t0 = time.perf_counter()
     events = 0

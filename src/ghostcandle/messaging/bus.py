@@ -19,8 +19,9 @@ from another thread waits for room (back-pressure: nothing is dropped), while a 
 published with ``coalesce=True`` (a forming candle: only the newest matters) replaces the one
 of its topic still queued and never waits; ``offer`` publishes only if there is room (for a
 publisher that keeps the message elsewhere: the candle builder, in the store). The dispatcher
-itself never waits (a handler's publish would deadlock). ``lag()`` tells the depth and the age of the oldest queued message;
-past ``warn_depth`` a warning is logged once, again after the queue has shrunk to half.
+itself never waits (a handler's publish would deadlock). ``lag()`` tells the depth and the age
+of the oldest queued message; past ``warn_depth`` a warning is logged once, again after the
+queue has shrunk to half.
 """
 
 from __future__ import annotations

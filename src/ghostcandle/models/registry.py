@@ -77,9 +77,7 @@ def baseline_names(*, depth: bool = False) -> tuple[str, ...]:
     Those that read the order book (``imbalance``) only with ``depth``: the others are what is
     scored beside every model, on candles alone.
     """
-    return tuple(
-        n for n in model_names() if n in _NEVER_LEARN and (depth or n not in _READS_DEPTH)
-    )
+    return tuple(n for n in model_names() if n in _NEVER_LEARN and (depth or n not in _READS_DEPTH))
 
 
 def fit_baseline(model: Model, history: Sequence[np.ndarray], threshold: float) -> Model:

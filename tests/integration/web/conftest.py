@@ -44,6 +44,7 @@ class Server:
 #: how long a test waits for `ghostcandle serve` to answer
 START_TIMEOUT_S = 120
 
+
 def seed_database(path: Path) -> None:
     """Store DAYS days of synthetic ETH/USDT 1m candles and their 1h/1d roll-ups."""
     with Database(path) as db:

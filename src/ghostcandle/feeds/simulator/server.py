@@ -189,9 +189,7 @@ class ExchangeSimulator:
                 c.ws.transport.abort()
 
     # -- HTTP --------------------------------------------------------------------------------
-    async def _process_request(
-        self, conn: ServerConnection, request: Request
-    ) -> Response | None:
+    async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         if not request.path.startswith("/api/"):
             if self.config.faults.ws_down:  # the stream is down, REST still answers
                 self.stats.ws_refused += 1
