@@ -133,8 +133,14 @@ def load_start_checkpoint(
         else:
             start = load_named_checkpoint(db_path, clock, start_from, model, model_config)
         start.model()  # a checkpoint that cannot build its model is refused now, not mid-run
-    except GhostcandleError:
-        raise
+    except GhostcandleError as exc:
+        text = str(exc)
+        if "start_from" in text or "cannot be read" not in text:
+            raise
+        # the store found the file unreadable: say which request field named it
+        raise DataMissingError(
+            f"field 'start_from': {text[:300]}, or start from fresh weights"
+        ) from None
     except Exception as exc:  # unreadable bytes, wrong settings or shapes: a damaged file
         raise DataMissingError(
             f"field 'start_from': the {start_from} checkpoint cannot be loaded "
