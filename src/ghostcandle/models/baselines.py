@@ -37,11 +37,11 @@ class BaselineConfig(ModelConfig):
     lookback: int = 0
 
 
-class Baseline(ConfiguredModel):
+class FixedModel(ConfiguredModel):
     """Shared mechanics of the naive forecasters: no weights, no learning, nothing to save.
 
     A baseline's constants (if any) are part of its config, so a fitted baseline is rebuilt
-    from its config like every other model.
+    from its config like every other model. ``predict`` is the family's own.
     """
 
     family = "baseline"
@@ -61,13 +61,9 @@ class Baseline(ConfiguredModel):
         """Return the family and config digest (a baseline has one version)."""
         return f"{self.family}-{self.cfg.digest()}-0"
 
+    @abstractmethod
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
-        """Forecast every timeframe's next candle with the family's naive rule."""
-        windows = {tf: self._input_window(inputs, tf, np.float64) for tf in self.timeframes}
-        candles = {tf: self._next(w) for tf, w in windows.items()}
-        base = self.timeframes[0]
-        move = candles[base][:, 3] - windows[base][:, -1, 3]
-        return ModelOutputs(candles=candles, action_probs=self._probs(move))
+        """Forecast every timeframe's next candle (and an action) by the family's rule."""
 
     def train_step(self, batch: TrainingBatch) -> dict[str, float]:
         """Learn nothing: a baseline is never changed; return no loss components."""
@@ -85,10 +81,6 @@ class Baseline(ConfiguredModel):
         """Return an equal baseline (it holds no mutable state)."""
         return type(self)(self.cfg)
 
-    @abstractmethod
-    def _next(self, w: np.ndarray) -> np.ndarray:
-        """Return the forecast next candles ``(B, 5)`` for windows ``w`` of shape ``(B, L, 5)``."""
-
     def _probs(self, move: np.ndarray) -> np.ndarray:
         probs = np.full((move.shape[0], 3), 0.25)
         probs[:, int(Action.HOLD)] = 0.5
@@ -98,6 +90,22 @@ class Baseline(ConfiguredModel):
         probs[down] = 0.25
         probs[down, int(Action.SELL)] = 0.5
         return probs
+
+
+class Baseline(FixedModel):
+    """A naive forecaster that reads each timeframe's window alone (``_next``)."""
+
+    def predict(self, inputs: ModelInputs) -> ModelOutputs:
+        """Forecast every timeframe's next candle with the family's naive rule."""
+        windows = {tf: self._input_window(inputs, tf, np.float64) for tf in self.timeframes}
+        candles = {tf: self._next(w) for tf, w in windows.items()}
+        base = self.timeframes[0]
+        move = candles[base][:, 3] - windows[base][:, -1, 3]
+        return ModelOutputs(candles=candles, action_probs=self._probs(move))
+
+    @abstractmethod
+    def _next(self, w: np.ndarray) -> np.ndarray:
+        """Return the forecast next candles ``(B, 5)`` for windows ``w`` of shape ``(B, L, 5)``."""
 
 
 class _Lookback(Baseline):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.models.base import ModelInputs, ModelOutputs
-from ghostcandle.models.baselines import Baseline
+from ghostcandle.models.baselines import FixedModel
 from ghostcandle.models.config import ModelConfig, parse_config
 from ghostcandle.models.depth_input import depth_input
 
@@ -40,7 +40,7 @@ def book_imbalance(depth: np.ndarray, levels: int) -> np.ndarray:
     return out
 
 
-class Imbalance(Baseline):
+class Imbalance(FixedModel):
     """Lean the forecast the way the book leans."""
 
     family = "imbalance"
@@ -57,9 +57,6 @@ class Imbalance(Baseline):
             candles[tf] = _leaning_candle(w, imb)
         signal = np.where(np.abs(imb) > self.cfg.threshold, imb, 0.0)
         return ModelOutputs(candles=candles, action_probs=self._probs(signal))
-
-    def _next(self, w: np.ndarray) -> np.ndarray:
-        raise NotImplementedError("the imbalance baseline predicts from the book: use predict")
 
 
 def _leaning_candle(w: np.ndarray, imb: np.ndarray) -> np.ndarray:
