@@ -108,7 +108,7 @@ def test_status_reads_the_running_feed_while_it_holds_the_database(
 
 def test_exchange_sim_command_prints_its_urls_and_serves_them():
     proc = subprocess.Popen(
-        _cli("exchange-sim", "--json", "--duration", "20", "--history-hours", "0.05"),
+        _cli("exchange-sim", "--json", "--duration", "20", "--history-hours", "0.1"),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
