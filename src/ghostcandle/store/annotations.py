@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from ghostcandle.domain.actions import Action
 from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, UserInputError
-from ghostcandle.domain.frames import FrameRef
-from ghostcandle.domain.samples import NewSample, SampleSource
 from ghostcandle.domain.timeframes import (
     DEFAULT_TIMEFRAMES,
     check_timeframe,
@@ -41,119 +37,32 @@ from ghostcandle.store.annotation_frames import (
     annotation_frame,
     completeness,
 )
+from ghostcandle.store.annotation_records import (
+    ANNOTATION_COLUMNS,
+    INSERT_ANNOTATION,
+    Annotation,
+    Direction,
+    annotation_from_row,
+    annotation_row,
+    annotation_sample,
+    check_annotation_id,
+    check_notes,
+    infer_direction,
+    trade_pnl_pct,
+)
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.samples import SampleStore
 
-Direction = Literal["LONG", "SHORT"]
-_ID = re.compile(r"^[0-9a-f]{12}$")
-_COLS = (
-    "annotation_id, symbol, timeframe, entry_time, exit_time, entry_price, exit_price, "
-    "direction, notes, frame, created_at, updated_at"
-)
-
-
-def check_annotation_id(text: str) -> str:
-    """Return ``text`` if it is a well-formed annotation id (12 hex digits), else raise."""
-    if not _ID.match(text):
-        raise UserInputError(
-            f"annotation id {text[:40]!r} is not valid: ids are 12 lowercase hex digits"
-        )
-    return text
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """A marked trade: enter at the close of one candle, exit at the close of a later one."""
-
-    annotation_id: str
-    symbol: str
-    timeframe: str
-    entry_time: int
-    exit_time: int
-    entry_price: float
-    exit_price: float
-    direction: Direction
-    notes: str
-    frame: FrameRef
-    created_at: int
-    updated_at: int
-
-    @property
-    def decision_time(self) -> int:
-        """Return when the trade was entered: the close of the entry candle."""
-        return close_time(self.entry_time, self.timeframe)
-
-    @property
-    def exit_decision_time(self) -> int:
-        """Return when the trade was left: the close of the exit candle."""
-        return close_time(self.exit_time, self.timeframe)
-
-    @property
-    def holding_period_seconds(self) -> float:
-        """Return how long the trade was held."""
-        return (self.exit_decision_time - self.decision_time) / 1000.0
-
-    @property
-    def profit_loss_pct(self) -> float:
-        """Return the trade's return in percent, signed for its direction."""
-        return trade_pnl_pct(self.direction, self.entry_price, self.exit_price)
-
-    @property
-    def complete(self) -> bool:
-        """Return whether the frame holds 100 closed candles of every timeframe."""
-        return all(n == MARKET_STATE_LENGTH for n in completeness(self.frame).values())
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (the API's view of an annotation)."""
-        return {
-            "annotation_id": self.annotation_id,
-            "symbol": self.symbol,
-            "timeframe": self.timeframe,
-            "entry_time": self.entry_time,
-            "exit_time": self.exit_time,
-            "entry_price": self.entry_price,
-            "exit_price": self.exit_price,
-            "direction": self.direction,
-            "profit_loss_pct": self.profit_loss_pct,
-            "holding_period_seconds": self.holding_period_seconds,
-            "notes": self.notes,
-            "decision_time": self.decision_time,
-            "frame_id": self.frame.frame_id,
-            "completeness": completeness(self.frame),
-            "complete": self.complete,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
-
-def trade_pnl_pct(direction: str, entry_price: float, exit_price: float) -> float:
-    """Return the return of a trade in percent.
-
-    >>> round(trade_pnl_pct("LONG", 100.0, 103.0), 6)
-    3.0
-    >>> round(trade_pnl_pct("SHORT", 100.0, 103.0), 6)
-    -3.0
-    """
-    sign = 1.0 if direction == "LONG" else -1.0
-    return sign * (exit_price - entry_price) / entry_price * 100.0
-
-
-def annotation_sample(ann: Annotation) -> NewSample:
-    """Return the training sample of ``ann``: its entry frame, BUY for LONG, SELL for SHORT."""
-    return NewSample(
-        frame=ann.frame,
-        source=SampleSource.ANNOTATION,
-        timeframe=ann.timeframe,
-        label=int(Action.BUY if ann.direction == "LONG" else Action.SELL),
-        labels={"profit_loss_pct": ann.profit_loss_pct},
-        origin=f"annotation:{ann.annotation_id}",
-    )
-
-
-def infer_direction(entry_price: float, exit_price: float) -> Direction:
-    """Return the direction that profits from the move: LONG if the price rose, else SHORT."""
-    return "LONG" if exit_price >= entry_price else "SHORT"
+__all__ = [
+    "Annotation",
+    "AnnotationStore",
+    "Direction",
+    "annotation_sample",
+    "check_annotation_id",
+    "infer_direction",
+    "trade_pnl_pct",
+]
 
 
 class AnnotationStore:
@@ -226,13 +135,13 @@ class AnnotationStore:
             new = replace(
                 old,
                 direction=old.direction if direction is None else direction,
-                notes=old.notes if notes is None else _check_notes(notes),
+                notes=old.notes if notes is None else check_notes(notes),
                 updated_at=self.clock.now_ms(),
             )
         sample = annotation_sample(new)
         with self.db.transaction() as con:
             con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
-            con.execute(f"INSERT INTO annotations ({_COLS}) VALUES ({_marks()})", _row(new))
+            con.execute(INSERT_ANNOTATION, annotation_row(new))
             self.samples.forget_origin_in(con, sample.origin, keep=sample.sample_id)
             self.samples.record_in(con, [sample], now=new.updated_at)
         self.write_test_case(new)
@@ -265,23 +174,24 @@ class AnnotationStore:
         check_annotation_id(annotation_id)
         with self.db.cursor() as cur:
             row = cur.execute(
-                f"SELECT {_COLS} FROM annotations WHERE annotation_id = ?", [annotation_id]
+                f"SELECT {ANNOTATION_COLUMNS} FROM annotations WHERE annotation_id = ?",
+                [annotation_id],
             ).fetchone()
         if row is None:
             raise DataMissingError(
                 f"annotation {annotation_id} does not exist: list annotations to see their ids"
             )
-        return _from_row(row)
+        return annotation_from_row(row)
 
     def list(self, symbol: str | None = None) -> list[Annotation]:
         """Return the annotations (of ``symbol`` if given), oldest entry first."""
         with self.db.cursor() as cur:
             rows = cur.execute(
-                f"SELECT {_COLS} FROM annotations WHERE $s IS NULL OR symbol = $s "
+                f"SELECT {ANNOTATION_COLUMNS} FROM annotations WHERE $s IS NULL OR symbol = $s "
                 "ORDER BY entry_time, annotation_id",
                 {"s": symbol},
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [annotation_from_row(r) for r in rows]
 
     # -- test cases -----------------------------------------------------------------------
     def test_case_path(self, annotation_id: str) -> Path:
@@ -384,7 +294,7 @@ class AnnotationStore:
             entry_price=entry_price,
             exit_price=exit_price,
             direction=direction or infer_direction(entry_price, exit_price),
-            notes=_check_notes(notes),
+            notes=check_notes(notes),
             frame=frame,
             created_at=now if created_at is None else created_at,
             updated_at=now,
@@ -402,7 +312,7 @@ class AnnotationStore:
     def _insert_all(self, anns: Sequence[Annotation]) -> None:
         with self.db.transaction() as con:
             for ann in anns:
-                con.execute(f"INSERT INTO annotations ({_COLS}) VALUES ({_marks()})", _row(ann))
+                con.execute(INSERT_ANNOTATION, annotation_row(ann))
             self.samples.record_in(
                 con, [annotation_sample(a) for a in anns], now=self.clock.now_ms()
             )
@@ -442,49 +352,3 @@ class AnnotationStore:
                     "import test cases made from the same market data"
                 )
         return ann
-
-
-def _check_notes(notes: str) -> str:
-    """Return ``notes`` without trailing blanks or newlines (Enter in the notes box saves)."""
-    if len(notes) > 2000:
-        raise UserInputError(f"notes are {len(notes)} characters long: keep them under 2000")
-    return notes.rstrip()
-
-
-def _marks() -> str:
-    return ", ".join("?" * len(_COLS.split(",")))
-
-
-def _row(a: Annotation) -> list[Any]:
-    return [
-        a.annotation_id,
-        a.symbol,
-        a.timeframe,
-        a.entry_time,
-        a.exit_time,
-        a.entry_price,
-        a.exit_price,
-        a.direction,
-        a.notes,
-        json.dumps(a.frame.to_json()),
-        a.created_at,
-        a.updated_at,
-    ]
-
-
-def _from_row(r: Sequence[Any]) -> Annotation:
-    direction: Direction = "LONG" if r[7] == "LONG" else "SHORT"
-    return Annotation(
-        annotation_id=str(r[0]),
-        symbol=str(r[1]),
-        timeframe=str(r[2]),
-        entry_time=int(r[3]),
-        exit_time=int(r[4]),
-        entry_price=float(r[5]),
-        exit_price=float(r[6]),
-        direction=direction,
-        notes=str(r[8]),
-        frame=FrameRef.from_json(json.loads(r[9])),
-        created_at=int(r[10]),
-        updated_at=int(r[11]),
-    )
