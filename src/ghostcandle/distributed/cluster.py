@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,6 +38,12 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def check_reachable(address: str | None) -> None:
+    """Refuse, in one line, a cluster address (not local, not ``auto``) that does not answer."""
+    if address is not None and address != "auto":
+        _probe(address)
+
+
 def _probe(address: str) -> None:
     host, port = parse_address(address)
     try:
@@ -48,6 +55,36 @@ def _probe(address: str) -> None:
             "with `ray start --head`, check the address, or give --ray without a value for a "
             "local Ray"
         ) from None
+    # something accepts connections there (a proxy, another service): ask it for its Ray
+    # cluster id once, which a Ray head answers at once (``ray.init`` would retry for a minute)
+    try:
+        from ray._raylet import GcsClient  # type: ignore[attr-defined]  # not public
+    except ImportError:
+        return
+    try:
+        with _quiet_stderr():  # Ray's C++ client logs each failed attempt on stderr
+            GcsClient(address=f"{host}:{port}")
+    except Exception as exc:  # whatever Ray raises, what answers is not Ray
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise UserInputError(
+            f"--ray {address}: what answers there is not a Ray cluster ({first}): check the "
+            "address (`ray status` on the head prints it), or give --ray without a value for "
+            "a local Ray"
+        ) from None
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send what is written to file descriptor 2 (C++ logs too) to /dev/null for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from ghostcandle import __version__
+from ghostcandle.distributed.live_cluster import LiveCluster
 from ghostcandle.domain.clock import Clock
 from ghostcandle.web import api_docs, errors, security
 from ghostcandle.web.body_limit import BodyLimit
@@ -20,6 +21,7 @@ from ghostcandle.web.routers import annotations as annotations_routes
 from ghostcandle.web.routers import (
     candles,
     checkpoints,
+    cluster,
     depth,
     evaluation,
     events,
@@ -44,10 +46,15 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         ws = Workspace.open(config, clock)
         ws.hub.attach(asyncio.get_running_loop())
         app.state.workspace = ws
-        ws.start_engine()
+        app.state.cluster = None
         try:
+            if config.cluster is not None:  # Ray is imported only then, only with --ray
+                app.state.cluster = LiveCluster(config.cluster, config.db_path).open()
+            ws.start_engine()
             yield
         finally:
+            if app.state.cluster is not None:
+                app.state.cluster.close()
             ws.close()
 
     app = FastAPI(
@@ -73,6 +80,7 @@ def create_app(config: WebConfig, *, clock: Clock | None = None) -> FastAPI:
         evaluation,
         training_runs,
         learning,
+        cluster,
         events,
     ):
         app.include_router(module.router)

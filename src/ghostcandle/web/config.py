@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ghostcandle.distributed.live_cluster import LiveClusterConfig
 from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
 
 DEFAULT_HOST = "127.0.0.1"
@@ -35,6 +36,9 @@ class WebConfig:
     warm_start: bool = False
     #: host names served besides the loopback names and ``host`` (``--allowed-host``)
     allowed_hosts: tuple[str, ...] = ()
+    #: ``--ray``: each symbol group's feed and live session runs in a Ray actor (``exchange``
+    #: is then None: this process runs no feed of its own)
+    cluster: LiveClusterConfig | None = None
 
     @property
     def needs_token(self) -> bool:

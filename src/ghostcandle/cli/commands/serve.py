@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ghostcandle.cli.context import add_common
+from ghostcandle.cli.ray_options import LOCAL
+from ghostcandle.distributed.live_cluster import LiveClusterConfig, parse_groups
 from ghostcandle.domain.training_modes import mode_names
 from ghostcandle.engine.runtime import ExchangeConfig, LiveRequest
 from ghostcandle.feeds.config import DEPTH_MODES
@@ -81,6 +83,21 @@ def register(sub: Any) -> None:
         help="with --live-mode: first train the live model offline on the history the feed "
         "loaded (progress in the log), then start live from that checkpoint",
     )
+    r = p.add_argument_group("live groups on Ray (off unless --ray is given)")
+    r.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="run each symbol group's feed and live session in a Ray actor with its own "
+        "database (<db>.actors/); no value = a local Ray, auto = the running cluster, or "
+        "HOST:PORT; needs --exchange-url",
+    )
+    r.add_argument(
+        "--groups",
+        metavar="'A,B;C'",
+        help="with --ray: the symbol groups, ';' between groups (default: one per --symbols)",
+    )
     add_common(p)
     p.set_defaults(handler=run)
 
@@ -130,6 +147,9 @@ def build_config(args: argparse.Namespace) -> WebConfig:
     warm = bool(getattr(args, "warm_start", False))
     if warm and live is None:
         raise UserInputError("--warm-start trains the live model: give --live-mode too")
+    cluster = cluster_config(args, exchange)
+    if cluster is not None:
+        exchange = None  # the actors run the feeds
     return with_token(
         WebConfig(
             db_path=db_path,
@@ -141,7 +161,38 @@ def build_config(args: argparse.Namespace) -> WebConfig:
             live=live,
             warm_start=warm,
             allowed_hosts=tuple(_host_names(args.allowed_host)),
+            cluster=cluster,
         )
+    )
+
+
+def cluster_config(
+    args: argparse.Namespace, exchange: ExchangeConfig | None
+) -> LiveClusterConfig | None:
+    """Return the live groups on Ray of ``--ray``/``--groups``, or None without ``--ray``."""
+    from dataclasses import replace
+
+    from ghostcandle.domain.errors import UserInputError
+
+    ray = getattr(args, "ray", None)
+    groups_text = getattr(args, "groups", None)
+    if ray is None:
+        if groups_text is not None:
+            raise UserInputError("--groups places symbol groups on Ray actors: give --ray too")
+        return None
+    if exchange is None:
+        raise UserInputError("--ray runs each group's feed in an actor: give --exchange-url too")
+    if getattr(args, "live_mode", None):
+        raise UserInputError(
+            "--live-mode does not apply with --ray: start each group's session from the "
+            "workspace or POST /api/cluster/GROUP/start"
+        )
+    groups = parse_groups(groups_text, exchange.symbols)
+    symbols = tuple(s for g in groups for s in g)
+    return LiveClusterConfig(
+        address=None if ray == LOCAL else str(ray),
+        groups=groups,
+        exchange=replace(exchange, symbols=symbols),
     )
 
 
@@ -168,6 +219,10 @@ def run(args: argparse.Namespace) -> int:
     from ghostcandle.web.app import create_app
 
     config = build_config(args)
+    if config.cluster is not None:  # before anything is written: an address that is not there
+        from ghostcandle.distributed.cluster import check_reachable
+
+        check_reachable(config.cluster.address)
     # the app opens the database in the server's startup, where a failure is the server's
     # traceback: open it once here first, so a database another process holds is one line
     Database(config.db_path).close()
@@ -185,6 +240,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"workspace: {url}  (API docs: {url}docs)", flush=True)
     if config.exchange is not None:
         print(f"feed:      {config.exchange.label()}", flush=True)
+    if config.cluster is not None:
+        names = "; ".join(", ".join(g) for g in config.cluster.groups)
+        where = config.cluster.address or "a local Ray"
+        print(f"ray:       live groups {names} as actors on {where}", flush=True)
+        print(f"feed:      {config.cluster.exchange.label()}", flush=True)
     if config.live is not None:
         first = ", after training on the feed's history (see the log)" if config.warm_start else ""
         print(f"live:      {config.live.mode} mode on {config.live.symbol}{first}", flush=True)
