@@ -56,6 +56,12 @@ def add_offline_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model-config", default="{}", help="model settings as JSON")
     g.add_argument("--list", action="store_true", help="list the recorded offline runs")
     add_ray_options(g)
+    g.add_argument(
+        "--workers",
+        type=int,
+        help="with --ray and no --walk-forward: train one model on the symbols across N "
+        "Ray Train workers (torch DDP; default 1)",
+    )
     r = p.add_argument_group(
         "replay: how each epoch draws its decisions (offline; see README, Outcomes and replay)"
     )
@@ -145,6 +151,14 @@ def _checked(args: argparse.Namespace, check: Callable[[OfflineTrainingService],
 
 def run_offline(args: argparse.Namespace) -> int:
     """Fit (or walk forward) on stored candles and print the result."""
+    if args.workers is not None and (not args.ray or args.walk_forward):
+        raise UserInputError(
+            "--workers N trains one model across Ray workers: add --ray, drop --walk-forward"
+        )
+    if (args.ray or args.symbols) and not args.walk_forward:
+        from ghostcandle.cli.train_ray_fit import run_ray_fit
+
+        return run_ray_fit(args)
     if args.ray or args.symbols:
         from ghostcandle.cli.train_ray import run_walk_forwards
 
