@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ghostcandle.distributed.live_cluster import LiveCluster
-from ghostcandle.domain.errors import DataMissingError
+from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.training_modes import TrainingMode
 from ghostcandle.engine.runtime import LiveRequest
@@ -38,7 +38,12 @@ class ClusterStartIn(BaseModel):
     @field_validator("symbol")
     @classmethod
     def _symbol(cls, value: str) -> str:
-        return normalise_symbol(value[:40]) if value else ""
+        if not value:
+            return ""
+        try:
+            return normalise_symbol(value[:40])
+        except UserInputError as exc:  # a field error (422), as every body's
+            raise ValueError(str(exc)) from None
 
 
 def _cluster(request: Request) -> LiveCluster:
