@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 STATUS_TIMEOUT_S = 3.0
 #: seconds a start or stop may take (a start loads the model and checks the history)
 CALL_TIMEOUT_S = 120.0
+#: the CPUs an actor reserves: a live group predicts once a second per timeframe (training, when
+#: it learns, takes more), so a 2-core machine holds four groups
+ACTOR_CPUS = 0.5
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class LiveCluster:
                     max_restarts=-1,
                     max_task_retries=0,  # a start or stop is not repeated on its own
                     max_concurrency=4,  # status answers while a start waits for the feed
-                    num_cpus=1,
+                    num_cpus=ACTOR_CPUS,
                     scheduling_strategy="SPREAD",
                 ).remote(gid, str(self.folder), group_exchange(self.config.exchange, symbols))
                 self.symbols[gid] = symbols
@@ -159,12 +162,15 @@ class LiveCluster:
             except ray.exceptions.RayError as exc:
                 if isinstance(exc, ray.exceptions.GetTimeoutError):
                     ray.cancel(ref)
+                    why = "starting, restarting or busy"
+                else:
+                    why = (str(exc).strip().splitlines() or [""])[0][:200]
                 out.append(
                     {
                         "group": group,
                         "symbols": list(self.symbols[group]),
                         "state": "unresponsive",
-                        "error": f"{type(exc).__name__}: the actor is restarting or busy",
+                        "error": f"{type(exc).__name__}: {why}",
                     }
                 )
         return out
