@@ -1,10 +1,12 @@
-"""The composition root of one serving process: store + bus + feed + structure + live session.
+"""The composition root of one serving process: store + bus + feed + structure + live sessions.
 
 ``Runtime`` owns the threaded bus, the market-structure engine, an optional ``LiveFeed``
 connected to an exchange (Binance or the exchange simulator: the same code, only the base URLs
-differ) and at most one live ``LoopSession`` at a time, which always trades on paper (a
-``PaperTrader``, its account stored per session id). The web app creates one in its lifespan
-and closes it on shutdown; nothing here is global.
+differ) and up to ``MAX_LIVE_SESSIONS`` live ``LoopSession``s side by side (``LiveSlots``, by
+session id), each trading on paper (a ``PaperTrader``, its account stored per session id). They
+share the bus (one dispatcher thread: their handlers never run at once), the store (its lock)
+and the structure engine; each session is the one writer of its weights. The web app creates
+one in its lifespan and closes it on shutdown; nothing here is global.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from ghostcandle.domain.actions import Action
@@ -37,6 +40,7 @@ from ghostcandle.engine.live_setup import (
     live_config,
     plan_live,
 )
+from ghostcandle.engine.live_slots import MAX_LIVE_SESSIONS, LiveSlot, LiveSlots
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.offline.service import OfflineFit
@@ -67,8 +71,10 @@ __all__ = [
     "DEFAULT_LIVE_CONFIG",
     "DEFAULT_LIVE_MODEL",
     "LIVE_CONFIGS",
+    "MAX_LIVE_SESSIONS",
     "ExchangeConfig",
     "LiveRequest",
+    "LiveSlot",
     "Runtime",
     "live_config",
 ]
@@ -94,16 +100,16 @@ class ExchangeConfig:
         return f"{kind} at {self.rest_url}"
 
 
-#: Called on the bus thread after the live session handled a closed candle.
-CandleListener = Callable[[CandleCompletionEvent], None]
+#: Called on the bus thread after a live session handled a closed candle.
+CandleListener = Callable[[LoopSession, CandleCompletionEvent], None]
 FormingListener = Callable[[FormingCandle], None]
-#: Called when a new live session becomes the current one (started or failed to), before its
+#: Called when a new live session becomes the newest one (started or failed to), before its
 #: first candle reaches the candle listener.
 SessionListener = Callable[[LoopSession], None]
 
 
 class Runtime:
-    """Run the feed, market structure and one live session on a threaded bus."""
+    """Run the feed, market structure and live sessions side by side on a threaded bus."""
 
     def __init__(
         self, db: Database, clock: Clock, *, exchange: ExchangeConfig | None = None
@@ -114,12 +120,9 @@ class Runtime:
         self.bus = MessageBus(threaded=True, name="runtime-bus", max_queue=LIVE_QUEUE_MAX)
         self.structure = StructureEngine(self.bus, db)
         self.feed: LiveFeed | None = None
-        self.session: LoopSession | None = None
-        self.paper: PaperTrader | None = None
-        #: the checkpoint the current live session started from (None: fresh weights)
-        self.start_checkpoint: StartCheckpoint | None = None
+        #: the live sessions side by side, by session id (the newest last)
+        self.slots = LiveSlots()
         self._lock = threading.RLock()
-        self._listener_subs: list[Subscription] = []
         self.on_candle: CandleListener | None = None
         self.on_forming: FormingListener | None = None
         self.on_session: SessionListener | None = None
@@ -168,15 +171,48 @@ class Runtime:
         if self.on_forming is not None:
             self.on_forming(candle)
 
-    # -- live session ---------------------------------------------------------------------------
+    # -- live sessions --------------------------------------------------------------------------
+    @property
+    def session(self) -> LoopSession | None:
+        """The newest live session (None before any): what a caller naming none means."""
+        slot = self.slots.newest()
+        return None if slot is None else slot.session
+
+    @property
+    def paper(self) -> PaperTrader | None:
+        """The newest live session's paper trader (None if it has none)."""
+        slot = self.slots.newest()
+        return None if slot is None else slot.paper
+
+    @property
+    def start_checkpoint(self) -> StartCheckpoint | None:
+        """The checkpoint the newest live session started from (None: fresh weights)."""
+        slot = self.slots.newest()
+        return None if slot is None else slot.start_checkpoint
+
+    def slot(self, session_id: str | None = None) -> LiveSlot | None:
+        """Return the slot of ``session_id`` (None: the newest; ``DataMissingError`` if none
+        holds that id). Safe from the bus thread: it never waits on a start or stop."""
+        return self.slots.get(session_id)
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Describe every live session kept (live and recently ended), oldest first."""
+        return [s.describe() for s in self.slots.all()]
+
+    def paper_of(self, session_id: str) -> PaperTrader | None:
+        """Return the paper trader following ``session_id`` now (None if none does)."""
+        slots = self.slots.all()
+        return next((s.paper for s in slots if s.session_id == session_id and s.live), None)
+
     def start_live(self, req: LiveRequest) -> LoopSession:
-        """Start live inference and paper trading on the feed; refuse while one runs.
+        """Start live inference and paper trading on the feed, beside the sessions that run.
 
         With ``start_from="annotations"`` the session starts from the model's latest
         annotation-trained checkpoint, with ``start_from=NAME`` from the offline-trained
         checkpoint NAME (its own family unless ``model`` is given), and reads the timeframes
-        that checkpoint was built for. Raise ``IllegalTransitionError`` while a session runs. A
-        session that fails to start stays the current one (``failed``, with its reason).
+        that checkpoint was built for. Raise ``IllegalTransitionError`` while a session of the
+        same id runs, or ``MAX_LIVE_SESSIONS`` do. A session that fails to start stays the
+        newest one (``failed``, with its reason).
         """
         if req.mode not in LIVE_MODES:
             raise UserInputError(
@@ -184,11 +220,6 @@ class Runtime:
             )
         check_start_from(req.start_from)
         with self._lock:
-            if self.session is not None and not self.session.state.terminal:
-                raise IllegalTransitionError(
-                    f"live mode already runs ({self.session.config.session_id} is "
-                    f"{self.session.state}): stop it first"
-                )
             if self.feed is None or self.exchange is None:
                 raise OperationalError(
                     "no exchange feed is connected: start `ghostcandle serve --exchange-url URL` "
@@ -208,6 +239,8 @@ class Runtime:
             if start is not None:
                 model = start.family
             plan = plan_live(req, model, start, self.exchange.intervals)
+            # one writer of a session's weights: its id is refused while it is live
+            self.slots.check_room(plan.session_id)
             check_history(CandleStore(self.db), plan, req.symbol)
             config = SessionConfig(
                 session_id=plan.session_id,
@@ -224,17 +257,18 @@ class Runtime:
                 ckpts = CheckpointStore(checkpoint_dir_for(self.db.path), self.clock)
                 seed_checkpoint(ckpts, config.session_id, start)
             session = LoopSession(self.db, config, self.bus, self.clock, kind="live")
+            slot = LiveSlot(session, start)
             try:
                 session.start()
             finally:
                 # one that failed stays, to be shown with its reason
-                self.session, self.start_checkpoint = session, start
+                self.slots.put(slot)
                 if self.on_session is not None:
                     self.on_session(session)
             try:
                 # subscribed after the session, before the page: the account is up to date
                 # with a candle when the page hears of it
-                paper = PaperTrader(session, PaperStore(self.db))
+                slot.paper = PaperTrader(session, PaperStore(self.db))
             except ValueError as exc:
                 # the stored account of this session id trades a timeframe it no longer predicts
                 refused = ConflictError(
@@ -246,19 +280,28 @@ class Runtime:
             except BaseException as exc:
                 session.stop(status=SessionState.FAILED, reason=f"{type(exc).__name__}: {exc}")
                 raise
-            self.paper = paper
-            if session.status()["samples"] is not None:  # it learns: rapid moves are samples
-                windows = session.model_snapshot().windows
-                self.structure.collect_samples(SampleRegistry(self.db, self.clock), windows)
+            self._collect_samples()
             # after the session's own subscriptions: the bus delivers in subscription order,
             # so the page hears of a candle once its predictions are made and resolved
             for tf in session.model_timeframes:
-                self._listener_subs.append(
+                slot.subs.append(
                     self.bus.subscribe(
-                        candle_topic(req.symbol, tf), self._candle, name="ui-candles"
+                        candle_topic(req.symbol, tf),
+                        partial(self._candle, session),
+                        name=f"ui-candles:{config.session_id}",
                     )
                 )
             return session
+
+    def _collect_samples(self) -> None:
+        """Record rapid moves as samples for the newest live session that learns (the
+        structure engine records them at one set of windows), none if none learns."""
+        for slot in reversed(self.slots.live()):
+            if slot.session.status()["samples"] is not None:  # it learns
+                windows = slot.session.model_snapshot().windows
+                self.structure.collect_samples(SampleRegistry(self.db, self.clock), windows)
+                return
+        self.structure.collect_samples(None, None)
 
     def warm_start(
         self, req: LiveRequest, *, on_epoch: Callable[[EpochResult], None] | None = None
@@ -276,34 +319,37 @@ class Runtime:
         assert name is not None  # a fit always writes a named checkpoint
         return replace(req, model=model, model_config={}, start_from=name), fitted
 
-    def stop_live(self) -> LoopSession:
-        """Stop the live session; return it (stopped).
+    def stop_live(self, session_id: str | None = None) -> LoopSession:
+        """Stop the live session ``session_id`` (None: the newest); return it (stopped).
 
-        Raise ``IllegalTransitionError`` (changing nothing) when no live session runs.
+        Raise ``IllegalTransitionError`` (changing nothing) when it does not run,
+        ``DataMissingError`` when no session has that id.
         """
         with self._lock:
-            session = self.session
-            if session is None or not session.running:
-                state = "none was started" if session is None else f"it is {session.state}"
+            slot = self.slots.get(session_id)
+            if slot is None or not slot.session.running:
+                state = "none was started" if slot is None else f"it is {slot.session.state}"
                 raise IllegalTransitionError(
                     f"live mode is not running ({state}): there is nothing to stop"
                 )
-            self._stop_live(session)
-            return session
+            self._stop_live(slot)
+            return slot.session
 
-    def _stop_live(self, session: LoopSession) -> None:
-        for sub in self._listener_subs:
+    def _stop_live(self, slot: LiveSlot) -> None:
+        for sub in slot.subs:
             sub.cancel()
-        self._listener_subs = []
-        if self.paper is not None:
-            self.paper.close()
-            self.paper = None
-        self.structure.collect_samples(None, None)
-        session.stop()
+        slot.subs = []
+        if slot.paper is not None:
+            slot.paper.close()
+            slot.paper = None
+        slot.session.stop()
+        self._collect_samples()
 
-    def label(self, action: str) -> FrameRef:
-        """Train the live session on the current candle with the trader's ``action``."""
-        session = self.session
+    def label(self, action: str, session_id: str | None = None) -> FrameRef:
+        """Train the live session ``session_id`` (None: the newest) on the current candle with
+        the trader's ``action``."""
+        slot = self.slot(session_id)
+        session = None if slot is None else slot.session
         if session is None or not session.running:
             raise OperationalError("live mode is not running: start it in manual mode first")
         if session.config.mode != "manual":
@@ -317,16 +363,17 @@ class Runtime:
         tf = session.timeframes[0]
         return session.label(session.config.symbols[0], tf, act)
 
-    def _candle(self, event: CandleCompletionEvent) -> None:
+    def _candle(self, session: LoopSession, event: CandleCompletionEvent) -> None:
         if self.on_candle is not None:
-            self.on_candle(event)
+            self.on_candle(session, event)
 
     # -- life cycle -----------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the session (if it runs), the feed, structure tracking and the bus."""
+        """Stop the sessions that run, the feed, structure tracking and the bus."""
         with self._lock:
-            if self.session is not None and self.session.running:
-                self._stop_live(self.session)
+            for slot in self.slots.all():
+                if slot.session.running:
+                    self._stop_live(slot)
         for sub in self.on_feed_subs:
             sub.cancel()
         if self.feed is not None:

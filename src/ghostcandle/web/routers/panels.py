@@ -34,6 +34,8 @@ from ghostcandle.web.schemas import (
 from ghostcandle.web.workspace import Workspace
 
 router = APIRouter(prefix="/api", tags=["engine"])
+#: Which live session an endpoint is about (none: the newest one started); 404 for an unknown id.
+SessionQuery = Annotated[str | None, Query(max_length=200)]
 
 
 def _check_start_from(ws: Workspace, value: str) -> None:
@@ -49,6 +51,12 @@ def _check_start_from(ws: Workspace, value: str) -> None:
                 }
             ]
         )
+
+
+def _push_status(ws: Workspace, session_id: str) -> None:
+    """Push the live status of ``session_id`` if the runtime keeps that session."""
+    if any(s["session_id"] == session_id for s in ws.runtime.sessions()):
+        ws.hub.publish("live", ws.live.status(session_id))
 
 
 def _require(ws: Workspace, feature: str) -> None:
@@ -92,8 +100,9 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
 
     ``start_from: "annotations"`` starts from the model's latest annotation-trained checkpoint
     (404 if there is none, 400 if the feed cannot serve its timeframes); ``start_from: NAME``
-    from the offline-trained checkpoint NAME (422 if there is none). 409 while a live session
-    runs (nothing changes).
+    from the offline-trained checkpoint NAME (422 if there is none). Sessions run side by side:
+    409 while the same session (model, symbol, timeframes) runs, or while the most sessions at
+    once do (nothing changes). The answer is the new session's status.
     """
     _require(ws, "live")
     _check_start_from(ws, body.start_from)
@@ -103,7 +112,7 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
         raise UserInputError(
             f"field 'feed': {body.feed!r} is not connected; this server streams from {have}"
         )
-    ws.runtime.start_live(
+    session = ws.runtime.start_live(
         LiveRequest(
             symbol=body.symbol,
             mode=body.mode,
@@ -112,34 +121,36 @@ def live_start(ws: WorkspaceDep, body: LiveStartIn) -> dict[str, Any]:
             timeframes=tuple(body.timeframes),
         )
     )
-    status = ws.live.status()
+    status = ws.live.status(session.config.session_id)
     ws.hub.publish("live", status)
     return status
 
 
 @router.post("/live-training/stop")
-def live_stop(ws: WorkspaceDep) -> dict[str, Any]:
-    """Stop live inference (training steps in flight finish, a checkpoint is written).
+def live_stop(ws: WorkspaceDep, session_id: SessionQuery = None) -> dict[str, Any]:
+    """Stop the live session ``session_id`` (none: the newest; training steps in flight
+    finish, a checkpoint is written); the others keep running.
 
-    409 when no live session runs (nothing changes).
+    409 when it does not run, 404 for an unknown id (nothing changes).
     """
     _require(ws, "live")
-    ws.runtime.stop_live()
-    status = ws.live.status()
+    session = ws.runtime.stop_live(session_id)
+    status = ws.live.status(session.config.session_id)
     ws.hub.publish("live", status)
     return status
 
 
 @router.get("/live-training/status")
-def live_status(ws: WorkspaceDep) -> dict[str, Any]:
+def live_status(ws: WorkspaceDep, session_id: SessionQuery = None) -> dict[str, Any]:
     """Return the live session's ``state`` (``state_reason`` if failed), its signals, metrics
-    and paper account (``paper``).
+    and paper account (``paper``), and ``sessions``: every session side by side.
 
-    The SSE stream pushes the same object as ``live`` events after every closed candle.
+    ``session_id`` picks the session (none: the newest; 404 for an unknown id). The SSE stream
+    pushes the same object as ``live`` events after every closed candle of each session.
     """
     f = ws.features["live"]
     return {
-        **ws.live.status(),
+        **ws.live.status(session_id),
         "available": f.available,
         "reason": f.reason,
         "engine_error": ws.feed_error,
@@ -151,11 +162,14 @@ def live_predictions(
     ws: WorkspaceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     timeframe: Annotated[Timeframe | None, Query()] = None,
+    session_id: SessionQuery = None,
 ) -> dict[str, Any]:
-    """Return the most recent predictions of the live session, newest first (of one
-    ``timeframe`` if given: the hourly ghosts are not among the newest 1s predictions)."""
+    """Return the most recent predictions of the live session ``session_id`` (none: the
+    newest), newest first (of one ``timeframe`` if given: the hourly ghosts are not among the
+    newest 1s predictions)."""
     _require(ws, "live")
-    session = ws.runtime.session
+    slot = ws.runtime.slot(session_id)
+    session = None if slot is None else slot.session
     if session is None:
         return {"running": False, "predictions": []}
     if timeframe is None:
@@ -173,10 +187,9 @@ def paper_reset(ws: WorkspaceDep, body: PaperResetIn) -> dict[str, Any]:
     A running live session keeps trading on the reset account from its next candle.
     """
     rt = ws.runtime
-    summary = reset_account(PaperStore(rt.db), rt.paper, body.session_id, rt.clock.now_ms())
-    session = rt.session
-    if session is not None and session.config.session_id == body.session_id:
-        ws.hub.publish("live", ws.live.status())
+    trader = rt.paper_of(body.session_id)
+    summary = reset_account(PaperStore(rt.db), trader, body.session_id, rt.clock.now_ms())
+    _push_status(ws, body.session_id)
     return summary
 
 
@@ -190,18 +203,20 @@ def paper_settings(ws: WorkspaceDep, body: PaperSettingsIn) -> dict[str, Any]:
     rt = ws.runtime
     changes = body.model_dump(exclude={"session_id"}, exclude_none=True)
     now = rt.clock.now_ms()
-    summary = change_settings(PaperStore(rt.db), rt.paper, body.session_id, changes, now)
-    session = rt.session
-    if session is not None and session.config.session_id == body.session_id:
-        ws.hub.publish("live", ws.live.status())
+    trader = rt.paper_of(body.session_id)
+    summary = change_settings(PaperStore(rt.db), trader, body.session_id, changes, now)
+    _push_status(ws, body.session_id)
     return summary
 
 
 @router.post("/realtime-inference/train-manual")
-def train_manual(ws: WorkspaceDep, body: ManualTrainIn) -> dict[str, Any]:
-    """In manual mode, train on the current candle's frame with the trader's label."""
+def train_manual(
+    ws: WorkspaceDep, body: ManualTrainIn, session_id: SessionQuery = None
+) -> dict[str, Any]:
+    """In manual mode, train the live session ``session_id`` (none: the newest) on the
+    current candle's frame with the trader's label."""
     _require(ws, "live")
-    frame = ws.runtime.label(body.action)
+    frame = ws.runtime.label(body.action, session_id)
     return {
         "status": "queued",
         "action": body.action,

@@ -1,6 +1,9 @@
-// The live panel: start/stop a session, its signals, paper account, metrics and ghost candles.
+// The live panel: start/stop sessions side by side; the selected one's signals, paper account,
+// metrics and ghost candles.
 import { get, post } from "./api.js";
-import { fmtMoney, fmtPct, fmtPrice, fmtTime } from "./format.js";
+import { fmtPrice, fmtTime } from "./format.js";
+import { showMetrics, showPaperFigures } from "./live_figures.js";
+import { LiveSessions } from "./live_sessions.js";
 import { LiveTimeframes, liveTimeframesAfter } from "./live_timeframes.js";
 import { PaperSettings } from "./paper_settings.js";
 import { $, el, showError, showOk } from "./ui.js";
@@ -14,9 +17,15 @@ export class LivePanel {
     this.closed = new Set(); // open times of the closed candles pushed while live
     this.signalMarkers = [];
     this.timeframes = new LiveTimeframes(liveTimeframesAfter());
+    this.fresh = false; // the form is set for a new session beside the running ones
+    this.sessions = new LiveSessions({
+      onPick: (sid) => this.pick(sid),
+      onStop: (sid) => this.stop(sid),
+      onNew: () => this.newSession(),
+    });
     $("#live-model").addEventListener("change", (e) => this.timeframes.onPick(e.target.selectedOptions[0]));
     $("#live-start").addEventListener("click", () => this.start());
-    $("#live-stop").addEventListener("click", () => this.stop());
+    $("#live-stop").addEventListener("click", () => this.stop(this.sid()));
     $("#live-paper-reset").addEventListener("click", () => this.resetPaper());
     this.paperSettings = new PaperSettings((p) => {
       this.status = { ...this.status, paper: p };
@@ -27,16 +36,85 @@ export class LivePanel {
     );
   }
 
+  // The id of the session the panel shows (undefined before any was started).
+  sid() {
+    return this.status ? this.status.session_id : undefined;
+  }
+
+  // `?session_id=…` of the shown session ("" before any: the server's newest).
+  query(sep = "?") {
+    const sid = this.sid();
+    return sid ? `${sep}session_id=${encodeURIComponent(sid)}` : "";
+  }
+
   async refresh() {
     try {
-      this.onStatus(await get("/api/live-training/status"));
-      const res = await get("/api/live-training/predictions?limit=50");
-      const model = this.status && this.status.model;
-      for (const p of res.predictions.slice().reverse()) if (p.model === model) this.onPrediction(p);
-      await this.loadGhosts(); // the chart's timeframe may be one the newest predictions lack
+      let st = await get("/api/live-training/status");
+      // open on the newest session that runs (the newest started may have stopped)
+      const running = (st.sessions || []).filter((s) => s.running).pop();
+      if (!st.running && running) st = await get(`/api/live-training/status?session_id=${encodeURIComponent(running.session_id)}`);
+      this.onStatus(st);
+      await this.loadPredictions();
     } catch (e) {
       showError(e);
     }
+  }
+
+  // The shown session's newest predictions (table and ghosts), then the chart timeframe's.
+  async loadPredictions() {
+    const res = await get(`/api/live-training/predictions?limit=50${this.query("&")}`);
+    const model = this.status && this.status.model;
+    for (const p of res.predictions.slice().reverse()) if (p.model === model) this.onPrediction(p);
+    await this.loadGhosts(); // the chart's timeframe may be one the newest predictions lack
+  }
+
+  // Forget what the panel drew of the session shown before (ghosts, table rows, arrows).
+  clearShown() {
+    this.ghostsByTf = new Map();
+    this.rows = new Map();
+    $("#live-table tbody").replaceChildren();
+    $("#live-signals").replaceChildren();
+    this.signalMarkers = [];
+    this.chart.setMarkerLayer("signals", []);
+    this.drawGhosts();
+  }
+
+  // Show another session of the list: its status, predictions and ghosts.
+  async pick(sid) {
+    try {
+      const st = await get(`/api/live-training/status?session_id=${encodeURIComponent(sid)}`);
+      this.fresh = false;
+      this.clearShown();
+      this.onStatus(st);
+      await this.loadPredictions();
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  // Set the form for another session beside the running ones (the chart shows no ghosts).
+  newSession() {
+    this.fresh = true;
+    this.clearShown();
+    const state = $("#live-state");
+    state.dataset.state = "new";
+    state.textContent = "new session";
+    state.title = "";
+    state.className = "pill off";
+    $("#live-start").disabled = false;
+    $("#live-stop").disabled = true;
+    $("#live-manual").hidden = true;
+    $("#live-signal").innerHTML = "";
+    $("#live-paper").hidden = true;
+    this.timeframes.disable(false);
+    this.sessions.show(this.sessions.list, null, true);
+  }
+
+  // A live status pushed by the server (any session's): the list follows every one, the
+  // panel only the shown session's.
+  onLive(st) {
+    if (!this.fresh && (!this.sid() || st.session_id === this.sid())) this.onStatus(st);
+    else this.sessions.show(st.sessions, this.sid(), this.fresh);
   }
 
   async start() {
@@ -51,13 +129,15 @@ export class LivePanel {
         ...this.timeframes.body(),
         mode: $("#live-mode").value,
       });
+      this.fresh = false;
+      this.clearShown();
       this.onStatus(st);
       // stay on a predicted timeframe; else show the finest (the one paper trades)
       if (!st.timeframes.includes(this.chart.timeframe) && this.onWantTimeframe) this.onWantTimeframe(st.timeframes[0]);
       else this.loadGhosts();
     } catch (e) {
       showError(e);
-      await this.refreshState(); // a session that failed to start shows why
+      await this.refreshState(true); // a session that failed to start (the newest) shows why
     }
   }
 
@@ -86,17 +166,21 @@ export class LivePanel {
     }
   }
 
-  async refreshState() {
+  // Show the shown session's state again (`failed`: the newest session's if it failed to start).
+  async refreshState(failed = false) {
     try {
-      this.onStatus(await get("/api/live-training/status"));
+      const newest = failed ? await get("/api/live-training/status") : null;
+      this.onStatus(newest && newest.state === "failed" ? newest : await get(`/api/live-training/status${this.query()}`));
     } catch (e) {
       showError(e);
     }
   }
 
-  async stop() {
+  // Stop one session (the shown one from the Stop button); the others keep running.
+  async stop(sid) {
     try {
-      this.onStatus(await post("/api/live-training/stop"));
+      const q = sid ? `?session_id=${encodeURIComponent(sid)}` : "";
+      this.onLive(await post(`/api/live-training/stop${q}`));
     } catch (e) {
       showError(e);
       await this.refreshState(); // refused (409): show the state that refused it
@@ -120,7 +204,7 @@ export class LivePanel {
 
   async label(action) {
     try {
-      const res = await post("/api/realtime-inference/train-manual", { action });
+      const res = await post(`/api/realtime-inference/train-manual${this.query()}`, { action });
       showOk(`queued: train on the candle of ${fmtTime(res.decision_time)} as ${action}`);
     } catch (e) {
       showError(e);
@@ -129,6 +213,8 @@ export class LivePanel {
 
   onStatus(st) {
     this.status = st;
+    this.fresh = false;
+    this.sessions.show(st.sessions, st.session_id, false);
     const badge = $("#market-badge");
     if (st.feed) {
       badge.hidden = false;
@@ -171,57 +257,14 @@ export class LivePanel {
     this.showMetrics(st);
   }
 
-  // The paper account of the live session: pushed with every live status, never polled.
+  // The paper account of the shown session: pushed with every live status, never polled.
   showPaper(p) {
-    const box = $("#live-paper");
-    box.hidden = !p;
+    showPaperFigures(p);
     this.paperSettings.show(p);
-    if (!p) return;
-    $("#live-paper-note").textContent = `(${p.timeframe} signals · ${fmtPrice(p.initial_equity)} start)`;
-    const rows = [
-      ["Equity", fmtPrice(p.equity)],
-      ["P&L", `<span class="${p.pnl >= 0 ? "up" : "down"}">${fmtPct(p.return_pct)}</span> (${fmtPrice(p.pnl)})`],
-      ["Trades", String(p.trades)],
-      ["Win rate", p.trades ? `${(p.win_rate * 100).toFixed(0)}%` : "—"],
-      ["Fees", fmtMoney(p.fees)],
-    ];
-    $("#live-paper-figures").replaceChildren(
-      ...rows.flatMap(([k, v]) => {
-        const dd = el("dd", {});
-        dd.innerHTML = v;
-        return [el("dt", {}, k), dd];
-      }),
-    );
-    const table = $("#live-paper-positions");
-    table.hidden = !p.positions.length;
-    table.querySelector("tbody").replaceChildren(
-      ...p.positions.map((q) =>
-        el(
-          "tr",
-          {},
-          el("td", { class: q.side === "LONG" ? "up" : "down" }, `${q.side} ${q.symbol}`),
-          el("td", {}, q.size.toPrecision(4)),
-          el("td", {}, fmtPrice(q.entry_price)),
-          el("td", {}, fmtPrice(q.last_price)),
-          el("td", { class: q.unrealised_pnl >= 0 ? "up" : "down" }, fmtPrice(q.unrealised_pnl)),
-        ),
-      ),
-    );
   }
 
   showMetrics(st) {
-    const m = st.metrics;
-    const rows = [["CPU load", st.cpu_percent == null ? "—" : `${st.cpu_percent.toFixed(0)}%`]];
-    if (st.gpu_percent != null) rows.push(["GPU load", `${st.gpu_percent.toFixed(0)}%`]);
-    if (m) {
-      rows.unshift(
-        ["Predictions / s", m.predictions_per_s.toFixed(2)],
-        ["Training batches / min", m.training_batches_per_min.toFixed(1)],
-        ["Predictions · resolved", `${m.predictions} · ${m.resolved}`],
-      );
-      // no raw accuracy: live_quality.js shows skill and net P&L with their sample sizes
-    }
-    $("#live-metrics").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+    showMetrics(st);
   }
 
   // The chips list the signals of the chart's timeframe when the session predicts it (else of
@@ -284,7 +327,7 @@ export class LivePanel {
     const tf = this.chart.timeframe;
     if (!st || !st.session_id || !(st.timeframes || []).includes(tf) || !this.onChartSymbol()) return;
     try {
-      const res = await get(`/api/live-training/predictions?timeframe=${tf}&limit=500`);
+      const res = await get(`/api/live-training/predictions?timeframe=${tf}&limit=500${this.query("&")}`);
       for (const p of res.predictions.slice().reverse()) if (p.model === st.model) this.keepGhost(p);
       this.drawGhosts();
     } catch (e) {
@@ -293,6 +336,8 @@ export class LivePanel {
   }
 
   onPrediction(p) {
+    // another session's prediction: the panel shows one session's (the list shows them all)
+    if (this.fresh || (p.session_id && p.session_id !== this.sid())) return;
     this.keepGhost(p);
     if (p.timeframe === this.chart.timeframe) this.drawGhosts();
     const cells = [

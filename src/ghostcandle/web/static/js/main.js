@@ -109,7 +109,7 @@ function connectPush() {
   es.addEventListener("forming", (m) => push.forming(JSON.parse(m.data)));
   es.addEventListener("backtest", (m) => backtest.onEvent(JSON.parse(m.data)));
   es.addEventListener("training", (m) => training.onEvent(JSON.parse(m.data)));
-  es.addEventListener("live", (m) => live.onStatus(JSON.parse(m.data)));
+  es.addEventListener("live", (m) => live.onLive(JSON.parse(m.data)));
   es.addEventListener("prediction", (m) => live.onPrediction(JSON.parse(m.data)));
 }
 
