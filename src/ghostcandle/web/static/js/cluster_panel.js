@@ -12,11 +12,11 @@ export class ClusterPanel {
     this.tab = el("button", { class: "tab", "data-tab": "cluster", title: "live groups as Ray actors (serve --ray)", hidden: true }, "Cluster");
     $(".tabs").append(this.tab);
     this.mode = el("select", { id: "cluster-mode", title: "training mode of a started session" }, ...MODES.map((m) => el("option", { value: m }, m)));
-    this.body = el("div", { id: "cluster-actors" }, el("div", { class: "muted" }, "loading…"));
+    this.body = el("div", { id: "cluster-actors", style: "overflow-x: auto" }, el("div", { class: "muted" }, "loading…"));
     const panel = el(
       "section",
       { class: "panel", id: "panel-cluster", hidden: true },
-      el("div", { class: "row" }, el("label", {}, "Mode of a start ", this.mode)),
+      el("div", { class: "row" }, el("label", {}, "Start in mode ", this.mode)),
       this.body,
     );
     $(".side").append(panel);
@@ -40,22 +40,23 @@ export class ClusterPanel {
   }
 
   render(actors) {
-    const head = ["Group", "Node", "PID", "State", "Restarts", "Last candle (UTC)", "Predictions", ""];
+    const head = ["Group", "Node", "PID", "State", "Restarts", "Preds", ""];
     const rows = actors.map((a) => {
       const last = (a.last_candles || []).filter((c) => c.timeframe === "1s").map((c) => c.open_time);
       const counts = a.session && a.session.predictions ? Object.values(a.session.predictions).reduce((x, y) => x + y, 0) : 0;
       const running = a.state === "running";
       const button = el("button", { class: running ? "danger" : "", disabled: a.state === "unresponsive" || !a.ready }, running ? "Stop" : "Start");
       button.addEventListener("click", () => this.toggle(a.group, running, button));
+      const when = last.length ? `last 1s candle ${fmtTime(Math.max(...last))} UTC` : "no candle yet";
+      const about = [a.session ? a.session.session_id : "", when, a.error || ""].filter(Boolean).join(" · ");
       return el(
         "tr",
-        { "data-group": a.group, title: a.error || (a.session ? a.session.session_id : "") },
+        { "data-group": a.group, title: about },
         el("td", {}, (a.symbols || []).join(", ")),
-        el("td", { title: a.node_id || "" }, a.node_id ? a.node_id.slice(0, 8) : "—"),
+        el("td", { title: a.node_id || "" }, a.node_id ? a.node_id.slice(0, 6) : "—"),
         el("td", {}, a.pid == null ? "—" : String(a.pid)),
         el("td", { class: `state ${a.state}` }, a.state + (a.error ? " ⚠" : "")),
         el("td", {}, a.restarts == null ? "—" : String(a.restarts)),
-        el("td", {}, last.length ? fmtTime(Math.max(...last)).slice(11) : "—"),
         el("td", {}, String(counts)),
         el("td", {}, button),
       );
