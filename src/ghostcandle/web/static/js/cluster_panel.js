@@ -1,5 +1,6 @@
 // The Cluster tab (serve --ray): each symbol group's actor, the node and process that run it,
 // its restarts and session, with Start / Stop per group. Hidden when the server runs without Ray.
+// Loaded by its own script tag after main.js, so it wires its tab itself.
 import { get, post } from "./api.js";
 import { fmtTime } from "./format.js";
 import { $, el, showError } from "./ui.js";
@@ -20,6 +21,11 @@ export class ClusterPanel {
       this.body,
     );
     $(".side").append(panel);
+    this.tab.addEventListener("click", () => {
+      document.querySelectorAll(".tab").forEach((x) => x.classList.toggle("active", x === this.tab));
+      document.querySelectorAll(".panel").forEach((p) => (p.hidden = p !== panel));
+      $(".side").classList.remove("wide");
+    });
     this.timer = null;
     this.load();
   }
@@ -77,3 +83,5 @@ export class ClusterPanel {
     this.load();
   }
 }
+
+new ClusterPanel();
