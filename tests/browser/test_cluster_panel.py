@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The simulator and ``serve --ray`` with one group (ETH/USDT) on a seeded database."""
+    pytest.importorskip("ray")  # the `ray` extra (`make install` installs it)
     start = LiveClock().now_ms() - 2 * HOUR_MS
     market = synthetic_market(("ETH/USDT",), ("1s", "1m"), start_ms=start, seed=3)
     with ExchangeSimulator(market, SimulatorConfig(seed=3)) as sim:
