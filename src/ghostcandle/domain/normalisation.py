@@ -84,17 +84,26 @@ def window_scales(timeframe: str, windows: np.ndarray) -> WindowScales:
     # pairwise sums, so a window's parameters do not depend on the batch it is computed in
     mean_range = np.ascontiguousarray(v[:, :, 1] - v[:, :, 2]).mean(axis=1)
     mean_volume = np.ascontiguousarray(v[:, :, 4]).mean(axis=1)
-    floor = ref * _MIN_RELATIVE_SCALE
-    price_scale = [
-        _pow2(max(r, f)) for r, f in zip(mean_range.tolist(), floor.tolist(), strict=True)
-    ]
-    volume_scale = [_pow2(m) if m > 0.0 else 1.0 for m in mean_volume.tolist()]
-    return WindowScales(
-        timeframe,
-        ref,
-        np.array(price_scale, dtype=np.float64),
-        np.array(volume_scale, dtype=np.float64),
-    )
+    price_scale = _pow2_each(np.maximum(mean_range, ref * _MIN_RELATIVE_SCALE))
+    volume_scale = np.ones_like(mean_volume)
+    positive = mean_volume > 0.0
+    volume_scale[positive] = _pow2_each(mean_volume[positive])
+    return WindowScales(timeframe, ref, price_scale, volume_scale)
+
+
+def _pow2_each(x: np.ndarray) -> np.ndarray:
+    """Return ``_pow2`` of each positive entry of ``x``, bit for bit as ``_pow2`` gives it.
+
+    ``np.log2`` may differ from ``math.log2`` in the last bit, which changes the rounding only
+    for a logarithm within a hair of a half: those few entries are rounded by ``_pow2`` itself.
+    """
+    log = np.log2(x)
+    exponent = np.rint(log)  # halves to even, as round() does
+    tie = np.abs(np.abs(log - np.trunc(log)) - 0.5) < 1e-6
+    if tie.any():
+        exponent[tie] = [math.log2(_pow2(v)) for v in x[tie].tolist()]
+    out: np.ndarray = np.ldexp(1.0, exponent.astype(np.int64))
+    return out
 
 
 def norm_params(timeframe: str, values: np.ndarray) -> dict[str, float]:

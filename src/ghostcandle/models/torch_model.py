@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -126,7 +127,9 @@ class TorchModel(LearningModel):
         try:
             # dropout (if configured) draws from a generator seeded by (seed, step): reproducible
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.step_seed)
+                # the CPU generator only: ``torch.manual_seed`` also queues a seed for every
+                # accelerator backend, formatting a stack trace each time (a third of a step)
+                torch.default_generator.manual_seed(self.step_seed)
                 parts = self._losses(inputs, targets, actions, weights)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()  # type: ignore[no-untyped-call]
@@ -156,5 +159,43 @@ class TorchModel(LearningModel):
         self._step = int(state["step"])
 
     def clone(self) -> Model:
-        """Return an independent deep copy (net, optimiser and step)."""
-        return copy.deepcopy(self)
+        """Return an independent deep copy (net, optimiser and step).
+
+        The optimiser is rebuilt over the copied net's parameters from its state (what
+        ``copy.deepcopy`` does, without walking its hooks and groups generically): the trainer
+        clones after every step, and the generic copy of the optimiser cost as much as a step.
+        """
+        new = copy.copy(self)
+        for key, value in self.__dict__.items():
+            if key not in ("net", "optimizer"):
+                new.__dict__[key] = copy.deepcopy(value)
+        new.net = copy.deepcopy(self.net)
+        new.optimizer = copy_optimizer(self.optimizer, self.net, new.net)
+        return new
+
+
+OptimizerT = TypeVar("OptimizerT", bound=torch.optim.Optimizer)
+
+
+def copy_optimizer(opt: OptimizerT, old: nn.Module, new: nn.Module) -> OptimizerT:
+    """Return a copy of ``opt`` (of ``old``'s parameters) stepping ``new``'s, state cloned.
+
+    ``new`` is a deep copy of ``old`` (same parameters, same order). The copy is built as
+    ``copy.deepcopy`` builds it, through the optimiser's own ``__setstate__``.
+    """
+    to_new = {id(p): q for p, q in zip(old.parameters(), new.parameters(), strict=True)}
+    groups = [
+        {**copy.deepcopy({k: v for k, v in g.items() if k != "params"}),
+         "params": [to_new[id(p)] for p in g["params"]]}
+        for g in opt.param_groups
+    ]  # fmt: skip
+    state: dict[Any, Any] = defaultdict(dict)
+    for p, s in opt.state.items():
+        state[to_new[id(p)]] = {
+            k: v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v) for k, v in s.items()
+        }
+    out = type(opt).__new__(type(opt))
+    out.__setstate__(
+        {"defaults": copy.deepcopy(opt.defaults), "state": state, "param_groups": groups}
+    )
+    return out

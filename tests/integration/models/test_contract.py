@@ -168,3 +168,17 @@ def test_clone_is_independent(name: str) -> None:
     before = m.state_dict()
     copy.train_step(batch)
     assert _same_state(m.state_dict(), before)
+
+
+@pytest.mark.parametrize(
+    "learner", [n for n in model_names() if n not in baseline_names(depth=True)]
+)
+def test_a_clone_trains_on_exactly_as_the_original(learner: str) -> None:
+    m = _model(learner)
+    _, batch = make_batch(m, seed=10)
+    m.train_step(batch)  # optimiser state to copy
+    copy = m.clone()
+    for _ in range(2):
+        m.train_step(batch)
+        copy.train_step(batch)
+    assert _same_state(copy.state_dict(), m.state_dict())

@@ -6,7 +6,8 @@ decision are trained on, so nothing validated on was known when training on anyt
 Each epoch submits the training rows, shuffled by a generator seeded with ``(seed, epoch)``
 (or, with a replay mode, the rows and importance weights its ``ReplayPlan`` draws for the
 epoch: ``engine.offline.replay``), in batches to a ``Trainer`` (the single writer of the
-weights; a few batches in flight, so the next batch is sliced while the current one trains).
+weights; a few batches in flight, so the next batch is sliced while the current one trains; a
+torch family's rows are normalised once and gathered in later epochs: ``batch_cache``).
 After each epoch the published weights are scored on the validation set; the best are kept,
 and training stops once ``patience`` epochs in a row have not improved on them. The
 validation loss is the training objective computed from ``predict``: the Huber loss of the
@@ -33,6 +34,7 @@ from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.errors import DataMissingError, OperationalError, UserInputError
 from ghostcandle.domain.normalisation import normalise_windows
 from ghostcandle.domain.training_sources import TrainingSource
+from ghostcandle.engine.offline.batch_cache import BatchCache
 from ghostcandle.engine.offline.dataset import DecisionDataset
 from ghostcandle.engine.offline.replay import ReplayPlan
 from ghostcandle.engine.offline.step_batches import step_refs
@@ -69,6 +71,8 @@ class FitSettings:
     background: bool = False
     #: how epochs draw their samples (None: every training row once, shuffled)
     replay: ReplaySettings | None = None
+    #: most MiB of normalised training rows a torch fit keeps between epochs (0: none kept)
+    cache_mb: int = 512
 
     def check(self) -> FitSettings:
         """Return self if every setting is usable, else raise a one-line ``UserInputError``."""
@@ -82,6 +86,8 @@ class FitSettings:
             raise UserInputError(
                 f"validation fraction {self.val_fraction} is not in (0, 1): e.g. 0.2"
             )
+        if self.cache_mb < 0:
+            raise UserInputError(f"cache of {self.cache_mb} MiB: give 0 (none) or more")
         if self.replay is not None:
             self.replay.check()
         return self
@@ -229,6 +235,9 @@ def fit(
         data, split.train, split.split_time, settings.replay, seed=settings.seed
     )
     t_start = time.perf_counter()
+    batches: BatchCache | DecisionDataset = (
+        BatchCache.for_fit(model, data, split.train, settings.cache_mb * 2**20) or data
+    )
     trainer = Trainer(
         model,
         clock=clock,
@@ -249,7 +258,13 @@ def fit(
             else:
                 order, weights = plan.epoch(epoch, settings.epochs)
             reports = _run_epoch(
-                trainer, data, order, settings.batch_size, weights, recorded=recorder is not None
+                trainer,
+                data,
+                order,
+                settings.batch_size,
+                weights,
+                recorded=recorder is not None,
+                batches=batches,
             )
             train_s = time.perf_counter() - t0
             good = [(r, n) for r, n in reports if r.ok]
@@ -315,12 +330,15 @@ def _run_epoch(
     weights: np.ndarray | None = None,
     *,
     recorded: bool = False,
+    batches: BatchCache | DecisionDataset | None = None,
 ) -> list[tuple[StepReport, int]]:
     """Submit one epoch's batches, a few ahead; return each step's report and batch size.
 
     ``weights``: per row of ``order``, the importance weight its loss is multiplied by.
     ``recorded``: give each batch its references (rows, weights, sample ids) for the record.
+    ``batches``: where the batches come from (``data`` itself, or the fit's ``BatchCache``).
     """
+    source = data if batches is None else batches
     name = trainer.snapshot.model.name
     pending: deque[tuple[Future[StepReport], int]] = deque()
     out: list[tuple[StepReport, int]] = []
@@ -329,7 +347,7 @@ def _run_epoch(
         part = order[a : a + batch_size]
         by_time = np.argsort(part, kind="stable")
         rows = part[by_time]
-        batch = data.batch(rows)
+        batch = source.batch(rows)
         if weights is not None:
             batch = replace(batch, weights=weights[a : a + batch_size][by_time])
         if recorded:
