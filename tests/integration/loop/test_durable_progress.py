@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from ghostcandle.engine.evaluation.session_audit import audit_session
 from ghostcandle.store.db import Database
 from ghostcandle.store.sessions import SessionStore
 
+from ..hardening.kill import kill_after, start_when_writing
 from .conftest import START, SYM, fill
 
 END = START + 90 * MINUTE_MS
@@ -61,31 +61,6 @@ def _audit(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return status, out.out + out.err
 
 
-def _start(cmd: list[str], db: Path) -> subprocess.Popen[str]:
-    """Start the replay; return once it has opened its session (its row is committed)."""
-    wal = db.with_name(db.name + ".wal")
-    before = wal.stat().st_mtime_ns if wal.exists() else 0
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if wal.exists() and wal.stat().st_mtime_ns != before:
-            break
-        time.sleep(0.02)
-    return proc
-
-
-def _kill_at_random(cmd: list[str], db: Path, after_s: float) -> bool:
-    """Start the replay, SIGKILL it ``after_s`` after it opened its session; return whether it
-    was still running then."""
-    proc = _start(cmd, db)
-    time.sleep(after_s)
-    alive = proc.poll() is None
-    if alive:  # not reaped yet: the pid is still this process's, even if it just ended
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
-    return alive
-
-
 @pytest.fixture(scope="module")
 def market_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a database file with two days of synthetic ETH/USDT (copied by each test)."""
@@ -101,7 +76,7 @@ def uninterrupted(market_file: Path, tmp_path_factory: pytest.TempPathFactory) -
     the seconds it ran once its session was open (kill moments are drawn within them)."""
     db = tmp_path_factory.mktemp("whole") / "whole.duckdb"
     shutil.copy(market_file, db)
-    proc = _start(_replay(db, 500), db)
+    proc = start_when_writing(_replay(db, 500), db)
     opened = time.monotonic()
     out, err = proc.communicate(timeout=300)
     seconds = time.monotonic() - opened
@@ -131,7 +106,7 @@ def test_killed_replay_resumes_one_consistent_progress(
     steps, seconds = uninterrupted
     rng = random.Random(flush_every)
     moments = [rng.uniform(0.1, 0.4) * seconds, rng.uniform(0.6, 0.9) * seconds]
-    kills = [_kill_at_random(cmd, db, after_s) for after_s in moments]
+    kills = [kill_after(start_when_writing(cmd, db), after_s)[0] for after_s in moments]
     assert any(kills), "every replay ended before it could be killed"
     summary = _finish(cmd)
     if flush_every == 1:  # it went on from what was committed, not from the start

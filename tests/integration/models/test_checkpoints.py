@@ -26,6 +26,7 @@ from ghostcandle.engine.training.checkpoints import (
 )
 from ghostcandle.models.registry import create_model
 
+from ..hardening.kill import CHECKPOINT_WRITER
 from .conftest import SMALL, make_batch
 
 
@@ -101,23 +102,9 @@ def test_old_checkpoints_are_pruned(tmp_path: Path) -> None:
     ]
 
 
-_WRITER = """
-import sys, torch
-from ghostcandle.domain.clock import ReplayClock
-from ghostcandle.engine.training.checkpoints import CheckpointStore
-store = CheckpointStore(sys.argv[1], ReplayClock(0), keep=3)
-big = torch.arange(4_000_000, dtype=torch.float32)  # 16 MB: the kill lands mid-write
-step = 0
-while True:
-    step += 1
-    store.save("k", {"family": "big", "step": step, "weights": {"w": big + step}})
-    print(step, flush=True)
-"""
-
-
 def test_kill_9_mid_write_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(tmp_path)],
+        [sys.executable, "-c", CHECKPOINT_WRITER, str(tmp_path)],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -1,0 +1,172 @@
+"""Memory of ``ghostcandle serve`` with a live session: RSS slope after warm-up.
+
+Starts ``ghostcandle exchange-sim`` (SYNTHETIC market, ``--speed`` x real time) and two
+``ghostcandle serve`` processes streaming from it on empty databases: one runs a live session
+(started through the HTTP API as the page does), the other only the feed (the floor, measured in
+the same run). Both processes' RSS is sampled every ``--every`` seconds for ``--minutes``; the
+slope is a least-squares fit over the samples after ``--warmup-minutes``. Prints one JSON line.
+
+    python bench/bench_serve_memory.py --minutes 30 --warmup-minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+
+MB = 1024 * 1024
+HEADERS = {"X-Ghostcandle": "1"}  # what the page sends with a state-changing request
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ghostcandle.cli.main", *args]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(
+    tmp: Path, name: str, sim_url: str, intervals: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a workspace streaming from the simulator; return it once it answers."""
+    port = _free_port()
+    log = (tmp / f"{name}.log").open("wb")
+    proc = subprocess.Popen(
+        _cli("serve", "--db", str(tmp / f"{name}.duckdb"), "--port", str(port),
+             "--data-dir", str(tmp / f"{name}-cases"), "--exchange-url", sim_url, "--synthetic",
+             "--symbols", "ETH/USDT", "--intervals", intervals),
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit((tmp / f"{name}.log").read_text()[-3000:])
+        try:
+            st = httpx.get(f"{url}/api/live-training/status", timeout=2).json()
+            if (st.get("feed") or {}).get("connected"):
+                return proc, url
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise SystemExit(f"{name}: serve did not connect to the simulator within 180 s")
+
+
+def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
+    """Return the least-squares slope of RSS (MB) over time (minutes)."""
+    if len(samples) < 2:
+        return 0.0
+    xs = [t / 60.0 for t, _ in samples]
+    ys = [r / MB for _, r in samples]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def _summary(samples: list[tuple[float, int]], warmup_s: float) -> dict[str, Any]:
+    after = [s for s in samples if s[0] >= warmup_s]
+    return {
+        "rss_start_mb": round(samples[0][1] / MB, 1),
+        "rss_after_warmup_mb": round(after[0][1] / MB, 1) if after else None,
+        "rss_end_mb": round(samples[-1][1] / MB, 1),
+        "rss_max_mb": round(max(r for _, r in samples) / MB, 1),
+        "slope_mb_per_min": round(slope_mb_per_min(after), 3),
+        "samples_after_warmup": len(after),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--warmup-minutes", type=float, default=5.0)
+    ap.add_argument("--speed", type=float, default=30.0)
+    ap.add_argument("--every", type=float, default=5.0, help="seconds between RSS samples")
+    ap.add_argument("--mode", default="every_candle", help="the live session's training mode")
+    ap.add_argument("--intervals", default="1s,1m")
+    ap.add_argument("--trace", help="write the serve's sample log (CSV) here")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-serve-mem-"))
+    sim = subprocess.Popen(
+        _cli("exchange-sim", "--json", "--speed", str(args.speed), "--symbols", "ETH/USDT",
+             "--intervals", args.intervals, "--history-hours", "4", "--seed", "42"),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    procs: list[subprocess.Popen[Any]] = [sim]
+    try:
+        assert sim.stdout is not None
+        sim_url = json.loads(sim.stdout.readline())["rest_url"]
+        live, live_url = _serve(tmp, "live", sim_url, args.intervals)
+        procs.append(live)
+        idle, _ = _serve(tmp, "idle", sim_url, args.intervals)
+        procs.append(idle)
+        r = httpx.post(
+            f"{live_url}/api/live-training/start",
+            json={"symbol": "ETH/USDT", "mode": args.mode},
+            headers=HEADERS,
+            timeout=120,
+        )
+        if r.status_code != 202:
+            raise SystemExit(f"live start refused: {r.status_code} {r.text[:500]}")
+        watched = {"live": psutil.Process(live.pid), "idle": psutil.Process(idle.pid)}
+        series: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
+        t0 = time.monotonic()
+        end = t0 + args.minutes * 60
+        while time.monotonic() < end:
+            now = time.monotonic() - t0
+            for name, p in watched.items():
+                series[name].append((now, int(p.memory_info().rss)))
+            if live.poll() is not None or idle.poll() is not None:
+                raise SystemExit("a serve process ended during the run")
+            time.sleep(args.every)
+        st = httpx.get(f"{live_url}/api/live-training/status", timeout=30).json()
+        if args.trace:
+            with open(args.trace, "w") as f:
+                f.write("t_s,live_rss_mb,idle_rss_mb\n")
+                for (t, a), (_, b) in zip(series["live"], series["idle"], strict=True):
+                    f.write(f"{t:.1f},{a / MB:.2f},{b / MB:.2f}\n")
+        live_s = _summary(series["live"], args.warmup_minutes * 60)
+        idle_s = _summary(series["idle"], args.warmup_minutes * 60)
+        out = {
+            "bench": "serve_memory",
+            "minutes": args.minutes,
+            "warmup_minutes": args.warmup_minutes,
+            "speed": args.speed,
+            "mode": args.mode,
+            "intervals": args.intervals,
+            **live_s,
+            "floor_idle_serve_slope_mb_per_min": idle_s["slope_mb_per_min"],
+            "floor_idle_serve_rss_end_mb": idle_s["rss_end_mb"],
+            "session_state": st.get("state"),
+            "predictions": (st.get("metrics") or {}).get("predictions"),
+            "train_steps": (st.get("metrics") or {}).get("train_steps"),
+            "candles_stored": (st.get("feed") or {}).get("candles_stored"),
+            "cpus": os.cpu_count(),
+        }
+        print(json.dumps(out), flush=True)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+if __name__ == "__main__":
+    main()
