@@ -252,6 +252,9 @@ def _session_summary(st: dict[str, Any]) -> dict[str, Any]:
     out["progress_time"] = st.get("progress_time")
     out["train_steps"] = st.get("train_steps")
     out["predictions"] = st.get("predictions")
+    # the committed checkpoint: what a restart loads (after one, the one it loaded)
+    ckpt = st.get("checkpoint")
+    out["checkpoint_step"] = None if ckpt is None else ckpt.get("step")
     return out
 
 

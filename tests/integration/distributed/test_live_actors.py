@@ -120,8 +120,15 @@ def test_a_killed_actor_resumes_its_session_and_loses_nothing(served: dict[str, 
         _wait("predictions in both groups", lambda: all(
             len(_committed(client, g)) >= 20 for g in (KILLED, KEPT)
         ), UP_S)  # fmt: skip
-        before = _actors(client)
+
+        def trained() -> dict[str, dict[str, Any]] | None:
+            acts = _actors(client)
+            return acts if (acts[KILLED]["session"] or {}).get("checkpoint_step") else None
+
+        # killed once a checkpoint of its own training is committed: the restart must load it
+        before = _wait("a committed checkpoint of the learning session", trained, UP_S)
         victim, kept = before[KILLED], before[KEPT]
+        step_before = victim["session"]["checkpoint_step"]
         assert victim["node_id"]
         assert victim["state"] == "running"
         sid = victim["session"]["session_id"]
@@ -139,6 +146,7 @@ def test_a_killed_actor_resumes_its_session_and_loses_nothing(served: dict[str, 
         after = _wait("the killed actor running its session again", resumed, RESTART_S)
         restart_s = time.monotonic() - killed_at
         assert after["session"]["session_id"] == sid
+        assert after["session"]["checkpoint_step"] >= step_before  # loaded, not fresh weights
         last_before = max(p["decision_time"] for p in _committed(client, KILLED) if
                           p["prediction_id"] in ids_before)  # fmt: skip
         _wait("new predictions after the restart", lambda: any(
@@ -177,7 +185,7 @@ def test_a_killed_actor_resumes_its_session_and_loses_nothing(served: dict[str, 
         print(
             f"kill -> running again {restart_s:.1f} s; predictions committed before the kill "
             f"{len(ids_before)}, stored at the end {n}, lost {len(ids_before - stored)}, "
-            f"duplicated {n - keys}"
+            f"duplicated {n - keys}; checkpoint step at the kill {step_before}"
         )
         for tf, step in (("1s", 1000), ("1m", 60_000)):
             first, last, rows = con.execute(
