@@ -55,6 +55,8 @@ def _probe(address: str) -> None:
             "with `ray start --head`, check the address, or give --ray without a value for a "
             "local Ray"
         ) from None
+    if address.startswith("ray://"):
+        return  # a Ray Client server, not the head's GCS: ray.init says itself if it is not one
     # something accepts connections there (a proxy, another service): ask it for its Ray
     # cluster id once, which a Ray head answers at once (``ray.init`` would retry for a minute)
     try:
