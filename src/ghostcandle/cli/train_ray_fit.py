@@ -35,9 +35,10 @@ def run_ray_fit(args: argparse.Namespace) -> int:
         raise UserInputError(f"database {path} does not exist: ingest candles first or pass --db")
     from ghostcandle.distributed.train import train_on_ray
 
+    workers = 1 if args.workers is None else args.workers
     with progress_bar("train on ray", enabled=wants_progress(args.json)) as bar:
         result = train_on_ray(
-            path, req, symbols, ray_address(args), args.workers or 1, clock=LiveClock(),
+            path, req, symbols, ray_address(args), workers, clock=LiveClock(),
             on_stage=lambda s: bar.update(0, detail=s),
         )  # fmt: skip
     if args.json:

@@ -15,6 +15,7 @@ against the baselines (``validation_skill``).
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -44,12 +45,15 @@ from ghostcandle.engine.offline.service import (
 from ghostcandle.engine.offline.walk_forward import Fold, PlannedFold
 from ghostcandle.engine.training.checkpoints import CheckpointInfo
 from ghostcandle.models.base import Model
-from ghostcandle.models.dqn import DqnModel
 from ghostcandle.models.registry import create_model
 from ghostcandle.models.torch_model import TorchModel
 from ghostcandle.store.db import Database
 
 MAX_WORKERS = 64
+#: seconds Ray Train waits for its workers to start (its default, 60, is close to what a
+#: 2-core machine at a load average of ~19 took: 35-40 s); the caller's own setting wins
+WORKER_START_TIMEOUT_S = "300"
+_START_TIMEOUT_VAR = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def prepare_union(db: Database, req: OfflineRequest, symbols: Sequence[str], clo
     parts = []
     for symbol in symbols:
         p = svc.prepare(replace(req, symbol=symbol))
-        if not isinstance(p.model, TorchModel) or isinstance(p.model, DqnModel):
+        if not isinstance(p.model, TorchModel):
             raise UserInputError(
                 f"--model {req.model} does not train by gradient steps on labelled batches: "
                 "train it without --ray"
@@ -133,10 +137,15 @@ def run_workers(
             failure_config=FailureConfig(max_failures=0),
         ),
     )
+    given = os.environ.get(_START_TIMEOUT_VAR)
+    os.environ[_START_TIMEOUT_VAR] = given or WORKER_START_TIMEOUT_S  # passed on to the workers
     try:
         result = trainer.fit()
     except ray.train.TrainingFailedError as exc:
         raise worker_error(exc, workers) from None
+    finally:
+        if given is None:
+            os.environ.pop(_START_TIMEOUT_VAR, None)
     fit = getattr(result, "return_value", None)
     if not isinstance(fit, UnionFit):
         raise TaskFailedError("rank 0 returned no fit: see the Ray logs")

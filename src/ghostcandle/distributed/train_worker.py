@@ -24,7 +24,6 @@ from ghostcandle.distributed.snapshot import open_snapshot
 from ghostcandle.distributed.union import Union, UnionFit, fit_union, load_part
 from ghostcandle.engine.offline.service import OfflineRequest
 from ghostcandle.models.base import Model, TrainingBatch
-from ghostcandle.models.dqn import DqnModel
 from ghostcandle.models.registry import create_model
 from ghostcandle.models.torch_model import TorchModel
 
@@ -99,7 +98,7 @@ def worker_loop(config: Mapping[str, Any]) -> UnionFit | None:
     if s.torch_threads is not None:
         torch.set_num_threads(s.torch_threads)
     model = create_model(req.model, **req.model_settings())
-    if not isinstance(model, TorchModel) or isinstance(model, DqnModel):
+    if not isinstance(model, TorchModel):
         raise TypeError(f"{req.model} does not train on labelled batches across workers")
     union = load_union(Path(config["snapshot"]), req, list(config["symbols"]), model)
     ddp = DistributedDataParallel(_Call(model.net))
