@@ -11,6 +11,9 @@ over a real loopback WebSocket into a real DuckDB file, with a threaded bus (the
 - the live local book (``--depth diff``): diffs applied per second (parse + sequence check +
   apply, ``LiveBooks.diff``) on the simulator's diff stream, beside its floor (``json.loads`` of
   the same frames alone) and the wire parse alone;
+- the ingest lag's floor, in the same run: a closed kline message's ``json.loads`` and one row
+  inserted into a plain table in its own transaction (no validation, key or bus), per candle,
+  and each speed's ``ingest_lag_vs_floor_p50``;
 - baseline in the same run: storing 50 closed candles of 50 series one ``CandleStore.write`` each
   against the feed's batched ``write_closed``, and the ratio.
 """
@@ -112,6 +115,38 @@ def run_stream(speed: float, seconds: float, tmp: Path) -> dict[str, float]:
     return out
 
 
+def ingest_floor(tmp: Path, n: int = 300) -> dict[str, float]:
+    """Time the least a closed candle costs from receipt to durable: parse it, store one row.
+
+    ``json.loads`` of a closed kline message and one row inserted into a plain table in its
+    own transaction (no validation, no key, no bus), per candle, p50/p99 in ms.
+    """
+    db = Database(tmp / "floor.duckdb")
+    db.con.execute("CREATE TABLE floor_candles (s VARCHAR, t BIGINT, o DOUBLE, h DOUBLE, "
+                   "l DOUBLE, c DOUBLE, v DOUBLE)")  # fmt: skip
+    out: list[float] = []
+    for i in range(n):
+        frame = json.dumps({"stream": "s00usdt@kline_1s", "data": {
+            "e": "kline", "E": 1_700_000_001_000 + i * 1000, "s": "S00USDT",
+            "k": {"t": 1_700_000_000_000 + i * 1000, "T": 1_700_000_000_999 + i * 1000,
+                  "s": "S00USDT", "i": "1s", "o": "10.0", "c": "10.5", "h": "11.0",
+                  "l": "9.0", "v": "1.0", "x": True}}})  # fmt: skip
+        t0 = time.perf_counter()
+        k = json.loads(frame)["data"]["k"]
+        with db.transaction() as con:
+            con.execute(
+                "INSERT INTO floor_candles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [k["s"], k["t"], float(k["o"]), float(k["h"]), float(k["l"]), float(k["c"]),
+                 float(k["v"])],
+            )  # fmt: skip
+        out.append((time.perf_counter() - t0) * 1000)
+    db.close()
+    return {
+        "floor_parse_and_store_p50_ms": _pct(out, 50),
+        "floor_parse_and_store_p99_ms": _pct(out, 99),
+    }
+
+
 def write_baseline(tmp: Path, rounds: int = 10) -> dict[str, float]:
     """Time 50 series' closed candles stored one write each vs one batched write."""
     db = Database(tmp / "baseline.duckdb")
@@ -204,6 +239,14 @@ def main() -> None:
         }
         figures["speed_1"] = run_stream(1.0, 20.0, tmp)
         figures["speed_10"] = run_stream(10.0, 10.0, tmp)
+        floor = ingest_floor(tmp)
+        figures["ingest_floor"] = floor
+        for key in ("speed_1", "speed_10"):
+            run = figures[key]
+            assert isinstance(run, dict)
+            run["ingest_lag_vs_floor_p50"] = round(
+                run["ingest_lag_p50_ms"] / floor["floor_parse_and_store_p50_ms"], 1
+            )
         figures.update(write_baseline(tmp))
         figures["local_book"] = diff_apply()
     print(json.dumps(figures))

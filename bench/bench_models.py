@@ -1,9 +1,11 @@
 """Benchmark the models and the trainer; print ONE JSON line of figures.
 
 - batched predict latency (2 symbols, one call covering 1s/1m/1h/1d) per registered model, and
-  transformer + cnn together (what one tick costs), p50/p99 in ms;
+  transformer + cnn together (what one tick costs), p50/p99 in ms; for a torch family beside its
+  floor, the net's forward alone on pre-built tensors (``floor_net_forward_p50``, ``vs_floor``);
 - train_step time per learning model (batch of 8), p50 in ms, and the trainer's full cycle
-  (step + finiteness check + snapshot publish) per step;
+  (step + finiteness check + snapshot publish) per step, beside the floor: a bare torch step
+  (forward, loss, backward, clip, AdamW step) on pre-built tensors of the same batch;
 - predict latency on the published snapshot while the trainer thread trains back to back, against
   idle, for transformer + cnn: p50/p99 and the p99 ratio.
 
@@ -16,6 +18,8 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import torch
@@ -25,8 +29,10 @@ from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import Model, ModelInputs, TrainingBatch
+from ghostcandle.models.depth_input import depth_window
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import create_model, model_names
+from ghostcandle.models.torch_model import TorchModel
 
 COLS = ["open", "high", "low", "close", "volume"]
 TFS = ("1s", "1m", "1h", "1d")
@@ -54,6 +60,35 @@ def _batch(model: Model, size: int) -> TrainingBatch:
     return training_batch(inputs, targets, labels)
 
 
+def _floor_predict(m: TorchModel, x: ModelInputs) -> Callable[[], object]:
+    """Return the bare net's forward on pre-built tensors of ``x`` (the predict floor)."""
+    tensors = m._tensors(x)
+
+    def forward() -> object:
+        with torch.inference_mode():
+            return m.net(tensors)
+
+    return forward
+
+
+def _floor_step(m: TorchModel, batch: TrainingBatch) -> Callable[[], object]:
+    """Return a bare torch step on pre-built tensors of ``batch`` (the train_step floor)."""
+    inputs = m._tensors(batch.inputs)
+    targets = {tf: torch.from_numpy(np.asarray(t, np.float32)) for tf, t in batch.targets.items()}
+    actions = torch.from_numpy(batch.actions)
+    m.net.train()
+
+    def step() -> object:
+        parts = m._losses(inputs, targets, actions, None)
+        m.optimizer.zero_grad(set_to_none=True)
+        parts["loss"].backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(m.net.parameters(), m.cfg.grad_clip)
+        m.optimizer.step()
+        return parts
+
+    return step
+
+
 def _pct(ms: list[float]) -> dict[str, float]:
     return {
         "p50": round(float(np.percentile(ms, 50)), 3),
@@ -61,11 +96,11 @@ def _pct(ms: list[float]) -> dict[str, float]:
     }
 
 
-def _time(fn: object, n: int) -> list[float]:
+def _time(fn: Callable[[], object], n: int) -> list[float]:
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
-        fn()  # type: ignore[operator]
+        fn()
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
@@ -73,7 +108,7 @@ def _time(fn: object, n: int) -> list[float]:
 def _while_training(
     trainers: dict[str, Trainer],
     batches: dict[str, TrainingBatch],
-    tick: object,
+    tick: Callable[[], object],
     period_s: float,
     window_s: float = 6.0,
 ) -> tuple[list[float], int]:
@@ -113,7 +148,9 @@ def main() -> None:
         "symbols": 2,
         "timeframes": list(TFS),
     }
-    models = {name: create_model(name) for name in model_names()}
+    # the families that read the order book are benched on recorded books: bench_depth_ingest
+    built = {name: create_model(name) for name in model_names()}
+    models = {n: m for n, m in built.items() if not depth_window(m)}
     figures["windows"] = dict(models["transformer"].windows)
     figures["params"] = {
         n: sum(p.numel() for p in m.net.parameters())  # type: ignore[attr-defined]
@@ -123,8 +160,15 @@ def main() -> None:
     inputs = {n: _inputs(m, 2) for n, m in models.items()}
     predict: dict[str, dict[str, float]] = {}
     for name, m in models.items():
-        _time(lambda m=m, x=inputs[name]: m.predict(x), 10)  # warm-up
-        predict[name] = _pct(_time(lambda m=m, x=inputs[name]: m.predict(x), 300))
+        _time(partial(m.predict, inputs[name]), 10)  # warm-up
+        predict[name] = _pct(_time(partial(m.predict, inputs[name]), 300))
+        if isinstance(m, TorchModel):  # the floor: the net's forward alone, inputs pre-built
+            floor = _floor_predict(m, inputs[name])
+            _time(floor, 10)
+            predict[name]["floor_net_forward_p50"] = _pct(_time(floor, 300))["p50"]
+            predict[name]["vs_floor"] = round(
+                predict[name]["p50"] / predict[name]["floor_net_forward_p50"], 2
+            )
     tick = _time(
         lambda: (
             models["transformer"].predict(inputs["transformer"]),
@@ -140,14 +184,22 @@ def main() -> None:
         m = create_model(name)
         batch = _batch(m, 8)
         m.train_step(batch)
-        step_ms = _time(lambda m=m, b=batch: m.train_step(b), 20)
+        step_ms = _time(partial(m.train_step, batch), 20)
         trainer = Trainer(create_model(name), clock=LiveClock()).start()
         trainer.submit(batch).result()
-        cycle = _time(lambda t=trainer, b=batch: t.submit(b).result(), 20)
+        cycle = _time(lambda: trainer.submit(batch).result(), 20)  # noqa: B023
         trainer.stop()
+        bare = create_model(name)
+        assert isinstance(bare, TorchModel)
+        floor = _floor_step(bare, batch)
+        floor()
+        floor_ms = _pct(_time(floor, 20))["p50"]
         train[name] = {
             "train_step_p50_ms": _pct(step_ms)["p50"],
             "trainer_cycle_p50_ms": _pct(cycle)["p50"],
+            "floor_bare_step_p50_ms": floor_ms,
+            "train_step_vs_floor": round(_pct(step_ms)["p50"] / floor_ms, 2),
+            "trainer_cycle_vs_floor": round(_pct(cycle)["p50"] / floor_ms, 2),
             "batch": 8,
         }
     figures["train"] = train

@@ -7,6 +7,11 @@ Prints one JSON line:
   transaction), measured separately because it is I/O;
 - ``batch_candles_per_s``: ``compute_structure`` over ``BATCH`` candles, and the same for a
   baseline of one pandas rolling mean over the same closes (``batch_vs_rolling_mean``).
+
+Floors, measured in the same run: for the incremental figure, one EMA update and one running
+high per candle in plain Python, timed alike (``floor_ema_update_p50_ms``); for the store
+figure, one row inserted into a plain table in its own transaction
+(``floor_one_row_insert_p50_ms``); each with the ratio to it.
 """
 
 from __future__ import annotations
@@ -53,6 +58,15 @@ def main() -> None:
         if i >= 1000:
             times.append(time.perf_counter_ns() - s)
     inc = np.array(times) / 1e6
+    # floor: the least stateful work per candle in Python (one EMA, one running high), timed alike
+    ema, top, floor_times = cols[4][0], cols[2][0], []
+    for i, (h, c) in enumerate(zip(cols[2], cols[4], strict=True)):
+        s = time.perf_counter_ns()
+        ema += 0.1 * (c - ema)
+        top = h if h > top else top
+        if i >= 1000:
+            floor_times.append(time.perf_counter_ns() - s)
+    inc_floor = np.array(floor_times) / 1e6
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "bench.duckdb")
@@ -64,8 +78,16 @@ def main() -> None:
                 istore.write_in(con, "B", "1m", res.open_time[i : i + 1], res.indicators[i : i + 1])
                 pstore.write_in(con, res.pivots[i : i + 1])
             store_times.append(time.perf_counter_ns() - s)
+        # floor: one row into a plain table, one transaction each
+        db.con.execute("CREATE TABLE floor_rows (t BIGINT, v DOUBLE)")
+        floor_store = []
+        for i in range(STORE):
+            s = time.perf_counter_ns()
+            with db.transaction() as con:
+                con.execute("INSERT INTO floor_rows VALUES (?, ?)", [i, float(i)])
+            floor_store.append(time.perf_counter_ns() - s)
         db.close()
-    st = np.array(store_times) / 1e6
+    st, st_floor = np.array(store_times) / 1e6, np.array(floor_store) / 1e6
     print(
         json.dumps(
             {
@@ -73,14 +95,23 @@ def main() -> None:
                 "batch_candles": BATCH,
                 "batch_s": round(batch_s, 3),
                 "batch_candles_per_s": round(BATCH / batch_s),
+                "floor_rolling_mean_s": round(base_s, 3),
                 "batch_vs_rolling_mean": round(batch_s / base_s, 1),
                 "pivots": len(res.pivots),
                 "rapid_moves": len(res.rapid_moves),
                 "incremental_candles": len(inc),
                 "incremental_p50_ms": round(float(np.percentile(inc, 50)), 4),
                 "incremental_p99_ms": round(float(np.percentile(inc, 99)), 4),
+                "floor_ema_update_p50_ms": round(float(np.percentile(inc_floor, 50)), 5),
+                "incremental_vs_floor": round(
+                    float(np.percentile(inc, 50) / np.percentile(inc_floor, 50)), 1
+                ),
                 "store_p50_ms": round(float(np.percentile(st, 50)), 3),
                 "store_p99_ms": round(float(np.percentile(st, 99)), 3),
+                "floor_one_row_insert_p50_ms": round(float(np.percentile(st_floor, 50)), 3),
+                "store_vs_floor": round(
+                    float(np.percentile(st, 50) / np.percentile(st_floor, 50)), 2
+                ),
             }
         )
     )
