@@ -14,8 +14,10 @@ Torch runs on one intra-op thread (the setting the engine uses on 2-core machine
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,10 +28,12 @@ import torch
 
 from ghostcandle.domain.actions import actions_from_moves
 from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.base import Model, ModelInputs, TrainingBatch
 from ghostcandle.models.depth_input import depth_window
+from ghostcandle.models.device import use_device
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import create_model, model_names
 from ghostcandle.models.torch_model import TorchModel
@@ -66,7 +70,9 @@ def _floor_predict(m: TorchModel, x: ModelInputs) -> Callable[[], object]:
 
     def forward() -> object:
         with torch.inference_mode():
-            return m.net(tensors)
+            out = m.net(tensors)
+        _sync(m)
+        return out
 
     return forward
 
@@ -74,8 +80,11 @@ def _floor_predict(m: TorchModel, x: ModelInputs) -> Callable[[], object]:
 def _floor_step(m: TorchModel, batch: TrainingBatch) -> Callable[[], object]:
     """Return a bare torch step on pre-built tensors of ``batch`` (the train_step floor)."""
     inputs = m._tensors(batch.inputs)
-    targets = {tf: torch.from_numpy(np.asarray(t, np.float32)) for tf, t in batch.targets.items()}
-    actions = torch.from_numpy(batch.actions)
+    targets = {
+        tf: m._on_device(torch.from_numpy(np.asarray(t, np.float32)))
+        for tf, t in batch.targets.items()
+    }
+    actions = m._on_device(torch.from_numpy(batch.actions))
     m.net.train()
 
     def step() -> object:
@@ -84,9 +93,16 @@ def _floor_step(m: TorchModel, batch: TrainingBatch) -> Callable[[], object]:
         parts["loss"].backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(m.net.parameters(), m.cfg.grad_clip)
         m.optimizer.step()
+        _sync(m)
         return parts
 
     return step
+
+
+def _sync(m: TorchModel) -> None:
+    """Wait for the model's GPU work (the floors are timed to their end, as predict is)."""
+    if m.device.type == "cuda":
+        torch.cuda.synchronize(m.device)
 
 
 def _pct(ms: list[float]) -> dict[str, float]:
@@ -139,11 +155,19 @@ def _while_training(
 
 def main() -> None:
     """Run the benchmark and print one JSON line."""
+    parser = argparse.ArgumentParser(description="model predict and train latency")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    try:
+        device = use_device(parser.parse_args().device)
+    except UserInputError as exc:
+        sys.stderr.write(f"bench_models: error: {exc}\n")
+        sys.exit(2)
     torch.set_num_threads(1)
     figures: dict[str, object] = {
         "bench": "models",
         "torch_threads": torch.get_num_threads(),
         "cpus": os.cpu_count(),
+        "device": str(device),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
         "symbols": 2,
         "timeframes": list(TFS),

@@ -19,11 +19,14 @@ Uses the real ETH/USDT month in ../shared/data when it is there, else a syntheti
 Torch runs on one intra-op thread in both (the fit's default, ``FitSettings.torch_threads``);
 the offline fit uses the second core to slice the next batch while the trainer trains.
 
-Usage: ``python bench/bench_offline.py [EPOCHS]`` (walk-forward epochs per fold, default 4).
+Usage: ``python bench/bench_offline.py [EPOCHS] [--device cpu|cuda|auto]`` (walk-forward epochs
+per fold, default 4; ``--device cuda`` runs the model and the bare loop on the GPU, exit 2 where
+there is none).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -38,6 +41,7 @@ from torch import nn
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, MINUTE_MS, format_time
 from ghostcandle.engine.offline.service import OfflineRequest, OfflineTrainingService
@@ -46,6 +50,7 @@ from ghostcandle.engine.offline.walk_forward import parse_walk_forward
 from ghostcandle.engine.runtime import DEFAULT_LIVE_CONFIG, DEFAULT_LIVE_MODEL
 from ghostcandle.ingest.service import ingest_files
 from ghostcandle.models.base import Model, TrainingBatch
+from ghostcandle.models.device import use_device
 from ghostcandle.models.losses import candle_from_raw, supervised_losses
 from ghostcandle.models.torch_model import TorchModel
 from ghostcandle.store.candles import CandleStore
@@ -59,7 +64,7 @@ REAL = (
     / "binance_ETHUSDT_1m_2024-07-26_2024-08-25.csv.gz"
 )
 SYMBOL = "ETH/USDT"
-EPOCHS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+EPOCHS = 4
 BATCH = 256
 #: epochs of the measured fit (every one runs), and offline/bare rounds alternated
 FIT_EPOCHS, ROUNDS = 3, 2
@@ -108,8 +113,14 @@ def _bare_torch(model: TorchModel, batches: list[TrainingBatch]) -> float:
         )
         for b in batches
     ]  # fmt: skip
+    dev = model.device
+    tensors = [
+        ({k: v.to(dev) for k, v in i.items()}, {k: v.to(dev) for k, v in t.items()}, a.to(dev))
+        for i, t, a in tensors
+    ]
     net, opt, cfg = model.net, model.optimizer, model.cfg
     net.train()
+    _sync(dev)
     t0 = time.perf_counter()
     for inputs, targets, actions in tensors:
         raw, logits = net(inputs)
@@ -119,7 +130,13 @@ def _bare_torch(model: TorchModel, batches: list[TrainingBatch]) -> float:
         parts["loss"].backward()  # type: ignore[no-untyped-call]
         nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
         opt.step()
+    _sync(dev)
     return time.perf_counter() - t0
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _direct(model: Model, batches: list[TrainingBatch]) -> float:
@@ -207,6 +224,17 @@ def walk_forward(svc: OfflineTrainingService, req: OfflineRequest) -> dict[str, 
 
 def main() -> None:
     """Run both benchmarks and print one JSON line."""
+    global EPOCHS
+    parser = argparse.ArgumentParser(description="offline training throughput and walk-forward")
+    parser.add_argument("epochs", nargs="?", type=int, default=EPOCHS, help="per fold (4)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    args = parser.parse_args()
+    EPOCHS = args.epochs
+    try:
+        device = use_device(args.device)
+    except UserInputError as exc:
+        sys.stderr.write(f"bench_offline: error: {exc}\n")
+        sys.exit(2)
     torch.set_num_threads(1)
     family, config = default_model()
     with tempfile.TemporaryDirectory() as tmp, Database(Path(tmp) / "bench.duckdb") as db:
@@ -229,6 +257,8 @@ def main() -> None:
             "model": family,
             "model_config": config,
             "cpus": os.cpu_count(),
+            "device": str(device),
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
             "torch_threads": torch.get_num_threads(),
             "throughput": throughput(svc, req),
             "walk_forward": walk_forward(svc, req),

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ghostcandle import __version__
 from ghostcandle.cli.commands import COMMANDS
+from ghostcandle.cli.device_option import apply_device
 from ghostcandle.domain.errors import GhostcandleError
 
 
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "httpcore", "websockets", "uvicorn.access"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        apply_device(args)
         status: int = args.handler(args)
     except GhostcandleError as exc:
         # one line, always: a message quoting a library's error may carry its line breaks

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ghostcandle.cli.context import model_config_json, open_db
+from ghostcandle.cli.device_option import add_device_option
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
@@ -56,6 +57,7 @@ def add_offline_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model-config", default="{}", help="model settings as JSON")
     g.add_argument("--list", action="store_true", help="list the recorded offline runs")
     add_ray_options(g)
+    add_device_option(g)
     g.add_argument(
         "--workers",
         type=int,

@@ -115,7 +115,7 @@ class CobModel(TorchModel):
     def _tensors(self, inputs: ModelInputs) -> dict[str, Tensor]:
         out = super()._tensors(inputs)
         depth = depth_input(inputs, self.cfg.snapshots, self.cfg.levels, self.family)
-        out[DEPTH] = torch.from_numpy(depth)
+        out[DEPTH] = self._on_device(torch.from_numpy(depth))
         return out
 
 

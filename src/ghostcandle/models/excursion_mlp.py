@@ -100,9 +100,9 @@ class ExcursionModel(TorchModel):
         """Predict a batch (abstaining where unsure) without changing the model."""
         with torch.inference_mode():
             raw, scales, logits = self.net.heads(self._tensors(inputs))
-            candles = {tf: scales[tf].candle(r).double().numpy() for tf, r in raw.items()}
+            candles = {tf: scales[tf].candle(r).double().cpu().numpy() for tf, r in raw.items()}
             probs = abstain(torch.softmax(logits.double(), dim=1), self.cfg.min_confidence)
-        return ModelOutputs(candles=candles, action_probs=probs.numpy())
+        return ModelOutputs(candles=candles, action_probs=probs.cpu().numpy())
 
     def _losses(
         self,

@@ -47,19 +47,21 @@ VOLUME_EPS = 1e-3
 
 
 @functools.lru_cache(maxsize=64)
-def _weights(n: int, halflives: tuple[float, ...], dtype: torch.dtype) -> Tensor:
+def _weights(
+    n: int, halflives: tuple[float, ...], dtype: torch.dtype, device: torch.device
+) -> Tensor:
     """Return ``(n, len(halflives))`` weights, oldest row first, each column summing to 1."""
     # built outside inference mode: the cached tensor is shared by predict and training
     with torch.inference_mode(False):
         ages = torch.arange(n - 1, -1, -1, dtype=torch.float64)
         cols = [torch.pow(0.5, ages / float(h)) for h in halflives]
         w = torch.stack([c / c.sum() for c in cols], dim=1)
-        return w.to(dtype)
+        return w.to(dtype=dtype, device=device)
 
 
 def ewma(x: Tensor, halflife: float) -> Tensor:
     """Return the weighted mean of ``(B, n)`` values along time, the last weighted most."""
-    return (x @ _weights(x.shape[1], (float(halflife),), x.dtype))[:, 0]
+    return (x @ _weights(x.shape[1], (float(halflife),), x.dtype, x.device))[:, 0]
 
 
 def previous_close(w: Tensor) -> Tensor:
@@ -105,13 +107,13 @@ def _summary(w: Tensor, pc: Tensor, halflife: float) -> tuple[Tensor, Tensor, Te
     series = torch.stack([h - lo, (h - pc).clamp_min(0.0), (pc - lo).clamp_min(0.0), v], dim=2)
     # weighted means at the half-life and at a quarter of it, all series in one product
     m = torch.einsum(
-        "bns,nk->bsk", series, _weights(n, (halflife, max(halflife / 4, 1.0)), w.dtype)
+        "bns,nk->bsk", series, _weights(n, (halflife, max(halflife / 4, 1.0)), w.dtype, w.device)
     )
     sigma = m[:, 0, 0].clamp_min(SIGMA_FLOOR)
     level = v.mean(dim=1)
     last = c[:, -1]
     spans = [max(1, min(k, n - 1)) for k in (4, 16, n - 1)]
-    k = torch.tensor(spans, dtype=w.dtype)
+    k = torch.tensor(spans, dtype=w.dtype, device=w.device)
     back = c[:, [-1 - s for s in spans]]
     cols = [
         torch.log(m[:, 0, 1].clamp_min(SIGMA_FLOOR) / sigma),

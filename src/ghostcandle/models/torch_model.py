@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 from ghostcandle.models.config import ModelConfig
+from ghostcandle.models.device import current_device
 from ghostcandle.models.family import ConfiguredModel
 from ghostcandle.models.losses import candle_from_raw, supervised_losses
 
@@ -73,6 +74,10 @@ class TorchModel(LearningModel):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.net = self._build()
+        #: where the net runs (``models.device``); the weights were initialised on the CPU
+        self.device = current_device()
+        if self.device.type != "cpu":
+            self.net.to(self.device)
         self.net.eval()
         self.optimizer = torch.optim.AdamW(
             self.net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -90,16 +95,21 @@ class TorchModel(LearningModel):
 
     def _tensors(self, inputs: ModelInputs) -> dict[str, Tensor]:
         return {
-            tf: torch.from_numpy(self._input_window(inputs, tf, np.float32)) for tf in self._windows
+            tf: self._on_device(torch.from_numpy(self._input_window(inputs, tf, np.float32)))
+            for tf in self._windows
         }
+
+    def _on_device(self, t: Tensor) -> Tensor:
+        """Return ``t`` on the model's device (itself on the CPU)."""
+        return t if self.device.type == "cpu" else t.to(self.device, non_blocking=True)
 
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
         """Predict a batch without gradients and without changing the model."""
         with torch.inference_mode():
             raw, logits = self.net(self._tensors(inputs))
             probs = torch.softmax(logits, dim=1)
-            candles = {tf: candle_from_raw(r).double().numpy() for tf, r in raw.items()}
-        return ModelOutputs(candles=candles, action_probs=probs.double().numpy())
+            candles = {tf: candle_from_raw(r).double().cpu().numpy() for tf, r in raw.items()}
+        return ModelOutputs(candles=candles, action_probs=probs.double().cpu().numpy())
 
     def _losses(
         self,
@@ -117,19 +127,26 @@ class TorchModel(LearningModel):
         """Apply one AdamW step (gradients clipped) and return the loss components."""
         inputs = self._tensors(batch.inputs)
         targets = {
-            tf: torch.from_numpy(np.asarray(t, np.float32)) for tf, t in batch.targets.items()
+            tf: self._on_device(torch.from_numpy(np.asarray(t, np.float32)))
+            for tf, t in batch.targets.items()
         }
-        actions = torch.from_numpy(np.asarray(batch.actions, np.int64))
+        actions = self._on_device(torch.from_numpy(np.asarray(batch.actions, np.int64)))
         weights = (
-            None if batch.weights is None else torch.from_numpy(batch.weights.astype(np.float32))
+            None
+            if batch.weights is None
+            else self._on_device(torch.from_numpy(batch.weights.astype(np.float32)))
         )
         self.net.train()
         try:
             # dropout (if configured) draws from a generator seeded by (seed, step): reproducible
-            with torch.random.fork_rng(devices=[]):
-                # the CPU generator only: ``torch.manual_seed`` also queues a seed for every
-                # accelerator backend, formatting a stack trace each time (a third of a step)
+            cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=cuda):
+                # this device's generator only: ``torch.manual_seed`` also queues a seed for
+                # every accelerator backend, formatting a stack trace each time (a third of a
+                # step on the CPU)
                 torch.default_generator.manual_seed(self.step_seed)
+                if cuda:
+                    torch.cuda.manual_seed(self.step_seed)
                 parts = self._losses(inputs, targets, actions, weights)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()  # type: ignore[no-untyped-call]
@@ -147,8 +164,8 @@ class TorchModel(LearningModel):
             "family": self.family,
             "config": self.config(),
             "step": self._step,
-            "weights": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "weights": {k: _on_cpu(v) for k, v in self.net.state_dict().items()},
+            "optimizer": _on_cpu(self.optimizer.state_dict()),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -172,6 +189,17 @@ class TorchModel(LearningModel):
         new.net = copy.deepcopy(self.net)
         new.optimizer = copy_optimizer(self.optimizer, self.net, new.net)
         return new
+
+
+def _on_cpu(obj: Any) -> Any:
+    """Return an independent copy of ``obj`` with every tensor in it on the CPU."""
+    if isinstance(obj, Tensor):
+        return obj.detach().clone() if obj.device.type == "cpu" else obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _on_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_on_cpu(v) for v in obj)
+    return copy.deepcopy(obj)
 
 
 OptimizerT = TypeVar("OptimizerT", bound=torch.optim.Optimizer)

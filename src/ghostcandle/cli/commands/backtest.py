@@ -7,6 +7,7 @@ from typing import Any
 
 from ghostcandle.cli.backtest_ray import run_backtests
 from ghostcandle.cli.context import add_common, model_config_json, open_db
+from ghostcandle.cli.device_option import add_device_option
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.cli.ray_options import add_ray_options, symbols_of
@@ -71,6 +72,7 @@ def register(sub: Any) -> None:
     p.add_argument("--curves", action="store_true", help="with --json, add the equity curves")
     add_ray_options(p)
     add_common(p)
+    add_device_option(p)
     p.set_defaults(handler=run)
 
 

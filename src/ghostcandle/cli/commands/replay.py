@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from ghostcandle.cli.context import add_common, model_config_json, open_db
+from ghostcandle.cli.device_option import add_device_option
 from ghostcandle.cli.eval_table import evaluation_table
 from ghostcandle.cli.output import emit_json
 from ghostcandle.cli.progress import progress_bar, wants_progress
@@ -66,6 +67,7 @@ def register(sub: Any) -> None:
     )
     add_ray_options(p)
     add_common(p)
+    add_device_option(p)
     p.set_defaults(handler=run)
 
 
