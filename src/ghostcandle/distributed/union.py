@@ -200,18 +200,22 @@ def fit_union(
     t_start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        sums = [0.0, 0.0]  # this rank's loss * rows, rows
+        steps: list[int] = []
+        local: list[float] = []  # per step: this rank's loss * rows, then its rows
         for gb in global_batches(train, seed, epoch, batch_size, max(world, pad)):
             share = np.sort(gb[rank::world], kind="stable")
             losses = step(model, union.batch(share))
-            sums[0] += float(losses["loss"]) * len(share)
-            sums[1] += len(share)
-            loss_sum, rows = add([float(losses["loss"]) * len(share), float(len(share))])
-            train_curve.append((model.step, loss_sum / rows))
+            steps.append(model.step)
+            local += [float(losses["loss"]) * len(share), float(len(share))]
             trained += len(gb)
         train_s = time.perf_counter() - t0
-        loss_sum, rows, val_sum, val_n = add([*sums, *union.val_sums(model, rank, world)])
-        train_loss, val_loss = loss_sum / rows, val_sum / val_n
+        # one reduction per epoch: every step's loss sums, then the validation sums
+        summed = add([*local, *union.val_sums(model, rank, world)])
+        pairs = np.asarray(summed[:-2]).reshape(-1, 2)
+        train_curve += [(st, float(a / n)) for st, (a, n) in zip(steps, pairs, strict=True)]
+        rows = float(pairs[:, 1].sum())
+        train_loss = float(pairs[:, 0].sum()) / rows
+        val_loss = summed[-2] / summed[-1]
         val_curve.append((model.step, val_loss))
         improved = val_loss < best_loss
         if improved:
