@@ -19,13 +19,19 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   runs only this part, ``argv[2] = tick`` only the tick latencies, ``replay`` only throughput.
 - frames: bytes a stored frame reference takes against a copy of its windows.
 
-Ratios against a baseline measured in the same run: the model's bare ``predict`` time.
+Floors measured in the same run, beside the figures, and the ratios (the figures that matter
+on a shared, noisy machine): ``floor_predict_tick_ms``, the bare ``predict`` of the same models
+(transformer + CNN, one thread as the sessions run) on one window per symbol, i.e. a tick's
+model work (wall and thread-CPU time); ``ready_over_floor`` = ready p99 / floor (wall) and
+``ready_cpu_over_floor`` = the bus thread's CPU per tick (p50) / the floor's CPU. ``window_read``:
+the window cache's read beside a numpy slice of the same rows. ``writer_cpu_ms_per_tick``: the
+ledger writer thread's CPU per tick. Options: ``--ticks`` (default 240) shortens the tick part.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tempfile
 import threading
 import time
@@ -34,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import psutil
+import torch
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
@@ -55,8 +62,13 @@ from ghostcandle.store.rollups import rollup_range
 
 T0 = 1_577_836_800_000  # 2020-01-01
 SYMBOLS = ("ETH/USDT", "BTC/USDT")
-LONG = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-TICK_SECONDS = 240
+_ap = argparse.ArgumentParser(description="loop benchmark (see the module doc)")
+_ap.add_argument("candles", nargs="?", type=int, default=200_000, help="memory replay length")
+_ap.add_argument("part", nargs="?", default="all", choices=("all", "tick", "replay", "memory"))
+_ap.add_argument("--ticks", type=int, default=240, help="seconds of ticks timed per figure")
+ARGS = _ap.parse_args()
+LONG = ARGS.candles
+TICK_SECONDS = ARGS.ticks
 
 
 def fill(db: Database, symbol: str, minutes: int, seed: int, seconds_from: int | None) -> None:
@@ -116,17 +128,20 @@ def tick_latency(
         by_time.setdefault(ev.time, []).append(ev)
     ready: list[float] = []
     stored: list[float] = []
-    commits0, busy0 = writer.stats.commits, writer.stats.busy_ms
+    cpu: list[float] = []
+    commits0, busy0, wcpu0 = writer.stats.commits, writer.stats.busy_ms, writer.stats.cpu_ms
     for t, evs in sorted(by_time.items()):
         clock.advance_to(t)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for ev in evs:
             bus.publish(candle_topic(ev.symbol, ev.timeframe), ev)
         ready.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
         writer.wait()
         stored.append((time.perf_counter() - t0) * 1000)
     commits = writer.stats.commits - commits0
     busy = writer.stats.busy_ms - busy0
+    wcpu = writer.stats.cpu_ms - wcpu0
     steps = 0
     for s in sessions:
         s.stop()
@@ -140,31 +155,70 @@ def tick_latency(
         "stored_p50_ms": round(float(np.percentile(b, 50)), 2),
         "stored_p99_ms": round(float(np.percentile(b, 99)), 2),
         "stored_max_ms": round(float(b.max()), 2),
+        # the bus thread's CPU per tick (the synchronous bus runs on this thread)
+        "ready_cpu_p50_ms": round(float(np.percentile(cpu, 50)), 2),
+        "ready_cpu_p99_ms": round(float(np.percentile(cpu, 99)), 2),
         "commits_per_tick": round(commits / len(a), 2),
         "ms_per_commit": round(busy / max(commits, 1), 2),
+        "writer_cpu_ms_per_tick": round(wcpu / len(a), 2),
         "train_steps": steps,
     }
 
 
-def bare_predict_ms(db: Database) -> float:
-    """Time one bare transformer + cnn predict on default windows (no store, no ledger)."""
+def floor_predict_tick() -> dict[str, float]:
+    """Time the bare transformer + cnn predict of one window per symbol: a tick's model work.
+
+    One torch thread, as the sessions run (``SessionConfig.torch_threads``); no store, no
+    ledger, inputs prepared once. Return wall and thread-CPU ms per tick.
+    """
     from ghostcandle.models.registry import create_model
 
-    total = 0.0
-    for name in ("transformer", "cnn"):
-        m = create_model(name, timeframes=["1s", "1m", "1h", "1d"], seed=1)
-        rng = np.random.default_rng(0)
-        sample = {}
-        for tf, n in m.windows.items():
-            c = 100 + np.cumsum(rng.normal(0, 0.1, n))
-            sample[tf] = np.column_stack([c, c + 0.1, c - 0.1, c, np.ones(n)])
-        inputs, _ = prepare_inputs([sample], m.windows)
-        m.predict(inputs)
-        t0 = time.perf_counter()
-        for _ in range(20):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    wall = cpu = 0.0
+    try:
+        for name in ("transformer", "cnn"):
+            m = create_model(name, timeframes=["1s", "1m", "1h", "1d"], seed=1)
+            rng = np.random.default_rng(0)
+            sample = {}
+            for tf, n in m.windows.items():
+                c = 100 + np.cumsum(rng.normal(0, 0.1, n))
+                sample[tf] = np.column_stack([c, c + 0.1, c - 0.1, c, np.ones(n)])
+            inputs, _ = prepare_inputs([sample], m.windows)
             m.predict(inputs)
-        total += (time.perf_counter() - t0) / 20 * 1000
-    return total
+            t0, c0 = time.perf_counter(), time.thread_time()
+            for _ in range(20):
+                m.predict(inputs)
+            wall += (time.perf_counter() - t0) / 20 * 1000 * len(SYMBOLS)
+            cpu += (time.thread_time() - c0) / 20 * 1000 * len(SYMBOLS)
+    finally:
+        torch.set_num_threads(threads)
+    return {"floor_predict_tick_ms": round(wall, 2), "floor_predict_tick_cpu_ms": round(cpu, 2)}
+
+
+def window_read(db: Database, start: int) -> dict[str, float]:
+    """Time a window cache read (600 x 1s) beside a numpy slice copy of the same rows."""
+    from ghostcandle.domain.candles import candles_from_frame
+    from ghostcandle.engine.loop.window_cache import open_cache
+
+    cache = open_cache(CandleStore(db), SYMBOLS[:1], {"1s": 600}, start)
+    later = CandleStore(db).read(SYMBOLS[0], "1s", start, start + 400_000)
+    events = candles_from_frame(SYMBOLS[0], "1s", later)
+    t0 = time.perf_counter()
+    for c in events:  # one new candle, then the read: what each tick does
+        cache.on_candle(c)
+        cache.window(SYMBOLS[0], "1s", 600)
+    read_us = (time.perf_counter() - t0) / len(events) * 1e6
+    values = np.zeros((1200, 5))
+    t0 = time.perf_counter()
+    for i in range(len(events)):
+        values[i % 600 : i % 600 + 600].copy()
+    slice_us = (time.perf_counter() - t0) / len(events) * 1e6
+    return {
+        "append_and_read_us": round(read_us, 2),
+        "numpy_slice_us": round(slice_us, 2),
+        "ratio": round(read_us / slice_us, 1),
+    }
 
 
 def throughput(db: Database, symbol: str, mode: str, hours: int, start: int) -> dict[str, Any]:
@@ -271,7 +325,7 @@ def long_replay(tmp: str) -> dict[str, Any]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        if len(sys.argv) > 2 and sys.argv[2] == "memory":
+        if ARGS.part == "memory":
             print(json.dumps({"data": "synthetic", "memory": long_replay(tmp)}))
             return
         db = Database(Path(tmp) / "bench.duckdb")
@@ -279,12 +333,10 @@ def main() -> None:
         tick_start = T0 + days * DAY_MS - 3 * HOUR_MS  # 1s data covers it, 600 s of history
         for i, sym in enumerate(SYMBOLS):
             fill(db, sym, days * 1440, seed=10 + i, seconds_from=tick_start)
-        out: dict[str, Any] = {
-            "data": "synthetic",
-            "bare_predict_ms_transformer_plus_cnn": round(bare_predict_ms(db), 2),
-        }
-        part = sys.argv[2] if len(sys.argv) > 2 else "all"
+        out: dict[str, Any] = {"data": "synthetic", **floor_predict_tick()}
+        part = ARGS.part
         if part in ("all", "tick"):
+            out["window_read"] = window_read(db, tick_start)
             out["tick_idle"] = tick_latency(db, tick_start, "none", "idle")
             out["tick_training"] = tick_latency(db, tick_start + 600_000, "every_candle", "train")
             # the same training without sample and outcome bookkeeping: what it adds to a tick
@@ -295,6 +347,12 @@ def main() -> None:
                 out[f"tick_{fig}_p99_ratio_training_vs_idle"] = round(
                     out["tick_training"][f"{fig}_p99_ms"] / out["tick_idle"][f"{fig}_p99_ms"], 2
                 )
+            floor, floor_cpu = out["floor_predict_tick_ms"], out["floor_predict_tick_cpu_ms"]
+            for key in ("tick_idle", "tick_training"):
+                fig = out[key]
+                fig["ready_p99_over_floor"] = round(fig["ready_p99_ms"] / floor, 1)
+                fig["stored_p99_over_floor"] = round(fig["stored_p99_ms"] / floor, 1)
+                fig["ready_cpu_p50_over_floor"] = round(fig["ready_cpu_p50_ms"] / floor_cpu, 1)
             out["frame_bytes"] = frame_bytes(db)
         if part in ("all", "replay"):
             rstart = T0 + 10 * DAY_MS

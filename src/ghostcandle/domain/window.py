@@ -57,12 +57,20 @@ class Window:
     values: np.ndarray
 
     def content_hash(self) -> str:
-        """Return a stable SHA-256 of the window's identity and contents."""
-        return hash_arrays(
-            f"{self.symbol}|{self.spec.timeframe}|{self.spec.end_open_time}|{self.spec.length}",
-            self.open_time,
-            self.values,
-        )
+        """Return a stable SHA-256 of the window's identity and contents.
+
+        Computed once per window object: a window's arrays are not to be changed once made
+        (a ``WindowCache`` hands the same read-only window to every model of a tick).
+        """
+        cached: str | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash_arrays(
+                f"{self.symbol}|{self.spec.timeframe}|{self.spec.end_open_time}|{self.spec.length}",
+                self.open_time,
+                self.values,
+            )
+            self.__dict__["_hash"] = cached
+        return cached
 
     @property
     def nbytes(self) -> int:

@@ -50,9 +50,16 @@ class ModelConfig:
         return out
 
     def digest(self) -> str:
-        """Return a short stable digest of the config (part of a model's version)."""
-        text = json.dumps(self.to_json(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
+        """Return a short stable digest of the config (part of a model's version).
+
+        Computed once (a model's version is read at every prediction): the config is frozen.
+        """
+        cached: str | None = self.__dict__.get("_digest")
+        if cached is None:
+            text = json.dumps(self.to_json(), sort_keys=True)
+            cached = hashlib.sha256(text.encode()).hexdigest()[:8]
+            self.__dict__["_digest"] = cached
+        return cached
 
 
 C = TypeVar("C", bound=ModelConfig)

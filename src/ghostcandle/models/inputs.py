@@ -57,6 +57,18 @@ def prepare_stacked_inputs(
     return ModelInputs(windows=stacked), scales
 
 
+def prepare_window(tf: str, values: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Normalise one raw ``(length, 5)`` window as ``prepare_inputs`` does a batch of one.
+
+    Return the ``(1, length, 5)`` input (read-only) and the window's parameters: a caller may
+    keep them for as long as the window does not change (a loop tick's coarser windows).
+    """
+    inputs, scales = prepare_stacked_inputs({tf: np.asarray(values, dtype=np.float64)[None]})
+    out = inputs.windows[tf]
+    out.flags.writeable = False
+    return out, scales[tf].params(0)
+
+
 def _cut(tf: str, sample: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     if tf not in sample:
         raise ValueError(f"sample lacks a {tf} window: give one window per model timeframe")

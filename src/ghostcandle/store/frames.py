@@ -105,15 +105,11 @@ class FrameStore:
     def register_in(
         self, con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[object, ...]]
     ) -> None:
-        """Insert ``frame_row`` rows inside an open transaction ``con`` (duplicates ignored)."""
+        """Insert ``frame_row`` rows inside an open transaction ``con`` (duplicates ignored).
+
+        Always through Arrow: cheaper for DuckDB than binding a tick's rows as parameters.
+        """
         if not rows:
-            return
-        if len(rows) <= 32:
-            one = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
-            con.execute(
-                f"INSERT OR IGNORE INTO frames VALUES {', '.join([one] * len(rows))}",
-                [x for r in rows for x in r],
-            )
             return
         cols = list(zip(*rows, strict=True))
         table = pa.table(

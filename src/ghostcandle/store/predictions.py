@@ -134,15 +134,6 @@ _OUTCOME: tuple[str, ...] = (
     "reward",
     "resolved_at",
 )
-_SQL_TYPES = {
-    "status": "VARCHAR",
-    "action_correct": "BOOLEAN",
-    "resolved_at": "BIGINT",
-    **{c: "DOUBLE" for c in _OUTCOME[1:8]},
-    "reward": "DOUBLE",
-}
-#: Up to this many rows a write uses one VALUES statement; above it, Arrow.
-_SMALL = 32
 
 
 def _arrow_type(name: str) -> pa.DataType:
@@ -211,19 +202,13 @@ class PredictionLedger:
     ) -> None:
         """Insert new predictions (never stored before) inside an open transaction.
 
-        Few rows go in one multi-row ``VALUES`` statement (a live tick), many through Arrow.
+        Always through Arrow: binding a tick's dozen rows as ``VALUES`` parameters (hundreds of
+        them) costs DuckDB several times more than scanning an Arrow table of them.
         """
         if not records:
             return
         cols = ", ".join(FIELDS)
-        if len(records) > _SMALL:
-            self._via_arrow(con, records, f"INSERT INTO predictions ({cols}) SELECT {cols} FROM")
-            return
-        one = "(" + ", ".join("?" * len(FIELDS)) + ")"
-        con.execute(
-            f"INSERT INTO predictions ({cols}) VALUES {', '.join([one] * len(records))}",
-            [x for r in records for x in _row(r)],
-        )
+        self._via_arrow(con, records, f"INSERT INTO predictions ({cols}) SELECT {cols} FROM")
 
     def outcome_in(
         self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
@@ -232,21 +217,12 @@ class PredictionLedger:
         if not records:
             return
         sets = ", ".join(f"{c} = v.{c}" for c in _OUTCOME)
-        if len(records) > _SMALL:
-            self._via_arrow(
-                con,
-                records,
-                f"UPDATE predictions SET {sets} FROM",
-                " v WHERE predictions.prediction_id = v.prediction_id",
-            )
-            return
-        names = ("prediction_id", *_OUTCOME)
-        types = ["VARCHAR", *(_SQL_TYPES[c] for c in _OUTCOME)]
-        one = "(" + ", ".join(f"CAST(? AS {t})" for t in types) + ")"
-        con.execute(
-            f"UPDATE predictions SET {sets} FROM (VALUES {', '.join([one] * len(records))}) "
-            f"v({', '.join(names)}) WHERE predictions.prediction_id = v.prediction_id",
-            [getattr(r, c) for r in records for c in names],
+        self._via_arrow(
+            con,
+            records,
+            f"UPDATE predictions SET {sets} FROM",
+            " v WHERE predictions.prediction_id = v.prediction_id",
+            columns=("prediction_id", *_OUTCOME),
         )
 
     def _via_arrow(
@@ -255,11 +231,12 @@ class PredictionLedger:
         records: Sequence[PredictionRecord],
         head: str,
         tail: str = "",
+        columns: Sequence[str] = FIELDS,
     ) -> None:
         table = pa.table(
             {
                 name: pa.array([getattr(r, name) for r in records], type=_arrow_type(name))
-                for name in FIELDS
+                for name in columns
             }
         )
         con.register("gc_predictions", table)

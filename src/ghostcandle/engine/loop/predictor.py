@@ -11,12 +11,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.domain.window import Window
 from ghostcandle.engine.loop.window_cache import WindowCache
-from ghostcandle.models.base import Model
+from ghostcandle.models.base import Model, ModelInputs
 from ghostcandle.models.depth_input import depth_window, with_depth
-from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.models.inputs import prepare_window
 from ghostcandle.models.position_input import reads_position, with_position
 from ghostcandle.store.candles import MissingCandlesError
 from ghostcandle.store.depth import DepthStore, MissingDepthError
@@ -62,6 +65,8 @@ class Predictor:
         self.learns = first.learns
         self.timeframes = first.timeframes
         self.windows = dict(first.windows)
+        # each window's normalised input, kept while the cache hands out the same window
+        self._inputs: dict[tuple[str, str, int], tuple[Window, np.ndarray, dict[str, float]]] = {}
 
     def predict(
         self, cache: WindowCache, symbol: str, timeframe: str, decision_time: int, now: int
@@ -74,9 +79,7 @@ class Predictor:
         model = self.snapshot()
         windows = [cache.window(symbol, tf, n) for tf, n in model.windows.items()]
         specs = tuple(w.spec for w in windows)
-        inputs, params = prepare_inputs(
-            [{w.spec.timeframe: w.values for w in windows}], model.windows
-        )
+        inputs, params = self._prepared(symbol, windows)
         n = depth_window(model)
         if n:
             books, ok = (
@@ -89,7 +92,7 @@ class Predictor:
         if reads_position(model):
             held = 0 if self.position_of is None else self.position_of(symbol)
             inputs = with_position(inputs, held)
-        forecast = model.predict(inputs).forecasts(params)[0]
+        forecast = model.predict(inputs).forecasts([params])[0]
         o, h, lo, c, v = forecast.candles[timeframe]
         d = duration_ms(timeframe)
         target_open = decision_time
@@ -102,7 +105,7 @@ class Predictor:
             symbol=symbol,
             decision_time=decision_time,
             windows=specs,
-            norm_params=params[0],
+            norm_params=params,
             input_hash=frame_hash(windows),
             target_time=target_open + d,
         )
@@ -140,3 +143,22 @@ class Predictor:
             created_at=now,
         )
         return PredictionMade(record, frame, model.learns)
+
+    def _prepared(self, symbol: str, windows: list[Window]) -> tuple[ModelInputs, dict[str, float]]:
+        """Return the normalised inputs of ``windows`` and their parameters (as one frame's).
+
+        The same bits as ``prepare_inputs`` of one sample: each window is normalised on its own,
+        so a window the cache hands out again (a coarser timeframe between its closes) is not
+        normalised again.
+        """
+        stacked: dict[str, np.ndarray] = {}
+        params: dict[str, float] = {}
+        for w in windows:
+            key = (symbol, w.spec.timeframe, w.spec.length)
+            held = self._inputs.get(key)
+            if held is None or held[0] is not w:
+                held = (w, *prepare_window(w.spec.timeframe, w.values))
+                self._inputs[key] = held
+            stacked[w.spec.timeframe] = held[1]
+            params.update(held[2])
+        return ModelInputs(windows=stacked), params

@@ -22,7 +22,7 @@ from ghostcandle.store.candles import CandleStore, MissingCandlesError
 
 
 class _Series:
-    __slots__ = ("capacity", "n", "open_time", "values")
+    __slots__ = ("capacity", "n", "open_time", "values", "windows")
 
     def __init__(self, capacity: int) -> None:
         # twice the capacity, compacted when full: appends stay O(1) amortised
@@ -30,12 +30,16 @@ class _Series:
         self.open_time = np.empty(2 * capacity, dtype=np.int64)
         self.values = np.empty((2 * capacity, 5), dtype=np.float64)
         self.n = 0
+        #: the windows handed out since the last change, by length (the same object to every
+        #: model until a candle arrives: its hash and normalisation are computed once)
+        self.windows: dict[int, Window] = {}
 
     def load(self, open_time: np.ndarray, values: np.ndarray) -> None:
         k = min(len(open_time), self.capacity)
         self.open_time[:k] = open_time[len(open_time) - k :]
         self.values[:k] = values[len(values) - k :]
         self.n = k
+        self.windows.clear()
 
     def append(self, t: int, row: tuple[float, float, float, float, float]) -> None:
         if self.n == len(self.open_time):
@@ -46,6 +50,7 @@ class _Series:
         self.open_time[self.n] = t
         self.values[self.n] = row
         self.n += 1
+        self.windows.clear()
 
     @property
     def last(self) -> int | None:
@@ -103,9 +108,12 @@ class WindowCache:
     def window(self, symbol: str, timeframe: str, length: int) -> Window:
         """Return the last ``length`` known candles of the series, exactly, as a ``Window``.
 
-        Raise ``MissingCandlesError`` if fewer are known or they are not consecutive.
+        Raise ``MissingCandlesError`` if fewer are known or they are not consecutive. Until
+        the series changes, the same read-only window is returned for the same length.
         """
         s = self._series.get((symbol, timeframe))
+        if s is not None and (held := s.windows.get(length)) is not None:
+            return held
         last = None if s is None else s.last
         if s is None or last is None:
             raise MissingCandlesError(symbol, timeframe, [])
@@ -120,7 +128,12 @@ class WindowCache:
             raise MissingCandlesError(
                 symbol, timeframe, [int(x) for x in np.setdiff1d(expected, t)]
             )
-        return Window(symbol, spec, t, s.values[s.n - length : s.n].copy())
+        values = s.values[s.n - length : s.n].copy()
+        t.flags.writeable = False
+        values.flags.writeable = False
+        window = Window(symbol, spec, t, values)
+        s.windows[length] = window
+        return window
 
 
 def open_cache(
