@@ -1,8 +1,9 @@
 """Benchmark training across Ray Train workers (DDP) beside one process; print ONE JSON line.
 
-One ``excursion_mlp`` (1m windows of 60, 3 epochs, batches of 256) is fitted on the union of
-the real BTC/USDT and ETH/USDT 1m candles of 2024-07-26.. from ../shared/data (``--days``,
-default 2, per symbol), through ``distributed.train.train_on_ray`` on one local Ray of 2 CPUs:
+One ``excursion_mlp`` (1m windows of 60, 2 layers of 256, 3 epochs, batches of 256) is fitted
+on the union of the real BTC/USDT and ETH/USDT 1m candles of 2024-07-26.. from ../shared/data
+(``--days``, default 4, per symbol), through ``distributed.train.train_on_ray`` on one local
+Ray of 2 CPUs:
 
 - the floor: the same union fitted in this process (``single_process``, what the command
   prints beside the workers' fit), its training-loop samples/s and wall time;
@@ -39,7 +40,10 @@ from ghostcandle.engine.offline.trainer import FitSettings
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIRST = 1_722_003_360_000  # 2024-07-26T14:16Z, the files' first candle
 START = FIRST + 2 * HOUR_MS
-CONFIG = {"windows": {"1m": 60}}
+CONFIG = {
+    "windows": {"1m": 60},
+    "hidden": 256,
+}  # steps heavy enough to weigh against the all-reduce
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 
 
@@ -71,7 +75,7 @@ def figures(fit: dict[str, Any]) -> dict[str, Any]:
 def main_bench() -> None:
     """Fit in one process and across 1 and 2 workers; print one JSON line."""
     p = argparse.ArgumentParser()
-    p.add_argument("--days", type=int, default=2)
+    p.add_argument("--days", type=int, default=4)
     days = p.parse_args().days
     req = OfflineRequest(
         model="excursion_mlp", symbol=SYMBOLS[0], timeframes=["1m"], start=START,
@@ -99,6 +103,7 @@ def main_bench() -> None:
     result = {
         "bench": "ray_train",
         "model": "excursion_mlp",
+        "model_config": CONFIG,
         "symbols": len(SYMBOLS),
         "days_per_symbol": days,
         "train_samples": single["train_samples"],
