@@ -1,7 +1,8 @@
 """Workspace speed: candle pages and annotation saves through a real ``ghostcandle serve``.
 
 Prints one JSON line; ``candles_page_vs_store`` is the HTTP page time over a direct store read
-of the same rows (the baseline, measured in the same run).
+of the same rows (the baseline, measured in the same run); ``annotation_save_vs_http_floor`` is
+an annotation's save over the floor of any request, ``GET /api/status``, in the same run.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def main() -> None:
                 r = c.get("/api/candles", params={"symbol": "ETH/USDT", "timeframe": "1m"})
                 t_page.append(time.perf_counter() - t0)
                 assert len(r.json()["candles"]) == 1000
+            t_http = []  # the floor of any request: a round trip to a route that reads nothing
+            for _ in range(30):
+                t0 = time.perf_counter()
+                c.get("/api/status")
+                t_http.append(time.perf_counter() - t0)
             t_save = []
             for i in range(20):
                 entry = START + (20_000 + 100 * i) * MINUTE_MS
@@ -80,6 +86,8 @@ def main() -> None:
         proc.wait(10)
     page_ms = statistics.median(t_page) * 1000
     store_ms = statistics.median(t_store) * 1000
+    http_ms = statistics.median(t_http) * 1000
+    save_ms = statistics.median(t_save) * 1000
     print(
         json.dumps(
             {
@@ -87,7 +95,9 @@ def main() -> None:
                 "candles_page_1000_ms_p50": round(page_ms, 2),
                 "store_read_1000_ms_p50": round(store_ms, 2),
                 "candles_page_vs_store": round(page_ms / store_ms, 2),
-                "annotation_save_with_test_case_ms_p50": round(statistics.median(t_save) * 1000, 2),
+                "annotation_save_with_test_case_ms_p50": round(save_ms, 2),
+                "floor_http_status_ms_p50": round(http_ms, 2),
+                "annotation_save_vs_http_floor": round(save_ms / http_ms, 1),
             }
         )
     )
