@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class PushEvent:
-    """One message for the page: ``kind`` names the panel (``training``, ``live`` ...)."""
+    """One message for the page: ``kind`` names the panel (``training``, ``live`` ...).
+
+    ``sent_ms`` is when it was published (epoch ms, the server's clock); the wire format
+    carries it as the event's ``id`` (the page's ``lastEventId``), so the page can tell how
+    long an update took from the engine to the screen (``bench/bench_web_paint.py``).
+    """
 
     kind: str
     data: dict[str, Any]
+    sent_ms: float = field(default_factory=lambda: time.time() * 1000.0)
 
     def to_sse(self) -> str:
         """Return the event in the text/event-stream wire format."""
-        return f"event: {self.kind}\ndata: {json.dumps(self.data, default=str)}\n\n"
+        body = json.dumps(self.data, default=str)
+        return f"event: {self.kind}\nid: {self.sent_ms:.3f}\ndata: {body}\n\n"
 
 
 class EventHub:

@@ -54,10 +54,12 @@ export class LivePanel {
       const running = (st.sessions || []).filter((s) => s.running).pop();
       if (!st.running && running) st = await get(`/api/live-training/status?session_id=${encodeURIComponent(running.session_id)}`);
       this.onStatus(st);
-      await this.loadPredictions();
     } catch (e) {
       showError(e);
+      return;
     }
+    // not awaited: the chart's first paint does not wait for the ghosts
+    this.loadPredictions().catch(showError);
   }
 
   // The shown session's newest predictions (table and ghosts), then the chart timeframe's.

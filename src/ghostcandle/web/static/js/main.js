@@ -42,6 +42,11 @@ function seriesOf(symbol, tf) {
 async function show(symbol, tf) {
   state.symbol = symbol;
   state.timeframe = tf;
+  // the candles do not wait for the status (the first paint is the page's slowest step)
+  const loading = chart.load(symbol, tf).then(
+    () => null,
+    (e) => e,
+  );
   try {
     state.status = await get("/api/status"); // a live feed adds series while the page is open
   } catch (e) {
@@ -59,7 +64,8 @@ async function show(symbol, tf) {
     empty.hidden = true;
   }
   try {
-    await chart.load(symbol, tf);
+    const failed = await loading;
+    if (failed) throw failed;
     await annotator.refresh();
     live.onChartLoaded();
     training.showCases();
@@ -93,6 +99,23 @@ const push = {
 };
 window.ghostcandle.push = push;
 
+// Each pushed chart update: publish time (the event's id: server epoch ms), receipt, and the
+// animation frame after the chart took it (bench/bench_web_paint.py reads the newest 5,000).
+const paints = (window.__gc_paints = []);
+function timed(kind, handle) {
+  return (m) => {
+    const now = () => performance.timeOrigin + performance.now();
+    const recv = now();
+    const c = JSON.parse(m.data);
+    handle(c);
+    const shown = c.symbol === chart.symbol && c.timeframe === chart.timeframe;
+    requestAnimationFrame(() => {
+      if (paints.length >= 5000) paints.shift();
+      paints.push({ kind, shown, sent: Number(m.lastEventId), recv, painted: now() });
+    });
+  };
+}
+
 function connectPush() {
   const es = new EventSource("/api/events");
   const badge = $("#push-status");
@@ -105,8 +128,8 @@ function connectPush() {
     badge.className = "push off";
   };
   es.addEventListener("annotations", () => annotator.refresh().then(() => training.showCases()));
-  es.addEventListener("candle", (m) => push.candle(JSON.parse(m.data)));
-  es.addEventListener("forming", (m) => push.forming(JSON.parse(m.data)));
+  es.addEventListener("candle", timed("candle", push.candle));
+  es.addEventListener("forming", timed("forming", push.forming));
   es.addEventListener("backtest", (m) => backtest.onEvent(JSON.parse(m.data)));
   es.addEventListener("training", (m) => training.onEvent(JSON.parse(m.data)));
   es.addEventListener("live", (m) => live.onLive(JSON.parse(m.data)));
@@ -167,6 +190,11 @@ async function boot() {
   document.addEventListener("keydown", keys);
   document.querySelectorAll(".tf").forEach((b) => b.addEventListener("click", () => show(state.symbol, b.dataset.tf)));
   $("#help-toggle").addEventListener("click", () => ($("#help").hidden = !$("#help").hidden));
+  const params = new URLSearchParams(location.search);
+  // ?bars=N: the first page of candles holds N (up to 10,000; the default 1,000)
+  if (Number(params.get("bars")) > 0) chart.firstPage = Math.min(Number(params.get("bars")), 10000);
+  // an address naming the series fetches its candles beside the status (first paint sooner)
+  if (params.get("symbol") && TFS.includes(params.get("timeframe"))) chart.prefetch(params.get("symbol"), params.get("timeframe"));
   try {
     state.status = await get("/api/status");
   } catch (e) {
@@ -180,7 +208,9 @@ async function boot() {
   sel.replaceChildren(...symbols.map((s) => new Option(s, s)));
   sel.addEventListener("change", () => show(sel.value, state.timeframe));
   connectPush();
-  await live.refresh();
+  // the live panel loads beside the chart: only a page naming no symbol waits for it (it opens
+  // on the live session's symbol)
+  const liveLoaded = live.refresh();
   while (!state.status.symbols.length) {
     // a fresh database fills from the feed a few seconds after start-up: wait for it
     $("#empty").hidden = false;
@@ -194,15 +224,15 @@ async function boot() {
     sel.replaceChildren(...state.status.symbols.map((s) => new Option(s, s)));
   }
   symbols.splice(0, symbols.length, ...state.status.symbols);
-  const params = new URLSearchParams(location.search);
   // open on the symbol the live session trades, unless the address names another
+  const named = symbols.includes(params.get("symbol")) ? params.get("symbol") : null;
+  if (!named) await liveLoaded;
   const liveSymbol = live.status && live.status.running ? live.status.symbol : null;
-  const symbol = symbols.includes(params.get("symbol"))
-    ? params.get("symbol")
-    : symbols.includes(liveSymbol) ? liveSymbol : symbols[0];
+  const symbol = named || (symbols.includes(liveSymbol) ? liveSymbol : symbols[0]);
   const tf = TFS.includes(params.get("timeframe")) ? params.get("timeframe") : "1m";
   sel.value = symbol;
   await show(symbol, tf);
+  await liveLoaded;
   document.body.dataset.ready = "1";
 }
 
