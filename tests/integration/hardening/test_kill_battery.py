@@ -62,6 +62,7 @@ def replay_cmd(db: Path, session: str, minutes: int, *extra: str) -> list[str]:
     )  # fmt: skip
 
 
+@pytest.mark.timeout(600)  # seven real ingests of a month of 1m candles on a loaded machine
 def test_ingest_killed_leaves_the_whole_file_or_nothing(tmp_path: Path, eth_1m_2024: Path) -> None:
     tally = Tally("ingest", SEED)
     rng = random.Random(SEED + 1)
@@ -114,6 +115,7 @@ def _steps_twice(db: Path, session: str) -> int:
     return int(rows[0][0])
 
 
+@pytest.mark.timeout(600)  # six training replays (torch in each) on a loaded machine
 def test_replay_killed_resumes_and_the_session_audit_passes(tmp_path: Path) -> None:
     tally = Tally("replay", SEED)
     rng = random.Random(SEED + 2)

@@ -107,6 +107,7 @@ def _one_line_refusal(got: Any) -> bool:
     return got.returncode == 2 and len(err.splitlines()) == 1 and "another process" in err
 
 
+@pytest.mark.timeout(600)  # three starts of serve, a live session each, on a loaded machine
 def test_serve_killed_with_a_live_session_loses_nothing_acknowledged(
     tmp_path: Path, sim: ExchangeSimulator, shared_data: Path
 ) -> None:
