@@ -113,7 +113,7 @@ def _bare_torch(model: TorchModel, batches: list[TrainingBatch]) -> float:
         )
         for b in batches
     ]  # fmt: skip
-    dev = model.device
+    dev = getattr(model, "device", torch.device("cpu"))  # (a model of the code before)
     tensors = [
         ({k: v.to(dev) for k, v in i.items()}, {k: v.to(dev) for k, v in t.items()}, a.to(dev))
         for i, t, a in tensors
