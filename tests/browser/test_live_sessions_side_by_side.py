@@ -58,8 +58,15 @@ def _seen(page: Page, sid: str) -> int:
     return n
 
 
+def _more_pushed(page: Page, sids: tuple[str, ...], n: int = 2) -> None:
+    """Wait until ``n`` more predictions of each of ``sids`` were pushed to the page."""
+    now = {sid: _seen(page, sid) for sid in sids}
+    cond = " && ".join(f"(window.__seen[{sid!r}] || 0) >= {now[sid] + n}" for sid in sids)
+    page.wait_for_function(cond, timeout=60_000)
+
+
 def _ghost_matches(page: Page, server: Server, sid: str) -> None:
-    """Wait until the chart's ghosts are predictions of session ``sid`` (none of another)."""
+    """Check that the chart's ghosts are predictions of session ``sid`` (none of another)."""
     page.wait_for_function("window.ghostcandle.chart.ghosts.data().length > 0", timeout=60_000)
     preds = httpx.get(
         f"{server.url}/api/live-training/predictions",
@@ -104,6 +111,7 @@ def test_two_models_run_side_by_side_and_one_stops_while_the_other_runs(
         f"(window.__seen[{first!r}] || 0) > 0 && (window.__seen[{second!r}] || 0) > 0",
         timeout=60_000,
     )
+    _more_pushed(page, (first, second))
     _ghost_matches(page, server, second)
     shot(page, "two-sessions-cnn-selected")
 
@@ -111,6 +119,8 @@ def test_two_models_run_side_by_side_and_one_stops_while_the_other_runs(
     one.locator(".pick").click()
     expect(page.locator("#live-state")).to_contain_text("running · none · transformer")
     expect(one).to_have_class("live-session selected")
+    # the second one's predictions of the same candles keep coming: none becomes a ghost here
+    _more_pushed(page, (first, second))
     _ghost_matches(page, server, first)
 
     # the first stops from its row; the second keeps running and predicting
