@@ -36,6 +36,10 @@ from ghostcandle.store.db import Database
 
 log = logging.getLogger(__name__)
 
+#: Indicator rows a replay's structure engine holds before one commit (a backtest's holds as
+#: many): a commit per candle cost more than the candle's prediction.
+STRUCTURE_FLUSH_EVERY = 1000
+
 
 @dataclass(frozen=True)
 class ReplayRequest:
@@ -152,7 +156,8 @@ def _attach_structure(bus: MessageBus, db: Database, session: LoopSession, clock
     except ImportError:  # market structure not installed in this build: no pivot events
         log.warning("market structure is unavailable: replay runs without pivot events")
         return None
-    engine = StructureEngine(bus, db)
+    # indicator rows are batched (pivots and rapid moves are still stored before published)
+    engine = StructureEngine(bus, db, flush_every=STRUCTURE_FLUSH_EVERY)
     engine.collect_samples(SampleRegistry(db, clock), session.model_snapshot().windows)
     for symbol in session.config.symbols:
         for tf in session.timeframes:

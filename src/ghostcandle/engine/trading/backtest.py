@@ -106,6 +106,8 @@ class BacktestService:
             )
         if req.batch_size < 1:
             raise UserInputError(f"batch size {req.batch_size} must be at least 1")
+        if req.train_every < 1:
+            raise UserInputError(f"train_every {req.train_every} must be at least 1")
         check_start_from(req.start_from)
         candles = traded_candles(self.store, req.symbol, req.timeframe, req.start, req.end)
         start = load_start_checkpoint(

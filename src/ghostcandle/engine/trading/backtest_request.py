@@ -8,8 +8,9 @@ from typing import Any
 
 from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.training_modes import TrainingMode
+from ghostcandle.engine.training.policy import DEFAULT_SCHEDULES, Schedule
 
-__all__ = ["TRAIN_MODES", "BacktestRequest", "Progress"]
+__all__ = ["TRAIN_MODES", "BacktestRequest", "Progress", "backtest_schedules"]
 
 #: Training modes a backtest accepts (``manual`` needs a trader).
 TRAIN_MODES: tuple[TrainingMode, ...] = tuple(
@@ -26,6 +27,12 @@ class BacktestRequest:
 
     The range is of close times: candles of ``timeframe`` closing in ``(start, end]`` are traded.
     ``model_config`` goes to ``create_model``; its timeframes default to ``[timeframe]``.
+
+    A backtest that trains learns as a live session in its mode, with one difference of
+    schedule: the traded timeframe's resolved predictions are trained in batches every
+    ``train_every`` of them (the newest ones, filled up to the live batch size from the buffer
+    when fewer), not after each one; pivots still train as soon as they are confirmed. Seeded
+    and synchronous: a rerun trains the same steps on the same batches.
     """
 
     model: str
@@ -39,6 +46,8 @@ class BacktestRequest:
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     batched: bool = True
     batch_size: int = 256
+    #: samples of the traded timeframe between two training steps (see above)
+    train_every: int = 16
     torch_threads: int | None = 1
     #: ``fresh`` seeded weights, or ``annotations``: the latest annotation-trained checkpoint of
     #: ``model`` (its model config is then the one used; see ``engine.start_checkpoint``)
@@ -58,7 +67,24 @@ class BacktestRequest:
             "start": self.start,
             "end": self.end,
             "train": self.train,
+            "train_every": self.train_every,
             "seed": self.seed,
             "start_from": self.start_from,
             "broker": self.broker.to_json(),
         }
+
+
+def backtest_schedules(req: BacktestRequest) -> dict[str, Schedule]:
+    """Return the training schedules of a backtest: the traded timeframe's every ``train_every``.
+
+    >>> backtest_schedules(BacktestRequest(model="m", symbol="S", timeframe="1m", start=0,
+    ...                                    end=1))["1m"]
+    Schedule(batch_size=16, buffer_size=1000, interval=16)
+    """
+    live = DEFAULT_SCHEDULES.get(req.timeframe, Schedule(8, 500, 1))
+    return {
+        **DEFAULT_SCHEDULES,
+        req.timeframe: Schedule(
+            max(live.batch_size, req.train_every), live.buffer_size, req.train_every
+        ),
+    }

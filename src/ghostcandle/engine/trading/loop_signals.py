@@ -19,7 +19,11 @@ from ghostcandle.domain.events import candle_topic
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
-from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progress
+from ghostcandle.engine.trading.backtest_request import (
+    BacktestRequest,
+    Progress,
+    backtest_schedules,
+)
 from ghostcandle.engine.trading.paper import SessionBroker
 from ghostcandle.engine.training.checkpoints import CheckpointStore
 from ghostcandle.engine.training.start_checkpoint import StartCheckpoint, seed_checkpoint
@@ -55,6 +59,7 @@ def loop_signals(
         flush_every=1000,
         checkpoint_every=1_000_000,
         synchronous_training=True,  # each step lands before the next prediction: repeatable
+        schedules=backtest_schedules(req),
         seed=req.seed,
     )
     clock = ReplayClock(req.start)
@@ -109,6 +114,8 @@ def _structure(bus: MessageBus, db: Database, req: BacktestRequest) -> Any:
     """Track market structure on the backtest bus so pivots arrive as they would live."""
     from ghostcandle.engine.structure.engine import StructureEngine
 
-    engine = StructureEngine(bus, db)
+    # indicator rows are batched: a commit per candle cost more than the candle's prediction
+    # (pivots are still stored before they are published)
+    engine = StructureEngine(bus, db, flush_every=1000)
     engine.track(req.symbol, req.timeframe)
     return engine
