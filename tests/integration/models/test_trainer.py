@@ -92,6 +92,25 @@ def test_good_steps_publish_new_snapshots(trainer: Trainer) -> None:
     assert np.array_equal(out.action_probs, snap.model.predict(inputs).action_probs)
 
 
+def test_before_publish_sees_the_report_while_predict_still_uses_the_old_weights(
+    trainer: Trainer,
+) -> None:
+    # a session records a step there: a prediction by its weights is never committed without it
+    _, batch = make_batch(trainer.snapshot.model, seed=4)
+    _, bad = make_batch(trainer.snapshot.model, seed=5)
+    bad = dataclasses.replace(bad, inputs=ModelInputs(windows={"1m": bad.inputs.windows["1m"]}))
+    seen: list[tuple[str, int, int | None, int]] = []
+
+    def hook(report: StepReport) -> None:
+        new = None if report.snapshot is None else report.snapshot.step
+        seen.append((report.status, report.step, new, trainer.snapshot.step))
+
+    for b in (batch, bad, batch):
+        trainer.submit(b, before_publish=hook).result(10)
+    assert seen == [("ok", 1, 1, 0), ("failed", 1, None, 1), ("ok", 2, 2, 1)]
+    assert trainer.snapshot.step == 2
+
+
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_nan_step_is_discarded_and_last_good_weights_kept(trainer: Trainer) -> None:
     _, batch = make_batch(trainer.snapshot.model, seed=2)

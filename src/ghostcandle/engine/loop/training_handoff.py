@@ -131,13 +131,15 @@ class TrainingHandoff:
         )
         if built is None:
             return None
-        fut = self.trainer.submit(built.batch, source=reason)
         ids = built.frame_ids
 
+        def record(report: StepReport) -> None:  # before its weights can predict: a flush
+            self.steps.record(report, now, reason, ids)  # never commits their predictions alone
+
+        fut = self.trainer.submit(built.batch, source=reason, before_publish=record)
+
         def done(f: Future[StepReport]) -> None:
-            report = f.result()
-            self.steps.record(report, now, reason, ids)
-            self._on_step(report)
+            self._on_step(f.result())
 
         fut.add_done_callback(done)
         return fut

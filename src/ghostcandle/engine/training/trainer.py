@@ -12,7 +12,9 @@ A step is run on a worker thread and judged before anything is published (``step
 or state). A bad step is reported and discarded: the trainer goes on from a fresh copy of the
 last good snapshot, so the model keeps its last good weights. A good step's report carries the
 snapshot it published, so whoever records the step can checkpoint exactly those weights (a loop
-session does, with its ledger: see ``engine/loop/writes.py``). A trainer given a
+session does, with its ledger: see ``engine/loop/writes.py``). A submitter's ``before_publish``
+hook gets the report before the snapshot is visible, so a step is recorded before any
+prediction can use its weights (a session's flush never commits such a prediction alone). A trainer given a
 ``CheckpointStore`` checkpoints on its own instead: every ``checkpoint_every`` good steps, and on
 ``stop``, the last good state is written atomically. A trainer given a ``TrainingRecorder``
 owns a run: it records every applied step (sample ids, losses, gradient norms, seed, state
@@ -104,7 +106,8 @@ class TrainerStats:
     abandoned_threads: int = 0
 
 
-_Job = tuple[int, TrainingBatch, str, "Future[StepReport]"]
+OnReport = Callable[["StepReport"], None]
+_Job = tuple[int, TrainingBatch, str, "Future[StepReport]", OnReport | None]
 _STOP = object()
 
 
@@ -127,7 +130,7 @@ class Trainer:
         checkpoint_key: str | None = None,
         checkpoint_every: int = 100,
         resume: bool = True,
-        on_report: Callable[[StepReport], None] | None = None,
+        on_report: OnReport | None = None,
         on_checkpoint: OnCheckpoint | None = None,
         lower_priority: bool = True,
         recorder: TrainingRecorder | None = None,
@@ -192,8 +195,20 @@ class Trainer:
             self._thread.start()
         return self
 
-    def submit(self, batch: TrainingBatch, *, source: str = "online") -> Future[StepReport]:
-        """Queue one update; return a future of its report. Never blocks: a full queue drops."""
+    def submit(
+        self,
+        batch: TrainingBatch,
+        *,
+        source: str = "online",
+        before_publish: OnReport | None = None,
+    ) -> Future[StepReport]:
+        """Queue one update; return a future of its report. Never blocks: a full queue drops.
+
+        ``before_publish`` gets the step's report on the trainer's thread before its snapshot
+        becomes visible to ``predict`` (and before the future completes; for a step that failed
+        or was dropped, once its report exists): whoever must have recorded a step before any
+        prediction can use its weights records it there (a loop session's step log).
+        """
         if self._stopped or self._thread is None:
             raise OperationalError("trainer is not running: call start() before submit()")
         fut: Future[StepReport] = Future()
@@ -204,10 +219,12 @@ class Trainer:
         with self._idle:
             self._unfinished += 1
         try:
-            self._queue.put_nowait((seq, batch, source, fut))
+            self._queue.put_nowait((seq, batch, source, fut, before_publish))
         except queue.Full:
             self._done()
-            self._finish(fut, self._report(seq, source, DROPPED, error="training queue is full"))
+            report = self._report(seq, source, DROPPED, error="training queue is full")
+            _call(before_publish, report)
+            self._finish(fut, report)
         return fut
 
     def flush(self, timeout_s: float | None = None) -> bool:
@@ -244,14 +261,15 @@ class Trainer:
             if item is _STOP:
                 return
             job: _Job = item  # type: ignore[assignment]
-            seq, batch, source, fut = job
+            seq, batch, source, fut, before_publish = job
             try:
                 try:
-                    report = self._run(seq, batch, source)
+                    report = self._run(seq, batch, source, before_publish)
                 except Exception as exc:  # e.g. a model returning junk: report, keep serving
                     log.exception("training step %d failed outside the model", seq)
                     self._work = self._snapshot.model.clone()
                     report = self._report(seq, source, FAILED, error=f"{type(exc).__name__}: {exc}")
+                    _call(before_publish, report)
                 self._finish(fut, report)
                 if (
                     report.ok
@@ -262,30 +280,38 @@ class Trainer:
             finally:
                 self._done()
 
-    def _run(self, seq: int, batch: TrainingBatch, source: str) -> StepReport:
+    def _run(
+        self, seq: int, batch: TrainingBatch, source: str, before_publish: OnReport | None
+    ) -> StepReport:
         work = self._work
         if not work.learns:
-            return self._report(seq, source, SKIPPED, error=f"{work.name} never learns")
+            report = self._report(seq, source, SKIPPED, error=f"{work.name} never learns")
+            _call(before_publish, report)
+            return report
         seed = step_seed(work) if self.recorder is not None else None
         out = self._steps.run(work, batch)
         if out.status == TIMEOUT:
             self.stats.abandoned_threads += 1
         if out.status != OK:  # the copy it changed is garbage: go on from the last good one
             self._work = self._snapshot.model.clone()
-        else:
-            self._snapshot = self._publish(work.clone())
-            if self.recorder is not None:  # after publishing: predictions never wait for it
-                self.recorder.on_step(
-                    work,
-                    batch,
-                    source=source,
-                    losses=out.losses,
-                    seed=seed,
-                    duration_ms=out.duration_ms,
-                )
-        return self._report(
-            seq, source, out.status, losses=out.losses, duration_ms=out.duration_ms, error=out.error
+            report = self._report(
+                seq, source, out.status, losses=out.losses, duration_ms=out.duration_ms,
+                error=out.error,
+            )  # fmt: skip
+            _call(before_publish, report)
+            return report
+        snap = self._publish(work.clone())
+        report = self._report(
+            seq, source, OK, losses=out.losses, duration_ms=out.duration_ms, snapshot=snap
         )
+        _call(before_publish, report)  # recorded before any prediction can use the weights
+        self._snapshot = snap
+        if self.recorder is not None:  # after publishing: predictions never wait for it
+            self.recorder.on_step(
+                work, batch, source=source, losses=out.losses, seed=seed,
+                duration_ms=out.duration_ms,
+            )  # fmt: skip
+        return report
 
     def _publish(self, copy: Model) -> Snapshot:
         return Snapshot(
@@ -322,8 +348,9 @@ class Trainer:
         losses: Mapping[str, float] | None = None,
         duration_ms: float = 0.0,
         error: str = "",
+        snapshot: Snapshot | None = None,
     ) -> StepReport:
-        snap = self._snapshot
+        snap = self._snapshot if snapshot is None else snapshot
         setattr(self.stats, status, getattr(self.stats, status) + 1)
         if status not in (OK, SKIPPED):
             log.warning(
@@ -349,6 +376,16 @@ class Trainer:
                 self.on_report(report)
             except Exception:
                 log.exception("on_report handler failed for step %d", report.seq)
+
+
+def _call(hook: OnReport | None, report: StepReport) -> None:
+    """Run a step's ``before_publish`` hook; a failing hook is logged, training goes on."""
+    if hook is None:
+        return
+    try:
+        hook(report)
+    except Exception:
+        log.exception("before_publish handler failed for step %d", report.seq)
 
 
 def restore(model: Model, state: Mapping[str, Any], source: str) -> None:
