@@ -29,7 +29,7 @@ def test_a_window_lasts_until_its_series_changes_and_equals_the_store(market: Da
     for candle in candles_from_frame(SYM, "1m", later):
         before = cache.window(SYM, "1m", 50)
         assert cache.window(SYM, "1m", 50) is before  # the same object until the next candle
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="read-only"):
             before.values[0, 0] = 0.0  # read-only: every model of the tick shares it
         hourly = cache.window(SYM, "1h", 12)
         cache.on_candle(candle)

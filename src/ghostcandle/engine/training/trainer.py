@@ -8,18 +8,18 @@ reference, and ``predict`` runs on whatever snapshot is current. It takes no loc
 waits for training.
 
 A step is run on a worker thread and judged before anything is published (``step_worker``:
-``failed`` if it raises, ``timeout`` past ``step_timeout_s``, ``non_finite`` for NaN/inf losses
-or state). A bad step is reported and discarded: the trainer goes on from a fresh copy of the
-last good snapshot, so the model keeps its last good weights. A good step's report carries the
-snapshot it published, so whoever records the step can checkpoint exactly those weights (a loop
-session does, with its ledger: see ``engine/loop/writes.py``). A submitter's ``before_publish``
-hook gets the report before the snapshot is visible, so a step is recorded before any
-prediction can use its weights (a session's flush never commits such a prediction alone). A trainer given a
+``failed`` if it raises, ``timeout`` past ``step_timeout_s``, ``non_finite`` for NaN/inf losses or
+state). A bad step is reported and discarded: the trainer goes on from a fresh copy of the last good
+snapshot, so the model keeps its last good weights. A good step's report carries the snapshot it
+published, so whoever records the step can checkpoint exactly those weights (a loop session does,
+with its ledger: see ``engine/loop/writes.py``). A submitter's ``before_publish`` hook gets the
+report before the snapshot is visible, so a step is recorded before any prediction can use its
+weights (a session's flush never commits such a prediction alone). A trainer given a
 ``CheckpointStore`` checkpoints on its own instead: every ``checkpoint_every`` good steps, and on
-``stop``, the last good state is written atomically. A trainer given a ``TrainingRecorder``
-owns a run: it records every applied step (sample ids, losses, gradient norms, seed, state
-hashes before and after) on its own thread, after publishing the step's snapshot, so that
-recording never delays a prediction (``recording.py``).
+``stop``, the last good state is written atomically. A trainer given a ``TrainingRecorder`` owns a
+run: it records every applied step (sample ids, losses, gradient norms, seed, state hashes before
+and after) on its own thread, after publishing the step's snapshot, so that recording never delays a
+prediction (``recording.py``).
 
 Training threads run at a lower CPU priority (``step_worker.TRAINING_NICENESS``, Linux) so
 that when both want a core, the prediction of a closing candle goes first
