@@ -50,6 +50,22 @@ def test_resolver_resolves_by_target_and_expires_after_grace() -> None:
     assert len(r) == 0
 
 
+def test_resolved_targets_deadlines_do_not_pile_up_when_the_clock_never_reaches_them() -> None:
+    r = Resolver()  # a live clock behind a simulator's candles: no deadline ever passes
+    for i in range(5_000):
+        r.add(_rec(f"p{i}", i * M))
+        r.on_candle(Candle(SYM, "1m", i * M, 100, 101, 99, 100.5, 2), 0)
+        assert r.expire(0) == []
+    assert r.resolved == 5_000
+    assert len(r) == 0
+    assert r.deadlines_held <= 300
+    r.add(_rec("late", 10_000 * M))  # a held target keeps its deadline through compaction
+    for i in range(600):
+        r.add(_rec(f"q{i}", (20_000 + i) * M))
+        r.on_candle(Candle(SYM, "1m", (20_000 + i) * M, 100, 101, 99, 100.5, 2), 0)
+    assert [g.prediction_id for g in r.expire(10_000 * M + 4 * M + 1)] == ["late"]
+
+
 def _frame(t: int) -> FrameRef:
     return FrameRef(
         frame_id=f"f{t}", model="cnn", model_version="v", symbol=SYM, decision_time=t,

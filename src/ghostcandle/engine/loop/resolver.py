@@ -31,6 +31,10 @@ def default_grace_ms(timeframe: str) -> int:
     return max(3 * duration_ms(timeframe), 10_000)
 
 
+#: resolved targets' deadlines tolerated before the heap is compacted (amortised O(1) per add)
+_SLACK = 256
+
+
 class Resolver:
     """Hold pending predictions and resolve or expire them."""
 
@@ -43,6 +47,11 @@ class Resolver:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_target.values())
+
+    @property
+    def deadlines_held(self) -> int:
+        """Return how many deadlines are kept (resolved targets' are dropped as they pile up)."""
+        return len(self._deadlines)
 
     def add(self, record: PredictionRecord) -> None:
         """Hold a new pending prediction until its target closes or it expires."""
@@ -61,7 +70,15 @@ class Resolver:
         if not bucket:
             return []
         self.resolved += len(bucket)
+        if len(self._deadlines) > 2 * len(self._by_target) + _SLACK:
+            self._compact()
         return [r.resolve(candle, now, self.threshold) for r in bucket]
+
+    def _compact(self) -> None:
+        """Drop the deadlines of targets no longer held (a clock behind the candles, e.g. a
+        simulator faster than real time, never reaches them: they would pile up forever)."""
+        self._deadlines = [(d, k) for d, k in self._deadlines if k in self._by_target]
+        heapq.heapify(self._deadlines)
 
     def expire(self, now: int) -> list[PredictionRecord]:
         """Expire every pending prediction whose deadline is before ``now``; return them."""
