@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
-from typing import Final, Literal, cast
+from typing import cast
 
 import duckdb
 import numpy as np
@@ -17,78 +16,46 @@ from ghostcandle.domain.candle_rows import SeriesRows
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS, Candle
 from ghostcandle.domain.clock import Clock, LiveClock
-from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.frames import FrameRef, frame_hash
 from ghostcandle.domain.gaps import Gap, find_gaps
-from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe, duration_ms, format_time
+from ghostcandle.domain.timeframes import TIMEFRAMES, check_timeframe, duration_ms
 from ghostcandle.domain.window import Window, WindowSpec
+from ghostcandle.store.candle_records import (
+    CONFLICT,
+    NEW,
+    REPLACE,
+    SAME,
+    SAME_ATOL,
+    SAME_RTOL,
+    SAME_VALUES_SQL,
+    FrameMismatchError,
+    MissingCandlesError,
+    Provenance,
+    SeriesInfo,
+    Verdict,
+    WriteResult,
+    arrow_batch,
+    candle_table,
+)
 from ghostcandle.store.db import Database
 
+__all__ = [
+    "CONFLICT",
+    "NEW",
+    "REPLACE",
+    "SAME",
+    "SAME_ATOL",
+    "SAME_RTOL",
+    "CandleStore",
+    "FrameMismatchError",
+    "MissingCandlesError",
+    "Provenance",
+    "SeriesInfo",
+    "Verdict",
+    "WriteResult",
+]
+
 _COLS = ", ".join(CANDLE_COLUMNS)
-
-#: Where a batch of candles came from: one path for all, or one per candle.
-Provenance = CandleSource | Sequence[CandleSource]
-
-Verdict = Literal["new", "same", "replace", "conflict"]
-"""What a write did with one candle (see ``CandleStore.write_in``)."""
-NEW: Final = "new"
-SAME: Final = "same"
-REPLACE: Final = "replace"
-CONFLICT: Final = "conflict"
-
-
-#: Values equal within float precision are the same fact: a volume summed from 1m candles
-#: (20702.422439999995) is the exchange's daily 20702.42244. ``numpy.isclose`` with a relative
-#: tolerance of 1e-9 (exchange prices and volumes carry at most ~15 significant digits; a
-#: float sum of a day's 1,440 values drifts by ~1e-13 relative) and an absolute one for zero.
-SAME_RTOL: Final = 1e-9
-SAME_ATOL: Final = 1e-12
-_SAME_VALUES = " AND ".join(
-    f"abs(c.{v} - s.{v}) <= {SAME_ATOL!r} + {SAME_RTOL!r} * abs(s.{v})" for v in VALUE_COLUMNS
-)
-
-
-class MissingCandlesError(DataMissingError):
-    """A window asked for candles that are not stored; ``missing`` lists their open times."""
-
-    def __init__(self, symbol: str, timeframe: str, missing: list[int]) -> None:
-        self.missing = missing
-        shown = ", ".join(format_time(t) for t in missing[:3]) + (
-            " ..." if len(missing) > 3 else ""
-        )
-        super().__init__(
-            f"{len(missing)} {timeframe} candle(s) of {symbol} are not stored ({shown}): "
-            "ingest or backfill that range first"
-        )
-
-
-class FrameMismatchError(DataMissingError):
-    """A frame reference no longer materialises to the input it recorded."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What a bulk write did: rows inserted, replaced (incomplete -> more complete), and refused."""
-
-    inserted: int = 0
-    replaced: int = 0
-    duplicates: int = 0
-    conflicts: int = 0
-    conflict_times: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SeriesInfo:
-    """Overview of one stored series."""
-
-    symbol: str
-    timeframe: str
-    first_open_time: int
-    last_open_time: int
-    rows: int
-    gaps: int
-    missing: int
-    incomplete: int
 
 
 class CandleStore:
@@ -136,7 +103,7 @@ class CandleStore:
         prov = CandleSource(provenance).value
         if len(candles) == 0:
             return WriteResult()
-        staged = _arrow_batch(candles)
+        staged = arrow_batch(candles)
         n = staged.num_rows
         times = staged.column("open_time")
         lo, hi = int(times[0].as_py()), int(times[n - 1].as_py())
@@ -205,7 +172,7 @@ class CandleStore:
             try:
                 # a relation from Arrow, not register(): registering a view costs a catalog change
                 with self.db.transaction() as con:
-                    table = _candle_table(candles, source, provenance)
+                    table = candle_table(candles, source, provenance)
                     con.from_arrow(table).insert_into("candles")
                 return [NEW] * len(candles)
             except duckdb.ConstraintException:
@@ -230,7 +197,7 @@ class CandleStore:
         """
         if not candles:
             return []
-        staged = _candle_table(candles, source, provenance).append_column(
+        staged = candle_table(candles, source, provenance).append_column(
             "rn", pa.array(np.arange(len(candles), dtype=np.int64))
         )
         times = staged.column("open_time")
@@ -269,7 +236,7 @@ class CandleStore:
             SELECT s.*,
                 CASE
                     WHEN c.open_time IS NULL THEN 'new'
-                    WHEN {_SAME_VALUES} AND c.complete >= s.complete THEN 'same'
+                    WHEN {SAME_VALUES_SQL} AND c.complete >= s.complete THEN 'same'
                     WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
                          > coalesce(c.n_parts, 0)) THEN 'replace'
                     WHEN NOT c.complete THEN 'same'
@@ -466,53 +433,3 @@ class CandleStore:
         with self.db.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
         return int(row[0]) if row else 0
-
-
-def _arrow_batch(candles: pd.DataFrame) -> pa.Table:
-    """Return the numeric columns of a batch, sorted by time, as an Arrow table."""
-    t = candles["open_time"].to_numpy(dtype=np.int64)
-    order = None if bool(np.all(t[1:] > t[:-1])) else np.argsort(t, kind="stable")
-
-    def col(name: str, dtype: type) -> np.ndarray:
-        a = candles[name].to_numpy(dtype=dtype)
-        return a if order is None else a[order]
-
-    data: dict[str, pa.Array] = {c: pa.array(col(c, np.float64)) for c in VALUE_COLUMNS}
-    data = {"open_time": pa.array(col("open_time", np.int64)), **data}
-    if "n_parts" in candles:
-        data["n_parts"] = pa.array(col("n_parts", np.int32))
-        data["complete"] = pa.array(col("complete", np.bool_))
-    else:
-        data["n_parts"] = pa.nulls(len(t), pa.int32())
-        data["complete"] = pa.array(np.ones(len(t), dtype=np.bool_))
-    return pa.table(data)
-
-
-def _provenance_column(provenance: Provenance, n: int) -> list[str]:
-    """Return one provenance value per candle; refuse a list of the wrong length."""
-    if isinstance(provenance, str):
-        return [CandleSource(provenance).value] * n
-    values = [CandleSource(p).value for p in provenance]
-    if len(values) != n:
-        raise ValueError(f"{len(values)} provenance values for {n} candles: give one per candle")
-    return values
-
-
-def _candle_table(candles: Sequence[Candle], source: str, provenance: Provenance) -> pa.Table:
-    """Return closed candles of any series as rows of the ``candles`` table, in its order."""
-    n = len(candles)
-    return pa.table(
-        {
-            "symbol": [c.symbol for c in candles],
-            "timeframe": [c.timeframe for c in candles],
-            "open_time": pa.array([c.open_time for c in candles], pa.int64()),
-            **{
-                name: pa.array([getattr(c, name) for c in candles], pa.float64())
-                for name in VALUE_COLUMNS
-            },
-            "n_parts": pa.nulls(n, pa.int32()),
-            "complete": pa.array(np.ones(n, dtype=np.bool_)),
-            "source": [source] * n,
-            "provenance": _provenance_column(provenance, n),
-        }
-    )
