@@ -12,6 +12,7 @@ from ghostcandle.domain.errors import GhostcandleError
 from ghostcandle.engine.offline.trainer import EpochResult
 from ghostcandle.engine.runtime import LiveRequest, Runtime
 from ghostcandle.store.annotations import AnnotationStore
+from ghostcandle.store.candle_series import SeriesSpans
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.web.backtest_job import BacktestJobs
@@ -80,6 +81,7 @@ class Workspace:
     config: WebConfig
     db: Database
     candles: CandleStore
+    spans: SeriesSpans
     annotations: AnnotationStore
     hub: EventHub
     clock: Clock
@@ -104,6 +106,7 @@ class Workspace:
             config=config,
             db=db,
             candles=candles,
+            spans=SeriesSpans(db),
             annotations=annotations,
             hub=hub,
             clock=clk,

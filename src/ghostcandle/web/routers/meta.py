@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["status"])
 @router.get("/status")
 def status(ws: WorkspaceDep) -> dict[str, Any]:
     """Return the version, the stored series, the panels' availability and the server time."""
-    series = ws.candles.series()
+    series = ws.spans.current()  # kept up to date from what was added, not a full scan
     symbols = sorted({s.symbol for s in series})
     return {
         "version": __version__,
