@@ -2,9 +2,11 @@
 
 ``created -> starting -> running -> stopping -> stopped``; a start or a stop that goes wrong
 ends in ``failed`` (with a reason), and a replay or backtest that reached the end of its range
-ends in ``finished``. The states that end a session are terminal: a stopped session is not
-started again (a new session with the same id resumes its stored progress instead). The values
-are the strings stored in the sessions table and sent as JSON.
+ends in ``finished``. No session moves itself to ``interrupted``: the next process that opens
+the database for writing sets it on the rows a dead process left ``starting``, ``running`` or
+``stopping`` (a kill -9, a power cut). The states that end a session are terminal: a stopped
+session is not started again (a new session with the same id resumes its stored progress
+instead). The values are the strings stored in the sessions table and sent as JSON.
 
 >>> can_move(SessionState.RUNNING, SessionState.STOPPING)
 True
@@ -33,6 +35,7 @@ class SessionState(StrEnum):
     STOPPED = "stopped"
     FINISHED = "finished"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"
 
     @property
     def terminal(self) -> bool:
@@ -51,7 +54,11 @@ TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
     SessionState.STOPPED: frozenset(),
     SessionState.FINISHED: frozenset(),
     SessionState.FAILED: frozenset(),
+    SessionState.INTERRUPTED: frozenset(),
 }
+
+#: The states a stored row may be left in by a process that died: what ``interrupted`` replaces.
+LIVE_STATES = frozenset({SessionState.STARTING, SessionState.RUNNING, SessionState.STOPPING})
 
 #: The states a stop may end in.
 STOP_STATES = frozenset({SessionState.STOPPED, SessionState.FINISHED, SessionState.FAILED})

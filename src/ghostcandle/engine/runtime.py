@@ -64,6 +64,7 @@ from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.paper import PaperStore
+from ghostcandle.store.sessions import interrupt_dead
 
 log = logging.getLogger(__name__)
 # what callers import from here (the live start's settings live in ``engine.live_setup``)
@@ -117,6 +118,8 @@ class Runtime:
         self.db = db
         self.clock = clock
         self.exchange = exchange
+        # this process now writes the file: a session still live in it is a dead process's
+        interrupt_dead(db)
         self.bus = MessageBus(threaded=True, name="runtime-bus", max_queue=LIVE_QUEUE_MAX)
         self.structure = StructureEngine(self.bus, db)
         self.feed: LiveFeed | None = None

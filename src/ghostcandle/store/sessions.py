@@ -10,6 +10,8 @@ marker always agree.
 from __future__ import annotations
 
 import json
+import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import duckdb
 
 from ghostcandle.domain.errors import DataMissingError
-from ghostcandle.domain.session_state import SessionState
+from ghostcandle.domain.session_state import LIVE_STATES, SessionState
 from ghostcandle.store.db import Database
 
 #: The stored status is the session's state (``domain.session_state``).
@@ -63,6 +65,11 @@ class TrainingStepRecord:
     loss: float | None
     status: str
 
+
+log = logging.getLogger(__name__)
+
+#: the databases this process has already swept for dead sessions (see ``interrupt_dead``)
+_SWEPT: weakref.WeakSet[Database] = weakref.WeakSet()
 
 _COLS = (
     "session_id, kind, config, status, created_at, updated_at, progress_time, events, "
@@ -194,6 +201,27 @@ class SessionStore:
                     [status.value, now, json.dumps(dict(summary), default=str), session_id],
                 )
 
+    def mark_interrupted(self, keep: Sequence[str] = ()) -> list[str]:
+        """Set ``interrupted`` on every row left ``starting``/``running``/``stopping``; return
+        their ids, oldest first.
+
+        Only for the process that has just opened the database for writing, before its own
+        sessions start: DuckDB lets one process write a file, so such a row is from a process
+        that died. ``keep`` names rows never to touch. ``updated_at`` keeps the dead process's
+        last write.
+        """
+        with self.db.transaction() as con:
+            rows = con.execute(
+                "UPDATE loop_sessions SET status = $to WHERE status IN (SELECT unnest($live)) "
+                "AND session_id NOT IN (SELECT unnest($keep)) RETURNING session_id, created_at",
+                {
+                    "to": SessionState.INTERRUPTED.value,
+                    "live": sorted(s.value for s in LIVE_STATES),
+                    "keep": list(keep),
+                },
+            ).fetchall()
+        return [str(r[0]) for r in sorted(rows, key=lambda r: (r[1], r[0]))]
+
     def set_checkpoint(self, session_id: str, path: str, step: int, now: int) -> None:
         """Record a checkpoint of the session's learning model (outside its progress)."""
         with self.db.transaction() as con:
@@ -265,3 +293,23 @@ def _row(r: Sequence[Any]) -> SessionRow:
         summary=None if r[11] is None else json.loads(r[11]),
         start_step=0 if r[12] is None else int(r[12]),
     )
+
+
+def interrupt_dead(db: Database) -> list[str]:
+    """Mark the sessions a dead process left live ``interrupted``, once per opened ``db``.
+
+    Called where a writer starts (the runtime of ``serve``, a session's first open), before any
+    session of this process exists; later calls on the same ``db`` do nothing, so a session of
+    this process is never marked. A read-only ``db`` is left alone. Returns the marked ids.
+    """
+    if db.read_only or db in _SWEPT:
+        return []
+    _SWEPT.add(db)
+    ids = SessionStore(db).mark_interrupted()
+    if ids:
+        log.warning(
+            "%d session(s) were left running by a process that ended without stopping them, "
+            "now marked interrupted (resume one by starting it with the same id): %s",
+            len(ids), ", ".join(ids),
+        )  # fmt: skip
+    return ids

@@ -72,6 +72,7 @@ def _entry(
     return {
         "session_id": session,
         "session_kind": None if row is None else row.kind,
+        "session_status": None if row is None else row.status,
         "model": model,
         "learns": learns,
         "timeframe": tf,

@@ -35,6 +35,7 @@ from ghostcandle.engine.training.trainer import restore
 from ghostcandle.models.base import Model
 from ghostcandle.store.db import Database
 from ghostcandle.store.predictions import PENDING, PredictionRecord
+from ghostcandle.store.sessions import interrupt_dead
 
 
 class SessionWrites:
@@ -77,6 +78,7 @@ class SessionWrites:
         A new session's row is created (``starting``). Return the good steps so far.
         """
         key, sessions = self.session_id, self.stores.sessions
+        interrupt_dead(self.db)  # the first session of this process: earlier ones are dead
         row = sessions.get(key)
         train_steps = 0
         if row is None:

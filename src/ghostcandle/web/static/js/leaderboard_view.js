@@ -37,7 +37,7 @@ function row(e) {
     "tr",
     { class: e.learns ? "learns" : "baseline", "data-model": e.model, "data-session": e.session_id },
     el("td", {}, String(e.rank)),
-    el("td", {}, el("div", {}, e.learns ? e.model : `${e.model} (baseline)`), el("div", { class: "muted small" }, e.session_id)),
+    el("td", {}, el("div", {}, e.learns ? e.model : `${e.model} (baseline)`), el("div", { class: "muted small session-id", title: "session · its stored status" }, e.session_status ? `${e.session_id} · ${e.session_status}` : e.session_id)),
     el("td", {}, e.timeframe),
     el("td", { class: e.status === "ok" ? "" : "muted", title: e.status }, String(e.n)),
     skillCell(e),
