@@ -31,6 +31,9 @@ from ghostcandle.store.db import Database
 #: tables a worker's database holds but the merge leaves alone: its copy of the candles and the
 #: migration bookkeeping (the same migrations on both sides)
 _KEEP_OUT = {"candles", "schema_migrations"}
+#: derived tables without a key that a worker fills from the same candles the main database may
+#: already have them for: a row is copied only where none with these columns is stored
+_UNIQUE_BY = {"indicators": ("symbol", "timeframe", "open_time")}
 
 
 def replay_task(snapshot: str, folder: str, request: ReplayRequest) -> dict[str, Any]:
@@ -74,9 +77,16 @@ def replays_on_ray(
 def _copy(con: Any, table: str, part: str) -> str:
     """Return the statement copying ``part``'s rows of ``table`` into the main database.
 
-    A row a keyed table already holds (pivots, indicators: derived from the same candles) is
-    kept as it is; every other row is new (the sessions were checked absent).
+    A row a keyed table, or one of ``_UNIQUE_BY``, already holds (pivots, indicators: derived
+    from the same candles) is kept as it is; every other row is new (the sessions were checked
+    absent).
     """
+    if table in _UNIQUE_BY:
+        same = " AND ".join(f"m.{c} = p.{c}" for c in _UNIQUE_BY[table])
+        return (
+            f"INSERT INTO main.{table} SELECT * FROM {part}.{table} p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} m WHERE {same})"
+        )
     keyed = con.execute(
         "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database() "
         "AND table_name = $t AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",

@@ -84,9 +84,15 @@ class SeriesInfo:
 
 
 def arrow_batch(candles: pd.DataFrame) -> pa.Table:
-    """Return the numeric columns of a batch, sorted by time, as an Arrow table."""
+    """Return the numeric columns of a batch, sorted by time, as an Arrow table.
+
+    Refuses a batch holding an open time twice.
+    """
     t = candles["open_time"].to_numpy(dtype=np.int64)
     order = None if bool(np.all(t[1:] > t[:-1])) else np.argsort(t, kind="stable")
+    if order is not None and bool(np.any(t[order][1:] == t[order][:-1])):
+        # the table has no key to catch it (migration 3)
+        raise ValueError("a candle batch holds one open time twice: validate the batch first")
 
     def col(name: str, dtype: type) -> np.ndarray:
         a = candles[name].to_numpy(dtype=dtype)
@@ -131,3 +137,9 @@ def candle_table(candles: Sequence[Candle], source: str, provenance: Provenance)
             "provenance": provenance_column(provenance, n),
         }
     )
+
+
+def check_unique(candles: Sequence[Candle]) -> None:
+    """Refuse a batch holding one candle twice (the ``candles`` table has no key to catch it)."""
+    if len({(c.symbol, c.timeframe, c.open_time) for c in candles}) != len(candles):
+        raise ValueError("a candle batch holds one candle twice: validate the batch first")

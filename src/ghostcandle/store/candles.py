@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import cast
@@ -36,6 +37,7 @@ from ghostcandle.store.candle_records import (
     WriteResult,
     arrow_batch,
     candle_table,
+    check_unique,
 )
 from ghostcandle.store.db import Database
 
@@ -161,23 +163,22 @@ class CandleStore:
         """Write closed candles of any series; return each candle's verdict (see ``write_many_in``).
 
         ``newest`` maps a series to the open time of its newest stored candle, as the caller
-        knows it: when every candle is newer, they are inserted in one statement (the primary
-        key still guards the table: on a clash the batch is classified candle by candle).
+        knows it: when every candle is newer, they are inserted in one statement once a look at
+        the batch's range (by the ``open_time`` zone maps) finds none of its series stored there;
+        otherwise, and when the hint was wrong, the batch is classified candle by candle.
         """
         if not candles:
             return []
-        if newest is not None and all(
-            c.open_time > newest.get((c.symbol, c.timeframe), 2**62) for c in candles
-        ):
-            try:
-                # a relation from Arrow, not register(): registering a view costs a catalog change
-                with self.db.transaction() as con:
-                    table = candle_table(candles, source, provenance)
-                    con.from_arrow(table).insert_into("candles")
-                return [NEW] * len(candles)
-            except duckdb.ConstraintException:
-                pass  # someone stored some of them: classify below
         with self.db.transaction() as con:
+            if newest is not None and all(
+                c.open_time > newest.get((c.symbol, c.timeframe), 2**62) for c in candles
+            ):
+                check_unique(candles)
+                table = candle_table(candles, source, provenance)
+                if not _any_stored(con, table):
+                    # a relation from Arrow, not register(): registering costs a catalog change
+                    con.from_arrow(table).insert_into("candles")
+                    return [NEW] * len(candles)
             return self.write_many_in(con, candles, provenance=provenance, source=source)
 
     def write_many_in(
@@ -197,6 +198,7 @@ class CandleStore:
         """
         if not candles:
             return []
+        check_unique(candles)
         staged = candle_table(candles, source, provenance).append_column(
             "rn", pa.array(np.arange(len(candles), dtype=np.int64))
         )
@@ -226,9 +228,11 @@ class CandleStore:
     ) -> dict[str, int]:
         """Classify the ``rows`` query into ``gc_classified`` and apply the verdicts.
 
-        The one place of the write rules. ``stored_filter`` narrows the stored candles that can
-        match (the batch's range). Returns the count of each verdict; the caller drops
-        ``gc_classified``.
+        The one place of the write rules, and what keeps (symbol, timeframe, open_time) unique:
+        the table has no key (migration 3). ``stored_filter`` narrows the stored candles that can
+        match to the batch's range, on the classifying read and on the delete, so DuckDB skips
+        the row groups outside it by their ``open_time`` zone maps. Returns the count of each
+        verdict; the caller drops ``gc_classified``.
         """
         con.execute(
             f"""
@@ -264,9 +268,11 @@ class CandleStore:
             )
         if counts.get(REPLACE):
             con.execute(
-                """DELETE FROM candles c USING gc_classified s
-                WHERE s.verdict = 'replace' AND c.symbol = s.symbol
-                  AND c.timeframe = s.timeframe AND c.open_time = s.open_time"""
+                f"""DELETE FROM candles WHERE {stored_filter} AND EXISTS (
+                    SELECT 1 FROM gc_classified s WHERE s.verdict = 'replace'
+                      AND s.symbol = candles.symbol AND s.timeframe = candles.timeframe
+                      AND s.open_time = candles.open_time)""",
+                {k: params[k] for k in set(re.findall(r"\$(\w+)", stored_filter))},
             )
         if counts.get(NEW) or counts.get(REPLACE):
             con.execute(
@@ -433,3 +439,19 @@ class CandleStore:
         with self.db.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
         return int(row[0]) if row else 0
+
+
+def _any_stored(con: duckdb.DuckDBPyConnection, table: pa.Table) -> bool:
+    """Tell whether a stored candle of the batch's series lies in the batch's time range."""
+    times = table.column("open_time")
+    rows = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM candles WHERE open_time BETWEEN $lo AND $hi "
+        "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe) LIMIT 1)",
+        {
+            "lo": pc.min(times).as_py(),
+            "hi": pc.max(times).as_py(),
+            "syms": pc.unique(table.column("symbol")).to_pylist(),
+            "tfs": pc.unique(table.column("timeframe")).to_pylist(),
+        },
+    ).fetchall()
+    return int(rows[0][0]) > 0

@@ -1,4 +1,8 @@
-"""The indicator store: one row of ``INDICATOR_COLUMNS`` per candle, keyed like the candles."""
+"""The indicator store: one row of ``INDICATOR_COLUMNS`` per candle, unique like the candles.
+
+The table has no key (migration 11): a write deletes the stored rows at its open times, then
+inserts, in one transaction under the database's write lock.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ghostcandle.domain.indicators import INDICATOR_COLUMNS
 from ghostcandle.domain.timeframes import check_timeframe
@@ -39,7 +44,10 @@ class IndicatorStore:
         open_time: np.ndarray,
         values: np.ndarray,
     ) -> int:
-        """Write rows inside an open transaction ``con``; return how many."""
+        """Write rows inside an open transaction ``con``, replacing the stored ones at their times.
+
+        Returns how many; ``open_time`` must hold each time once.
+        """
         check_timeframe(timeframe)
         n = len(open_time)
         if n == 0:
@@ -56,12 +64,23 @@ class IndicatorStore:
         table = pa.Table.from_arrays(
             arrays, names=["symbol", "timeframe", "open_time", *INDICATOR_COLUMNS]
         )
+        t = table.column("open_time")
+        series = {"s": symbol, "tf": timeframe, "lo": pc.min(t).as_py(), "hi": pc.max(t).as_py()}
+        if pc.count_distinct(t).as_py() != n:
+            raise ValueError("an indicator batch holds one open time twice: give each once")
         con.register("gc_ind_staged", table)
         try:
+            # the range lets DuckDB skip the row groups outside it by their zone maps
             con.execute(
-                f"INSERT OR REPLACE INTO indicators SELECT symbol, timeframe, open_time, {_COLS} "
+                "DELETE FROM indicators WHERE symbol = $s AND timeframe = $tf "
+                "AND open_time BETWEEN $lo AND $hi "
+                "AND open_time IN (SELECT open_time FROM gc_ind_staged)",
+                series,
+            )
+            con.execute(
+                f"INSERT INTO indicators SELECT symbol, timeframe, open_time, {_COLS} "
                 "FROM gc_ind_staged"
-            ).fetchall()
+            )
         finally:
             con.unregister("gc_ind_staged")
         return n
