@@ -38,3 +38,33 @@ class ReplayClock:
         """Move the clock to ``t_ms`` (ignored if that is in the past)."""
         with self._lock:
             self._now = max(self._now, t_ms)
+
+
+class FeedClock:
+    """The market's clock in a live session: the wall clock, or the newest closed candle's
+    close time a feed delivered when that is later; never goes backwards.
+
+    A sped-up exchange simulator (``exchange-sim --speed 5``) stamps its candles with its own
+    time, which runs ahead of the wall clock: stamping training steps and ledger rows with the
+    wall clock would date them before candles already received. A candle is known once
+    delivered, so its close time is a time the market has reached; on a real exchange at real
+    speed the close times trail the wall clock and this is the wall clock.
+    """
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self.base: Clock = base or LiveClock()
+        self._now = 0
+        self._lock = threading.Lock()
+
+    def observe(self, close_ms: int) -> None:
+        """Note a delivered closed candle's close time (an older one changes nothing)."""
+        with self._lock:
+            self._now = max(self._now, close_ms)
+
+    def now_ms(self) -> int:
+        """Return the later of the wall clock and the newest close observed (never earlier
+        than any time returned before)."""
+        wall = self.base.now_ms()
+        with self._lock:
+            self._now = max(self._now, wall)
+            return self._now

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from ghostcandle.domain.actions import Action
-from ghostcandle.domain.clock import Clock
+from ghostcandle.domain.clock import Clock, FeedClock
 from ghostcandle.domain.errors import (
     ConflictError,
     IllegalTransitionError,
@@ -116,11 +116,17 @@ class Runtime:
         self, db: Database, clock: Clock, *, exchange: ExchangeConfig | None = None
     ) -> None:
         self.db = db
-        self.clock = clock
+        #: the sessions' clock: the wall clock, moved ahead by the candles the feed delivers
+        #: (a sped-up simulator's time runs ahead of it; see ``FeedClock``); the feed itself
+        #: keeps the wall clock (``wall_clock``) for its reconnects and health
+        self.clock = FeedClock(clock)
+        self.wall_clock = clock
         self.exchange = exchange
         # this process now writes the file: a session still live in it is a dead process's
         interrupt_dead(db)
         self.bus = MessageBus(threaded=True, name="runtime-bus", max_queue=LIVE_QUEUE_MAX)
+        # subscribed first: each candle moves the clock before any session handles it
+        self.bus.subscribe("candles.*", self._observe, name="feed-clock")
         self.structure = StructureEngine(self.bus, db)
         self.feed: LiveFeed | None = None
         #: the live sessions side by side, by session id (the newest last)
@@ -130,6 +136,9 @@ class Runtime:
         self.on_forming: FormingListener | None = None
         self.on_session: SessionListener | None = None
         self.on_feed_subs: list[Subscription] = []
+
+    def _observe(self, event: CandleCompletionEvent) -> None:
+        self.clock.observe(event.candle.close_time)
 
     # -- feed -----------------------------------------------------------------------------------
     def start_feed(self, *, wait_s: float = 60.0) -> None:
@@ -154,7 +163,7 @@ class Runtime:
             self.on_feed_subs.append(
                 self.bus.subscribe(forming_topic(symbol, tf), self._forming, name="ui-forming")
             )
-        self.feed = LiveFeed(self.db, self.bus, config, clock=self.clock).start()
+        self.feed = LiveFeed(self.db, self.bus, config, clock=self.wall_clock).start()
         if not self.feed.wait_started(wait_s):
             log.warning(
                 "the feed from %s did not load its history within %.0f s", ex.rest_url, wait_s
