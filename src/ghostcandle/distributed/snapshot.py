@@ -57,10 +57,15 @@ def open_snapshot(path: Path, symbol: str) -> Database:
 
 
 def load_candles(db: Database, path: Path, symbol: str) -> None:
-    """Copy the snapshot's candles of ``symbol`` into ``db`` (a worker's own database)."""
+    """Copy the snapshot's candles of ``symbol`` into ``db`` (a worker's own database).
+
+    ``candles`` has no key: a candle ``db`` already holds is not copied again.
+    """
     with db.transaction() as con:
         con.execute(
-            f"INSERT INTO candles SELECT * FROM read_parquet({literal(path)}) WHERE symbol = $s",
+            f"INSERT INTO candles SELECT * FROM read_parquet({literal(path)}) p "
+            "WHERE symbol = $s AND NOT EXISTS (SELECT 1 FROM candles c WHERE c.symbol = $s "
+            "AND c.timeframe = p.timeframe AND c.open_time = p.open_time)",
             {"s": symbol},
         )
 

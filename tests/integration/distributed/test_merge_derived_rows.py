@@ -1,13 +1,18 @@
-"""The Ray replay merge copies a worker's derived rows once (the indicators keep no key)."""
+"""A Ray replay worker's candle copy and its merged indicators hold each row once (no keys)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ghostcandle.distributed.replay import _merge
+from ghostcandle.distributed.snapshot import export_candles, load_candles
+from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.indicators import INDICATOR_COLUMNS
+from ghostcandle.domain.synthetic import synthetic_candles
+from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.indicators import IndicatorStore
 
@@ -42,3 +47,18 @@ def test_indicators_the_main_database_or_an_earlier_worker_holds_are_not_copied_
     assert got["open_time"].tolist() == (T0 + M * np.arange(20)).tolist()
     # a row already held is kept as it is, as a keyed table's INSERT OR IGNORE kept it
     np.testing.assert_array_equal(got["rsi_14"], [1.0] * 10 + [2.0] * 5 + [3.0] * 5)
+
+
+def test_a_worker_loads_its_symbols_candles_from_the_snapshot_once(tmp_path: Path) -> None:
+    with Database(tmp_path / "main.duckdb") as db:
+        for symbol in ("ETH/USDT", "BTC/USDT"):
+            df = synthetic_candles(50, "1m", start_ms=T0, seed=len(symbol))
+            CandleStore(db).write(symbol, "1m", df, provenance=CandleSource.FILE)
+        snapshot = export_candles(db, ["ETH/USDT", "BTC/USDT"], tmp_path)
+        expected = CandleStore(db).read("ETH/USDT", "1m")
+    with Database(tmp_path / "worker.duckdb") as worker:
+        load_candles(worker, snapshot, "ETH/USDT")
+        load_candles(worker, snapshot, "ETH/USDT")
+        rows = worker.con.execute("SELECT count(*), count(DISTINCT symbol) FROM candles").fetchone()
+        assert rows == (50, 1)
+        pd.testing.assert_frame_equal(CandleStore(worker).read("ETH/USDT", "1m"), expected)
