@@ -107,11 +107,17 @@ class FrameStore:
     ) -> None:
         """Insert ``frame_row`` rows inside an open transaction ``con`` (duplicates ignored).
 
-        Always through Arrow: cheaper for DuckDB than binding a tick's rows as parameters.
+        The table has no key (migration 24): a frame already stored, or given twice, is kept
+        as first stored. A frame's id is a hash of its decision time among the rest, so the
+        lookup of stored ones reads only the batch's decision-time range. Always through Arrow:
+        cheaper for DuckDB than binding a tick's rows as parameters.
         """
         if not rows:
             return
-        cols = list(zip(*rows, strict=True))
+        first: dict[object, tuple[object, ...]] = {}
+        for r in rows:
+            first.setdefault(r[0], r)
+        cols = list(zip(*first.values(), strict=True))
         table = pa.table(
             {
                 name: pa.array(
@@ -121,21 +127,38 @@ class FrameStore:
                 for name, col in zip(_COLUMNS, cols, strict=True)
             }
         )
+        times = cols[_COLUMNS.index("decision_time")]
         con.register("gc_frames", table)
         try:
-            con.execute("INSERT OR IGNORE INTO frames SELECT * FROM gc_frames")
+            con.execute(
+                "INSERT INTO frames SELECT * FROM gc_frames g WHERE g.frame_id NOT IN "
+                "(SELECT frame_id FROM frames WHERE decision_time BETWEEN $lo AND $hi)",
+                {"lo": min(times), "hi": max(times)},
+            )
         finally:
             con.unregister("gc_frames")
 
     def get(self, frame_id: str) -> FrameRef:
         """Return the stored reference ``frame_id``; raise ``DataMissingError`` if unknown."""
-        with self.db.cursor() as cur:
-            row = cur.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM frames WHERE frame_id = ?", [frame_id]
-            ).fetchone()
-        if row is None:
+        found = self.get_many([frame_id])
+        if frame_id not in found:
             raise DataMissingError(f"frame {frame_id} is not stored: check the frame id")
-        return _ref(row)
+        return found[frame_id]
+
+    def get_many(self, frame_ids: Iterable[str]) -> dict[str, FrameRef]:
+        """Return the stored references among ``frame_ids`` by id, in one read."""
+        ids = list(dict.fromkeys(frame_ids))
+        if not ids:
+            return {}
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM frames WHERE frame_id IN (SELECT unnest($ids))",
+                {"ids": ids},
+            ).fetchall()
+        out: dict[str, FrameRef] = {}
+        for r in rows:
+            out.setdefault(str(r[0]), _ref(r))
+        return out
 
     def timeframe_of(self, frame_id: str) -> str:
         """Return the timeframe whose next candle the frame's prediction targets."""

@@ -1,7 +1,10 @@
 """The prediction ledger: every prediction, pending until its target candle resolves or it expires.
 
-Rows are written in bulk (Arrow) and upserted by ``prediction_id``, so a prediction made and
-resolved between two flushes is written once, already resolved. Errors are relative:
+Append-only (migration 24): a prediction's row is written once when it is made
+(``prediction_rows``) and its outcome once when it settles (``prediction_outcomes``); the
+``predictions`` view joins them with the columns of a single table. No primary key: DuckDB holds
+one in memory per row, for ever; this one writer keeps each row and outcome unique. Errors are
+relative:
 ``price_error = |pred_close - actual_close| / actual_close`` and the same for volume.
 """
 
@@ -136,6 +139,31 @@ _OUTCOME: tuple[str, ...] = (
 )
 
 
+#: Columns of ``prediction_rows``: what was decided, written once at the prediction.
+DECISION: tuple[str, ...] = tuple(f for f in FIELDS if f not in _OUTCOME)
+#: Columns of ``prediction_outcomes``: whose outcome, when decided (for pruning), and what.
+_OUTCOME_ROW: tuple[str, ...] = ("prediction_id", "session_id", "decision_time", *_OUTCOME)
+#: The ``predictions`` view's select list over ``r`` (rows) and ``o`` (outcomes).
+_JOINED = ", ".join(
+    "coalesce(o.status, 'pending') AS status"
+    if f == "status"
+    else f"o.{f}"
+    if f in _OUTCOME
+    else f"r.{f}"
+    for f in FIELDS
+)
+_JOIN = (
+    "LEFT JOIN prediction_outcomes o "
+    "ON o.prediction_id = r.prediction_id AND o.decision_time = r.decision_time"
+)
+
+
+def _time_range(records: Sequence[PredictionRecord]) -> tuple[int, int]:
+    """Return the decision-time range of ``records`` (so a lookup prunes by time)."""
+    times = [r.decision_time for r in records]
+    return min(times), max(times)
+
+
 def _arrow_type(name: str) -> pa.DataType:
     if name in _INT:
         return pa.int64()
@@ -177,52 +205,73 @@ class PredictionLedger:
             self.write_in(con, records)
 
     def write_in(self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]) -> None:
-        """Upsert ``records`` inside an open transaction (a later state replaces an earlier)."""
+        """Upsert ``records`` inside an open transaction (a later state replaces an earlier).
+
+        Rows not stored yet are inserted; the outcomes of the given ids are replaced by the
+        given ones (a pending record has none). The session's writer uses ``insert_in`` and
+        ``outcome_in`` instead: it knows which rows are new, and each outcome is written once.
+        """
         if not records:
             return
-        latest = {r.prediction_id: r for r in records}
-        rows = list(latest.values())
-        table = pa.table(
-            {
-                name: pa.array([getattr(r, name) for r in rows], type=_arrow_type(name))
-                for name in FIELDS
-            }
+        rows = list({r.prediction_id: r for r in records}.values())
+        ids, lo, hi = [r.prediction_id for r in rows], *_time_range(rows)
+        stored = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT prediction_id FROM prediction_rows WHERE decision_time BETWEEN $lo AND $hi "
+                "AND prediction_id IN (SELECT unnest($ids))",
+                {"lo": lo, "hi": hi, "ids": ids},
+            ).fetchall()
+        }
+        con.execute(
+            "DELETE FROM prediction_outcomes WHERE decision_time BETWEEN $lo AND $hi "
+            "AND prediction_id IN (SELECT unnest($ids))",
+            {"lo": lo, "hi": hi, "ids": ids},
         )
-        con.register("gc_predictions", table)
-        try:
-            con.execute(
-                f"INSERT OR REPLACE INTO predictions ({', '.join(FIELDS)}) "
-                f"SELECT {', '.join(FIELDS)} FROM gc_predictions"
-            )
-        finally:
-            con.unregister("gc_predictions")
+        self._insert_rows(con, [r for r in rows if r.prediction_id not in stored])
+        self.outcome_in(con, [r for r in rows if r.status != PENDING])
 
     def insert_in(
         self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
     ) -> None:
         """Insert new predictions (never stored before) inside an open transaction.
 
-        Always through Arrow: binding a tick's dozen rows as ``VALUES`` parameters (hundreds of
-        them) costs DuckDB several times more than scanning an Arrow table of them.
+        A record already resolved or expired (made and settled between two flushes) has its
+        outcome written too. Always through Arrow: binding a tick's dozen rows as ``VALUES``
+        parameters (hundreds of them) costs DuckDB several times more than scanning an Arrow
+        table of them.
         """
-        if not records:
-            return
-        cols = ", ".join(FIELDS)
-        self._via_arrow(con, records, f"INSERT INTO predictions ({cols}) SELECT {cols} FROM")
+        self._insert_rows(con, records)
+        self.outcome_in(con, [r for r in records if r.status != PENDING])
+
+    def _insert_rows(
+        self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
+    ) -> None:
+        if records:
+            cols = ", ".join(DECISION)
+            self._via_arrow(
+                con,
+                records,
+                f"INSERT INTO prediction_rows ({cols}) SELECT {cols} FROM",
+                columns=DECISION,
+            )
 
     def outcome_in(
         self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
     ) -> None:
-        """Record the outcome (resolved or expired) of stored predictions, in one statement."""
+        """Record the outcome (resolved or expired) of predictions, in one append.
+
+        Each prediction's outcome is written once: the session hands a stored prediction's
+        outcome here exactly when it settles (``SessionWrites``).
+        """
         if not records:
             return
-        sets = ", ".join(f"{c} = v.{c}" for c in _OUTCOME)
+        cols = ", ".join(_OUTCOME_ROW)
         self._via_arrow(
             con,
             records,
-            f"UPDATE predictions SET {sets} FROM",
-            " v WHERE predictions.prediction_id = v.prediction_id",
-            columns=("prediction_id", *_OUTCOME),
+            f"INSERT INTO prediction_outcomes ({cols}) SELECT {cols} FROM",
+            columns=_OUTCOME_ROW,
         )
 
     def _via_arrow(
@@ -230,8 +279,7 @@ class PredictionLedger:
         con: duckdb.DuckDBPyConnection,
         records: Sequence[PredictionRecord],
         head: str,
-        tail: str = "",
-        columns: Sequence[str] = FIELDS,
+        columns: Sequence[str],
     ) -> None:
         table = pa.table(
             {
@@ -241,7 +289,7 @@ class PredictionLedger:
         )
         con.register("gc_predictions", table)
         try:
-            con.execute(f"{head} gc_predictions{tail}")
+            con.execute(f"{head} gc_predictions")
         finally:
             con.unregister("gc_predictions")
 
@@ -274,25 +322,35 @@ class PredictionLedger:
     def recent(
         self, session_id: str, limit: int = 50, *, timeframe: str | None = None
     ) -> list[PredictionRecord]:
-        """Return the newest predictions of a session (of one ``timeframe``), newest first."""
+        """Return the newest predictions of a session (of one ``timeframe``), newest first.
+
+        The newest rows are picked first and only then joined with their outcomes (the join
+        reads the outcomes of their time range, not the whole ledger).
+        """
         where, params = "session_id = ?", [session_id]
         if timeframe is not None:
             where, params = where + " AND timeframe = ?", [*params, timeframe]
-        return self._select(
-            where,
-            params,
-            f"ORDER BY decision_time DESC, model, timeframe, symbol LIMIT {int(limit)}",
-        )
+        order = "decision_time DESC, model, timeframe, symbol"
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"WITH r AS (SELECT * FROM prediction_rows WHERE {where} "
+                f"ORDER BY {order} LIMIT {int(limit)}) "
+                f"SELECT {_JOINED} FROM r {_JOIN} ORDER BY {order}",
+                list(params),
+            ).fetchall()
+        return [PredictionRecord(*r) for r in rows]
 
     def counts(self, session_id: str | None = None) -> dict[str, int]:
         """Return how many predictions are in each status (of one session, or all)."""
         with self.db.cursor() as cur:
             where, params = ("WHERE session_id = ?", [session_id]) if session_id else ("", [])
+            made = cur.execute(f"SELECT count(*) FROM prediction_rows {where}", params).fetchone()
             rows = cur.execute(
-                f"SELECT status, count(*) FROM predictions {where} GROUP BY status", params
+                f"SELECT status, count(*) FROM prediction_outcomes {where} GROUP BY status", params
             ).fetchall()
         out = {PENDING: 0, RESOLVED: 0, EXPIRED: 0}
         out.update({str(s): int(n) for s, n in rows})
+        out[PENDING] = (int(made[0]) if made else 0) - out[RESOLVED] - out[EXPIRED]
         return out
 
     def frame(
@@ -323,7 +381,7 @@ class PredictionLedger:
         """Return the newest decision time per ``(symbol, timeframe)`` of a session."""
         with self.db.cursor() as cur:
             rows = cur.execute(
-                "SELECT symbol, timeframe, max(decision_time) FROM predictions "
+                "SELECT symbol, timeframe, max(decision_time) FROM prediction_rows "
                 "WHERE session_id = ? GROUP BY symbol, timeframe",
                 [session_id],
             ).fetchall()
@@ -333,6 +391,7 @@ class PredictionLedger:
         """Return the session ids that have predictions."""
         with self.db.cursor() as cur:
             rows = cur.execute(
-                "SELECT session_id FROM predictions GROUP BY session_id ORDER BY max(created_at)"
+                "SELECT session_id FROM prediction_rows "
+                "GROUP BY session_id ORDER BY max(created_at)"
             ).fetchall()
         return [str(r[0]) for r in rows]

@@ -87,7 +87,7 @@ class SampleStore:
         unique = list({s.sample_id: s for s in items}.values())
         known = {s.sample_id: s for s in self._get(con, [s.sample_id for s in unique])}
         fresh = [s for s in unique if s.sample_id not in known]
-        stored_frames = self._frames(con, [s.frame.frame_id for s in fresh])
+        stored_frames = self._frames(con, [s.frame for s in fresh])
         frames = [stored_frames.get(s.frame.frame_id, s.frame) for s in fresh]
         made: list[Sample] = []
         read = self.rows.read(frames, con=con)
@@ -227,18 +227,25 @@ class SampleStore:
         return [by_id[i] for i in dict.fromkeys(sample_ids) if i in by_id]
 
     def _frames(
-        self, cur: duckdb.DuckDBPyConnection, frame_ids: Sequence[str]
+        self, cur: duckdb.DuckDBPyConnection, given: Sequence[FrameRef]
     ) -> dict[str, FrameRef]:
-        """Return the stored frames among ``frame_ids`` (their hashes are the reference)."""
-        if not frame_ids:
+        """Return the stored frames among ``given`` (their hashes are the reference).
+
+        A frame's id hashes its decision time, so only the given decision-time range is read.
+        """
+        if not given:
             return {}
+        times = [f.decision_time for f in given]
         rows = cur.execute(
             "SELECT frame_id, symbol, decision_time, model, model_version, target_time, "
             "windows, norm_params, input_hash FROM frames "
-            "WHERE frame_id IN (SELECT unnest($ids))",
-            {"ids": list(dict.fromkeys(frame_ids))},
+            "WHERE decision_time BETWEEN $lo AND $hi AND frame_id IN (SELECT unnest($ids))",
+            {"lo": min(times), "hi": max(times), "ids": list({f.frame_id: 0 for f in given})},
         ).fetchall()
-        return {str(r[0]): frame_from_row(str(r[0]), *r[1:]) for r in rows}
+        out: dict[str, FrameRef] = {}
+        for r in rows:
+            out.setdefault(str(r[0]), frame_from_row(str(r[0]), *r[1:]))
+        return out
 
     def _insert(self, con: duckdb.DuckDBPyConnection, samples: Sequence[Sample]) -> None:
         if not samples:

@@ -28,11 +28,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("learning")
     built = build_learning_db(tmp / "ws.duckdb", tmp / "test_cases")
     con = duckdb.connect(str(tmp / "ws.duckdb"))
-    con.execute(
-        "DELETE FROM predictions WHERE prediction_id = (SELECT min(prediction_id) FROM "
-        "predictions WHERE session_id = ? AND model = 'drift' AND status = 'resolved')",
+    gone = con.execute(
+        "SELECT min(prediction_id) FROM predictions "
+        "WHERE session_id = ? AND model = 'drift' AND status = 'resolved'",
         [LEARNING],
-    )
+    ).fetchone()
+    for table in ("prediction_outcomes", "prediction_rows"):
+        con.execute(f"DELETE FROM {table} WHERE prediction_id = ?", [gone[0] if gone else None])
     con.close()
     out = io.StringIO()
     with redirect_stdout(out):  # before the server holds the database

@@ -128,13 +128,9 @@ def _frame_times(
     db: Database, steps: Iterable[TrainingStepRecord], known: dict[str, tuple[int, int]]
 ) -> dict[str, tuple[int, int]]:
     """Return (decision, target) times of every frame trained; the ledger's, else the store's."""
-    frames = FrameStore(db)
     out = dict(known)
-    for fid in {f for s in steps for f in s.frame_ids} - set(known):
-        try:
-            ref = frames.get(fid)
-        except DataMissingError:
-            continue
+    wanted = {f for s in steps for f in s.frame_ids} - set(known)
+    for fid, ref in FrameStore(db).get_many(sorted(wanted)).items():
         if ref.target_time is not None:
             out[fid] = (ref.decision_time, ref.target_time)
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.events import CandleCompletionEvent, PivotEvent
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.engine.loop.coordinator import (
@@ -48,12 +47,13 @@ class Resolution:
         when their target closes, as they would have without the restart.
         """
         changed = self.resolver.recover(pending, candles, now)
-        for rec in self.resolver.pending():
-            if learner is not None and rec.model == learner:
-                try:
-                    self.coordinator.register(rec.timeframe, frames.get(rec.frame_id))
-                except DataMissingError:  # its frame was never stored: it cannot train
-                    log.warning("pending prediction %s has no stored frame", rec.prediction_id)
+        mine = [r for r in self.resolver.pending() if learner is not None and r.model == learner]
+        stored = frames.get_many(rec.frame_id for rec in mine)
+        for rec in mine:
+            if rec.frame_id in stored:
+                self.coordinator.register(rec.timeframe, stored[rec.frame_id])
+            else:  # its frame was never stored: it cannot train
+                log.warning("pending prediction %s has no stored frame", rec.prediction_id)
         return changed
 
     def on_candle(self, event: CandleCompletionEvent, now: int) -> list[PredictionRecord]:

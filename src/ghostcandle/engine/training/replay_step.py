@@ -239,6 +239,7 @@ def frames_source(db: Database, run: RunRow) -> BatchSource:
 
     def rebuild(rec: StepRecord) -> TrainingBatch:
         refs = rec.batch_refs
+        known.update(frames.get_many(f for f in rec.sample_ids if f not in known))
         samples = [
             TrainingSample(frame(fid), str(tf), int(action), TrainingSource.ONLINE)
             for fid, (tf, action) in zip(rec.sample_ids, refs["samples"], strict=True)

@@ -1,0 +1,192 @@
+"""The ledger and frames append-only (migration 24) on real DuckDB files.
+
+No primary key on ``prediction_rows``, ``prediction_outcomes`` or ``frames`` (DuckDB keeps one
+in memory per row, for ever); each row, outcome and frame is still stored once, and a database
+made before the change migrates with every row intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.window import WindowSpec
+from ghostcandle.store.db import Database
+from ghostcandle.store.frames import FrameStore, frame_row
+from ghostcandle.store.migrations import all_migrations
+from ghostcandle.store.predictions import FIELDS, PredictionLedger, PredictionRecord
+
+T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000
+SYM = "ETH/USDT"
+LEDGER_TABLES = ("prediction_rows", "prediction_outcomes", "frames")
+
+
+def _record(pid: str, t: int) -> PredictionRecord:
+    return PredictionRecord(
+        prediction_id=pid,
+        session_id="s1",
+        model="cnn",
+        model_version="v1",
+        symbol=SYM,
+        timeframe="1m",
+        frame_id="f" + pid,
+        decision_time=t,
+        target_open_time=t,
+        target_time=t + 60_000,
+        expires_at=t + 180_000,
+        ref_close=100.0,
+        pred_open=100.0,
+        pred_high=101.0,
+        pred_low=99.0,
+        pred_close=100.5,
+        pred_volume=10.0,
+        action="BUY",
+        p_hold=0.2,
+        p_buy=0.7,
+        p_sell=0.1,
+        confidence=0.7,
+        created_at=t,
+    )
+
+
+def _frame(fid: str, t: int, model: str = "cnn") -> FrameRef:
+    return FrameRef(
+        frame_id=fid,
+        model=model,
+        model_version="v1",
+        symbol=SYM,
+        decision_time=t,
+        windows=(WindowSpec("1m", t - 60_000, 120),),
+        norm_params={"1m.price_ref": 100.5},
+        input_hash="h" + fid,
+        target_time=t + 60_000,
+    )
+
+
+def _keys(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    return [
+        (str(t), str(c))
+        for t, c in con.execute(
+            "SELECT table_name, constraint_type FROM duckdb_constraints() "
+            "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND table_name IN "
+            "(SELECT unnest($t))",
+            {"t": list(LEDGER_TABLES)},
+        ).fetchall()
+    ]
+
+
+def _candle(t: int, close: float) -> Candle:
+    return Candle(SYM, "1m", t, 100.0, 100.4, 99.8, close, 8.0)
+
+
+def test_the_ledger_tables_hold_no_in_memory_key(db: Database) -> None:
+    assert _keys(db.con) == []
+
+
+def test_each_prediction_and_outcome_is_stored_once(db: Database) -> None:
+    ledger = PredictionLedger(db)
+    a, b, c = (_record(p, T0 + i * 60_000) for i, p in enumerate("abc"))
+    made_and_resolved = c.resolve(_candle(c.target_open_time, 100.3), at=c.target_time)
+    with db.transaction() as con:  # the session's writer: new rows (one already settled)
+        ledger.insert_in(con, [a, b, made_and_resolved])
+    done = a.resolve(_candle(T0, 99.7), at=T0 + 60_000)
+    with db.transaction() as con:  # a later flush: the outcomes of stored rows
+        ledger.outcome_in(con, [done, b.expire(T0 + 999_999)])
+    assert ledger.counts("s1") == {"pending": 0, "resolved": 2, "expired": 1}
+    assert ledger.get("a") == done
+    assert ledger.get("c") == made_and_resolved
+    assert [r.prediction_id for r in ledger.recent("s1")] == ["c", "b", "a"]
+    assert ledger.recent("s1", 1) == [made_and_resolved]
+    with db.cursor() as cur:
+        for table in ("prediction_rows", "prediction_outcomes", "predictions"):
+            n, distinct = cur.execute(
+                f"SELECT count(*), count(DISTINCT prediction_id) FROM {table}"
+            ).fetchone() or (0, 0)
+            assert n == distinct == 3, table
+
+
+def test_an_upsert_replaces_the_outcome_and_never_duplicates_the_row(db: Database) -> None:
+    ledger = PredictionLedger(db)
+    a = _record("a", T0)
+    ledger.write([a, a])
+    ledger.write([a.expire(T0 + 1)])
+    later = a.resolve(_candle(T0, 100.3), at=T0 + 2)
+    ledger.write([later])
+    assert ledger.get("a") == later
+    assert ledger.counts() == {"pending": 0, "resolved": 1, "expired": 0}
+    assert len(ledger.frame("s1", statuses=("resolved", "expired"))) == 1
+
+
+def test_a_frame_given_again_is_stored_once_as_first_given(db: Database) -> None:
+    frames = FrameStore(db)
+    first = _frame("x", T0)
+    other_tf = frame_row(first, "1h")
+    with db.transaction() as con:  # twice in one batch: the first is kept
+        frames.register_in(
+            con, [frame_row(first, "1m"), other_tf, frame_row(_frame("y", T0), "1m")]
+        )
+    frames.register_many([(first, "1h"), (_frame("z", T0 + 60_000), "1m")])  # again, later
+    assert frames.count() == 3
+    assert frames.timeframe_of("x") == "1m"
+    got = frames.get_many(["x", "z", "unknown"])
+    assert set(got) == {"x", "z"}
+    assert got["x"] == first
+
+
+def _old_database(path: Path) -> None:
+    """A database made before migration 24: the keyed tables, a few rows in them."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
+    )
+    for m in all_migrations():
+        if m.version < 24:
+            for sql in m.statements:
+                con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [m.version, m.name])
+    rows = [
+        _record("a", T0),
+        _record("b", T0 + 60_000).resolve(_candle(T0 + 60_000, 100.3), at=T0 + 120_000),
+        _record("c", T0 + 120_000).expire(T0 + 400_000),
+    ]
+    marks = ", ".join("?" for _ in FIELDS)
+    for r in rows:
+        con.execute(
+            f"INSERT INTO predictions ({', '.join(FIELDS)}) VALUES ({marks})",
+            [getattr(r, f) for f in FIELDS],
+        )
+    con.execute(
+        "INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        list(frame_row(_frame("x", T0), "1m")),
+    )
+    con.close()
+
+
+def test_a_database_made_before_migrates_with_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    _old_database(path)
+    con = duckdb.connect(str(path))
+    before = con.execute("SELECT * FROM predictions ORDER BY prediction_id").fetchall()
+    frames_before = con.execute("SELECT * FROM frames").fetchall()
+    con.close()
+    with Database(path) as db:
+        assert 24 in {
+            int(v) for (v,) in db.con.execute("SELECT version FROM schema_migrations").fetchall()
+        }
+        after = db.con.execute(
+            f"SELECT {', '.join(FIELDS)} FROM predictions ORDER BY prediction_id"
+        ).fetchall()
+        assert after == before
+        assert db.con.execute("SELECT * FROM frames").fetchall() == frames_before
+        assert _keys(db.con) == []
+        ledger = PredictionLedger(db)
+        assert ledger.counts() == {"pending": 1, "resolved": 1, "expired": 1}
+        assert [r.prediction_id for r in ledger.pending("s1")] == ["a"]
+        # and it goes on: the pending one settles once
+        with db.transaction() as con2:
+            ledger.outcome_in(con2, [_record("a", T0).expire(T0 + 500_000)])
+        assert ledger.counts() == {"pending": 0, "resolved": 1, "expired": 2}
