@@ -2,7 +2,7 @@
 
 Between two candles of a series the same read-only window (its hash and normalisation computed
 once) is handed out; a new candle makes a new one, equal to the store's window of that spec.
-The predictor's inputs, normalised per window and kept while the window lasts, are the bits of
+The inputs, normalised once per window for every model (``WindowCache.prepared``), are the bits of
 ``prepare_inputs`` of the same windows.
 """
 
@@ -55,3 +55,21 @@ def test_a_window_normalised_alone_is_the_bits_of_prepare_inputs(market: Databas
         assert alone.tobytes() == batch.windows[w.spec.timeframe].tobytes()
         merged.update(p)
     assert merged == params[0]
+
+
+def test_a_windows_input_is_prepared_once_per_candle_for_every_model(market: Database) -> None:
+    store = CandleStore(market)
+    cache = open_cache(store, [SYM], {"1m": 50}, START)
+    first = cache.window(SYM, "1m", 50)
+    held, params = cache.prepared(first)
+    assert cache.prepared(cache.window(SYM, "1m", 50))[0] is held  # a second model: no work
+    alone, p = prepare_window("1m", first.values)
+    assert held.tobytes() == alone.tobytes()
+    assert params == p
+    nxt = store.read(SYM, "1m", START, START + MINUTE_MS - 1)
+    cache.on_candle(next(iter(candles_from_frame(SYM, "1m", nxt))))
+    after = cache.window(SYM, "1m", 50)
+    renewed, _ = cache.prepared(after)
+    assert renewed is not held
+    assert renewed.tobytes() == prepare_window("1m", after.values)[0].tobytes()
+    assert renewed.tobytes() != held.tobytes()

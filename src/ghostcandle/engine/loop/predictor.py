@@ -19,7 +19,6 @@ from ghostcandle.domain.window import Window
 from ghostcandle.engine.loop.window_cache import WindowCache
 from ghostcandle.models.base import Model, ModelInputs
 from ghostcandle.models.depth_input import depth_window, with_depth
-from ghostcandle.models.inputs import prepare_window
 from ghostcandle.models.position_input import reads_position, with_position
 from ghostcandle.store.candles import MissingCandlesError
 from ghostcandle.store.depth import DepthStore, MissingDepthError
@@ -65,8 +64,6 @@ class Predictor:
         self.learns = first.learns
         self.timeframes = first.timeframes
         self.windows = dict(first.windows)
-        # each window's normalised input, kept while the cache hands out the same window
-        self._inputs: dict[tuple[str, str, int], tuple[Window, np.ndarray, dict[str, float]]] = {}
 
     def predict(
         self, cache: WindowCache, symbol: str, timeframe: str, decision_time: int, now: int
@@ -79,7 +76,7 @@ class Predictor:
         model = self.snapshot()
         windows = [cache.window(symbol, tf, n) for tf, n in model.windows.items()]
         specs = tuple(w.spec for w in windows)
-        inputs, params = self._prepared(symbol, windows)
+        inputs, params = _prepared(cache, windows)
         n = depth_window(model)
         if n:
             books, ok = (
@@ -144,21 +141,16 @@ class Predictor:
         )
         return PredictionMade(record, frame, model.learns)
 
-    def _prepared(self, symbol: str, windows: list[Window]) -> tuple[ModelInputs, dict[str, float]]:
-        """Return the normalised inputs of ``windows`` and their parameters (as one frame's).
 
-        The same bits as ``prepare_inputs`` of one sample: each window is normalised on its own,
-        so a window the cache hands out again (a coarser timeframe between its closes) is not
-        normalised again.
-        """
-        stacked: dict[str, np.ndarray] = {}
-        params: dict[str, float] = {}
-        for w in windows:
-            key = (symbol, w.spec.timeframe, w.spec.length)
-            held = self._inputs.get(key)
-            if held is None or held[0] is not w:
-                held = (w, *prepare_window(w.spec.timeframe, w.values))
-                self._inputs[key] = held
-            stacked[w.spec.timeframe] = held[1]
-            params.update(held[2])
-        return ModelInputs(windows=stacked), params
+def _prepared(cache: WindowCache, windows: list[Window]) -> tuple[ModelInputs, dict[str, float]]:
+    """Return the normalised inputs of ``windows`` and their parameters (as one frame's).
+
+    The same bits as ``prepare_inputs`` of one sample: each window is normalised on its own,
+    once per tick for every model and baseline of the session (``WindowCache.prepared``).
+    """
+    stacked: dict[str, np.ndarray] = {}
+    params: dict[str, float] = {}
+    for w in windows:
+        stacked[w.spec.timeframe], p = cache.prepared(w)
+        params.update(p)
+    return ModelInputs(windows=stacked), params

@@ -18,11 +18,12 @@ from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window, WindowSpec
+from ghostcandle.models.inputs import prepare_window
 from ghostcandle.store.candles import CandleStore, MissingCandlesError
 
 
 class _Series:
-    __slots__ = ("capacity", "n", "open_time", "values", "windows")
+    __slots__ = ("capacity", "inputs", "n", "open_time", "values", "windows")
 
     def __init__(self, capacity: int) -> None:
         # twice the capacity, compacted when full: appends stay O(1) amortised
@@ -33,13 +34,20 @@ class _Series:
         #: the windows handed out since the last change, by length (the same object to every
         #: model until a candle arrives: its hash and normalisation are computed once)
         self.windows: dict[int, Window] = {}
+        #: each handed-out window's normalised input and parameters, by length (the same
+        #: for every model and baseline: ``prepare_window`` reads nothing else)
+        self.inputs: dict[int, tuple[np.ndarray, dict[str, float]]] = {}
+
+    def changed(self) -> None:
+        self.windows.clear()
+        self.inputs.clear()
 
     def load(self, open_time: np.ndarray, values: np.ndarray) -> None:
         k = min(len(open_time), self.capacity)
         self.open_time[:k] = open_time[len(open_time) - k :]
         self.values[:k] = values[len(values) - k :]
         self.n = k
-        self.windows.clear()
+        self.changed()
 
     def append(self, t: int, row: tuple[float, float, float, float, float]) -> None:
         if self.n == len(self.open_time):
@@ -50,7 +58,7 @@ class _Series:
         self.open_time[self.n] = t
         self.values[self.n] = row
         self.n += 1
-        self.windows.clear()
+        self.changed()
 
     @property
     def last(self) -> int | None:
@@ -134,6 +142,21 @@ class WindowCache:
         window = Window(symbol, spec, t, values)
         s.windows[length] = window
         return window
+
+    def prepared(self, window: Window) -> tuple[np.ndarray, dict[str, float]]:
+        """Return ``window``'s normalised input and parameters (``models.inputs.prepare_window``).
+
+        Computed once per window the cache handed out, for every model reading it until the
+        series changes; a window not held here (another cache's) is prepared every time.
+        """
+        spec = window.spec
+        s = self._series.get((window.symbol, spec.timeframe))
+        if s is None or s.windows.get(spec.length) is not window:
+            return prepare_window(spec.timeframe, window.values)
+        held = s.inputs.get(spec.length)
+        if held is None:
+            held = s.inputs[spec.length] = prepare_window(spec.timeframe, window.values)
+        return held
 
 
 def open_cache(
