@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import cast
@@ -28,7 +27,6 @@ from ghostcandle.store.candle_records import (
     SAME,
     SAME_ATOL,
     SAME_RTOL,
-    SAME_VALUES_SQL,
     FrameMismatchError,
     MissingCandlesError,
     Provenance,
@@ -39,6 +37,7 @@ from ghostcandle.store.candle_records import (
     candle_table,
     check_unique,
 )
+from ghostcandle.store.candle_writes import any_stored, classify_and_apply
 from ghostcandle.store.db import Database
 
 __all__ = [
@@ -126,11 +125,12 @@ class CandleStore:
                 # fast path: nothing stored in the range, so every row is new
                 con.execute(f"INSERT INTO candles {rows}", series)
                 return WriteResult(inserted=n)
-            counts = self._classify_and_apply(
+            counts = classify_and_apply(
                 con,
                 rows,
                 "symbol = $sym AND timeframe = $tf AND open_time BETWEEN $lo AND $hi",
                 {**series, "lo": lo, "hi": hi},
+                self.clock.now_ms(),
             )
             conflict_times: list[int] = []
             if counts.get(CONFLICT):
@@ -175,7 +175,7 @@ class CandleStore:
             ):
                 check_unique(candles)
                 table = candle_table(candles, source, provenance)
-                if not _any_stored(con, table):
+                if not any_stored(con, table):
                     # a relation from Arrow, not register(): registering costs a catalog change
                     con.from_arrow(table).insert_into("candles")
                     return [NEW] * len(candles)
@@ -210,7 +210,9 @@ class CandleStore:
         )
         con.register("gc_staged", staged)
         try:
-            self._classify_and_apply(con, rows, "open_time BETWEEN $lo AND $hi", bounds)
+            classify_and_apply(
+                con, rows, "open_time BETWEEN $lo AND $hi", bounds, self.clock.now_ms()
+            )
             verdicts = con.execute("SELECT verdict FROM gc_classified ORDER BY rn").fetchnumpy()[
                 "verdict"
             ]
@@ -218,69 +220,6 @@ class CandleStore:
         finally:
             con.unregister("gc_staged")
         return [cast(Verdict, str(v)) for v in verdicts]
-
-    def _classify_and_apply(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        rows: str,
-        stored_filter: str,
-        params: dict[str, object],
-    ) -> dict[str, int]:
-        """Classify the ``rows`` query into ``gc_classified`` and apply the verdicts.
-
-        The one place of the write rules, and what keeps (symbol, timeframe, open_time) unique:
-        the table has no key (migration 3). ``stored_filter`` narrows the stored candles that can
-        match to the batch's range, on the classifying read and on the delete, so DuckDB skips
-        the row groups outside it by their ``open_time`` zone maps. Returns the count of each
-        verdict; the caller drops ``gc_classified``.
-        """
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE gc_classified AS
-            SELECT s.*,
-                CASE
-                    WHEN c.open_time IS NULL THEN 'new'
-                    WHEN {SAME_VALUES_SQL} AND c.complete >= s.complete THEN 'same'
-                    WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
-                         > coalesce(c.n_parts, 0)) THEN 'replace'
-                    WHEN NOT c.complete THEN 'same'
-                    ELSE 'conflict'
-                END AS verdict
-            FROM ({rows}) s
-            LEFT JOIN (SELECT * FROM candles WHERE {stored_filter}) c
-              ON c.symbol = s.symbol AND c.timeframe = s.timeframe
-             AND c.open_time = s.open_time
-            """,
-            params,
-        )
-        counts: dict[str, int] = {
-            str(k): int(v)
-            for k, v in con.execute(
-                "SELECT verdict, count(*) FROM gc_classified GROUP BY verdict"
-            ).fetchall()
-        }
-        if counts.get(CONFLICT):
-            con.execute(
-                f"""INSERT INTO candle_conflicts
-                SELECT symbol, timeframe, {_COLS}, source, ?, provenance FROM gc_classified
-                WHERE verdict = 'conflict'""",
-                [self.clock.now_ms()],
-            )
-        if counts.get(REPLACE):
-            con.execute(
-                f"""DELETE FROM candles WHERE {stored_filter} AND EXISTS (
-                    SELECT 1 FROM gc_classified s WHERE s.verdict = 'replace'
-                      AND s.symbol = candles.symbol AND s.timeframe = candles.timeframe
-                      AND s.open_time = candles.open_time)""",
-                {k: params[k] for k in set(re.findall(r"\$(\w+)", stored_filter))},
-            )
-        if counts.get(NEW) or counts.get(REPLACE):
-            con.execute(
-                f"""INSERT INTO candles
-                SELECT symbol, timeframe, {_COLS}, n_parts, complete, source, provenance
-                FROM gc_classified WHERE verdict IN ('new', 'replace') ORDER BY open_time"""
-            )
-        return counts
 
     # -- reads ----------------------------------------------------------------------------
     def read(
@@ -439,19 +378,3 @@ class CandleStore:
         with self.db.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM candle_conflicts").fetchone()
         return int(row[0]) if row else 0
-
-
-def _any_stored(con: duckdb.DuckDBPyConnection, table: pa.Table) -> bool:
-    """Tell whether a stored candle of the batch's series lies in the batch's time range."""
-    times = table.column("open_time")
-    rows = con.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM candles WHERE open_time BETWEEN $lo AND $hi "
-        "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe) LIMIT 1)",
-        {
-            "lo": pc.min(times).as_py(),
-            "hi": pc.max(times).as_py(),
-            "syms": pc.unique(table.column("symbol")).to_pylist(),
-            "tfs": pc.unique(table.column("timeframe")).to_pylist(),
-        },
-    ).fetchall()
-    return int(rows[0][0]) > 0

@@ -1,0 +1,98 @@
+"""The candle write rules in SQL: classify a batch against the stored candles in its range.
+
+``store.candles.CandleStore`` calls these inside its transaction; the ``candles`` table has no
+key (migration 3), so these are what keep (symbol, timeframe, open_time) unique.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ghostcandle.domain.candles import CANDLE_COLUMNS
+from ghostcandle.store.candle_records import CONFLICT, NEW, REPLACE, SAME_VALUES_SQL
+
+_COLS = ", ".join(CANDLE_COLUMNS)
+
+
+def classify_and_apply(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    stored_filter: str,
+    params: dict[str, object],
+    now_ms: int,
+) -> dict[str, int]:
+    """Classify the ``rows`` query into ``gc_classified`` and apply the verdicts.
+
+    The one place of the write rules, and what keeps (symbol, timeframe, open_time) unique:
+    the table has no key (migration 3). ``stored_filter`` narrows the stored candles that can
+    match to the batch's range, on the classifying read and on the delete, so DuckDB skips
+    the row groups outside it by their ``open_time`` zone maps. Returns the count of each
+    verdict; the caller drops ``gc_classified``. Refused candles are logged at ``now_ms``.
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE gc_classified AS
+        SELECT s.*,
+            CASE
+                WHEN c.open_time IS NULL THEN 'new'
+                WHEN {SAME_VALUES_SQL} AND c.complete >= s.complete THEN 'same'
+                WHEN NOT c.complete AND (s.complete OR coalesce(s.n_parts, 0)
+                     > coalesce(c.n_parts, 0)) THEN 'replace'
+                WHEN NOT c.complete THEN 'same'
+                ELSE 'conflict'
+            END AS verdict
+        FROM ({rows}) s
+        LEFT JOIN (SELECT * FROM candles WHERE {stored_filter}) c
+          ON c.symbol = s.symbol AND c.timeframe = s.timeframe
+         AND c.open_time = s.open_time
+        """,
+        params,
+    )
+    counts: dict[str, int] = {
+        str(k): int(v)
+        for k, v in con.execute(
+            "SELECT verdict, count(*) FROM gc_classified GROUP BY verdict"
+        ).fetchall()
+    }
+    if counts.get(CONFLICT):
+        con.execute(
+            f"""INSERT INTO candle_conflicts
+            SELECT symbol, timeframe, {_COLS}, source, ?, provenance FROM gc_classified
+            WHERE verdict = 'conflict'""",
+            [now_ms],
+        )
+    if counts.get(REPLACE):
+        con.execute(
+            f"""DELETE FROM candles WHERE {stored_filter} AND EXISTS (
+                SELECT 1 FROM gc_classified s WHERE s.verdict = 'replace'
+                  AND s.symbol = candles.symbol AND s.timeframe = candles.timeframe
+                  AND s.open_time = candles.open_time)""",
+            {k: params[k] for k in set(re.findall(r"\$(\w+)", stored_filter))},
+        )
+    if counts.get(NEW) or counts.get(REPLACE):
+        con.execute(
+            f"""INSERT INTO candles
+            SELECT symbol, timeframe, {_COLS}, n_parts, complete, source, provenance
+            FROM gc_classified WHERE verdict IN ('new', 'replace') ORDER BY open_time"""
+        )
+    return counts
+
+
+def any_stored(con: duckdb.DuckDBPyConnection, table: pa.Table) -> bool:
+    """Tell whether a stored candle of the batch's series lies in the batch's time range."""
+    times = table.column("open_time")
+    rows = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM candles WHERE open_time BETWEEN $lo AND $hi "
+        "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe) LIMIT 1)",
+        {
+            "lo": pc.min(times).as_py(),
+            "hi": pc.max(times).as_py(),
+            "syms": pc.unique(table.column("symbol")).to_pylist(),
+            "tfs": pc.unique(table.column("timeframe")).to_pylist(),
+        },
+    ).fetchall()
+    return int(rows[0][0]) > 0
