@@ -83,7 +83,52 @@ class SampleStore:
         the hash of its stored rows. A frame whose rows no longer hash as recorded makes its
         sample quarantined at once; a sample its rules refuse is stored ``excluded``.
         """
+        return self._record(con, items, now, rules or QualityRules())[0]
+
+    def record_verified_in(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        items: Sequence[NewSample],
+        *,
+        now: int,
+        rules: QualityRules | None = None,
+    ) -> Verified:
+        """Record samples inside ``con`` and return them verified, as ``verify`` would after.
+
+        One transaction, one read of the rows: a sample recorded now was judged on the rows
+        this transaction reads, so reading them again would find the same; a sample stored
+        before is re-read and verified inside ``con`` (quarantined there when changed).
+        """
         rules = rules or QualityRules()
+        _, made = self._record(con, items, now, rules)
+        ids = list(dict.fromkeys(s.sample_id for s in items))
+        known = [i for i in ids if i not in made]
+        found = {s.sample_id: s for s in self._get(con, known)} if known else {}
+        live = [s for s in found.values() if s.status is not SampleStatus.QUARANTINED]
+        read = self.rows.read([s.frame for s in live], con=con)
+        out = Verified(missing=[i for i in known if i not in found])
+        bad: dict[str, str] = {}
+        for i in ids:
+            s = made.get(i) or found.get(i)
+            if s is None:
+                continue
+            if s.status is SampleStatus.QUARANTINED:
+                out.held.append(s)
+                continue
+            if i in found and s.frame.windows and read.frame_hash(s.frame) != s.frame.input_hash:
+                bad[i] = _integrity(s.frame)
+            _judge(s, bad, rules, out)
+        self.quarantine_in(con, bad, now=now)
+        return out
+
+    def _record(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        items: Sequence[NewSample],
+        now: int,
+        rules: QualityRules,
+    ) -> tuple[list[Sample], dict[str, Sample]]:
+        """Store the samples not stored yet; return all of them and those made now, by id."""
         unique = list({s.sample_id: s for s in items}.values())
         known = {s.sample_id: s for s in self._get(con, [s.sample_id for s in unique])}
         fresh = [s for s in unique if s.sample_id not in known]
@@ -102,8 +147,9 @@ class SampleStore:
             made.append(_sample(s, frame, status, reason, quality, now))
         self.frames.register_in(con, [frame_row(m.frame, m.timeframe) for m in made])
         self._insert(con, made)
-        by_id = {**known, **{m.sample_id: m for m in made}}
-        return [by_id[s.sample_id] for s in items]
+        fresh_by_id = {m.sample_id: m for m in made}
+        by_id = {**known, **fresh_by_id}
+        return [by_id[s.sample_id] for s in items], fresh_by_id
 
     def quarantine_in(
         self, con: duckdb.DuckDBPyConnection, reasons: Mapping[str, str], *, now: int
@@ -190,17 +236,9 @@ class SampleStore:
         held = [s for s in found if s.status is SampleStatus.QUARANTINED]
         out = Verified(held=held, missing=missing)
         for s in live:
-            if not s.frame.windows:
-                bad[s.sample_id] = f"integrity: frame {s.frame.frame_id} is not stored"
-            elif read.frame_hash(s.frame) != s.frame.input_hash:
+            if s.frame.windows and read.frame_hash(s.frame) != s.frame.input_hash:
                 bad[s.sample_id] = _integrity(s.frame)
-            if s.sample_id in bad:
-                reason = bad[s.sample_id]
-                out.quarantined.append(replace(s, status=SampleStatus.QUARANTINED, reason=reason))
-            elif rules.exclusion(s.quality) is not None:
-                out.excluded.append(s)
-            else:
-                out.trainable.append(s)
+            _judge(s, bad, rules, out)
         if bad:
             with self.db.transaction() as con:
                 self.quarantine_in(con, bad, now=now)
@@ -258,6 +296,19 @@ class SampleStore:
             )
         finally:
             con.unregister("gc_samples")
+
+
+def _judge(s: Sample, bad: dict[str, str], rules: QualityRules, out: Verified) -> None:
+    """File a sample not quarantined before: quarantined now (``bad``), excluded or trainable."""
+    if not s.frame.windows:
+        bad[s.sample_id] = f"integrity: frame {s.frame.frame_id} is not stored"
+    if s.sample_id in bad:
+        reason = bad[s.sample_id]
+        out.quarantined.append(replace(s, status=SampleStatus.QUARANTINED, reason=reason))
+    elif rules.exclusion(s.quality) is not None:
+        out.excluded.append(s)
+    else:
+        out.trainable.append(s)
 
 
 def _integrity(frame: FrameRef) -> str:

@@ -2,10 +2,11 @@
 
 Every example the training policy hands over (a resolved candle, a confirmed pivot, a manual
 label) is recorded in the sample registry by reference before its batch is built, together with
-a pending outcome, in one transaction; then the registry reads the batch's samples back,
-re-verifying their integrity, and only the trainable ones are trained (a quarantined or
-excluded sample is left out and counted; training goes on). All of it runs on the session's
-batch-builder thread, never the thread that handles candle events.
+a pending outcome, in one transaction that also reads the batch's samples back verified
+(``SampleRegistry.record_verified_in``: the rows read to record a sample are the ones a re-read
+would find; a sample stored before is re-read), and only the trainable ones are trained (a
+quarantined or excluded sample is left out and counted; training goes on). All of it runs on
+the session's batch-builder thread, never the thread that handles candle events.
 
 The outcome validator runs on its own thread and validates each outcome once the candles of its
 horizon are stored (``on_candle`` only notes the time: O(1), no I/O). It resumes from the
@@ -90,10 +91,10 @@ class SessionSamples:
         ]  # fmt: skip
         pending = self.validator.pending_rows(requests)
         with self.registry.store.db.transaction() as con:
-            self.registry.record_in(con, news, at=now)
+            # recorded and read back verified in one transaction: one read of their rows
+            got = self.registry.record_verified_in(con, news, at=now)
             self.validator.store.insert_pending_in(con, pending)
         self.validator.note(pending)
-        got = self.registry.read([n.sample_id for n in news])
         ok = {s.sample_id for s in got.trainable}
         kept = [(s, n.sample_id) for s, n in zip(samples, news, strict=True) if n.sample_id in ok]
         c = self.counts

@@ -91,6 +91,27 @@ class SampleRegistry:
         self.counts.recorded += len(items)
         return made
 
+    def record_verified_in(
+        self, con: duckdb.DuckDBPyConnection, items: Sequence[NewSample], *, at: int
+    ) -> Verified:
+        """Record samples inside ``con`` and return them verified, as ``read`` would after.
+
+        The same answer as ``record_in`` then ``read``, in the caller's one transaction: a
+        sample recorded now is judged on the rows this transaction read (reading them again
+        finds the same), one stored before is re-read and verified (``SampleStore``).
+        """
+        got = self.store.record_verified_in(con, items, now=at, rules=self.rules)
+        self._count(len(items), got)
+        return got
+
+    def _count(self, recorded: int, got: Verified) -> None:
+        c = self.counts
+        c.recorded += recorded
+        c.reads += 1
+        c.trainable += len(got.trainable)
+        c.quarantined += len(got.quarantined)
+        c.excluded += len(got.excluded)
+
     # -- reading --------------------------------------------------------------------------
     def read(self, sample_ids: Sequence[str]) -> Verified:
         """Return the samples asked for, split into trainable, quarantined now, and excluded.
@@ -99,10 +120,7 @@ class SampleRegistry:
         before this returns. Unknown ids are listed in ``missing``.
         """
         got = self.store.verify(sample_ids, now=self.clock.now_ms(), rules=self.rules)
-        self.counts.reads += 1
-        self.counts.trainable += len(got.trainable)
-        self.counts.quarantined += len(got.quarantined)
-        self.counts.excluded += len(got.excluded)
+        self._count(0, got)
         return got
 
     def eligible(
