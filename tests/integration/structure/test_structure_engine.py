@@ -147,3 +147,32 @@ def test_engine_warms_up_only_from_candles_closed_before_the_event(
     full = compute_structure(SYM, TF, market)
     assert PivotStore(db).read(SYM, TF) == [p for p in full.pivots if p.confirmed_at <= cutoff]
     assert [e.pivot for e in got] == [p for p in full.pivots if p.confirmed_at == cutoff]
+
+
+def test_batched_indicator_rows_wait_for_their_batch_but_pivots_are_stored_first(
+    db: Database, market: pd.DataFrame
+) -> None:
+    # a replay batches indicator rows (flush_every): a pivot's commit stores the pivot before it
+    # is published and leaves the batch's indicator rows for their own flush
+    CandleStore(db).write(SYM, TF, market, provenance=CandleSource.FILE)
+    bus = MessageBus()
+    engine = StructureEngine(bus, db, flush_every=100)
+    engine.track(SYM, TF)
+    at_publish: list[tuple[bool, int]] = []
+
+    def check(event: PivotEvent) -> None:
+        stored = PivotStore(db).read(SYM, TF)
+        at_publish.append((event.pivot in stored, len(IndicatorStore(db).read(SYM, TF))))
+
+    DataProvider(bus).subscribe_pivot_events(check, SYM, TF)
+    for candle in candles_from_frame(SYM, TF, market):
+        bus.publish(candle_topic(SYM, TF), CandleCompletionEvent(SYM, TF, candle))
+    engine.close()
+    assert len(at_publish) > 20
+    assert all(stored for stored, _ in at_publish)
+    # indicator rows land in whole batches of 100, never with a pivot's commit
+    assert {n % 100 for _, n in at_publish} == {0}
+    full = compute_structure(SYM, TF, market)
+    assert PivotStore(db).read(SYM, TF) == full.pivots
+    ind = IndicatorStore(db).read(SYM, TF).drop(columns="open_time").to_numpy()
+    assert (np.isnan(ind) == np.isnan(full.indicators)).all()

@@ -73,6 +73,8 @@ class TrainingHandoff:
             clock=self.clock,
             step_timeout_s=self.config.step_timeout_s,
             checkpoint_key=self.config.session_id,
+            # synchronous: no prediction runs beside a step, so nothing needs it to yield
+            lower_priority=not self.config.synchronous_training,
             # every applied step is recorded so it can be replayed (``train replay-step``)
             recorder=session_recorder(self._frames.db, self.config.session_id, self.clock),
         ).start()

@@ -7,6 +7,8 @@ transaction, then publishes a ``PivotEvent`` per confirmed pivot (highs first, b
 lows) and a ``RapidMoveEvent`` per detected move. On the first event of a series it warms up
 from the stored candles that closed before the event's candle, and publishes nothing for them.
 A repeated or older candle is ignored (counted in ``stale``), so replays are idempotent.
+A replay may batch indicator rows (``flush_every``): pivots and moves are still stored before
+they are published, and the batched rows are committed with their batch, not with a pivot.
 
 Detected rapid moves are stored in ``rapid_moves`` with the pivots (warm-up ones too, as
 history); given a ``SampleRegistry`` and a model's windows, each live one is also recorded as a
@@ -173,12 +175,17 @@ class StructureEngine:
         self._subs.append(sub)
         return sub
 
-    def flush(self) -> None:
-        """Store the buffered indicator rows, pivots and rapid moves in one transaction."""
-        if not self._pending and not self._pending_pivots and not self._pending_moves:
+    def flush(self, *, indicators: bool = True) -> None:
+        """Store the buffered indicator rows, pivots and rapid moves in one transaction.
+
+        ``indicators=False`` stores the pivots and moves only (the indicator rows stay buffered
+        for the next full flush): what is about to be published, and nothing more.
+        """
+        rows_due = self._pending if indicators else []
+        if not rows_due and not self._pending_pivots and not self._pending_moves:
             return
         groups: dict[tuple[str, str], list[tuple[int, tuple[float, ...]]]] = {}
-        for symbol, tf, t, row in self._pending:
+        for symbol, tf, t, row in rows_due:
             groups.setdefault((symbol, tf), []).append((t, row))
         with self.db.transaction() as con:
             for (symbol, tf), rows in groups.items():
@@ -195,7 +202,8 @@ class StructureEngine:
                 for m in self._pending_moves:
                     sample = rapid_move_sample(m, self.sample_windows)
                     self.samples.record_in(con, [sample], at=m.detected_at)
-        self._pending.clear()
+        if indicators:
+            self._pending.clear()
         self._pending_pivots.clear()
         self._pending_moves.clear()
 
@@ -253,8 +261,11 @@ class StructureEngine:
         self._pending.append((event.symbol, event.timeframe, candle.open_time, row))
         self._pending_pivots.extend(pivots)
         self._pending_moves.extend(moves)
-        if pivots or moves or len(self._pending) >= self.flush_every:
-            self.flush()
+        full = len(self._pending) >= self.flush_every
+        if pivots or moves or full:
+            # pivots and moves are stored before they are published; batched indicator rows
+            # wait for their batch (a pivot's commit need not carry them)
+            self.flush(indicators=full)
         self.stats.candles += 1
         self.stats.pivots += len(pivots)
         self.stats.rapid_moves += len(moves)
