@@ -28,7 +28,7 @@ from ghostcandle.store.sample_rows import (
     sample_from_row,
     sample_table,
 )
-from ghostcandle.store.sample_windows import FrameRows
+from ghostcandle.store.sample_windows import FrameRows, FramesRead
 
 
 @dataclass(frozen=True)
@@ -100,22 +100,15 @@ class SampleStore:
         before is re-read and verified inside ``con`` (quarantined there when changed).
         """
         rules = rules or QualityRules()
-        _, made = self._record(con, items, now, rules)
-        ids = list(dict.fromkeys(s.sample_id for s in items))
-        known = [i for i in ids if i not in made]
-        found = {s.sample_id: s for s in self._get(con, known)} if known else {}
-        live = [s for s in found.values() if s.status is not SampleStatus.QUARANTINED]
-        read = self.rows.read([s.frame for s in live], con=con)
-        out = Verified(missing=[i for i in known if i not in found])
+        _, made, known, read = self._record(con, items, now, rules, read_known=True)
+        out = Verified(missing=[])
         bad: dict[str, str] = {}
-        for i in ids:
-            s = made.get(i) or found.get(i)
-            if s is None:
-                continue
+        for i in dict.fromkeys(s.sample_id for s in items):
+            s = made.get(i) or known[i]
             if s.status is SampleStatus.QUARANTINED:
                 out.held.append(s)
                 continue
-            if i in found and s.frame.windows and read.frame_hash(s.frame) != s.frame.input_hash:
+            if i in known and s.frame.windows and read.frame_hash(s.frame) != s.frame.input_hash:
                 bad[i] = _integrity(s.frame)
             _judge(s, bad, rules, out)
         self.quarantine_in(con, bad, now=now)
@@ -127,16 +120,24 @@ class SampleStore:
         items: Sequence[NewSample],
         now: int,
         rules: QualityRules,
-    ) -> tuple[list[Sample], dict[str, Sample]]:
-        """Store the samples not stored yet; return all of them and those made now, by id."""
+        *,
+        read_known: bool = False,
+    ) -> tuple[list[Sample], dict[str, Sample], dict[str, Sample], FramesRead]:
+        """Store the samples not stored yet.
+
+        Return all of them, those made now and those stored before (by id), and the rows read:
+        the new samples' windows, and with ``read_known`` the live stored ones' too (one read).
+        """
         unique = list({s.sample_id: s for s in items}.values())
         known = {s.sample_id: s for s in self._get(con, [s.sample_id for s in unique])}
         fresh = [s for s in unique if s.sample_id not in known]
         stored_frames = self._frames(con, [s.frame for s in fresh])
         frames = [stored_frames.get(s.frame.frame_id, s.frame) for s in fresh]
         made: list[Sample] = []
-        read = self.rows.read(frames, con=con)
-        for s, given, quality in zip(fresh, frames, read.quality(rules), strict=True):
+        live = [k.frame for k in known.values() if k.status is not SampleStatus.QUARANTINED]
+        read = self.rows.read([*frames, *live] if read_known else frames, con=con)
+        qualities = read.quality(rules)[: len(frames)]
+        for s, given, quality in zip(fresh, frames, qualities, strict=True):
             found = read.frame_hash(given)
             frame = given if given.input_hash else replace(given, input_hash=found)
             status, reason = SampleStatus.OK, ""
@@ -149,7 +150,7 @@ class SampleStore:
         self._insert(con, made)
         fresh_by_id = {m.sample_id: m for m in made}
         by_id = {**known, **fresh_by_id}
-        return [by_id[s.sample_id] for s in items], fresh_by_id
+        return [by_id[s.sample_id] for s in items], fresh_by_id, known, read
 
     def quarantine_in(
         self, con: duckdb.DuckDBPyConnection, reasons: Mapping[str, str], *, now: int

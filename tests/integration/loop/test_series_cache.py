@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from ghostcandle.domain.candle_sources import CandleSource
-from ghostcandle.domain.candles import VALUE_COLUMNS
+from ghostcandle.domain.candles import VALUE_COLUMNS, candles_from_frame
+from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
-from ghostcandle.engine.training.batches import SeriesCache
+from ghostcandle.domain.training_sources import TrainingSource
+from ghostcandle.domain.window import WindowSpec
+from ghostcandle.engine.training.batches import SeriesCache, build_batch
+from ghostcandle.engine.training.policy import TrainingSample
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
+from ghostcandle.store.frames import FrameStore
 
 from .conftest import SYM, T0
 
@@ -49,5 +54,63 @@ def test_candles_stored_after_a_read_are_found_next_time(db: Database) -> None:
     t, v = cache.read(SYM, "1m", T0, T0 + 59 * MINUTE_MS)
     et, ev = _store(store, T0, T0 + 59 * MINUTE_MS)
     assert len(t) == 60
+    assert np.array_equal(t, et)
+    assert np.array_equal(v, ev)
+
+
+def _frame(store: CandleStore, end: int, length: int = 30) -> FrameRef:
+    spec = WindowSpec("1m", end, length)
+    decision = end + MINUTE_MS
+    return FrameRef(
+        frame_id=make_frame_id("test", SYM, decision, (spec,)),
+        model="test",
+        model_version="1",
+        symbol=SYM,
+        decision_time=decision,
+        windows=(spec,),
+        input_hash=frame_hash([store.window(SYM, spec)]),
+        target_time=decision + MINUTE_MS,
+    )
+
+
+def test_a_cache_extended_by_event_candles_builds_the_store_batch_bit_for_bit(
+    market: Database,
+) -> None:
+    # a session hands the builder its events' candles: the newest candles of a batch (windows
+    # and targets) then come from memory, and the batch is the one read from the store
+    store, frames = CandleStore(market), FrameStore(market, CandleStore(market))
+    day = store.read(SYM, "1m", T0, T0 + 400 * MINUTE_MS)
+    events = {c.open_time: c for c in candles_from_frame(SYM, "1m", day)}
+    fed = SeriesCache(store)
+    fed.read(SYM, "1m", T0, T0 + 100 * MINUTE_MS)
+    gap = T0 + 300 * MINUTE_MS
+    assert not fed.extend(events[gap])  # not right after what is cached: left to a read
+    for k in range(101, 200):
+        assert fed.extend(events[T0 + k * MINUTE_MS])
+    reads = fed.reads
+    windows, tfs = {"1m": 30}, ["1m"]
+    samples = [
+        TrainingSample(_frame(store, T0 + e * MINUTE_MS), "1m", e % 3, TrainingSource.CANDLE)
+        for e in (120, 150, 196, 197)
+    ]
+    now = T0 + 200 * MINUTE_MS  # the newest sample's target closed at now
+    got = build_batch(frames, samples, windows, tfs, now, fed)
+    assert fed.reads == reads  # every candle came from memory
+    expected = build_batch(frames, samples, windows, tfs, now, SeriesCache(store))
+    assert got is not None
+    assert expected is not None
+    assert got.frame_ids == expected.frame_ids
+    assert got.dropped == expected.dropped == 0
+    for tf in windows:
+        assert np.array_equal(got.batch.inputs.windows[tf], expected.batch.inputs.windows[tf])
+    assert got.batch.targets.keys() == expected.batch.targets.keys() == {"1m"}
+    assert not np.isnan(expected.batch.targets["1m"]).any()  # every target read, the newest too
+    for tf, target in expected.batch.targets.items():
+        assert np.array_equal(got.batch.targets[tf], target, equal_nan=True)
+    assert np.array_equal(got.batch.actions, expected.batch.actions)
+    # past the cached candles a batch reads the store again, exactly as before
+    t, v = fed.read(SYM, "1m", T0 + 150 * MINUTE_MS, T0 + 260 * MINUTE_MS)
+    et, ev = _store(store, T0 + 150 * MINUTE_MS, T0 + 260 * MINUTE_MS)
+    assert fed.reads == reads + 1
     assert np.array_equal(t, et)
     assert np.array_equal(v, ev)

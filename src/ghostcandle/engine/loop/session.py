@@ -239,6 +239,7 @@ class LoopSession:
         if writes.due(t, self.config.flush_every):
             self._flush()
         self._predicting.learn(event)
+        self._training.on_candle(event.candle)  # before a batch its resolution may train
         if self._training.samples is not None:
             self._training.samples.on_candle(t)
         for rec in self._resolution.on_candle(event, now):

@@ -2,7 +2,9 @@
 
 The policy decides, on the bus thread, which frames to learn and when; building a batch (reading
 the frames' candles back from the store) happens on one builder thread, so the event handler
-never waits for it; the trainer applies the steps one at a time on its own thread. Every
+never waits for it; the trainer applies the steps one at a time on its own thread. The candles
+of the session's events are handed to the builder (``on_candle``), which extends its candle
+cache with those closed by a batch's time instead of reading them back from the store. Every
 finished step (good or not) lands in the step log, which the next flush takes. Before a batch
 is built, its samples are recorded in the sample registry and read back verified
 (``sample_keeping.py``): only trainable ones are trained. With
@@ -12,12 +14,15 @@ backtest).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ghostcandle.domain.actions import Action
+from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.training_modes import TrainingMode
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.sample_keeping import SessionSamples
@@ -29,6 +34,9 @@ from ghostcandle.engine.training.trainer import StepReport, Trainer
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window
 from ghostcandle.store.frames import FrameStore
+
+#: The most event candles held for the builder between two batches.
+_SEEN = 4096
 
 #: Called on the trainer's thread with every finished step.
 OnStep = Callable[[StepReport], None]
@@ -59,6 +67,10 @@ class TrainingHandoff:
         self._frames = frames
         # read by the builder thread only
         self._series = SeriesCache(frames.candles)
+        # closed candles from the bus thread, taken by the builder (bounded: a candle that
+        # falls off is read from the store instead)
+        self._seen: deque[Candle] = deque(maxlen=_SEEN)
+        self._learns = model.learns and self.policy.mode is not TrainingMode.NONE
         self._builder: ThreadPoolExecutor | None = None
         self._on_step = on_step
 
@@ -87,6 +99,11 @@ class TrainingHandoff:
         """Return the learning model's last published weights (read-only use)."""
         assert self.trainer is not None, "start() the session first"
         return self.trainer.snapshot.model
+
+    def on_candle(self, candle: Candle) -> None:
+        """Note a closed candle (stored before its event) for the next batches (O(1))."""
+        if self._learns:
+            self._seen.append(candle)
 
     def label(self, frame: FrameRef, timeframe: str, action: Action) -> None:
         """Train ``frame`` with ``action`` now (manual mode; other modes refuse)."""
@@ -118,6 +135,9 @@ class TrainingHandoff:
     ) -> Future[StepReport] | None:
         assert self.trainer is not None
         model = self._model
+        seen = self._seen
+        while seen and seen[0].close_time <= now:  # only candles known at the batch's time
+            self._series.extend(seen.popleft())
         if self.samples is not None:
             samples = self.samples.vet(samples, now).samples
             if not samples:

@@ -7,7 +7,9 @@ candles were changed or are missing are dropped and counted, never silently alte
 Consecutive batches read nearly the same candles (the newest samples move one candle on), so a
 ``SeriesCache`` keeps what one batch read and the next reads only the candles after it. A
 sample that does not match from the cache is tried again on a fresh read of the store, so the
-cache never drops a sample that the store would have given.
+cache never drops a sample that the store would have given. A session also hands the cache the
+candles of its events (``extend``: an event is published only once its candle is stored, so it
+holds what the store holds), so the newest candles a batch needs come from memory, not a read.
 
 A built batch carries its ``source_refs`` (the frame ids, each sample's timeframe and label,
 ``now`` and the model's shape), from which a recorded step rebuilds it (``replay_step.py``).
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ghostcandle.domain.candles import VALUE_COLUMNS
+from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
 from ghostcandle.domain.frames import FrameRef, frame_hash
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window
@@ -76,6 +78,26 @@ class SeriesCache:
         self._series[(symbol, timeframe)] = (lo, min(covered, last), t, v)
         j = int(np.searchsorted(t, hi, side="right"))
         return t[:j], v[:j]
+
+    def extend(self, candle: Candle) -> bool:
+        """Add a stored candle right after what its series covers; return whether it was added.
+
+        Anything else (an uncached series, a gap, an older candle) is left to the next read.
+        """
+        key = (candle.symbol, candle.timeframe)
+        got = self._series.get(key)
+        if got is None:
+            return False
+        lo, covered, t, v = got
+        if not len(t) or int(t[-1]) != covered:
+            return False
+        if candle.open_time != covered + duration_ms(candle.timeframe):
+            return False
+        row = [candle.open, candle.high, candle.low, candle.close, candle.volume]
+        t = np.append(t, np.int64(candle.open_time))
+        v = np.concatenate([v, np.array([row], dtype=np.float64)])
+        self._series[key] = (lo, candle.open_time, t, v)
+        return True
 
     def _read(self, symbol: str, timeframe: str, lo: int, hi: int) -> Arrays:
         self.reads += 1
