@@ -75,11 +75,12 @@ class FramesRead:
             hashes.append(self._hashes[key])
         return combine_hashes(hashes)
 
-    def quality(self, rules: QualityRules) -> list[SampleQuality]:
-        """Return the quality of every frame's windows at its decision time."""
-        parts: list[list[WindowQuality]] = [[] for _ in self.frames]
+    def quality(self, rules: QualityRules, first: int | None = None) -> list[SampleQuality]:
+        """Return the quality of every frame's windows at its decision time (the ``first``)."""
+        frames = self.frames[:first]
+        parts: list[list[WindowQuality]] = [[] for _ in frames]
         groups: dict[tuple[Series, int], list[tuple[int, WindowSpec, int]]] = {}
-        for k, f in enumerate(self.frames):
+        for k, f in enumerate(frames):
             for s in f.windows:
                 groups.setdefault(((f.symbol, s.timeframe), self._cluster(f.symbol, s)), []).append(
                     (k, s, f.decision_time)

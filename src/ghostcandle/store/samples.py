@@ -136,7 +136,7 @@ class SampleStore:
         made: list[Sample] = []
         live = [k.frame for k in known.values() if k.status is not SampleStatus.QUARANTINED]
         read = self.rows.read([*frames, *live] if read_known else frames, con=con)
-        qualities = read.quality(rules)[: len(frames)]
+        qualities = read.quality(rules, len(frames))
         for s, given, quality in zip(fresh, frames, qualities, strict=True):
             found = read.frame_hash(given)
             frame = given if given.input_hash else replace(given, input_hash=found)
