@@ -36,9 +36,16 @@ def test_cache_extends_by_new_candles_and_equals_the_store(market: Database) -> 
         assert np.array_equal(t, et)
         assert np.array_equal(v, ev)
     assert cache.reads == 5  # one full read, then only the newer candles each time
-    t, _ = cache.read(SYM, "1m", lo - MINUTE_MS, hi)  # older than cached: a full read again
+    t, _ = cache.read(SYM, "1m", lo - MINUTE_MS, hi)  # older than cached: only those are read
     assert cache.reads == 6
     assert t[0] == lo - MINUTE_MS
+    # what was cached stays: a batch of newer samples, then one with older ones, read nothing
+    for a, b in ((lo + 50 * MINUTE_MS, hi + 12 * MINUTE_MS), (lo, hi)):
+        t, v = cache.read(SYM, "1m", a, b)
+        et, ev = _store(store, a, b)
+        assert np.array_equal(t, et)
+        assert np.array_equal(v, ev)
+    assert cache.reads == 6
 
 
 def test_candles_stored_after_a_read_are_found_next_time(db: Database) -> None:
@@ -114,3 +121,21 @@ def test_a_cache_extended_by_event_candles_builds_the_store_batch_bit_for_bit(
     assert fed.reads == reads + 1
     assert np.array_equal(t, et)
     assert np.array_equal(v, ev)
+
+
+def test_the_cache_keeps_at_most_keep_candles_beyond_those_asked_for(market: Database) -> None:
+    store = CandleStore(market)
+    cache = SeriesCache(store)
+    cache.KEEP = 50
+    lo = T0 + 100 * MINUTE_MS
+    cache.read(SYM, "1m", lo, lo + 99 * MINUTE_MS)
+    t, v = cache.read(SYM, "1m", lo + 90 * MINUTE_MS, lo + 199 * MINUTE_MS)  # 110 asked: all kept
+    et, ev = _store(store, lo + 90 * MINUTE_MS, lo + 199 * MINUTE_MS)
+    assert np.array_equal(t, et)
+    assert np.array_equal(v, ev)
+    reads = cache.reads
+    t, _ = cache.read(SYM, "1m", lo + 150 * MINUTE_MS, lo + 199 * MINUTE_MS)
+    assert len(t) == 50
+    assert cache.reads == reads  # cached
+    cache.read(SYM, "1m", lo, lo + 10 * MINUTE_MS)  # dropped as the oldest: read again
+    assert cache.reads == reads + 1

@@ -53,6 +53,9 @@ FRAMES = "frames"
 class SeriesCache:
     """Candles read for recent batches, per series; use it from one thread (the builder)."""
 
+    #: the most candles kept per series beyond those a read asks for
+    KEEP = 8192
+
     def __init__(self, candles: CandleStore) -> None:
         self.candles = candles
         # (symbol, tf) -> (first open time covered, last open time covered, open_time, values)
@@ -60,24 +63,35 @@ class SeriesCache:
         self.reads = 0
 
     def read(self, symbol: str, timeframe: str, lo: int, hi: int, *, fresh: bool = False) -> Arrays:
-        """Return the stored candles with ``lo <= open_time <= hi`` (``fresh``: from the store)."""
+        """Return the stored candles with ``lo <= open_time <= hi`` (``fresh``: from the store).
+
+        What is cached is kept (up to ``KEEP`` candles, never those asked for): an older range
+        reads only the candles before the cached ones, a newer one only those after.
+        """
         got = None if fresh else self._series.get((symbol, timeframe))
-        if got is None or lo < got[0]:
+        if got is None:
             t, v = self._read(symbol, timeframe, lo, hi)
-            covered = hi
+            first, covered = lo, hi
         else:
-            _, covered, t, v = got
+            first, covered, t, v = got
+            if lo < first:
+                ot, ov = self._read(symbol, timeframe, lo, first - 1)
+                t, v = np.concatenate([ot, t]), np.concatenate([ov, v])
+                first = lo
             if hi > covered:
                 nt, nv = self._read(symbol, timeframe, covered + 1, hi)
                 t, v = np.concatenate([t, nt]), np.concatenate([v, nv])
                 covered = hi
-            keep = int(np.searchsorted(t, lo))
-            t, v = t[keep:], v[keep:]
+        i = int(np.searchsorted(t, lo))
+        drop = min(i, len(t) - self.KEEP)
+        if drop > 0:  # the oldest candles go first, never those asked for
+            t, v = t[drop:], v[drop:]
+            first, i = int(t[0]), i - drop
         # only what was found counts as covered: a candle stored later is read next time
-        last = int(t[-1]) if len(t) else lo - 1
-        self._series[(symbol, timeframe)] = (lo, min(covered, last), t, v)
+        last = int(t[-1]) if len(t) else first - 1
+        self._series[(symbol, timeframe)] = (first, min(covered, last), t, v)
         j = int(np.searchsorted(t, hi, side="right"))
-        return t[:j], v[:j]
+        return t[i:j], v[i:j]
 
     def extend(self, candle: Candle) -> bool:
         """Add a stored candle right after what its series covers; return whether it was added.
