@@ -121,8 +121,12 @@ class TrainingRecorder:
         losses: Mapping[str, float],
         seed: int | None,
         duration_ms: float,
+        at: int | None = None,
     ) -> None:
-        """Record the step that just brought ``model`` to its current state (trainer thread)."""
+        """Record the step that just brought ``model`` to its current state (trainer thread).
+
+        ``at``: when the step was applied (default: now).
+        """
         try:
             after = state_hash(model)
             facts = step_facts(model, seed)
@@ -132,7 +136,7 @@ class TrainingRecorder:
             rec = StepRecord(
                 run_id=self.spec.run_id,
                 step=model.step,
-                at=self.clock.now_ms(),
+                at=self.clock.now_ms() if at is None else at,
                 source=str(source),
                 id_kind=kind,
                 sample_ids=ids,

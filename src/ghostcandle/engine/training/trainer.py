@@ -9,25 +9,20 @@ waits for training.
 
 A step is run on a worker thread and judged before anything is published (``step_worker``:
 ``failed`` if it raises, ``timeout`` past ``step_timeout_s``, ``non_finite`` for NaN/inf losses or
-state). A bad step is reported and discarded: the trainer goes on from a fresh copy of the last good
-snapshot, so the model keeps its last good weights. A good step's report carries the snapshot it
-published, so whoever records the step can checkpoint exactly those weights (a loop session does,
-with its ledger: see ``engine/loop/writes.py``). A submitter's ``before_publish`` hook gets the
-report before the snapshot is visible, so a step is recorded before any prediction can use its
-weights (a session's flush never commits such a prediction alone). A trainer given a
-``CheckpointStore`` checkpoints on its own instead: every ``checkpoint_every`` good steps, and on
-``stop``, the last good state is written atomically. A trainer given a ``TrainingRecorder`` owns a
-run: it records every applied step (sample ids, losses, gradient norms, seed, state hashes before
-and after) on its own thread, after publishing the step's snapshot, so that recording never delays a
-prediction (``recording.py``).
+state); a bad one is reported and discarded, and the trainer goes on from a fresh copy of the last
+good snapshot. A good step's report carries the snapshot it published, so whoever records the
+step can checkpoint exactly those weights (a loop session, with its ledger:
+``engine/loop/writes.py``); a submitter's ``before_publish`` hook gets the report before the
+snapshot is visible (a session's flush never commits a prediction of unrecorded weights). Given a
+``CheckpointStore`` a trainer checkpoints on its own: every ``checkpoint_every`` good steps and on
+``stop``. Given a ``TrainingRecorder`` it owns a run and records every applied step (sample ids,
+losses, gradient norms, seed, state hashes) on its thread after the step's future is done, so
+recording never delays a prediction, nor a synchronous submitter (``recording.py``).
 
-Training threads run at a lower CPU priority (``step_worker.TRAINING_NICENESS``, Linux) so
-that when both want a core, the prediction of a closing candle goes first
-(``lower_priority=False`` keeps them at the caller's: a batch job with no inference beside it,
-such as an offline fit). On
-small machines also run torch on one intra-op thread (``torch.set_num_threads(1)``): with two
-cores, inference and a training step on more threads each only contend
-(bench/bench_models.py).
+Training threads run at a lower CPU priority (``step_worker.TRAINING_NICENESS``, Linux) so that
+when both want a core, the prediction of a closing candle goes first (``lower_priority=False``
+keeps the caller's: a batch job or a synchronous replay, with no inference beside a step). Small
+machines run torch on one thread (``torch.set_num_threads(1)``, see bench/bench_models.py).
 """
 
 from __future__ import annotations
@@ -38,6 +33,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ghostcandle.domain.clock import Clock
@@ -171,6 +167,7 @@ class Trainer:
         self.lower_priority = lower_priority
         self._steps = StepRunner(self.checkpoint_key, step_timeout_s, lower_priority=lower_priority)
         self._stopped = False
+        self._to_record: Callable[[], None] | None = None  # the step published last
 
     # -- inference side: no locks, never waits --------------------------------------------
     @property
@@ -271,6 +268,9 @@ class Trainer:
                     report = self._report(seq, source, FAILED, error=f"{type(exc).__name__}: {exc}")
                     _call(before_publish, report)
                 self._finish(fut, report)
+                if (record := self._to_record) is not None:  # after the future: nobody waits
+                    self._to_record = None
+                    record()
                 if (
                     report.ok
                     and self.checkpoints is not None
@@ -307,9 +307,9 @@ class Trainer:
         _call(before_publish, report)  # recorded before any prediction can use the weights
         self._snapshot = snap
         if self.recorder is not None:  # after publishing: predictions never wait for it
-            self.recorder.on_step(
-                work, batch, source=source, losses=out.losses, seed=seed,
-                duration_ms=out.duration_ms,
+            self._to_record = partial(
+                self.recorder.on_step, work, batch, source=source, losses=out.losses, seed=seed,
+                duration_ms=out.duration_ms, at=snap.published_at,
             )  # fmt: skip
         return report
 
