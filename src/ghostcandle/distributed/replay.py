@@ -31,9 +31,17 @@ from ghostcandle.store.db import Database
 #: tables a worker's database holds but the merge leaves alone: its copy of the candles and the
 #: migration bookkeeping (the same migrations on both sides)
 _KEEP_OUT = {"candles", "schema_migrations"}
-#: derived tables without a key that a worker fills from the same candles the main database may
-#: already have them for: a row is copied only where none with these columns is stored
-_UNIQUE_BY = {"indicators": ("symbol", "timeframe", "open_time")}
+#: tables without a key whose rows a worker may make again for what the main database already
+#: holds: a row is copied only where none with these columns is stored. Indicators come from the
+#: same candles; a sample's id (and its outcome's) hashes its frame, the same when the main
+#: database replayed the symbol with the model before; a book row would be a copy of the main
+#: one. Step records are not listed: a session's run is its session id, checked absent.
+_UNIQUE_BY = {
+    "indicators": ("symbol", "timeframe", "open_time"),
+    "training_samples": ("decision_time", "sample_id"),
+    "outcomes": ("decision_time", "sample_id"),
+    "depth_snapshots": ("symbol", "time"),
+}
 
 
 def replay_task(snapshot: str, folder: str, request: ReplayRequest) -> dict[str, Any]:

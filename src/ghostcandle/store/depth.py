@@ -97,7 +97,17 @@ class DepthStore:
     def write_in(
         self, con: duckdb.DuckDBPyConnection, snapshots: Sequence[DepthSnapshot], *, source: str
     ) -> int:
-        """Insert snapshots inside the caller's transaction ``con``; return how many were given."""
+        """Insert snapshots inside the caller's transaction ``con``; return how many were given.
+
+        The table has no key (migration 33): a snapshot is inserted only where none of its
+        symbol and time is stored, looked up in the batch's time range (the zone maps skip the
+        rest); of a (symbol, time) given twice the first is kept.
+        """
+        given = len(snapshots)
+        first: dict[tuple[str, int], DepthSnapshot] = {}
+        for s in snapshots:
+            first.setdefault((s.symbol, s.time), s)
+        snapshots = list(first.values())
         if not snapshots:
             return 0
         extra = list(zip(*(_row(s) for s in snapshots), strict=True))
@@ -122,12 +132,14 @@ class DepthStore:
         con.register("gc_depth", table)
         try:
             con.execute(
-                f"INSERT INTO depth_snapshots ({cols}) SELECT {cols} FROM gc_depth "
-                "ON CONFLICT DO NOTHING"
+                f"INSERT INTO depth_snapshots ({cols}) SELECT {cols} FROM gc_depth n "
+                "WHERE NOT EXISTS (SELECT 1 FROM depth_snapshots d WHERE d.time BETWEEN ? AND ? "
+                "AND d.time = n.time AND d.symbol = n.symbol)",
+                [min(t for _, t in first), max(t for _, t in first)],
             )
         finally:
             con.unregister("gc_depth")
-        return len(snapshots)
+        return given
 
     def read(
         self, symbol: str, start: int | None = None, end: int | None = None

@@ -1,7 +1,8 @@
 """The outcome table: one row per training sample, pending until its horizon closes.
 
 A row is written ``pending`` when its sample is recorded (``insert_pending_in``, idempotent by
-``sample_id``, so it can ride in the sample's own transaction) and flipped once, to
+``sample_id``, kept by the writer: the table has no key, see migration 74; so it can ride in
+the sample's own transaction) and flipped once, to
 ``validated`` with its figures or to ``expired``, by ``finish_in``: the update only touches rows
 still pending, so a batch written twice (a retry after a crash) changes nothing the second time.
 Rows carry symbol, timeframe and decision time, so an outcome is computed from the candles
@@ -92,7 +93,16 @@ class OutcomeStore:
     def insert_pending_in(
         self, con: duckdb.DuckDBPyConnection, rows: Sequence[PendingOutcome]
     ) -> int:
-        """Store pending outcomes inside an open transaction; a known ``sample_id`` is kept."""
+        """Store pending outcomes inside an open transaction; a known ``sample_id`` is kept.
+
+        The table has no key (migration 74): a row is inserted only where no outcome of its
+        ``sample_id`` is stored in the batch's decision-time range (the sample's id hashes its
+        decision time; the zone maps skip the rest), the first of a batch's repeats only.
+        """
+        first: dict[str, PendingOutcome] = {}
+        for r in rows:
+            first.setdefault(r.sample_id, r)
+        rows = list(first.values())
         if not rows:
             return 0
         table = pa.table(
@@ -103,8 +113,10 @@ class OutcomeStore:
         con.register("gc_outcomes_new", table)
         try:
             got = con.execute(
-                f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new "
-                "ON CONFLICT DO NOTHING"
+                f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new n "
+                "WHERE NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_time BETWEEN ? AND ? "
+                "AND o.sample_id = n.sample_id)",
+                _span(rows),
             ).fetchall()
             return int(got[0][0]) if got else 0
         finally:
@@ -150,10 +162,16 @@ class OutcomeStore:
         *,
         at: int,
         validator_id: str,
+        within: tuple[int, int] | None = None,
     ) -> int:
-        """Flip still-pending rows to validated (with figures) or expired; return rows changed."""
+        """Flip still-pending rows to validated (with figures) or expired; return rows changed.
+
+        ``within``: the decision-time range of these outcomes when the caller knows it (the
+        validator's page of due rows): only that range is scanned.
+        """
         changed = 0
         pending = OutcomeStatus.PENDING.value
+        lo, hi = within or (-(2**62), 2**62)
         if len(validated):
             table = pa.table(
                 {"sample_id": pa.array(list(validated.sample_ids), pa.string())}
@@ -165,9 +183,9 @@ class OutcomeStore:
             try:
                 got = con.execute(
                     f"UPDATE outcomes SET {sets}, status = ?, validated_at = ?, validator_id = ? "
-                    "FROM gc_outcomes_done v WHERE outcomes.sample_id = v.sample_id "
-                    "AND outcomes.status = ?",
-                    [OutcomeStatus.VALIDATED.value, at, validator_id, pending],
+                    "FROM gc_outcomes_done v WHERE outcomes.decision_time BETWEEN ? AND ? "
+                    "AND outcomes.sample_id = v.sample_id AND outcomes.status = ?",
+                    [OutcomeStatus.VALIDATED.value, at, validator_id, lo, hi, pending],
                 ).fetchall()
                 changed += int(got[0][0]) if got else 0
             finally:
@@ -175,8 +193,9 @@ class OutcomeStore:
         if expired:
             got = con.execute(
                 "UPDATE outcomes SET status = ?, validated_at = ?, validator_id = ? "
-                "WHERE sample_id IN (SELECT unnest(?)) AND status = ?",
-                [OutcomeStatus.EXPIRED.value, at, validator_id, list(expired), pending],
+                "WHERE decision_time BETWEEN ? AND ? AND sample_id IN (SELECT unnest(?)) "
+                "AND status = ?",
+                [OutcomeStatus.EXPIRED.value, at, validator_id, lo, hi, list(expired), pending],
             ).fetchall()
             changed += int(got[0][0]) if got else 0
         return changed
@@ -218,6 +237,12 @@ class OutcomeStore:
         with self.db.cursor() as cur:
             rows = cur.execute("SELECT status, count(*) FROM outcomes GROUP BY status").fetchall()
         return {str(s): int(n) for s, n in rows}
+
+
+def _span(rows: Sequence[PendingOutcome]) -> list[int]:
+    """Return the decision-time range of ``rows`` as ``[first, last]``."""
+    times = [r.decision_time for r in rows]
+    return [min(times), max(times)]
 
 
 def _plain(v: Any) -> Any:

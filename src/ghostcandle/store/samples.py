@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import duckdb
+import pyarrow as pa
 
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.sample_quality import QualityRules, SampleQuality
@@ -26,9 +27,9 @@ from ghostcandle.store.sample_rows import (
     FRAME_COLUMNS,
     frame_from_row,
     sample_from_row,
-    sample_table,
 )
 from ghostcandle.store.sample_windows import FrameRows, FramesRead
+from ghostcandle.store.sample_writes import EVER, decision_span, insert_samples, update_samples
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class SampleStore:
             if i in known and s.frame.windows and read.frame_hash(s.frame) != s.frame.input_hash:
                 bad[i] = _integrity(s.frame)
             _judge(s, bad, rules, out)
-        self.quarantine_in(con, bad, now=now)
+        changed = [made.get(i) or known[i] for i in bad]
+        self.quarantine_in(con, bad, now=now, within=decision_span(changed))
         return out
 
     def _record(
@@ -129,8 +131,11 @@ class SampleStore:
         the new samples' windows, and with ``read_known`` the live stored ones' too (one read).
         """
         unique = list({s.sample_id: s for s in items}.values())
-        known = {s.sample_id: s for s in self._get(con, [s.sample_id for s in unique])}
-        fresh = [s for s in unique if s.sample_id not in known]
+        known = {
+            s.sample_id: s
+            for s in self._get(con, [s.sample_id for s in unique], within=decision_span(unique))
+        }
+        fresh = [s for s in unique if s.sample_id not in known]  # each id stored once
         stored_frames = self._frames(con, [s.frame for s in fresh])
         frames = [stored_frames.get(s.frame.frame_id, s.frame) for s in fresh]
         made: list[Sample] = []
@@ -147,30 +152,51 @@ class SampleStore:
                 status, reason = SampleStatus.EXCLUDED, why
             made.append(_sample(s, frame, status, reason, quality, now))
         self.frames.register_in(con, [frame_row(m.frame, m.timeframe) for m in made])
-        self._insert(con, made)
+        insert_samples(con, made)
         fresh_by_id = {m.sample_id: m for m in made}
         by_id = {**known, **fresh_by_id}
         return [by_id[s.sample_id] for s in items], fresh_by_id, known, read
 
     def quarantine_in(
-        self, con: duckdb.DuckDBPyConnection, reasons: Mapping[str, str], *, now: int
+        self,
+        con: duckdb.DuckDBPyConnection,
+        reasons: Mapping[str, str],
+        *,
+        now: int,
+        within: tuple[int, int] | None = None,
     ) -> None:
-        """Mark samples quarantined with their reasons (``sample_id -> reason``)."""
-        for sample_id, reason in reasons.items():
-            con.execute(
-                "UPDATE training_samples SET status = ?, reason = ?, status_at = ? "
-                "WHERE sample_id = ?",
-                [SampleStatus.QUARANTINED.value, reason, now, sample_id],
-            )
+        """Mark samples quarantined with their reasons (``sample_id -> reason``).
+
+        ``within``: the samples' decision-time range, when known (only its rows are scanned).
+        """
+        if not reasons:
+            return
+        table = pa.table(
+            {
+                "sample_id": pa.array(list(reasons), pa.string()),
+                "reason": pa.array(list(reasons.values()), pa.string()),
+            }
+        )
+        sets = "status = ?, reason = v.reason, status_at = ?"
+        update_samples(con, table, sets, [SampleStatus.QUARANTINED.value, now], within)
 
     def set_priorities_in(
-        self, con: duckdb.DuckDBPyConnection, priorities: Mapping[str, float]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        priorities: Mapping[str, float],
+        *,
+        within: tuple[int, int] | None = None,
     ) -> None:
-        """Set the priority of samples (``sample_id -> priority``)."""
-        con.executemany(
-            "UPDATE training_samples SET priority = ? WHERE sample_id = ?",
-            [[float(p), sid] for sid, p in priorities.items()],
+        """Set the priority of samples (``sample_id -> priority``); ``within`` as for quarantine."""
+        if not priorities:
+            return
+        table = pa.table(
+            {
+                "sample_id": pa.array(list(priorities), pa.string()),
+                "priority": pa.array([float(p) for p in priorities.values()], pa.float64()),
+            }
         )
+        update_samples(con, table, "priority = v.priority", [], within)
 
     def forget_origin_in(
         self, con: duckdb.DuckDBPyConnection, origin: str, *, keep: str | None = None
@@ -241,8 +267,9 @@ class SampleStore:
                 bad[s.sample_id] = _integrity(s.frame)
             _judge(s, bad, rules, out)
         if bad:
+            changed = [s for s in live if s.sample_id in bad]
             with self.db.transaction() as con:
-                self.quarantine_in(con, bad, now=now)
+                self.quarantine_in(con, bad, now=now, within=decision_span(changed))
         return out
 
     def count(self) -> int:
@@ -252,15 +279,27 @@ class SampleStore:
         return int(row[0]) if row else 0
 
     # -- internals ------------------------------------------------------------------------
-    def _get(self, cur: duckdb.DuckDBPyConnection, sample_ids: Sequence[str]) -> list[Sample]:
+    def _get(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        sample_ids: Sequence[str],
+        *,
+        within: tuple[int, int] | None = None,
+    ) -> list[Sample]:
+        """Return the stored samples among ``sample_ids`` (decision time ``within``, if given).
+
+        The table has no key: ``within`` lets the zone maps of ``decision_time`` skip the rest.
+        """
         if not sample_ids:
             return []
         cols = ", ".join(f"s.{c}" for c in COLUMNS)
+        lo, hi = within or EVER
         rows = cur.execute(
             f"SELECT {cols}, {FRAME_COLUMNS} FROM training_samples s "
-            "LEFT JOIN frames f ON f.frame_id = s.frame_id "
-            "WHERE s.sample_id IN (SELECT unnest($ids))",
-            {"ids": list(sample_ids)},
+            "LEFT JOIN frames f ON f.frame_id = s.frame_id AND f.decision_time = s.decision_time "
+            "AND f.decision_time BETWEEN $lo AND $hi "
+            "WHERE s.decision_time BETWEEN $lo AND $hi AND s.sample_id IN (SELECT unnest($ids))",
+            {"ids": list(sample_ids), "lo": lo, "hi": hi},
         ).fetchall()
         by_id = {str(r[0]): sample_from_row(r) for r in rows}
         return [by_id[i] for i in dict.fromkeys(sample_ids) if i in by_id]
@@ -285,18 +324,6 @@ class SampleStore:
         for r in rows:
             out.setdefault(str(r[0]), frame_from_row(str(r[0]), *r[1:]))
         return out
-
-    def _insert(self, con: duckdb.DuckDBPyConnection, samples: Sequence[Sample]) -> None:
-        if not samples:
-            return
-        con.register("gc_samples", sample_table(samples))
-        try:
-            con.execute(
-                f"INSERT OR IGNORE INTO training_samples ({', '.join(COLUMNS)}) "
-                f"SELECT {', '.join(COLUMNS)} FROM gc_samples"
-            )
-        finally:
-            con.unregister("gc_samples")
 
 
 def _judge(s: Sample, bad: dict[str, str], rules: QualityRules, out: Verified) -> None:

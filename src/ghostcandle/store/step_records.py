@@ -91,7 +91,12 @@ class StepRecordStore:
         """Store ``records`` inside an open transaction (a step recorded again replaces it).
 
         One columnar insert (an Arrow table): a row-by-row ``executemany`` cost ~5 ms a record.
+        The table has no key (migration 74): the rows of the batch's steps are deleted first,
+        looked up by run and step range (the zone maps skip the rest); of a step given twice
+        in ``records`` the last is kept.
         """
+        last = {r.step_id: r for r in records}
+        records = list(last.values())
         if not records:
             return
         table = pa.table(
@@ -123,10 +128,12 @@ class StepRecordStore:
         )
         con.register("gc_step_records", table)
         try:
-            con.execute(
-                "DELETE FROM training_step_records WHERE step_id IN "
-                "(SELECT step_id FROM gc_step_records)"
-            )
+            for run_id, (lo, hi) in _spans(records).items():
+                con.execute(
+                    "DELETE FROM training_step_records WHERE run_id = ? AND step BETWEEN ? AND ? "
+                    "AND step_id IN (SELECT step_id FROM gc_step_records)",
+                    [run_id, lo, hi],
+                )
             con.execute(
                 f"INSERT INTO training_step_records ({_COLS}) SELECT {_COLS} FROM gc_step_records"
             )
@@ -145,11 +152,16 @@ class StepRecordStore:
         return int(row[0]) if row else 0
 
     def get(self, sid: str) -> StepRecord | None:
-        """Return the record of step id ``sid``, or None."""
+        """Return the record of step id ``sid``, or None (looked up by its run and step)."""
+        run_id, _, step = sid.rpartition(":")
+        if not step.isdigit():
+            return None
         cur = self.db.cursor()
         try:
             row = cur.execute(
-                f"SELECT {_COLS} FROM training_step_records WHERE step_id = ?", [sid]
+                f"SELECT {_COLS} FROM training_step_records WHERE run_id = ? AND step = ? "
+                "AND step_id = ?",
+                [run_id, int(step), sid],
             ).fetchone()
         finally:
             cur.close()
@@ -194,6 +206,15 @@ class StepRecordStore:
         finally:
             cur.close()
         return int(row[0]) if row else 0
+
+
+def _spans(records: Sequence[StepRecord]) -> dict[str, tuple[int, int]]:
+    """Return each run's first and last step among ``records``."""
+    out: dict[str, tuple[int, int]] = {}
+    for r in records:
+        lo, hi = out.get(r.run_id, (r.step, r.step))
+        out[r.run_id] = (min(lo, r.step), max(hi, r.step))
+    return out
 
 
 def _record(r: Sequence[Any]) -> StepRecord:

@@ -1,4 +1,5 @@
-"""A Ray replay worker's candle copy and its merged indicators hold each row once (no keys)."""
+"""A Ray replay worker's candle copy and its merged rows (indicators, samples, outcomes, books)
+hold each row once (no keys)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ import pandas as pd
 from ghostcandle.distributed.replay import _merge
 from ghostcandle.distributed.snapshot import export_candles, load_candles
 from ghostcandle.domain.candle_sources import CandleSource
+from ghostcandle.domain.frames import FrameRef, make_frame_id
 from ghostcandle.domain.indicators import INDICATOR_COLUMNS
+from ghostcandle.domain.samples import NewSample, SampleSource
 from ghostcandle.domain.synthetic import synthetic_candles
+from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
+from ghostcandle.store.depth import DepthSnapshot, DepthStore
 from ghostcandle.store.indicators import IndicatorStore
+from ghostcandle.store.outcomes import OutcomeStore, PendingOutcome
+from ghostcandle.store.samples import SampleStore
 
 T0 = 1_722_038_400_000
 M = 60_000
@@ -62,3 +69,49 @@ def test_a_worker_loads_its_symbols_candles_from_the_snapshot_once(tmp_path: Pat
         rows = worker.con.execute("SELECT count(*), count(DISTINCT symbol) FROM candles").fetchone()
         assert rows == (50, 1)
         pd.testing.assert_frame_equal(CandleStore(worker).read("ETH/USDT", "1m"), expected)
+
+
+def _samples_and_outcomes(path: Path, minutes: range, now: int) -> None:
+    with Database(path) as db:
+        df = synthetic_candles(60, "1m", start_ms=T0, seed=5)
+        CandleStore(db).write("ETH/USDT", "1m", df, provenance=CandleSource.FILE)
+        items = []
+        for e in minutes:
+            windows = (WindowSpec("1m", T0 + e * M, 10),)
+            t = T0 + (e + 1) * M
+            frame = FrameRef(make_frame_id("m", "ETH/USDT", t, windows), "m", "1", "ETH/USDT", t,
+                             windows)  # fmt: skip
+            items.append(NewSample(frame, SampleSource.CANDLE, "1m", 1))
+        made = SampleStore(db).record(items, now=now)
+        OutcomeStore(db).insert_pending(
+            [PendingOutcome(s.sample_id, s.frame.frame_id, "ETH/USDT", "1m", s.frame.decision_time,
+                            5, 0, 0, None, 0.0, created_at=s.created_at) for s in made]
+        )  # fmt: skip
+        books = [DepthSnapshot("ETH/USDT", T0 + e * 1000, e, ((1.0, 1.0),), ((2.0, 1.0),))
+                 for e in minutes]  # fmt: skip
+        DepthStore(db).write(books)
+
+
+def test_samples_outcomes_and_books_the_main_database_holds_are_not_copied_again(
+    tmp_path: Path,
+) -> None:
+    main, one, two = tmp_path / "main.duckdb", tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    _samples_and_outcomes(main, range(20, 30), T0 + 1)
+    _samples_and_outcomes(one, range(25, 35), T0 + 2)  # the same frames' samples, and five more
+    _samples_and_outcomes(two, range(30, 40), T0 + 3)  # overlaps the first worker's new ones
+
+    _merge(main, [one, two])
+
+    with Database(main, read_only=True) as db:
+        for table, key in (
+            ("training_samples", "sample_id"),
+            ("outcomes", "sample_id"),
+            ("depth_snapshots", "time"),
+        ):
+            got = db.con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {table}").fetchone()
+            assert got == (20, 20), table
+        # a sample already held is kept as it is (recorded when that database recorded it)
+        created = db.con.execute(
+            "SELECT created_at, count(*) FROM training_samples GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert created == [(T0 + 1, 10), (T0 + 2, 5), (T0 + 3, 5)]

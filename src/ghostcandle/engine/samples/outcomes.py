@@ -145,9 +145,10 @@ class OutcomeValidator:
                 after = (rows[-1].known_at, rows[-1].sample_id)
                 done, expired, waiting = self._evaluate(rows, now)
                 if len(done) or expired:
+                    span = (min(r.decision_time for r in rows), max(r.decision_time for r in rows))
                     with self.db.transaction() as con:
                         self.store.finish_in(
-                            con, done, expired, at=now, validator_id=self.validator_id
+                            con, done, expired, at=now, validator_id=self.validator_id, within=span
                         )
                 batch = ValidationReport(len(done), len(expired), waiting, 1)
                 report.validated += batch.validated

@@ -1,0 +1,62 @@
+"""Writes of ``training_samples`` rows: no key (migration 74), the one writer keeps ids unique.
+
+``SampleStore`` looks up the ids of a batch among the stored samples of the batch's decision-time
+range (a sample's id hashes its frame's id, which hashes the decision time) inside the writer's
+transaction, and inserts only those not found; an update of samples by id is one statement,
+restricted to their decision-time range when the caller knows it, so the zone maps of
+``decision_time`` skip the rest of the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pyarrow as pa
+
+from ghostcandle.domain.samples import NewSample, Sample
+from ghostcandle.store.sample_rows import COLUMNS, sample_table
+
+#: the whole time axis: an update whose caller does not know the samples' times
+EVER = (-(2**62), 2**62)
+
+
+def decision_span(samples: Sequence[NewSample | Sample]) -> tuple[int, int] | None:
+    """Return the decision-time range of ``samples`` (None for none)."""
+    times = [s.frame.decision_time for s in samples]
+    return (min(times), max(times)) if times else None
+
+
+def insert_samples(con: duckdb.DuckDBPyConnection, samples: Sequence[Sample]) -> None:
+    """Insert ``samples``, each new and once (the caller looked their ids up in ``con``)."""
+    if not samples:
+        return
+    con.register("gc_samples", sample_table(samples))
+    try:
+        con.execute(
+            f"INSERT INTO training_samples ({', '.join(COLUMNS)}) "
+            f"SELECT {', '.join(COLUMNS)} FROM gc_samples"
+        )
+    finally:
+        con.unregister("gc_samples")
+
+
+def update_samples(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    sets: str,
+    params: list[object],
+    within: tuple[int, int] | None,
+) -> None:
+    """Apply ``sets`` (``v`` is ``table``, by ``sample_id``) to those samples, in ``within``."""
+    lo, hi = within or EVER
+    con.register("gc_sample_updates", table)
+    try:
+        con.execute(
+            f"UPDATE training_samples SET {sets} FROM gc_sample_updates v "
+            "WHERE training_samples.decision_time BETWEEN ? AND ? "
+            "AND training_samples.sample_id = v.sample_id",
+            [*params, lo, hi],
+        )
+    finally:
+        con.unregister("gc_sample_updates")
