@@ -17,6 +17,12 @@ from ghostcandle.store.migrations import all_migrations
 
 DB_ENV = "GHOSTCANDLE_DB"
 DEFAULT_DB = "ghostcandle.duckdb"
+#: DuckDB's memory for this process: its cache of table blocks and its queries' working memory
+#: (beyond it, queries spill to ``<db>.tmp``). DuckDB's own default, 80% of the machine, lets a
+#: long session's process grow with the file it writes; the OS page cache keeps the file anyway.
+MEMORY_ENV = "GHOSTCANDLE_DB_MEMORY"
+DEFAULT_MEMORY = "128MB"
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
 def resolve_db_path(explicit: str | None) -> Path:
@@ -51,6 +57,18 @@ def open_error(path: Path, exc: duckdb.Error) -> GhostcandleError:
     )
 
 
+def memory_limit() -> str:
+    """Return DuckDB's memory limit: ``$GHOSTCANDLE_DB_MEMORY`` (e.g. ``512MB``) or 128MB."""
+    given = os.environ.get(MEMORY_ENV, "").strip() or DEFAULT_MEMORY
+    m = _MEMORY.match(given)
+    if m is None or float(m.group(1)) <= 0:
+        raise UserInputError(
+            f"{MEMORY_ENV}={given[:40]!r} is not a memory size: give a number and a unit, "
+            "e.g. 256MB or 1GB"
+        )
+    return f"{m.group(1)}{m.group(2)}"
+
+
 class Database:
     """A DuckDB connection with a lock; every store of one engine shares one ``Database``.
 
@@ -66,8 +84,11 @@ class Database:
             raise UserInputError(
                 f"database {self.path} does not exist: ingest data first or pass --db"
             )
+        limit = memory_limit()
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
+            self.con = duckdb.connect(
+                str(path), read_only=read_only, config={"memory_limit": limit}
+            )
         except duckdb.Error as exc:
             raise open_error(self.path, exc) from None
         self.lock = threading.RLock()

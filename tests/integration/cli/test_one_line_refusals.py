@@ -144,3 +144,23 @@ def test_a_file_that_is_no_duckdb_database_is_named_so(
     assert "not a DuckDB database" in err
     assert "another process" not in err
     assert path.read_text() == "not a database\n"
+
+
+def test_duckdb_memory_is_bounded_and_a_bad_bound_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, eth_db: Path
+) -> None:
+    def limit() -> str:
+        with Database(eth_db, read_only=True) as db:
+            row = db.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        return str(row[0] if row else "")
+
+    monkeypatch.delenv("GHOSTCANDLE_DB_MEMORY", raising=False)
+    assert limit() == "122.0 MiB"  # 128MB: not DuckDB's 80% of the machine
+    monkeypatch.setenv("GHOSTCANDLE_DB_MEMORY", "1GiB")
+    assert limit() == "1.0 GiB"
+    before = _digest(eth_db)
+    monkeypatch.setenv("GHOSTCANDLE_DB_MEMORY", "lots")
+    err = refused(capsys, [*C, "--db", str(eth_db)])
+    assert "GHOSTCANDLE_DB_MEMORY" in err
+    assert "256MB" in err
+    assert _digest(eth_db) == before
