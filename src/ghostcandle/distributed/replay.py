@@ -32,12 +32,14 @@ from ghostcandle.store.db import Database
 #: migration bookkeeping (the same migrations on both sides)
 _KEEP_OUT = {"candles", "schema_migrations"}
 #: tables without a key whose rows a worker may make again for what the main database already
-#: holds: a row is copied only where none with these columns is stored. Indicators come from the
-#: same candles; a sample's id (and its outcome's) hashes its frame, the same when the main
-#: database replayed the symbol with the model before; a book row would be a copy of the main
-#: one. Step records are not listed: a session's run is its session id, checked absent.
+#: holds: a row is copied only where none with these columns is stored. Indicators and pivots
+#: come from the same candles; a sample's id (and its outcome's) hashes its frame, the same when
+#: the main database replayed the symbol with the model before; a book row would be a copy of
+#: the main one. Step records, paper trades and equity points are not listed: each belongs to a
+#: session (a session's run is its session id), checked absent.
 _UNIQUE_BY = {
     "indicators": ("symbol", "timeframe", "open_time"),
+    "pivot_points": ("pivot_time", "symbol", "timeframe", "pivot_type"),
     "training_samples": ("decision_time", "sample_id"),
     "outcomes": ("decision_time", "sample_id"),
     "depth_snapshots": ("symbol", "time"),
@@ -86,8 +88,8 @@ def _copy(con: Any, table: str, part: str) -> str:
     """Return the statement copying ``part``'s rows of ``table`` into the main database.
 
     A row a keyed table, or one of ``_UNIQUE_BY``, already holds (pivots, indicators: derived
-    from the same candles) is kept as it is; every other row is new (the sessions were checked
-    absent).
+    from the same candles) is kept as it is, and so is the first of two workers' copies; every
+    other row is new (the sessions were checked absent).
     """
     if table in _UNIQUE_BY:
         same = " AND ".join(f"m.{c} = p.{c}" for c in _UNIQUE_BY[table])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghostcandle.domain.broker import BrokerState, EquityPoint, Order, Position, Trade
+from ghostcandle.domain.errors import ConflictError
 from ghostcandle.domain.performance import trade_json
 from ghostcandle.store.db import Database
 
@@ -68,7 +69,13 @@ class PaperStore:
         point: EquityPoint | None,
         now: int,
     ) -> None:
-        """Write what one candle changed, in one transaction."""
+        """Write what one candle changed, in one transaction.
+
+        The trades and equity tables have no key (migration 41): ``new_trades`` take the
+        sequence numbers from ``first_seq`` on, refused with ``ConflictError`` (nothing written)
+        where one of them is stored already, as the key did; ``point`` replaces the stored point
+        of its time, if any.
+        """
         with self.db.transaction() as con:
             con.execute(
                 "UPDATE paper_accounts SET cash = ?, equity = ?, last_time = ?, fills = ?, "
@@ -100,6 +107,17 @@ class PaperStore:
                     [[session_id, o.symbol, o.target, o.decided_at] for o in state.orders],
                 )
             if new_trades:
+                last_seq = first_seq + len(new_trades) - 1
+                taken = con.execute(
+                    "SELECT min(seq), max(seq) FROM paper_trades WHERE session_id = ? "
+                    "AND seq BETWEEN ? AND ?",
+                    [session_id, first_seq, last_seq],
+                ).fetchone()
+                if taken is not None and taken[0] is not None:
+                    raise ConflictError(
+                        f"paper session {session_id} already holds trades {taken[0]}..{taken[1]} "
+                        f"of the {first_seq}..{last_seq} given: reload its account before saving"
+                    )
                 con.executemany(
                     f"INSERT INTO paper_trades (session_id, seq, {_TRADE_COLS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -107,7 +125,11 @@ class PaperStore:
                 )
             if point is not None:
                 con.execute(
-                    "INSERT OR REPLACE INTO paper_equity VALUES (?, ?, ?, ?)",
+                    "DELETE FROM paper_equity WHERE time = ? AND session_id = ?",
+                    [point.time, session_id],
+                )
+                con.execute(
+                    "INSERT INTO paper_equity VALUES (?, ?, ?, ?)",
                     [session_id, point.time, point.equity, point.exposed],
                 )
 

@@ -36,15 +36,27 @@ class PivotStore:
             return self.write_in(con, pivots)
 
     def write_in(self, con: duckdb.DuckDBPyConnection, pivots: Sequence[Pivot]) -> int:
-        """Store pivots inside an open transaction; ones already stored are kept as they are."""
-        if not pivots:
+        """Store pivots inside an open transaction; ones already stored are kept as they are.
+
+        The table has no key (migration 12): a pivot is inserted only where none of its symbol,
+        timeframe, type and time is stored, looked up in the batch's pivot-time range (the zone
+        maps skip the rest); of one given twice the first is kept. Return how many were new.
+        """
+        first: dict[tuple[str, str, str, int], Pivot] = {}
+        for p in pivots:
+            first.setdefault((p.symbol, p.timeframe, p.pivot_type, p.pivot_time), p)
+        if not first:
             return 0
-        table = pa.Table.from_pydict({f: [getattr(p, f) for p in pivots] for f in _FIELDS})
+        table = pa.Table.from_pydict({f: [getattr(p, f) for p in first.values()] for f in _FIELDS})
         con.register("gc_piv_staged", table)
         try:
             # DuckDB answers an INSERT with the number of rows it actually inserted
             rows = con.execute(
-                f"INSERT INTO pivot_points SELECT {_COLS} FROM gc_piv_staged ON CONFLICT DO NOTHING"
+                f"INSERT INTO pivot_points SELECT {_COLS} FROM gc_piv_staged n "
+                "WHERE NOT EXISTS (SELECT 1 FROM pivot_points s WHERE s.pivot_time BETWEEN ? AND ? "
+                "AND s.pivot_time = n.pivot_time AND s.symbol = n.symbol "
+                "AND s.timeframe = n.timeframe AND s.pivot_type = n.pivot_type)",
+                [min(k[3] for k in first), max(k[3] for k in first)],
             ).fetchall()
             return int(rows[0][0]) if rows else 0
         finally:

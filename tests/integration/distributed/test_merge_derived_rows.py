@@ -1,8 +1,9 @@
-"""A Ray replay worker's candle copy and its merged rows (indicators, samples, outcomes, books)
-hold each row once (no keys)."""
+"""A Ray replay worker's candle copy and its merged rows (indicators, pivots, samples, outcomes,
+books) hold each row once (no keys)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,13 @@ from ghostcandle.domain.indicators import INDICATOR_COLUMNS
 from ghostcandle.domain.samples import NewSample, SampleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.window import WindowSpec
+from ghostcandle.engine.structure.engine import compute_structure
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.depth import DepthSnapshot, DepthStore
 from ghostcandle.store.indicators import IndicatorStore
 from ghostcandle.store.outcomes import OutcomeStore, PendingOutcome
+from ghostcandle.store.pivots import PivotStore
 from ghostcandle.store.samples import SampleStore
 
 T0 = 1_722_038_400_000
@@ -115,3 +118,35 @@ def test_samples_outcomes_and_books_the_main_database_holds_are_not_copied_again
             "SELECT created_at, count(*) FROM training_samples GROUP BY 1 ORDER BY 1"
         ).fetchall()
     assert created == [(T0 + 1, 10), (T0 + 2, 5), (T0 + 3, 5)]
+
+
+def _pivots(path: Path, start: int, minutes: int, shift: float) -> int:
+    """Store the pivots of ``minutes`` candles from ``start`` (prices moved by ``shift``)."""
+    df = synthetic_candles(300, "1m", start_ms=T0, seed=9).iloc[start : start + minutes]
+    found = compute_structure("ETH/USDT", "1m", df).pivots
+    with Database(path) as db:
+        PivotStore(db).write([dataclasses.replace(p, strength=shift) for p in found])
+    return len(found)
+
+
+def test_pivots_the_main_database_or_an_earlier_worker_holds_are_not_copied_again(
+    tmp_path: Path,
+) -> None:
+    main, one, two = tmp_path / "main.duckdb", tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    n_main = _pivots(main, 0, 200, 1.0)
+    n_one = _pivots(one, 0, 250, 2.0)  # the same candles' pivots, and more
+    n_two = _pivots(two, 0, 300, 3.0)  # all of them again, and more
+
+    _merge(main, [one, two])
+
+    with Database(main, read_only=True) as db:
+        rows = db.con.execute(
+            "SELECT count(*), count(DISTINCT (timeframe, pivot_type, pivot_time)) FROM pivot_points"
+        ).fetchone()
+        by_source = db.con.execute(
+            "SELECT strength, count(*) FROM pivot_points GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert rows == (n_two, n_two)
+    # a pivot already held is kept as it is, the first worker's before the second's
+    assert by_source == [(1.0, n_main), (2.0, n_one - n_main), (3.0, n_two - n_one)]
+    assert 0 < n_main < n_one < n_two

@@ -57,10 +57,9 @@ def _candle(row: pd.Series, symbol: str = "ETH/USDT", timeframe: str = "1m") -> 
     )
 
 
-def test_candles_and_indicators_keep_no_key_and_the_pivots_keep_theirs(db: Database) -> None:
+def test_candles_and_indicators_keep_no_key(db: Database) -> None:
     assert _keys(db, "candles") == []
     assert _keys(db, "indicators") == []
-    assert _keys(db, "pivot_points") == ["PRIMARY KEY"]
 
 
 def test_every_candle_write_path_stores_a_candle_once(db: Database) -> None:
