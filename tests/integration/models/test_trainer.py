@@ -161,7 +161,10 @@ def test_raising_step_is_reported_and_discarded(trainer: Trainer) -> None:
 def test_hanging_step_times_out_and_predict_never_waits() -> None:
     HangingCnn.gate.clear()
     HangingCnn.entered.clear()
-    trainer = Trainer(_hanging_model(), clock=ReplayClock(0), step_timeout_s=1.0).start()
+    # the caller's priority: a niced step thread on a busy machine may starve past 1 s
+    trainer = Trainer(
+        _hanging_model(), clock=ReplayClock(0), step_timeout_s=1.0, lower_priority=False
+    ).start()
     try:
         inputs, batch = make_batch(trainer.snapshot.model, seed=4)
         before = _weights(trainer.snapshot.model)
