@@ -21,7 +21,7 @@ DEFAULT_DB = "ghostcandle.duckdb"
 #: (beyond it, queries spill to ``<db>.tmp``). DuckDB's own default, 80% of the machine, lets a
 #: long session's process grow with the file it writes; the OS page cache keeps the file anyway.
 MEMORY_ENV = "GHOSTCANDLE_DB_MEMORY"
-DEFAULT_MEMORY = "128MB"
+DEFAULT_MEMORY = "256MB"
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
@@ -58,7 +58,7 @@ def open_error(path: Path, exc: duckdb.Error) -> GhostcandleError:
 
 
 def memory_limit() -> str:
-    """Return DuckDB's memory limit: ``$GHOSTCANDLE_DB_MEMORY`` (e.g. ``512MB``) or 128MB."""
+    """Return DuckDB's memory limit: ``$GHOSTCANDLE_DB_MEMORY`` (e.g. ``512MB``) or 256MB."""
     given = os.environ.get(MEMORY_ENV, "").strip() or DEFAULT_MEMORY
     m = _MEMORY.match(given)
     if m is None or float(m.group(1)) <= 0:

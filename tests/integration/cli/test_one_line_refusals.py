@@ -155,7 +155,7 @@ def test_duckdb_memory_is_bounded_and_a_bad_bound_is_one_line(
         return str(row[0] if row else "")
 
     monkeypatch.delenv("GHOSTCANDLE_DB_MEMORY", raising=False)
-    assert limit() == "122.0 MiB"  # 128MB: not DuckDB's 80% of the machine
+    assert limit() == "244.1 MiB"  # 256MB: not DuckDB's 80% of the machine
     monkeypatch.setenv("GHOSTCANDLE_DB_MEMORY", "1GiB")
     assert limit() == "1.0 GiB"
     before = _digest(eth_db)
