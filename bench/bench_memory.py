@@ -15,9 +15,10 @@ process before the replay (what the model itself allocates, normally 0).
 
 Usage: ``python bench/bench_memory.py [--candles N] [--every K] [--warmup F]`` (default
 1,000,000 candles: about 12 days of seconds, an hour at the ~260 events/s of the shared 2-core
-machine; a short run: ``--candles 30000``, ~2 minutes). The figure is not met yet (README,
-Speed): DuckDB's accounted memory (``duckdb_memory()``: table blocks, the primary-key indexes
-of ``predictions`` and ``frames``) grows ~1.2 KB an event, RSS ~2.5-4 KB.
+machine; a short run: ``--candles 30000``, ~2 minutes). Before migration 24 DuckDB's own
+accounting grew ~1.2 KB an event (the in-memory primary-key indexes of ``predictions`` and
+``frames``, and table blocks cached without bound); the ledger has no key now and DuckDB's memory
+is bounded (``store.db``: ``$GHOSTCANDLE_DB_MEMORY``, printed as ``duckdb_memory_limit``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.models.registry import create_model
 from ghostcandle.store.candles import CandleStore
-from ghostcandle.store.db import Database
+from ghostcandle.store.db import Database, memory_limit
 from ghostcandle.store.rollups import rollup_range
 
 T0 = 1_577_836_800_000  # 2020-01-01
@@ -170,6 +171,7 @@ def main() -> None:
         db.close()
     out.update(floor)
     out["aim_growth_mb"] = 20
+    out["duckdb_memory_limit"] = memory_limit()
     print(json.dumps(out))
 
 
