@@ -30,6 +30,12 @@ def resolve_db_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+#: The table of applied migrations (created before the first one runs).
+SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
+)
+
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
@@ -146,10 +152,7 @@ class Database:
     def migrate(self) -> list[int]:
         """Apply pending migrations, each in its own transaction; return the versions applied."""
         with self.lock:
-            self.con.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
-            )
+            self.con.execute(SCHEMA_MIGRATIONS)
             done = {
                 int(r[0])
                 for r in self.con.execute("SELECT version FROM schema_migrations").fetchall()

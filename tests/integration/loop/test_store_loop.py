@@ -14,8 +14,10 @@ from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.candles import CandleStore, FrameMismatchError
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore, copy_bytes, stored_bytes
-from ghostcandle.store.predictions import PredictionLedger, PredictionRecord
+from ghostcandle.store.predictions import PredictionLedger
 from ghostcandle.store.sessions import SessionStore, TrainingStepRecord
+
+from ..store.ledger_rows import record as _record
 
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000
 SYM = "ETH/USDT"
@@ -61,34 +63,6 @@ def test_frame_round_trips_by_reference_and_detects_changed_candles(store: Candl
         )
     with pytest.raises(FrameMismatchError):
         frames.get_inference_data(back)
-
-
-def _record(pid: str, target_open: int) -> PredictionRecord:
-    return PredictionRecord(
-        prediction_id=pid,
-        session_id="s1",
-        model="cnn",
-        model_version="v1",
-        symbol=SYM,
-        timeframe="1m",
-        frame_id="f" + pid,
-        decision_time=target_open,
-        target_open_time=target_open,
-        target_time=target_open + 60_000,
-        expires_at=target_open + 180_000,
-        ref_close=100.0,
-        pred_open=100.0,
-        pred_high=101.0,
-        pred_low=99.0,
-        pred_close=100.5,
-        pred_volume=10.0,
-        action="BUY",
-        p_hold=0.2,
-        p_buy=0.7,
-        p_sell=0.1,
-        confidence=0.7,
-        created_at=target_open,
-    )
 
 
 def test_ledger_upserts_and_resolves(db: Database) -> None:

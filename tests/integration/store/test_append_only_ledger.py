@@ -16,40 +16,14 @@ from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore, frame_row
-from ghostcandle.store.migrations import all_migrations
-from ghostcandle.store.predictions import FIELDS, PredictionLedger, PredictionRecord
+from ghostcandle.store.predictions import FIELDS, PredictionLedger
+
+from .ledger_rows import record as _record
+from .old_schema import open_at
 
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000
 SYM = "ETH/USDT"
 LEDGER_TABLES = ("prediction_rows", "prediction_outcomes", "frames")
-
-
-def _record(pid: str, t: int) -> PredictionRecord:
-    return PredictionRecord(
-        prediction_id=pid,
-        session_id="s1",
-        model="cnn",
-        model_version="v1",
-        symbol=SYM,
-        timeframe="1m",
-        frame_id="f" + pid,
-        decision_time=t,
-        target_open_time=t,
-        target_time=t + 60_000,
-        expires_at=t + 180_000,
-        ref_close=100.0,
-        pred_open=100.0,
-        pred_high=101.0,
-        pred_low=99.0,
-        pred_close=100.5,
-        pred_volume=10.0,
-        action="BUY",
-        p_hold=0.2,
-        p_buy=0.7,
-        p_sell=0.1,
-        confidence=0.7,
-        created_at=t,
-    )
 
 
 def _frame(fid: str, t: int, model: str = "cnn") -> FrameRef:
@@ -138,16 +112,7 @@ def test_a_frame_given_again_is_stored_once_as_first_given(db: Database) -> None
 
 def _old_database(path: Path) -> None:
     """A database made before migration 24: the keyed tables, a few rows in them."""
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
-    )
-    for m in all_migrations():
-        if m.version < 24:
-            for sql in m.statements:
-                con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [m.version, m.name])
+    con = open_at(path, lambda v: v < 24)
     rows = [
         _record("a", T0),
         _record("b", T0 + 60_000).resolve(_candle(T0 + 60_000, 100.3), at=T0 + 120_000),

@@ -22,11 +22,12 @@ from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.depth import DepthSnapshot, DepthStore
-from ghostcandle.store.migrations import all_migrations
 from ghostcandle.store.outcomes import OutcomeResults, OutcomeStore, PendingOutcome
 from ghostcandle.store.sample_writes import decision_span
 from ghostcandle.store.samples import SampleStore
 from ghostcandle.store.step_records import StepRecord, StepRecordStore
+
+from .old_schema import open_at
 
 SYM = "ETH/USDT"
 M = 60_000
@@ -213,16 +214,7 @@ def test_a_book_given_twice_is_stored_once_as_first_given(db: Database) -> None:
 
 def _old_database(path: Path) -> None:
     """A database made before migrations 33 and 74: the keyed tables, rows in them."""
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
-    )
-    for m in all_migrations():
-        if m.version not in (33, 74):
-            for sql in m.statements:
-                con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [m.version, m.name])
+    con = open_at(path, lambda v: v not in (33, 74))
     for i in (2, 0, 1):
         t = T0 + i * M
         con.execute(

@@ -22,9 +22,10 @@ from ghostcandle.domain.events import Pivot
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.engine.structure.engine import compute_structure
 from ghostcandle.store.db import Database
-from ghostcandle.store.migrations import all_migrations
 from ghostcandle.store.paper import PaperStore
 from ghostcandle.store.pivots import PivotStore
+
+from .old_schema import open_at
 
 SYM = "ETH/USDT"
 M = 60_000
@@ -151,16 +152,7 @@ def test_a_trade_whose_number_is_stored_is_refused_with_nothing_written(db: Data
 
 def _old_database(path: Path, pivots: list[Pivot]) -> None:
     """A database made before migrations 12 and 41: the keyed tables, rows in them."""
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
-    )
-    for m in all_migrations():
-        if m.version not in (12, 41):
-            for sql in m.statements:
-                con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [m.version, m.name])
+    con = open_at(path, lambda v: v not in (12, 41))
     for p in reversed(pivots):
         con.execute(
             "INSERT INTO pivot_points VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -17,8 +17,9 @@ from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.indicators import IndicatorStore
-from ghostcandle.store.migrations import all_migrations
 from ghostcandle.store.rollups import rollup_range
+
+from .old_schema import open_at
 
 T0 = 1_722_038_400_000  # 2024-07-27T00:00Z
 M = 60_000
@@ -141,16 +142,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, .
 
 def _old_database(path: Path) -> None:
     """Write a database at the keyed schema: migrations 1, 2 and 10 only."""
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at BIGINT NOT NULL)"
-    )
-    for m in all_migrations():
-        if m.version in (1, 2, 10):
-            for sql in m.statements:
-                con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [m.version, m.name])
+    con = open_at(path, lambda v: v in (1, 2, 10))
     # written newest first, two series interleaved: the migration stores them in time order
     for i in (3, 1, 2, 0):
         for sym in ("ETH/USDT", "BTC/USDT"):
