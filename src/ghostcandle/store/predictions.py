@@ -24,6 +24,7 @@ import pyarrow as pa
 from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, action_from_move
 from ghostcandle.domain.candles import Candle
 from ghostcandle.store.db import Database
+from ghostcandle.store.ledger_frames import read_frame
 
 PENDING, RESOLVED, EXPIRED = "pending", "resolved", "expired"
 
@@ -144,14 +145,11 @@ DECISION: tuple[str, ...] = tuple(f for f in FIELDS if f not in _OUTCOME)
 #: Columns of ``prediction_outcomes``: whose outcome, when decided (for pruning), and what.
 _OUTCOME_ROW: tuple[str, ...] = ("prediction_id", "session_id", "decision_time", *_OUTCOME)
 #: The ``predictions`` view's select list over ``r`` (rows) and ``o`` (outcomes).
-_JOINED = ", ".join(
-    "coalesce(o.status, 'pending') AS status"
-    if f == "status"
-    else f"o.{f}"
-    if f in _OUTCOME
-    else f"r.{f}"
+_EXPRS = {
+    f: "coalesce(o.status, 'pending')" if f == "status" else f"o.{f}" if f in _OUTCOME else f"r.{f}"
     for f in FIELDS
-)
+}
+_JOINED = ", ".join(f"{e} AS {f}" if f == "status" else e for f, e in _EXPRS.items())
 _JOIN = (
     "LEFT JOIN prediction_outcomes o "
     "ON o.prediction_id = r.prediction_id AND o.decision_time = r.decision_time"
@@ -361,21 +359,12 @@ class PredictionLedger:
     ) -> pd.DataFrame:
         """Return predictions as a DataFrame (for evaluation), of one session or all.
 
-        ``columns`` limits what is read (a long replay's evaluation needs a dozen of them).
+        Ordered by target time, model, symbol, timeframe and decision time; ``columns`` limits
+        what is read (a long replay's evaluation needs a dozen of them). Read a range of
+        decision times at a time (``ledger_frames``): DuckDB's memory stays that of one range.
         """
-        wanted = list(statuses)
-        cols = "*" if columns is None else ", ".join(c for c in columns if c in FIELDS)
-        with self.db.cursor() as cur:
-            where = "status IN (SELECT unnest($st))"
-            params: dict[str, Any] = {"st": wanted}
-            if session_id:
-                where += " AND session_id = $sid"
-                params["sid"] = session_id
-            df: pd.DataFrame = cur.sql(
-                f"SELECT {cols} FROM predictions WHERE {where} ORDER BY target_time, model",
-                params=params,
-            ).df()
-        return df
+        cols = list(FIELDS) if columns is None else [c for c in columns if c in FIELDS]
+        return read_frame(self.db, _EXPRS, cols, statuses, session_id)
 
     def last_decisions(self, session_id: str) -> dict[tuple[str, str], int]:
         """Return the newest decision time per ``(symbol, timeframe)`` of a session."""

@@ -1,0 +1,103 @@
+"""A long ledger read for evaluation within a small DuckDB memory bound (``store.ledger_frames``).
+
+A replay's summary reads its whole ledger (a 200,000-candle replay makes ~1M predictions). As one
+query joining every outcome and sorting every row, DuckDB ran out of memory at a 128MB bound;
+read a range of decision times at a time, it reads at 64MB (here 500,000 predictions: the old
+query ran out at 64MB from 300,000 on). The ledgers are
+built in bulk (``INSERT ... SELECT`` from ``range``): prediction ``i`` is model ``i % 5`` at
+second ``i // 5``; every seventh second's predictions are 1m (target a minute later, so their
+targets come after later ranges' 1s ones); one in 50 has no outcome (pending), one in 50 more
+expired; a resolved one's actual close is its reference close + 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ghostcandle.engine.evaluation.report import COLUMNS
+from ghostcandle.store.db import MEMORY_ENV, Database
+from ghostcandle.store.ledger_frames import CHUNK_ROWS, ORDER
+from ghostcandle.store.predictions import PredictionLedger
+
+MODELS = ("excursion_mlp", "persistence", "drift", "ewma", "linear")
+BIG = 500_000
+
+
+def fill(db: Database, n: int, sid: str) -> None:
+    """Insert ``n`` predictions of session ``sid`` and their outcomes (see the module doc)."""
+    second = "(i // 5)"
+    one_m = f"{second} % 7 = 0"
+    with db.transaction() as con:
+        con.execute(
+            f"""INSERT INTO prediction_rows SELECT
+              md5($sid || i::VARCHAR)[:24], $sid, $models[i % 5 + 1], 'v1', 'MEM/USDT',
+              CASE WHEN {one_m} THEN '1m' ELSE '1s' END, md5({second}::VARCHAR)[:24],
+              1000 * {second}, 1000 * {second},
+              1000 * {second} + CASE WHEN {one_m} THEN 60000 ELSE 1000 END,
+              1000 * {second} + 180000, 100.0 + (i % 97) / 10, 100.0, 101.0, 99.0, 100.5, 10.0,
+              ['BUY', 'SELL', 'HOLD'][i % 3 + 1], 0.2, 0.7, 0.1, 0.7, 1000 * {second}
+            FROM range($n) t(i)""",
+            {"n": n, "sid": sid, "models": list(MODELS)},
+        )
+        con.execute(
+            f"""INSERT INTO prediction_outcomes SELECT
+              md5($sid || i::VARCHAR)[:24], $sid, 1000 * {second},
+              CASE WHEN i % 50 = 1 THEN 'expired' ELSE 'resolved' END,
+              100.0, 101.0, 99.0, 101.0 + (i % 97) / 10, 11.0, 0.001, 0.1, i % 2 = 0, 0.001,
+              1000 * {second} + 1000
+            FROM range($n) t(i) WHERE i % 50 <> 0""",
+            {"n": n, "sid": sid},
+        )
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ledger") / "big.duckdb"
+    with Database(path) as db:
+        fill(db, BIG, "big")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ranged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger of a few ranges (``CHUNK_ROWS`` each) and another session's predictions."""
+    path = tmp_path_factory.mktemp("ledger") / "ranged.duckdb"
+    with Database(path) as db:
+        fill(db, 3 * CHUNK_ROWS + 1234, "s1")
+        fill(db, 2000, "other")
+    return path
+
+
+def test_a_long_ledger_reads_within_64mb(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_ENV, "64MB")
+    with Database(big) as db:
+        df = PredictionLedger(db).frame("big", columns=COLUMNS)
+    i = np.arange(BIG)
+    resolved = i[i % 50 > 1]
+    assert len(df) == len(resolved)
+    assert list(df.columns) == list(COLUMNS)
+    assert (df["status"] == "resolved").all()
+    # every row joined its own outcome
+    assert ((df["actual_close"] - df["ref_close"]).round(9) == 1.0).all()
+    assert df["model"].value_counts().to_dict() == {
+        m: int((resolved % 5 == k).sum()) for k, m in enumerate(MODELS)
+    }
+
+
+@pytest.mark.parametrize("statuses", [("resolved",), ("pending", "expired")])
+def test_ranges_read_the_rows_and_order_of_the_view(
+    ranged: Path, statuses: tuple[str, ...]
+) -> None:
+    with Database(ranged) as db:
+        df = PredictionLedger(db).frame("s1", statuses=statuses)
+        view = db.con.execute(
+            "SELECT * FROM predictions WHERE session_id = 's1' AND status IN "
+            f"(SELECT unnest($st)) ORDER BY {', '.join(ORDER)}",
+            {"st": list(statuses)},
+        ).df()
+    assert len(view) > 0
+    pd.testing.assert_frame_equal(df, view)
