@@ -10,6 +10,10 @@ Formats:
 Open times in microseconds (Binance's newer dumps) are recognised per value and turned into
 milliseconds. A file that cannot be read raises ``UserInputError`` naming the file and the
 problem; rows that can be read but hold bad values are left to validation.
+
+Rows come back as an Arrow table of the canonical columns (no pandas on the way: building a
+frame cost as much as validating it); a gzipped CSV is inflated by zlib-ng, about twice as fast
+as zlib, while Arrow parses it on its threads.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from zlib_ng import gzip_ng, zlib_ng
 
 from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS
 from ghostcandle.domain.errors import UserInputError
@@ -42,17 +48,28 @@ BINANCE_KLINE_COLUMNS: tuple[str, ...] = (
     "taker_buy_quote",
     "ignore",
 )
+#: zlib-ng's error for a corrupt deflate stream (its stub types it as an instance)
+_ZLIB_ERROR = cast("type[Exception]", zlib_ng.error)
 _MICROS_THRESHOLD = 10**14  # epoch ms stays below this until year 5138; epoch us is above
 
 
 @dataclass(frozen=True)
 class ReadResult:
-    """Rows read from one file, as a canonical (unvalidated) batch."""
+    """Rows read from one file, as a canonical (unvalidated, unsorted) batch.
+
+    ``table`` holds ``CANDLE_COLUMNS``: ``open_time`` int64 epoch ms, the values float64 (NaN
+    where a value could not be read), each in one chunk.
+    """
 
     path: Path
-    candles: pd.DataFrame
+    table: pa.Table
     rows_read: int
     format: str
+
+    @property
+    def candles(self) -> pd.DataFrame:
+        """Return the rows as a canonical DataFrame, in file order."""
+        return pd.DataFrame({c: self.table.column(c).to_numpy() for c in CANDLE_COLUMNS})
 
 
 def read_candle_file(path: str | Path) -> ReadResult:
@@ -117,18 +134,21 @@ def _read_csv(p: Path) -> ReadResult:
         fmt = "ohlcv-csv"
     wanted = list(CANDLE_COLUMNS)
     typed = {"open_time": pa.int64(), **{c: pa.float64() for c in VALUE_COLUMNS}}
+    convert = pacsv.ConvertOptions(include_columns=wanted, column_types=typed)
     try:
-        table = pacsv.read_csv(
-            p,
-            read_options=read_opts,
-            convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=typed),
-        )
-        df = _from_arrow(table)
+        if p.name.lower().endswith(".gz"):
+            with gzip_ng.open(p, "rb") as fh:  # type: ignore[no-untyped-call]
+                table = pacsv.read_csv(fh, read_options=read_opts, convert_options=convert)
+        else:
+            table = pacsv.read_csv(p, read_options=read_opts, convert_options=convert)
+        out = _from_arrow(table)
     except pa.ArrowInvalid:
-        df = _read_csv_lenient(p, read_opts, wanted)
-    except OSError as exc:  # a cut-short or corrupt gzip stream, a read error
+        out = _frame_table(_read_csv_lenient(p, read_opts, wanted))
+    except EOFError:  # zlib-ng: the gzip stream ends before its end marker
+        raise _unreadable(p, "CSV", EOFError("truncated gzip stream")) from None
+    except (OSError, _ZLIB_ERROR) as exc:  # a corrupt gzip stream, a read error
         raise _unreadable(p, "CSV", exc) from None
-    return ReadResult(p, df, len(df), fmt)
+    return ReadResult(p, out, out.num_rows, fmt)
 
 
 def _unreadable(p: Path, kind: str, exc: Exception) -> UserInputError:
@@ -161,18 +181,24 @@ def _read_csv_lenient(p: Path, read_opts: pacsv.ReadOptions, wanted: list[str]) 
     return df
 
 
-def _from_arrow(table: pa.Table) -> pd.DataFrame:
+def _from_arrow(table: pa.Table) -> pa.Table:
+    """Return the canonical columns of ``table``: open times in ms, values float64, one chunk."""
     t = table.column("open_time")
     if pa.types.is_timestamp(t.type):
         t = t.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
     elif not pa.types.is_integer(t.type):
         t = t.cast(pa.int64())
     open_time = _to_millis(t.to_numpy(zero_copy_only=False).astype(np.int64))
-    data = {"open_time": open_time}
+    data = {"open_time": pa.array(open_time)}
     for c in VALUE_COLUMNS:
         col = table.column(c).cast(pa.float64())
-        data[c] = col.to_numpy(zero_copy_only=False)
-    return pd.DataFrame(data)
+        data[c] = pa.array(col.to_numpy(zero_copy_only=False))
+    return pa.table(data)
+
+
+def _frame_table(df: pd.DataFrame) -> pa.Table:
+    """Return a canonical frame's columns as an Arrow table (NaN stays NaN, not null)."""
+    return pa.table({c: pa.array(df[c].to_numpy()) for c in CANDLE_COLUMNS})
 
 
 def _to_millis(t: np.ndarray) -> np.ndarray:
@@ -202,9 +228,9 @@ def _read_parquet(p: Path) -> ReadResult:
     if table.num_rows == 0:
         raise UserInputError(f"{p}: the file has no rows: nothing to ingest")
     try:
-        df = _from_arrow(table)
+        out = _from_arrow(table)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise UserInputError(
             f"{p}: column types cannot be read as candles ({exc}): check the file"
         ) from None
-    return ReadResult(p, df, len(df), "parquet")
+    return ReadResult(p, out, out.num_rows, "parquet")

@@ -2,6 +2,9 @@
 
 If any file cannot be read, nothing is written. Bad rows are rejected by reason and the good
 rows are kept. Higher timeframes are rolled up from the ingested one.
+
+A clean file (every row valid, open times strictly increasing) goes from Arrow to the store
+as it was read; any other is validated row by row in a frame (``validate_candles``).
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
 from ghostcandle.domain.candle_sources import CandleSource
+from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.domain.gaps import Gap
+from ghostcandle.domain.gaps import Gap, find_gaps
 from ghostcandle.domain.symbols import normalise_symbol
 from ghostcandle.domain.timeframes import check_timeframe, format_time
-from ghostcandle.domain.validation import validate_candles
+from ghostcandle.domain.validation import all_valid_in_order, validate_candles
 from ghostcandle.ingest.naming import infer_from_name
-from ghostcandle.ingest.readers import read_candle_file
+from ghostcandle.ingest.readers import ReadResult, read_candle_file
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.rollups import rollup_range
 
@@ -117,11 +125,8 @@ def ingest_files(
         read = read_candle_file(path)
         if read.rows_read == 0:
             raise UserInputError(f"{path}: the file has no data rows: nothing to ingest")
-        checked = validate_candles(read.candles, tf)
         report = FileReport(str(path), sym, tf, read.format, rows_read=read.rows_read)
-        report.rejected = dict(checked.rejected)
-        report.duplicates = checked.duplicates
-        prepared.append((report, checked.valid))
+        prepared.append((report, _validated(read, tf, report)))
         if progress is not None:
             progress(len(prepared), steps)
 
@@ -142,8 +147,12 @@ def ingest_files(
             if result.conflicts:
                 report.rejected["conflicts_with_stored"] = result.conflicts
             if len(valid):
-                lo, hi = int(valid["open_time"].iloc[0]), int(valid["open_time"].iloc[-1])
-                report.gaps = store.gaps(report.symbol, report.timeframe, lo, hi, con=con)
+                times = _open_times(valid)
+                lo, hi = int(times[0]), int(times[-1])
+                if result.range_was_empty:  # the stored rows in the range are the batch's
+                    report.gaps = find_gaps(times, report.timeframe)
+                else:
+                    report.gaps = store.gaps(report.symbol, report.timeframe, lo, hi, con=con)
                 if rollup:
                     for tf, res in rollup_range(
                         store, con, report.symbol, report.timeframe, lo, hi
@@ -153,3 +162,24 @@ def ingest_files(
             if progress is not None:
                 progress(len(prepared) + len(reports), steps)
     return IngestReport(reports, dict(rolled))
+
+
+def _validated(read: ReadResult, timeframe: str, report: FileReport) -> pd.DataFrame | pa.Table:
+    """Return the good rows of ``read``, sorted and unique; count the rest in ``report``."""
+    table = read.table
+    if all_valid_in_order(
+        table.column("open_time").to_numpy(),
+        [table.column(c).to_numpy() for c in VALUE_COLUMNS],
+        timeframe,
+    ):
+        return table
+    checked = validate_candles(read.candles, timeframe)
+    report.rejected = dict(checked.rejected)
+    report.duplicates = checked.duplicates
+    return checked.valid
+
+
+def _open_times(valid: pd.DataFrame | pa.Table) -> np.ndarray:
+    if isinstance(valid, pa.Table):
+        return np.asarray(valid.column("open_time").to_numpy(), dtype=np.int64)
+    return valid["open_time"].to_numpy(dtype=np.int64)

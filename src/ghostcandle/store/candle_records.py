@@ -67,6 +67,8 @@ class WriteResult:
     duplicates: int = 0
     conflicts: int = 0
     conflict_times: list[int] = field(default_factory=list)
+    #: nothing was stored in the batch's time range before: the series' rows there are the batch
+    range_was_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,24 +85,31 @@ class SeriesInfo:
     incomplete: int
 
 
-def arrow_batch(candles: pd.DataFrame) -> pa.Table:
-    """Return the numeric columns of a batch, sorted by time, as an Arrow table.
+def arrow_batch(candles: pd.DataFrame | pa.Table) -> pa.Table:
+    """Return the numeric columns of a batch (a frame or an Arrow table), sorted by time.
 
     Refuses a batch holding an open time twice.
     """
-    t = candles["open_time"].to_numpy(dtype=np.int64)
+
+    def raw(name: str) -> np.ndarray:
+        if isinstance(candles, pa.Table):
+            return np.asarray(candles.column(name).to_numpy())
+        return candles[name].to_numpy()
+
+    t = raw("open_time").astype(np.int64, copy=False)
     order = None if bool(np.all(t[1:] > t[:-1])) else np.argsort(t, kind="stable")
     if order is not None and bool(np.any(t[order][1:] == t[order][:-1])):
         # the table has no key to catch it (migration 3)
         raise ValueError("a candle batch holds one open time twice: validate the batch first")
 
     def col(name: str, dtype: type) -> np.ndarray:
-        a = candles[name].to_numpy(dtype=dtype)
+        a: np.ndarray = raw(name).astype(dtype, copy=False)
         return a if order is None else a[order]
 
     data: dict[str, pa.Array] = {c: pa.array(col(c, np.float64)) for c in VALUE_COLUMNS}
     data = {"open_time": pa.array(col("open_time", np.int64)), **data}
-    if "n_parts" in candles:
+    names = candles.column_names if isinstance(candles, pa.Table) else candles.columns
+    if "n_parts" in names:
         data["n_parts"] = pa.array(col("n_parts", np.int32))
         data["complete"] = pa.array(col("complete", np.bool_))
     else:

@@ -87,12 +87,12 @@ class CandleStore:
         con: duckdb.DuckDBPyConnection,
         symbol: str,
         timeframe: str,
-        candles: pd.DataFrame,
+        candles: pd.DataFrame | pa.Table,
         *,
         provenance: CandleSource,
         source: str = "",
     ) -> WriteResult:
-        """Write candles inside an open transaction ``con``.
+        """Write candles (a frame or an Arrow table) inside an open transaction ``con``.
 
         ``candles`` must be validated and unique by ``open_time``; optional columns ``n_parts``
         and ``complete`` mark rolled-up candles. A stored complete candle with other values is
@@ -124,7 +124,7 @@ class CandleStore:
             if overlap is not None and overlap[0] == 0:
                 # fast path: nothing stored in the range, so every row is new
                 con.execute(f"INSERT INTO candles {rows}", series)
-                return WriteResult(inserted=n)
+                return WriteResult(inserted=n, range_was_empty=True)
             counts = classify_and_apply(
                 con,
                 rows,

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ghostcandle.domain.validation import REASONS, validate_candles
+from ghostcandle.domain.validation import REASONS, all_valid_in_order, validate_candles
 
 
 def _good(n: int, start: int = 1_722_003_360_000) -> pd.DataFrame:
@@ -117,3 +117,61 @@ def test_key_columns_validate_many_series_in_one_pass() -> None:
     ]
     # without the key the two series would collide on every open time
     assert validate_candles(pd.concat([eth, btc]), "1m").rejected["conflicting_duplicate"] == 8
+
+
+def _damaged(rows: list[tuple[int, int]]) -> pd.DataFrame:
+    """Rows of ``_good(60)`` picked by index (repeats, any order), each with one damage."""
+    base = _good(60)
+    picked = []
+    for idx, damage in rows:
+        r = base.iloc[idx].copy()
+        col = ("open", "high", "low", "close", "volume")[idx % 5]
+        if damage == 1:
+            r[col] = np.inf if idx % 2 == 0 else np.nan
+        elif damage == 2:
+            r["high"] = max(r["open"], r["close"]) - 0.25
+        elif damage == 3:
+            r["low"] = min(r["open"], r["close"]) + 0.25
+        elif damage == 4:
+            r["volume"] = -1e-9
+        elif damage == 5:
+            r["open_time"] += 1
+        elif damage == 6:
+            r[("open", "low", "close")[idx % 3]] = 0.0
+        elif damage == 7:
+            r["close"] += 1e-6  # a conflicting twin when the index repeats
+        picked.append(r)
+    return pd.DataFrame(picked).astype({"open_time": np.int64}).reset_index(drop=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 59), st.sampled_from([0] * 12 + [1, 2, 3, 4, 5, 6, 7])),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_the_clean_batch_check_says_yes_exactly_when_validation_keeps_all_as_is(
+    rows: list[tuple[int, int]],
+) -> None:
+    df = _damaged(rows)
+    res = validate_candles(df, "1m")
+    kept_as_is = (
+        not res.rejected and res.duplicates == 0 and res.valid.equals(df.reset_index(drop=True))
+    )
+    values = [df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")]
+    assert all_valid_in_order(df["open_time"].to_numpy(), values, "1m") == kept_as_is
+
+
+def test_the_clean_batch_check_refuses_each_flaw_alone() -> None:
+    # each planted flaw trips one check only: an infinite high, a high below the close, a low
+    # above the open, a volume just below 0, an open time 1 ms off, a zero low, a twin, a swap
+    flaws = [(6, 1), (5, 2), (5, 3), (5, 4), (5, 5), (4, 6), (0, 0)]
+    for rows in ([(1, 0), (0, 0)], *([(0, 0), flaw] for flaw in flaws)):
+        df = _damaged(rows)
+        values = [df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")]
+        assert not all_valid_in_order(df["open_time"].to_numpy(), values, "1m"), rows
+    clean = _good(30)
+    values = [clean[c].to_numpy() for c in ("open", "high", "low", "close", "volume")]
+    assert all_valid_in_order(clean["open_time"].to_numpy(), values, "1m")
