@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.sample_quality import SampleQuality
-from ghostcandle.domain.samples import Sample, SampleSource, SampleStatus
+from ghostcandle.domain.samples import NewSample, Sample, SampleSource, SampleStatus
 from ghostcandle.domain.window_checks import SampleFlag
 from ghostcandle.store.frames import decode_windows
 
@@ -138,4 +138,29 @@ def sample_from_row(r: Sequence[Any]) -> Sample:
         reason=str(v["reason"]),
         quality=quality,
         created_at=int(v["created_at"]),
+    )
+
+
+def sample_from_new(
+    s: NewSample,
+    frame: FrameRef,
+    status: SampleStatus,
+    reason: str,
+    quality: SampleQuality,
+    now: int,
+) -> Sample:
+    """Return the row of new sample ``s`` as judged now (``frame``: its reference)."""
+    return Sample(
+        sample_id=s.sample_id,
+        frame=frame,
+        source=SampleSource(s.source),
+        timeframe=s.timeframe,
+        label=int(s.label),
+        labels={str(k): float(v) for k, v in s.labels.items()},
+        priority=float(s.priority),
+        origin=s.origin,
+        status=status,
+        reason=reason,
+        quality=quality,
+        created_at=now,
     )

@@ -10,6 +10,7 @@ restricted to their decision-time range when the caller knows it, so the zone ma
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -60,3 +61,28 @@ def update_samples(
         )
     finally:
         con.unregister("gc_sample_updates")
+
+
+@dataclass
+class SampleWrites:
+    """Sample rows judged now and written later, in order, in one transaction.
+
+    What ``SampleStore.record_verified_in`` writes when given a ``plan``: the frames to
+    register, the samples to insert and the quarantines (reasons, time, decision-time range),
+    kept in the order they were decided (``SampleStore.write_in`` applies them).
+    """
+
+    frames: list[tuple[object, ...]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    quarantines: list[tuple[dict[str, str], int, tuple[int, int] | None]] = field(
+        default_factory=list
+    )
+
+    def __bool__(self) -> bool:
+        return bool(self.frames or self.samples or self.quarantines)
+
+    def extend(self, other: SampleWrites) -> None:
+        """Append ``other``'s writes after these."""
+        self.frames.extend(other.frames)
+        self.samples.extend(other.samples)
+        self.quarantines.extend(other.quarantines)

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ghostcandle.domain.frames import FrameRef
-from ghostcandle.domain.sample_quality import QualityRules, SampleQuality
+from ghostcandle.domain.sample_quality import QualityRules
 from ghostcandle.domain.samples import NewSample, Sample, SampleSource, SampleStatus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -26,10 +26,17 @@ from ghostcandle.store.sample_rows import (
     COLUMNS,
     FRAME_COLUMNS,
     frame_from_row,
+    sample_from_new,
     sample_from_row,
 )
 from ghostcandle.store.sample_windows import FrameRows, FramesRead
-from ghostcandle.store.sample_writes import EVER, decision_span, insert_samples, update_samples
+from ghostcandle.store.sample_writes import (
+    EVER,
+    SampleWrites,
+    decision_span,
+    insert_samples,
+    update_samples,
+)
 
 
 @dataclass(frozen=True)
@@ -93,15 +100,23 @@ class SampleStore:
         *,
         now: int,
         rules: QualityRules | None = None,
+        plan: SampleWrites | None = None,
+        unwritten: Mapping[str, Sample] | None = None,
     ) -> Verified:
         """Record samples inside ``con`` and return them verified, as ``verify`` would after.
 
         One transaction, one read of the rows: a sample recorded now was judged on the rows
         this transaction reads, so reading them again would find the same; a sample stored
         before is re-read and verified inside ``con`` (quarantined there when changed).
+
+        With a ``plan``, ``con`` is only read: the rows to write are appended to ``plan`` for
+        ``write_in`` (later, in one transaction), and ``unwritten`` holds the samples of plans
+        not committed yet (by id), which count as stored.
         """
         rules = rules or QualityRules()
-        _, made, known, read = self._record(con, items, now, rules, read_known=True)
+        _, made, known, read = self._record(
+            con, items, now, rules, read_known=True, plan=plan, unwritten=unwritten
+        )
         out = Verified(missing=[])
         bad: dict[str, str] = {}
         for i in dict.fromkeys(s.sample_id for s in items):
@@ -113,8 +128,18 @@ class SampleStore:
                 bad[i] = _integrity(s.frame)
             _judge(s, bad, rules, out)
         changed = [made.get(i) or known[i] for i in bad]
-        self.quarantine_in(con, bad, now=now, within=decision_span(changed))
+        if plan is None:
+            self.quarantine_in(con, bad, now=now, within=decision_span(changed))
+        elif bad:
+            plan.quarantines.append((bad, now, decision_span(changed)))
         return out
+
+    def write_in(self, con: duckdb.DuckDBPyConnection, plan: SampleWrites) -> None:
+        """Write what ``record_verified_in`` put in ``plan``, in order, inside ``con``."""
+        self.frames.register_in(con, plan.frames)
+        insert_samples(con, plan.samples)
+        for reasons, at, within in plan.quarantines:
+            self.quarantine_in(con, reasons, now=at, within=within)
 
     def _record(
         self,
@@ -124,19 +149,29 @@ class SampleStore:
         rules: QualityRules,
         *,
         read_known: bool = False,
+        plan: SampleWrites | None = None,
+        unwritten: Mapping[str, Sample] | None = None,
     ) -> tuple[list[Sample], dict[str, Sample], dict[str, Sample], FramesRead]:
-        """Store the samples not stored yet.
+        """Store the samples not stored yet (with a ``plan``: append them to it).
 
         Return all of them, those made now and those stored before (by id), and the rows read:
         the new samples' windows, and with ``read_known`` the live stored ones' too (one read).
+        ``unwritten``: samples planned and not committed yet, as if stored.
         """
         unique = list({s.sample_id: s for s in items}.values())
-        known = {
-            s.sample_id: s
-            for s in self._get(con, [s.sample_id for s in unique], within=decision_span(unique))
-        }
+        pend = unwritten or {}
+        known = {i.sample_id: pend[i.sample_id] for i in unique if i.sample_id in pend}
+        ask = [s for s in unique if s.sample_id not in known]
+        known.update(
+            (s.sample_id, s)
+            for s in self._get(con, [s.sample_id for s in ask], within=decision_span(ask))
+        )
         fresh = [s for s in unique if s.sample_id not in known]  # each id stored once
-        stored_frames = self._frames(con, [s.frame for s in fresh])
+        planned = {p.frame.frame_id: p.frame for p in pend.values()}
+        stored_frames = {
+            **planned,
+            **self._frames(con, [s.frame for s in fresh if s.frame.frame_id not in planned]),
+        }
         frames = [stored_frames.get(s.frame.frame_id, s.frame) for s in fresh]
         made: list[Sample] = []
         live = [k.frame for k in known.values() if k.status is not SampleStatus.QUARANTINED]
@@ -150,9 +185,14 @@ class SampleStore:
                 status, reason = SampleStatus.QUARANTINED, _integrity(frame)
             elif (why := rules.exclusion(quality)) is not None:
                 status, reason = SampleStatus.EXCLUDED, why
-            made.append(_sample(s, frame, status, reason, quality, now))
-        self.frames.register_in(con, [frame_row(m.frame, m.timeframe) for m in made])
-        insert_samples(con, made)
+            made.append(sample_from_new(s, frame, status, reason, quality, now))
+        rows = [frame_row(m.frame, m.timeframe) for m in made]
+        if plan is None:
+            self.frames.register_in(con, rows)
+            insert_samples(con, made)
+        else:
+            plan.frames.extend(rows)
+            plan.samples.extend(made)
         fresh_by_id = {m.sample_id: m for m in made}
         by_id = {**known, **fresh_by_id}
         return [by_id[s.sample_id] for s in items], fresh_by_id, known, read
@@ -343,28 +383,4 @@ def _integrity(frame: FrameRef) -> str:
     return (
         f"integrity: the candles of frame {frame.frame_id} changed after it was recorded "
         "(its input hash no longer matches)"
-    )
-
-
-def _sample(
-    s: NewSample,
-    frame: FrameRef,
-    status: SampleStatus,
-    reason: str,
-    quality: SampleQuality,
-    now: int,
-) -> Sample:
-    return Sample(
-        sample_id=s.sample_id,
-        frame=frame,
-        source=SampleSource(s.source),
-        timeframe=s.timeframe,
-        label=int(s.label),
-        labels={str(k): float(v) for k, v in s.labels.items()},
-        priority=float(s.priority),
-        origin=s.origin,
-        status=status,
-        reason=reason,
-        quality=quality,
-        created_at=now,
     )

@@ -54,7 +54,17 @@ def test_clean_replay_with_pivot_labels_passes(
 ) -> None:
     with Database(trained, read_only=True) as db:
         steps = SessionStore(db).steps(SESSION)
-    assert {s.reason for s in steps if s.status == "ok"} >= {"candle", "pivot"}
+        with db.cursor() as cur:
+            pivots = {
+                str(r[0])
+                for r in cur.execute(
+                    "SELECT frame_id FROM training_samples WHERE source = 'pivot'"
+                ).fetchall()
+            }
+    # confirmed pivots' frames train in the candle batches that follow their confirmation
+    assert {s.reason for s in steps if s.status == "ok"} == {"candle"}
+    assert pivots
+    assert pivots <= {f for s in steps if s.status == "ok" for f in s.frame_ids}
     status, said = _cli(trained, capsys)
     assert status == 0, said
     assert said.strip().endswith("ok")

@@ -292,7 +292,7 @@ class LoopSession:
         self.wait_written()
 
     def _flush(self) -> None:
-        self._writes.flush(self._training.steps.take())
+        self._writes.flush(self._training.take())
 
     def wait_written(self, timeout_s: float | None = None) -> bool:
         """Wait until everything handed to the writer so far is committed.

@@ -179,19 +179,20 @@ class SessionWrites:
             steps.records,
             [progress],
             [] if due is None else [due],
+            [] if steps.samples is None else [steps.samples],
         )
         changed = new + outcomes
         if self._writer is None:
             write.prepare()
             with self.db.transaction() as con:
                 write(con)
-            self._committed(due)
+            self._committed(due, write)
         else:
             self.stores.ledger.hold(changed)
 
             def written() -> None:
                 self.stores.ledger.release(changed)
-                self._committed(due)
+                self._committed(due, write)
 
             self._ticket = self._writer.submit(write, on_error=self._on_error, on_written=written)
         self._since_flush = 0
@@ -216,11 +217,13 @@ class SessionWrites:
             self._writer.close()
             self._writer = None
 
-    def _committed(self, due: CheckpointDue | None) -> None:
+    def _committed(self, due: CheckpointDue | None, write: SessionWrite) -> None:
         """Note the checkpoint a committed job referenced: resume point, never pruned."""
         if due is not None and due.saved:
             self.checkpoint = due.saved[0]
             self.checkpoints.pin(self.session_id, self.checkpoint.name)
+        for part in write.parts:
+            part.committed()
 
     def _on_error(self, exc: BaseException) -> None:
         self._errors.append(f"{type(exc).__name__}: {exc}")

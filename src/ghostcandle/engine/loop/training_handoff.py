@@ -26,7 +26,7 @@ from ghostcandle.domain.training_modes import TrainingMode
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.sample_keeping import SessionSamples
-from ghostcandle.engine.loop.writes import StepLog
+from ghostcandle.engine.loop.writes import StepLog, StepsTaken
 from ghostcandle.engine.training.batches import SeriesCache, build_batch
 from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
 from ghostcandle.engine.training.recording import session_recorder
@@ -94,6 +94,12 @@ class TrainingHandoff:
         if self.samples is not None:
             self.samples.start()
         return self.trainer
+
+    def take(self) -> StepsTaken:
+        """Return the finished steps since the last call, with the samples kept for them."""
+        taken = self.steps.take()  # first: every step taken had its samples kept by now
+        kept = None if self.samples is None else self.samples.take()
+        return taken if kept is None else taken._replace(samples=kept)
 
     def snapshot(self) -> Model:
         """Return the learning model's last published weights (read-only use)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import duckdb
 
@@ -68,6 +68,18 @@ class CheckpointDue:
         return self.saved[0]
 
 
+class JobPart(Protocol):
+    """More rows a flush commits with its own (a session's kept training samples)."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the rows inside the job's open transaction."""
+        ...
+
+    def committed(self) -> None:
+        """Hear that the job's transaction committed."""
+        ...
+
+
 @dataclass(frozen=True)
 class SessionWrite:
     """What a session hands the ``LedgerWriter`` at a flush; call it inside a transaction.
@@ -86,6 +98,8 @@ class SessionWrite:
     steps: Sequence[TrainingStepRecord]
     progress: Sequence[Progress]
     checkpoints: Sequence[CheckpointDue] = ()
+    #: the training samples of the job's steps (``sample_keeping.KeptSamples``)
+    parts: Sequence[JobPart] = ()
 
     def prepare(self) -> None:
         """Save the checkpoints this job references (before its transaction; idempotent)."""
@@ -100,6 +114,8 @@ class SessionWrite:
         self.prepare()
         saved = {due.session_id: due.saved[0] for due in self.checkpoints}
         self.stores.frames.register_in(con, [frame_row(ref, tf) for ref, tf in self.frames])
+        for part in self.parts:
+            part(con)
         self.stores.ledger.insert_in(con, self.new)
         self.stores.ledger.outcome_in(con, self.outcomes)
         self.stores.sessions.log_steps_in(con, self.steps)
@@ -132,6 +148,7 @@ class SessionWrite:
             [st for job in jobs for st in job.steps],
             list(last.values()),
             list(newest.values()),
+            [p for job in jobs for p in job.parts],
         )
 
 
@@ -143,6 +160,8 @@ class StepsTaken(NamedTuple):
     train_steps: int
     #: the snapshot of the newest good step among ``records`` (None: no good step)
     snapshot: Snapshot | None
+    #: the training samples kept for these steps and since (taken after the records)
+    samples: JobPart | None = None
 
 
 class StepLog:

@@ -25,6 +25,7 @@ from ghostcandle.domain.sample_quality import QualityRules
 from ghostcandle.domain.samples import NewSample, Sample, SampleSource
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
+from ghostcandle.store.sample_writes import SampleWrites
 from ghostcandle.store.samples import SampleStore, Verified
 
 
@@ -92,15 +93,24 @@ class SampleRegistry:
         return made
 
     def record_verified_in(
-        self, con: duckdb.DuckDBPyConnection, items: Sequence[NewSample], *, at: int
+        self,
+        con: duckdb.DuckDBPyConnection,
+        items: Sequence[NewSample],
+        *,
+        at: int,
+        plan: SampleWrites | None = None,
+        unwritten: Mapping[str, Sample] | None = None,
     ) -> Verified:
         """Record samples inside ``con`` and return them verified, as ``read`` would after.
 
         The same answer as ``record_in`` then ``read``, in the caller's one transaction: a
         sample recorded now is judged on the rows this transaction read (reading them again
-        finds the same), one stored before is re-read and verified (``SampleStore``).
+        finds the same), one stored before is re-read and verified (``SampleStore``). With a
+        ``plan`` the writes are kept in it for later (``SampleStore.record_verified_in``).
         """
-        got = self.store.record_verified_in(con, items, now=at, rules=self.rules)
+        got = self.store.record_verified_in(
+            con, items, now=at, rules=self.rules, plan=plan, unwritten=unwritten
+        )
         self._count(len(items), got)
         return got
 

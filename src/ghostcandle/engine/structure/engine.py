@@ -134,11 +134,15 @@ class StructureEngine:
         flush_every: int = 1,
         samples: SampleRegistry | None = None,
         sample_windows: Mapping[str, int] | None = None,
+        store_before_publish: bool = True,
     ) -> None:
         self.bus = bus
         # a DuckDB commit costs milliseconds: replays may batch indicator rows, but anything
-        # about to be published is always stored first (see ``on_candle``)
+        # about to be published is stored first (see ``on_candle``), unless no reader of the
+        # bus reads the store (a backtest: ``store_before_publish=False`` stores pivots and
+        # moves with the indicator rows, every ``flush_every`` candles and at ``close``)
         self.flush_every = max(1, flush_every)
+        self.store_before_publish = store_before_publish
         self._pending: list[tuple[str, str, int, tuple[float, ...]]] = []
         self._pending_pivots: list[Pivot] = []
         self._pending_moves: list[RapidMoveEvent] = []
@@ -262,7 +266,7 @@ class StructureEngine:
         self._pending_pivots.extend(pivots)
         self._pending_moves.extend(moves)
         full = len(self._pending) >= self.flush_every
-        if pivots or moves or full:
+        if full or ((pivots or moves) and self.store_before_publish):
             # pivots and moves are stored before they are published; batched indicator rows
             # wait for their batch (a pivot's commit need not carry them)
             self.flush(indicators=full)

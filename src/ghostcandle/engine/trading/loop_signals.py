@@ -114,8 +114,9 @@ def _structure(bus: MessageBus, db: Database, req: BacktestRequest) -> Any:
     """Track market structure on the backtest bus so pivots arrive as they would live."""
     from ghostcandle.engine.structure.engine import StructureEngine
 
-    # indicator rows are batched: a commit per candle cost more than the candle's prediction
-    # (pivots are still stored before they are published)
-    engine = StructureEngine(bus, db, flush_every=1000)
+    # indicator rows, pivots and moves are stored in batches: a commit per candle (or per
+    # pivot) cost more than the candle's prediction; only the session reads this bus, from
+    # its events, and everything is stored by ``close`` before the session finishes
+    engine = StructureEngine(bus, db, flush_every=1000, store_before_publish=False)
     engine.track(req.symbol, req.timeframe)
     return engine

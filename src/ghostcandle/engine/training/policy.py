@@ -5,12 +5,17 @@
   round-trip costs (``domain.actions``: BUY above +threshold, SELL below -threshold, else HOLD;
   the threshold defaults to the broker's round-trip cost); when a pivot is later confirmed at a
   frame's decision candle, that frame is trained again with the pivot's label (BUY at a low,
-  SELL at a high), which is what the candle called for.
-- ``pivots_only``: only frames decided at a pivot candle, as soon as the pivot is confirmed.
+  SELL at a high), which is what the candle called for. The pivot's samples wait for the
+  timeframe's next batch of resolved predictions and ride in it (they are not a step each).
+- ``pivots_only``: only frames decided at a pivot candle, a step as soon as the pivot is
+  confirmed.
 - ``manual``: a request supplies the action for the current candle's frame.
 
-Samples go into a per-timeframe buffer; every ``interval`` new samples a batch of the newest
-ones, filled up to ``batch_size`` from the buffer (seeded), is submitted to the one trainer.
+Samples go into a per-timeframe buffer; every ``interval`` new resolved predictions a batch of
+the newest ones (at most ``batch_size``), with every pivot sample confirmed since the last
+batch, filled up to ``batch_size`` from the buffer (seeded), is submitted to the one trainer.
+A batch is submitted when its last label became known, so each of its samples was labelled by
+then (no look-ahead).
 """
 
 from __future__ import annotations
@@ -82,6 +87,8 @@ class TrainingPolicy:
         self._rng = random.Random(self.seed)
         self._buffers: dict[str, deque[TrainingSample]] = {}
         self._fresh: dict[str, list[TrainingSample]] = {}
+        # resolved predictions since the timeframe's last batch (pivots do not count)
+        self._resolved: dict[str, int] = {}
 
     def schedule(self, timeframe: str) -> Schedule:
         """Return the schedule of ``timeframe``."""
@@ -108,7 +115,8 @@ class TrainingPolicy:
             self._add(
                 TrainingSample(ref, event.timeframe, int(label), TrainingSource.PIVOT), urgent=False
             )
-        self._flush(event.timeframe, TrainingSource.PIVOT)
+        if self.mode is TrainingMode.PIVOTS_ONLY:  # no batch of resolved predictions to join
+            self._flush(event.timeframe, TrainingSource.PIVOT)
 
     def manual(self, frame: FrameRef, timeframe: str, action: Action) -> None:
         """Learn ``action`` for ``frame`` at once (``manual`` mode only)."""
@@ -134,15 +142,21 @@ class TrainingPolicy:
         fresh = self._fresh.setdefault(tf, [])
         fresh.append(sample)
         self.samples += 1
-        if urgent or (sample.reason is TrainingSource.CANDLE and len(fresh) >= sch.interval):
+        if sample.reason is TrainingSource.CANDLE:
+            self._resolved[tf] = self._resolved.get(tf, 0) + 1
+        if urgent or self._resolved.get(tf, 0) >= sch.interval:
             self._flush(tf, sample.reason)
 
     def _flush(self, timeframe: str, reason: TrainingSource) -> None:
         fresh = self._fresh.pop(timeframe, [])
+        self._resolved.pop(timeframe, None)
         if not fresh:
             return
         sch = self.schedule(timeframe)
-        batch = fresh[-sch.batch_size :]
+        # every pivot sample since the last batch, and the newest resolved predictions
+        pivots = [s for s in fresh if s.reason is TrainingSource.PIVOT]
+        others = [s for s in fresh if s.reason is not TrainingSource.PIVOT]
+        batch = pivots + others[-sch.batch_size :]
         chosen = {s.frame.frame_id for s in batch}
         older = [s for s in self._buffers[timeframe] if s.frame.frame_id not in chosen]
         room = sch.batch_size - len(batch)
