@@ -29,6 +29,10 @@ from ghostcandle.store.db import Database
 log = logging.getLogger(__name__)
 
 Series = tuple[str, str]
+#: Lag samples kept (the newest; 32 bytes each): more than a bench's run of closes at 10x
+#: (bench_feeds: 5,000), a few minutes of a sped-up feed, 640 KB at most. 200,000 grew a
+#: serve at 30x by ~58 KB a minute for nearly two hours before it was full.
+LAG_SAMPLES = 20_000
 GapHandler = Callable[[str, str, int, int], None]
 
 
@@ -75,7 +79,7 @@ class CandleBuilder:
         self.stats: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         #: milliseconds from receipt of a WebSocket candle to its event being published
-        self.lags_ms: deque[float] = deque(maxlen=200_000)
+        self.lags_ms: deque[float] = deque(maxlen=LAG_SAMPLES)
         self.backlog = PublishBacklog(self.store, bus)
 
     # -- set-up ------------------------------------------------------------------------------

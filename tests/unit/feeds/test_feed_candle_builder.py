@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.events import CandleCompletionEvent
@@ -94,3 +96,16 @@ def test_resumes_after_the_newest_stored_candle(db: Database):
     again.process([batch(c(3))])
     assert gaps == [("ETH/USDT", "1s", T0 + 2000, T0 + 2000)]
     assert events == []
+
+
+def test_lag_samples_keep_only_the_newest_so_a_long_feed_does_not_grow_the_process(db: Database):
+    from ghostcandle.feeds.candle_builder import LAG_SAMPLES
+
+    builder, events, _ = make(db)
+    n = LAG_SAMPLES + 500
+    received = time.perf_counter_ns()
+    candles = tuple(c(i) for i in range(n))
+    builder.process([CandleBatch(candles, received, (), CandleSource.WEBSOCKET)])
+    assert len(events) == n  # every candle was stored and published with a lag sample
+    assert len(builder.lags_ms) == LAG_SAMPLES
+    assert builder.lags_ms[-1] >= builder.lags_ms[0]  # the newest kept (measured last)
