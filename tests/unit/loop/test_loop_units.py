@@ -115,6 +115,29 @@ def test_modes_decide_what_trains() -> None:
     assert Action(only.buffered("1m")[0].action) is Action.BUY
 
 
+def test_every_candle_pivots_ride_in_the_next_batch_of_resolved_predictions() -> None:
+    got: list[tuple[list[TrainingSample], str]] = []
+    p = TrainingPolicy(
+        "every_candle", lambda b, r: got.append((list(b), r)),
+        {"1m": Schedule(batch_size=3, buffer_size=10, interval=2)},
+    )  # fmt: skip
+    p.on_candle_completion(_event(M, 100.2), _frame(M))
+    low = PivotEvent(SYM, "1m", Pivot(SYM, "1m", 0, 99.0, "L1L", 1, 1.0, 2 * M))
+    p.on_pivot_event(low, [_frame(M)])
+    assert got == []  # a confirmed pivot waits for the batch; it does not count towards it
+    p.on_candle_completion(_event(2 * M, 99.0), _frame(2 * M))
+    ((batch, reason),) = got
+    assert reason == "candle"
+    # the pivot's sample, then the newest resolved predictions (at most batch_size of them)
+    assert [(s.frame.decision_time, s.reason, Action(s.action)) for s in batch] == [
+        (M, "pivot", Action.BUY),
+        (M, "candle", Action.BUY),
+        (2 * M, "candle", Action.SELL),
+    ]
+    p.on_candle_completion(_event(3 * M, 99.0), _frame(3 * M))
+    assert len(got) == 1  # the pivot counted for nothing: one resolved prediction since
+
+
 def test_coordinator_matches_targets_and_pivot_candles() -> None:
     seen: list[tuple[str, object]] = []
 
