@@ -31,8 +31,9 @@ class BacktestRequest:
     A backtest that trains learns as a live session in its mode, with one difference of
     schedule: the traded timeframe's resolved predictions are trained in batches every
     ``train_every`` of them (the newest ones, filled up to the live batch size from the buffer
-    when fewer), not after each one; pivots still train as soon as they are confirmed. Seeded
-    and synchronous: a rerun trains the same steps on the same batches.
+    when fewer), not after each one; a confirmed pivot's samples ride in the next such batch
+    (``every_candle``; ``pivots_only`` trains each pivot at once). Seeded and synchronous: a
+    rerun trains the same steps on the same batches.
     """
 
     model: str
