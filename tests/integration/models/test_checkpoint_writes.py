@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -47,7 +48,7 @@ def _stores(db: Database) -> SessionStores:
     return stores
 
 
-def test_jobs_merged_save_only_the_newest_checkpoint_and_reference_it(
+def test_checkpoints_are_written_while_the_writer_is_busy_and_the_newest_is_referenced(
     db: Database, tmp_path: Path
 ) -> None:
     stores, store = _stores(db), CheckpointStore(tmp_path / "ckpt", ReplayClock(0), keep=3)
@@ -57,19 +58,24 @@ def test_jobs_merged_save_only_the_newest_checkpoint_and_reference_it(
 
     def gate(con: duckdb.DuckDBPyConnection) -> None:  # holds the writer while both queue
         entered.set()
-        release.wait(10)
+        release.wait(30)
 
     writer.submit(gate)
     assert entered.wait(10)
     dues = [CheckpointDue("s", store, "s", snap) for snap in (one, two)]
     for step, due in zip((1, 2), dues, strict=True):
         writer.submit(_write(stores, step, due))
+    # both files are written while the writer is still inside the gate's transaction
+    deadline = time.monotonic() + 20
+    while not all(d.saved for d in dues) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [i.step for d in dues for i in d.saved] == [1, 2]
+    assert writer.written == 0
+    assert stores.sessions.require("s").checkpoint_path is None
     release.set()
     assert writer.wait(timeout_s=30)
     writer.close()
     assert writer.stats.commits == 2  # the gate, then both flushes in one transaction
-    assert [i.step for i in store.list("s")] == [2]  # the older snapshot was never written
-    assert (dues[0].saved, [i.step for i in dues[1].saved]) == ([], [2])
     row = stores.sessions.require("s")
     assert (row.train_steps, row.checkpoint_path, row.checkpoint_step) == (
         2,
@@ -77,6 +83,24 @@ def test_jobs_merged_save_only_the_newest_checkpoint_and_reference_it(
         2,
     )
     assert store.find("s", "s/s-0000000002.pt") is not None
+
+
+def test_a_held_checkpoint_survives_pruning_until_released(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path / "ckpt", ReplayClock(0), keep=2)
+    state = create_model("cnn", **SMALL).state_dict()
+
+    def save(step: int, *, hold: bool = False) -> str:
+        return store.save("s", {**state, "step": step}, hold=hold).name
+
+    held = save(1, hold=True)  # written ahead of the commit that will reference it
+    for step in range(2, 6):
+        save(step)
+    assert [i.step for i in store.list("s")] == [1, 4, 5]
+    info = store.find("s", held)
+    assert info is not None
+    store.release(info)
+    save(6)
+    assert [i.step for i in store.list("s")] == [5, 6]
 
 
 def test_a_checkpoint_that_cannot_be_written_commits_nothing_of_its_flush(

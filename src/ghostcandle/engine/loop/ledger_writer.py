@@ -14,9 +14,12 @@ are durable a few milliseconds after the tick, when ``wait`` returns, not when t
 handler returns. ``LoopSession.flush`` and ``wait_written`` wait for it.
 
 A write may have files to put in place before its rows reference them (``PreparedWrite``: a
-session's checkpoint): the writer calls ``prepare()`` on this thread, after merging and before
-opening the transaction, so the transaction never waits on a file and never commits a
-reference to a file that is not complete on disk.
+session's checkpoint): ``prepare()`` starts on a preparing thread as soon as the job is
+submitted, so that the files of several jobs are written (and synced) at the same time, and
+while earlier jobs commit. The writer calls ``prepare()`` again (idempotent: it waits for the
+started one, or retries one that failed) after merging and before opening the transaction, so
+the transaction never waits on a file and never commits a reference to a file that is not
+complete on disk.
 
 If a group fails, each of its jobs is retried alone (so one session's bad row never takes
 another's down with it); a job that still fails is reported to its submitter, who raises it
@@ -30,6 +33,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -88,6 +93,8 @@ class _Job:
     write: Write
     on_error: Callable[[BaseException], None] | None
     on_written: Callable[[], None] | None
+    #: ``prepare()`` started at submission (PreparedWrite only)
+    prepared: Future[None] | None = None
 
 
 class LedgerWriter:
@@ -108,6 +115,8 @@ class LedgerWriter:
         self._submitted = 0
         self._written = 0
         self._closed = False
+        # files of several jobs written at once (fsyncs overlap), while earlier jobs commit
+        self._preparer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ledger-prepare")
         self._thread = threading.Thread(target=self._loop, name="ledger-writer", daemon=True)
         self._thread.start()
 
@@ -129,7 +138,10 @@ class LedgerWriter:
             while len(self._queue) >= self._max:
                 self._cond.wait()
             self._submitted += 1
-            self._queue.append(_Job(self._submitted, write, on_error, on_written))
+            job = _Job(self._submitted, write, on_error, on_written)
+            if isinstance(write, PreparedWrite):
+                job.prepared = self._preparer.submit(write.prepare)
+            self._queue.append(job)
             self._cond.notify_all()
             return self._submitted
 
@@ -160,6 +172,7 @@ class LedgerWriter:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout_s)
+        self._preparer.shutdown(wait=False)
 
     def _loop(self) -> None:
         while True:
@@ -186,6 +199,10 @@ class LedgerWriter:
 
     def _write(self, jobs: list[_Job]) -> list[_Job]:
         """Write ``jobs`` in one transaction (each alone if that fails); return those written."""
+        for job in jobs:
+            if job.prepared is not None:
+                # its outcome is not read here: the prepare() below raises what failed
+                wait_futures([job.prepared])
         try:
             writes = _merged(jobs)
             for write in writes:

@@ -194,7 +194,12 @@ class SessionWrites:
                 self.stores.ledger.release(changed)
                 self._committed(due, write)
 
-            self._ticket = self._writer.submit(write, on_error=self._on_error, on_written=written)
+            def failed(exc: BaseException) -> None:
+                if due is not None:
+                    due.release()
+                self._on_error(exc)
+
+            self._ticket = self._writer.submit(write, on_error=failed, on_written=written)
         self._since_flush = 0
         for rec in new:
             if rec.status == PENDING:
@@ -222,6 +227,8 @@ class SessionWrites:
         if due is not None and due.saved:
             self.checkpoint = due.saved[0]
             self.checkpoints.pin(self.session_id, self.checkpoint.name)
+        if due is not None:
+            due.release()  # pinned now, or merged away by a newer one of the same job
         for part in write.parts:
             part.committed()
 

@@ -49,7 +49,8 @@ class Progress:
 class CheckpointDue:
     """Weights to checkpoint before a flush commits: the last good step's snapshot.
 
-    ``saved`` receives the checkpoint once written (the job that commits it reads it back).
+    ``saved`` receives the checkpoint once written (the job that commits it reads it back). It
+    may be written while earlier jobs commit, so it is held from pruning until ``release``.
     """
 
     session_id: str
@@ -57,15 +58,25 @@ class CheckpointDue:
     key: str
     snapshot: Snapshot
     saved: list[CheckpointInfo] = field(default_factory=list, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def save(self) -> CheckpointInfo:
-        """Write the snapshot's state once (atomic); return its checkpoint."""
-        if not self.saved:
-            snap = self.snapshot
-            self.saved.append(
-                self.store.save(self.key, snap.model.state_dict(), version=snap.version)
-            )
-        return self.saved[0]
+        """Write the snapshot's state once (atomic; from any thread); return its checkpoint."""
+        with self._lock:
+            if not self.saved:
+                snap = self.snapshot
+                self.saved.append(
+                    self.store.save(
+                        self.key, snap.model.state_dict(), version=snap.version, hold=True
+                    )
+                )
+            return self.saved[0]
+
+    def release(self) -> None:
+        """Let pruning see the checkpoint again (its job is committed, or failed)."""
+        with self._lock:
+            for info in self.saved:
+                self.store.release(info)
 
 
 class JobPart(Protocol):

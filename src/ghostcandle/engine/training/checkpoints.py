@@ -27,7 +27,8 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,26 @@ def _fsync_dir(path: Path) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either absent, the old file or complete."""
-    tmp = path.with_name(path.name + _TMP_SUFFIX)
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    write_all_atomic(path.parent, [(path.name, data)])
+
+
+def write_all_atomic(directory: Path, files: Sequence[tuple[str, bytes]]) -> None:
+    """Write files of one directory, each atomically (absent, the old file or complete).
+
+    Each is synced under a temporary name, then they are renamed in the order given, then the
+    directory is synced once for all the renames (a sync costs milliseconds on a disk).
+    """
+    tmps = []
+    for name, data in files:
+        tmp = directory / (name + _TMP_SUFFIX)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmps.append((tmp, directory / name))
+    for tmp, path in tmps:
+        os.replace(tmp, path)
+    _fsync_dir(directory)
 
 
 class CheckpointStore:
@@ -128,6 +142,9 @@ class CheckpointStore:
         self.clock = clock
         self.keep = keep
         self._pinned: dict[str, str] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._held: dict[str, set[str]] = {}
+        self._locks_guard = threading.Lock()
 
     def _key_dir(self, key: str) -> Path:
         if not _KEY.match(key):
@@ -155,8 +172,12 @@ class CheckpointStore:
         *,
         version: str | None = None,
         origin: str = "",
+        hold: bool = False,
     ) -> CheckpointInfo:
         """Write ``state`` (a model's ``state_dict()``) atomically and return its metadata.
+
+        ``hold``: spare it from pruning until ``release`` (a checkpoint written ahead of the
+        commit that will reference it, while other checkpoints of its series are written).
 
         ``key`` names the series of checkpoints (e.g. a session id or a model name);
         ``version`` is the model's version (derived from the state if not given); ``origin``
@@ -169,7 +190,6 @@ class CheckpointStore:
         torch.save(dict(state), buf)
         data = buf.getvalue()
         pt = d / f"{key}-{step:010d}.pt"
-        write_atomic(pt, data)
         info = CheckpointInfo(
             key=key,
             model=str(state.get("family", "")),
@@ -182,9 +202,27 @@ class CheckpointStore:
             origin=origin,
             path=str(pt),
         )
-        write_atomic(pt.with_suffix(".json"), json.dumps(info.to_json()).encode())
-        self._prune(key, keep_also=info.name)
+        side = json.dumps(info.to_json()).encode()
+        with self._saving(key):
+            # the state first: a sidecar never names a file that is not complete
+            write_all_atomic(d, [(pt.name, data), (pt.with_suffix(".json").name, side)])
+            if hold:
+                self._held.setdefault(key, set()).add(info.name)
+            self._prune(key, keep_also=info.name)
         return info
+
+    def release(self, info: CheckpointInfo) -> None:
+        """End the ``hold`` of a checkpoint (pruning may delete it later unless pinned)."""
+        with self._saving(info.key):
+            self._held.get(info.key, set()).discard(info.name)
+
+    def _saving(self, key: str) -> threading.Lock:
+        """Return the lock of ``key``'s saves: one save of a series at a time.
+
+        Pruning deletes the temporary files of writes cut short, which a concurrent save's are.
+        """
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     def list(self, key: str) -> list[CheckpointInfo]:
         """Return the recorded checkpoints of ``key``, oldest first (unverified)."""
@@ -265,7 +303,7 @@ class CheckpointStore:
         return None if info is None else (info, self.load(info))
 
     def _prune(self, key: str, keep_also: str) -> None:
-        spared = {keep_also, self._pinned.get(key)}
+        spared = {keep_also, self._pinned.get(key), *self._held.get(key, ())}
         infos = [i for i in self.list(key) if i.name not in spared]
         for info in infos[: max(0, len(infos) - max(0, self.keep - 1))]:
             p = self.file(info)
