@@ -1,6 +1,6 @@
 """Benchmark the candle store: ingest throughput and window-read latency; print ONE JSON line.
 
-- **ingest**: ``ingest_files`` (read, validate, one transaction into the keyed ``candles``
+- **ingest**: ``ingest_files`` (read, validate, one transaction into the keyless ``candles``
   table) of a real candle file, the 90 days of BTC/USDT 1m in ../shared/data (a synthetic file
   of the same length when it is not there), beside two floors over the same file measured in
   the same run: pandas parsing it (no validation, no storage) and DuckDB reading it with
