@@ -91,19 +91,19 @@ def arrow_batch(candles: pd.DataFrame | pa.Table) -> pa.Table:
     Refuses a batch holding an open time twice.
     """
 
-    def raw(name: str) -> np.ndarray:
+    def raw(name: str, dtype: type) -> np.ndarray:
         if isinstance(candles, pa.Table):
-            return np.asarray(candles.column(name).to_numpy())
-        return candles[name].to_numpy()
+            return np.asarray(candles.column(name).to_numpy()).astype(dtype, copy=False)
+        return candles[name].to_numpy(dtype=dtype)
 
-    t = raw("open_time").astype(np.int64, copy=False)
+    t = raw("open_time", np.int64)
     order = None if bool(np.all(t[1:] > t[:-1])) else np.argsort(t, kind="stable")
     if order is not None and bool(np.any(t[order][1:] == t[order][:-1])):
         # the table has no key to catch it (migration 3)
         raise ValueError("a candle batch holds one open time twice: validate the batch first")
 
     def col(name: str, dtype: type) -> np.ndarray:
-        a: np.ndarray = raw(name).astype(dtype, copy=False)
+        a = raw(name, dtype)
         return a if order is None else a[order]
 
     data: dict[str, pa.Array] = {c: pa.array(col(c, np.float64)) for c in VALUE_COLUMNS}
