@@ -4,7 +4,10 @@ Starts ``ghostcandle exchange-sim`` (SYNTHETIC market, ``--speed`` x real time) 
 ``ghostcandle serve`` processes streaming from it on empty databases: one runs a live session
 (started through the HTTP API as the page does), the other only the feed (the floor, measured in
 the same run). Both processes' RSS is sampled every ``--every`` seconds for ``--minutes``; the
-slope is a least-squares fit over the samples after ``--warmup-minutes``. Prints one JSON line.
+slope is a least-squares fit over the samples after ``--warmup-minutes``. RSS counts the pages of
+the shared libraries (torch's code, touched a little more as new paths run) besides the heap, so
+each process's anonymous memory (``RssAnon``: heaps, DuckDB's buffers) is sampled and fitted too.
+Prints one JSON line.
 
     python bench/bench_serve_memory.py --minutes 30 --warmup-minutes 5
 """
@@ -67,6 +70,15 @@ def _serve(
     raise SystemExit(f"{name}: serve did not connect to the simulator within 180 s")
 
 
+def _anon(pid: int) -> int:
+    """Return the process's resident anonymous memory in bytes (``RssAnon``, Linux)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
     """Return the least-squares slope of RSS (MB) over time (minutes)."""
     if len(samples) < 2:
@@ -78,8 +90,11 @@ def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
     return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def _summary(samples: list[tuple[float, int]], warmup_s: float) -> dict[str, Any]:
+def _summary(
+    samples: list[tuple[float, int]], anon: list[tuple[float, int]], warmup_s: float
+) -> dict[str, Any]:
     after = [s for s in samples if s[0] >= warmup_s]
+    anon_after = [s for s in anon if s[0] >= warmup_s]
     return {
         "rss_start_mb": round(samples[0][1] / MB, 1),
         "rss_after_warmup_mb": round(after[0][1] / MB, 1) if after else None,
@@ -87,6 +102,9 @@ def _summary(samples: list[tuple[float, int]], warmup_s: float) -> dict[str, Any
         "rss_max_mb": round(max(r for _, r in samples) / MB, 1),
         "slope_mb_per_min": round(slope_mb_per_min(after), 3),
         "samples_after_warmup": len(after),
+        "anon_after_warmup_mb": round(anon_after[0][1] / MB, 1) if anon_after else None,
+        "anon_end_mb": round(anon[-1][1] / MB, 1),
+        "anon_slope_mb_per_min": round(slope_mb_per_min(anon_after), 3),
     }
 
 
@@ -101,6 +119,7 @@ def main() -> None:
     ap.add_argument("--trace", help="write the serve's sample log (CSV) here")
     args = ap.parse_args()
 
+    load_start = [round(x, 2) for x in os.getloadavg()]
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-mem-"))
     sim = subprocess.Popen(
         _cli("exchange-sim", "--json", "--speed", str(args.speed), "--symbols", "ETH/USDT",
@@ -125,23 +144,26 @@ def main() -> None:
             raise SystemExit(f"live start refused: {r.status_code} {r.text[:500]}")
         watched = {"live": psutil.Process(live.pid), "idle": psutil.Process(idle.pid)}
         series: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
+        anon: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
         while time.monotonic() < end:
             now = time.monotonic() - t0
             for name, p in watched.items():
                 series[name].append((now, int(p.memory_info().rss)))
+                anon[name].append((now, _anon(p.pid)))
             if live.poll() is not None or idle.poll() is not None:
                 raise SystemExit("a serve process ended during the run")
             time.sleep(args.every)
         st = httpx.get(f"{live_url}/api/live-training/status", timeout=30).json()
         if args.trace:
             with open(args.trace, "w") as f:
-                f.write("t_s,live_rss_mb,idle_rss_mb\n")
-                for (t, a), (_, b) in zip(series["live"], series["idle"], strict=True):
-                    f.write(f"{t:.1f},{a / MB:.2f},{b / MB:.2f}\n")
-        live_s = _summary(series["live"], args.warmup_minutes * 60)
-        idle_s = _summary(series["idle"], args.warmup_minutes * 60)
+                f.write("t_s,live_rss_mb,idle_rss_mb,live_anon_mb,idle_anon_mb\n")
+                rows = zip(series["live"], series["idle"], anon["live"], anon["idle"], strict=True)
+                for (t, a), (_, b), (_, c), (_, d) in rows:
+                    f.write(f"{t:.1f},{a / MB:.2f},{b / MB:.2f},{c / MB:.2f},{d / MB:.2f}\n")
+        live_s = _summary(series["live"], anon["live"], args.warmup_minutes * 60)
+        idle_s = _summary(series["idle"], anon["idle"], args.warmup_minutes * 60)
         out = {
             "bench": "serve_memory",
             "minutes": args.minutes,
@@ -152,11 +174,15 @@ def main() -> None:
             **live_s,
             "floor_idle_serve_slope_mb_per_min": idle_s["slope_mb_per_min"],
             "floor_idle_serve_rss_end_mb": idle_s["rss_end_mb"],
+            "floor_idle_serve_anon_slope_mb_per_min": idle_s["anon_slope_mb_per_min"],
+            "floor_idle_serve_anon_end_mb": idle_s["anon_end_mb"],
             "session_state": st.get("state"),
             "predictions": (st.get("metrics") or {}).get("predictions"),
             "train_steps": (st.get("metrics") or {}).get("train_steps"),
             "candles_stored": (st.get("feed") or {}).get("candles_stored"),
             "cpus": os.cpu_count(),
+            "load_avg_start": load_start,
+            "load_avg_end": [round(x, 2) for x in os.getloadavg()],
         }
         print(json.dumps(out), flush=True)
     finally:

@@ -75,6 +75,18 @@ def memory_limit() -> str:
     return f"{m.group(1)}{m.group(2)}"
 
 
+_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def size_bytes(text: str) -> int:
+    """Return the bytes of a size as DuckDB prints it (``244.1 MiB``, ``0 bytes``, ``1024B``)."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$", text)
+    if m is None or m.group(2).lower() not in _UNITS:
+        return 0
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
 class Database:
     """A DuckDB connection with a lock; every store of one engine shares one ``Database``.
 
@@ -124,6 +136,22 @@ class Database:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Return a cursor for use by one thread."""
         return self.con.cursor()
+
+    def memory(self) -> dict[str, int]:
+        """Return DuckDB's memory now: ``bytes`` held (its cache of table blocks, tables not yet
+        checkpointed, indexes, queries' working memory), ``limit`` and the ``wal_bytes`` not yet
+        checkpointed into the file; a long session's process grows by ``bytes`` up to ``limit``."""
+        with self.cursor() as cur:
+            used = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+            limit = cur.execute(
+                "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
+            ).fetchone()
+            wal = cur.execute("SELECT wal_size FROM pragma_database_size()").fetchone()
+        return {
+            "bytes": int(used[0] or 0) if used else 0,
+            "limit": size_bytes(str(limit[0])) if limit else 0,
+            "wal_bytes": size_bytes(str(wal[0])) if wal else 0,
+        }
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -217,3 +217,13 @@ def test_page_and_vendored_chart_library_are_served_locally(client: httpx.Client
     lib = client.get("/vendor/lightweight-charts.standalone.production.mjs")
     assert lib.status_code == 200
     assert "createChart" in lib.text
+
+
+def test_status_reports_the_database_memory_and_its_bound(client: httpx.Client) -> None:
+    from ghostcandle.store.db import memory_limit, size_bytes
+
+    got = client.get("/api/status").json()["database"]
+    bound = size_bytes(memory_limit())  # the server inherits this process's environment
+    assert abs(got["limit"] - bound) <= 0.01 * bound
+    assert 0 < got["bytes"] <= got["limit"]
+    assert got["wal_bytes"] >= 0

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/api", tags=["status"])
 
 @router.get("/status")
 def status(ws: WorkspaceDep) -> dict[str, Any]:
-    """Return the version, the stored series, the panels' availability and the server time."""
+    """Return the version, the stored series, the panels' availability, the server time and
+    the database's memory (DuckDB's ``bytes`` held, its ``limit``, the ``wal_bytes`` not yet
+    checkpointed)."""
     series = ws.spans.current()  # kept up to date from what was added, not a full scan
     symbols = sorted({s.symbol for s in series})
     return {
@@ -35,4 +37,5 @@ def status(ws: WorkspaceDep) -> dict[str, Any]:
         "features": {
             name: {"available": f.available, "reason": f.reason} for name, f in ws.features.items()
         },
+        "database": ws.db.memory(),
     }

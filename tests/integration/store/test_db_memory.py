@@ -1,0 +1,39 @@
+"""``Database.memory()``: DuckDB's memory held, its bound and the WAL, on a real file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ghostcandle.domain.candle_sources import CandleSource
+from ghostcandle.domain.synthetic import synthetic_candles
+from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import MEMORY_ENV, Database, memory_limit, size_bytes
+
+START = 1_700_000_000_000
+
+
+def test_memory_reports_the_bound_set_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MEMORY_ENV, "48MB")
+    with Database(tmp_path / "m.duckdb") as db:
+        got = db.memory()
+    assert abs(got["limit"] - size_bytes(memory_limit())) <= 0.01 * size_bytes(memory_limit())
+    assert 0 < got["bytes"] <= got["limit"]
+
+
+def test_written_rows_show_in_the_wal_until_a_checkpoint_and_in_the_memory_held(
+    tmp_path: Path,
+) -> None:
+    with Database(tmp_path / "m.duckdb") as db:
+        db.con.execute("CHECKPOINT")
+        before = db.memory()
+        df = synthetic_candles(20_000, "1s", start_ms=START, seed=1)
+        CandleStore(db).write("ETH/USDT", "1s", df, provenance=CandleSource.FILE)
+        after = db.memory()
+        assert after["wal_bytes"] > before["wal_bytes"]
+        assert after["bytes"] > before["bytes"]
+        db.con.execute("CHECKPOINT")
+        assert db.memory()["wal_bytes"] < after["wal_bytes"]
