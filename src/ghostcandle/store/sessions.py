@@ -21,6 +21,7 @@ import duckdb
 from ghostcandle.domain.errors import DataMissingError
 from ghostcandle.domain.session_state import LIVE_STATES, SessionState
 from ghostcandle.store.db import Database
+from ghostcandle.store.training_runs import TrainingRunStore
 
 #: The stored status is the session's state (``domain.session_state``).
 STARTING, RUNNING, STOPPED, FINISHED, FAILED = (
@@ -68,7 +69,7 @@ class TrainingStepRecord:
 
 log = logging.getLogger(__name__)
 
-#: the databases this process has already swept for dead sessions (see ``interrupt_dead``)
+#: the databases this process has already swept for dead sessions and runs (``interrupt_dead``)
 _SWEPT: weakref.WeakSet[Database] = weakref.WeakSet()
 
 _COLS = (
@@ -296,11 +297,13 @@ def _row(r: Sequence[Any]) -> SessionRow:
 
 
 def interrupt_dead(db: Database) -> list[str]:
-    """Mark the sessions a dead process left live ``interrupted``, once per opened ``db``.
+    """Mark what a dead process left live ``interrupted``, once per opened ``db``.
 
-    Called where a writer starts (the runtime of ``serve``, a session's first open), before any
-    session of this process exists; later calls on the same ``db`` do nothing, so a session of
-    this process is never marked. A read-only ``db`` is left alone. Returns the marked ids.
+    Sessions left ``starting``/``running``/``stopping`` and training runs left ``running``.
+    Called where a writer starts (the runtime of ``serve``, a session's first open, a training
+    run's begin), before any session or run of this process exists; later calls on the same
+    ``db`` do nothing, so nothing of this process is ever marked. A read-only ``db`` is left
+    alone. Returns the marked session ids.
     """
     if db.read_only or db in _SWEPT:
         return []
@@ -311,5 +314,11 @@ def interrupt_dead(db: Database) -> list[str]:
             "%d session(s) were left running by a process that ended without stopping them, "
             "now marked interrupted (resume one by starting it with the same id): %s",
             len(ids), ", ".join(ids),
+        )  # fmt: skip
+    runs = TrainingRunStore(db).mark_interrupted()
+    if runs:
+        log.warning(
+            "%d training run(s) were left running by a process that ended, now marked "
+            "interrupted: %s", len(runs), ", ".join(runs),
         )  # fmt: skip
     return ids

@@ -25,6 +25,8 @@ from ghostcandle.store.db import Database
 #: Run kinds, and the statuses a run row moves through.
 ANNOTATIONS, OFFLINE, SESSION = "annotations", "offline", "session"
 RUNNING, FINISHED, FAILED = "running", "finished", "failed"
+#: a run whose process died while it ran (``mark_interrupted``); resuming it runs it again
+INTERRUPTED = "interrupted"
 
 _COLS = (
     "run_id, kind, model, model_config, source, checkpoint_key, status, started_at, ended_at, "
@@ -130,6 +132,19 @@ class TrainingRunStore:
                 json.dumps(dict(row.summary), default=str),
             ],
         )
+
+    def mark_interrupted(self) -> list[str]:
+        """Set ``interrupted`` on every run left ``running``; return their ids, oldest first.
+
+        Only for the process that has just opened the database for writing, before it begins
+        a run (``sessions.interrupt_dead``): such a row is from a process that died.
+        """
+        with self.db.transaction() as con:
+            rows = con.execute(
+                "UPDATE training_runs SET status = ? WHERE status = ? RETURNING run_id, started_at",
+                [INTERRUPTED, RUNNING],
+            ).fetchall()
+        return [str(r[0]) for r in sorted(rows, key=lambda r: (r[1], r[0]))]
 
     def get(self, run_id: str) -> RunRow | None:
         """Return the run, or None."""

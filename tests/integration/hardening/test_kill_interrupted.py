@@ -17,17 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from ghostcandle.domain.clock import LiveClock
+from ghostcandle.domain.clock import LiveClock, ReplayClock
 from ghostcandle.engine.runtime import Runtime
 from ghostcandle.engine.training.checkpoints import checkpoint_dir_for
+from ghostcandle.engine.training.recording import RunSpec, TrainingRecorder
+from ghostcandle.models.registry import create_model
 from ghostcandle.store.db import Database
 from ghostcandle.store.sessions import SessionStore, interrupt_dead
+from ghostcandle.store.training_runs import RunRow, TrainingRunStore
 
 from ..loop.conftest import fill
+from ..models.conftest import SMALL
 from .kill import ENV, cli, finish, query
 from .test_kill_battery import replay_cmd
 
 STATUS = "SELECT status FROM loop_sessions WHERE session_id = 's'"
+RUN = "SELECT status FROM training_runs WHERE run_id = 's'"  # the session's online training
 
 
 def _kill_once_checkpointed(cmd: list[str], db: Path, timeout_s: float = 240) -> None:
@@ -52,10 +57,12 @@ def test_a_killed_session_reads_interrupted_and_resumes(tmp_path: Path) -> None:
     cmd = replay_cmd(db, "s", 90, "--flush-every", "1", "--checkpoint-every", "5")
     _kill_once_checkpointed(cmd, db)
     assert query(db, STATUS) == [("running",)]  # what a dead process leaves
+    assert query(db, RUN) == [("running",)]
 
     with Database(db) as con:  # the writer serve opens: its runtime sweeps the file
         Runtime(con, LiveClock()).close()
     assert query(db, STATUS) == [("interrupted",)]
+    assert query(db, RUN) == [("interrupted",)]
     shown = finish(cli("status", "--db", str(db), "--json"))
     assert shown.returncode == 0, shown.stderr
     assert [s["status"] for s in json.loads(shown.stdout)["sessions"]] == ["interrupted"]
@@ -67,6 +74,7 @@ def test_a_killed_session_reads_interrupted_and_resumes(tmp_path: Path) -> None:
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert 0 < summary["events"] < summary["events_total"]  # it went on from where it died
     assert query(db, STATUS) == [("finished",)]
+    assert query(db, RUN) == [("finished",)]
     audit = finish(cli("audit", "session", "--db", str(db), "--session", "s"))
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
@@ -84,3 +92,26 @@ def test_a_writer_never_marks_its_own_sessions(tmp_path: Path) -> None:
         }
     with Database(tmp_path / "o.duckdb") as db:  # the next process: "mine" died with it
         assert interrupt_dead(db) == ["mine"]
+
+
+def test_a_writer_marks_a_dead_process_s_runs_never_its_own(tmp_path: Path) -> None:
+    model = create_model("cnn", **SMALL)
+    with Database(tmp_path / "r.duckdb") as db:
+        runs = TrainingRunStore(db)
+        dead = RunRow("dead", "offline", "cnn", {}, {}, None, "running", 1, None, 0, "h", 3)
+        with db.transaction() as con:
+            runs.save_in(con, dead)  # left running by a process that died
+        TrainingRecorder(db, RunSpec("mine", "offline"), ReplayClock(5)).begin(model)
+        assert {r.run_id: r.status for r in runs.list()} == {
+            "dead": "interrupted",  # swept before this process's run began
+            "mine": "running",
+        }
+        interrupt_dead(db)  # a session of this process opening later
+        assert runs.require("mine").status == "running"
+    with Database(tmp_path / "r.duckdb") as db:  # the next process: "mine" died with it
+        TrainingRecorder(db, RunSpec("next", "offline"), ReplayClock(9)).begin(model)
+        assert {r.run_id: r.status for r in TrainingRunStore(db).list()} == {
+            "dead": "interrupted",
+            "mine": "interrupted",
+            "next": "running",
+        }

@@ -28,6 +28,7 @@ from ghostcandle.engine.training.run_curves import Curve, convergence, value_per
 from ghostcandle.engine.training.step_facts import state_hash, step_facts
 from ghostcandle.models.base import Model, TrainingBatch
 from ghostcandle.store.db import Database
+from ghostcandle.store.sessions import interrupt_dead
 from ghostcandle.store.step_records import FRAME, StepRecord, StepRecordStore
 from ghostcandle.store.training_runs import (
     FAILED,
@@ -88,6 +89,7 @@ class TrainingRecorder:
         """Store the run's row (or resume it) from the state ``model`` starts in."""
         self._hash = state_hash(model)
         now = self.clock.now_ms()
+        interrupt_dead(self.db)  # this process's first run: a dead one's rows say so first
         old = self.runs.get(self.spec.run_id)
         if old is not None:  # a resumed run keeps its start, curves and count so far
             self._train, self._val = Curve(initial=old.train_curve), Curve(initial=old.val_curve)
