@@ -6,7 +6,10 @@ Starts ``ghostcandle exchange-sim`` (SYNTHETIC market, ``--speed`` x real time) 
 the same run). Both processes' RSS is sampled every ``--every`` seconds for ``--minutes``; the
 slope is a least-squares fit over the samples after ``--warmup-minutes``. RSS counts the pages of
 the shared libraries (torch's code, touched a little more as new paths run) besides the heap, so
-each process's anonymous memory (``RssAnon``: heaps, DuckDB's buffers) is sampled and fitted too.
+each process's anonymous memory (``RssAnon``: heaps, DuckDB's buffers) is sampled and fitted too,
+and DuckDB's own memory (``/api/status`` ``database.bytes``: its block cache, tables not yet
+checkpointed, indexes, undo buffers; bounded by ``$GHOSTCANDLE_DB_MEMORY``) beside it, so
+``outside_duckdb_slope_mb_per_min`` (anonymous minus DuckDB's) is what the rest of the process adds.
 Prints one JSON line.
 
     python bench/bench_serve_memory.py --minutes 30 --warmup-minutes 5
@@ -90,11 +93,22 @@ def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
     return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
+def _db_bytes(url: str) -> int:
+    """Return DuckDB's memory held by the serve at ``url`` (its ``/api/status``)."""
+    st = httpx.get(f"{url}/api/status", timeout=60).json()
+    return int(st["database"]["bytes"])
+
+
 def _summary(
-    samples: list[tuple[float, int]], anon: list[tuple[float, int]], warmup_s: float
+    samples: list[tuple[float, int]],
+    anon: list[tuple[float, int]],
+    duck: list[tuple[float, int]],
+    warmup_s: float,
 ) -> dict[str, Any]:
     after = [s for s in samples if s[0] >= warmup_s]
     anon_after = [s for s in anon if s[0] >= warmup_s]
+    duck_after = [s for s in duck if s[0] >= warmup_s]
+    outside = [(t, a - d) for (t, a), (_, d) in zip(anon_after, duck_after, strict=True)]
     return {
         "rss_start_mb": round(samples[0][1] / MB, 1),
         "rss_after_warmup_mb": round(after[0][1] / MB, 1) if after else None,
@@ -105,6 +119,10 @@ def _summary(
         "anon_after_warmup_mb": round(anon_after[0][1] / MB, 1) if anon_after else None,
         "anon_end_mb": round(anon[-1][1] / MB, 1),
         "anon_slope_mb_per_min": round(slope_mb_per_min(anon_after), 3),
+        "duckdb_after_warmup_mb": round(duck_after[0][1] / MB, 1) if duck_after else None,
+        "duckdb_end_mb": round(duck[-1][1] / MB, 1),
+        "duckdb_slope_mb_per_min": round(slope_mb_per_min(duck_after), 3),
+        "outside_duckdb_slope_mb_per_min": round(slope_mb_per_min(outside), 3),
     }
 
 
@@ -132,7 +150,7 @@ def main() -> None:
         sim_url = json.loads(sim.stdout.readline())["rest_url"]
         live, live_url = _serve(tmp, "live", sim_url, args.intervals)
         procs.append(live)
-        idle, _ = _serve(tmp, "idle", sim_url, args.intervals)
+        idle, idle_url = _serve(tmp, "idle", sim_url, args.intervals)
         procs.append(idle)
         r = httpx.post(
             f"{live_url}/api/live-training/start",
@@ -145,6 +163,8 @@ def main() -> None:
         watched = {"live": psutil.Process(live.pid), "idle": psutil.Process(idle.pid)}
         series: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         anon: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
+        duck: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
+        urls = {"live": live_url, "idle": idle_url}
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
         while time.monotonic() < end:
@@ -152,18 +172,21 @@ def main() -> None:
             for name, p in watched.items():
                 series[name].append((now, int(p.memory_info().rss)))
                 anon[name].append((now, _anon(p.pid)))
+                duck[name].append((now, _db_bytes(urls[name])))
             if live.poll() is not None or idle.poll() is not None:
                 raise SystemExit("a serve process ended during the run")
             time.sleep(args.every)
         st = httpx.get(f"{live_url}/api/live-training/status", timeout=30).json()
         if args.trace:
             with open(args.trace, "w") as f:
-                f.write("t_s,live_rss_mb,idle_rss_mb,live_anon_mb,idle_anon_mb\n")
-                rows = zip(series["live"], series["idle"], anon["live"], anon["idle"], strict=True)
-                for (t, a), (_, b), (_, c), (_, d) in rows:
-                    f.write(f"{t:.1f},{a / MB:.2f},{b / MB:.2f},{c / MB:.2f},{d / MB:.2f}\n")
-        live_s = _summary(series["live"], anon["live"], args.warmup_minutes * 60)
-        idle_s = _summary(series["idle"], anon["idle"], args.warmup_minutes * 60)
+                cols = ("rss", "anon", "duckdb")
+                f.write("t_s," + ",".join(f"{n}_{c}_mb" for c in cols for n in watched) + "\n")
+                lists = [v[n] for v in (series, anon, duck) for n in watched]
+                for i, (t, _) in enumerate(series["live"]):
+                    f.write(f"{t:.1f}," + ",".join(f"{v[i][1] / MB:.2f}" for v in lists) + "\n")
+        warm = args.warmup_minutes * 60
+        live_s = _summary(series["live"], anon["live"], duck["live"], warm)
+        idle_s = _summary(series["idle"], anon["idle"], duck["idle"], warm)
         out = {
             "bench": "serve_memory",
             "minutes": args.minutes,
@@ -176,6 +199,11 @@ def main() -> None:
             "floor_idle_serve_rss_end_mb": idle_s["rss_end_mb"],
             "floor_idle_serve_anon_slope_mb_per_min": idle_s["anon_slope_mb_per_min"],
             "floor_idle_serve_anon_end_mb": idle_s["anon_end_mb"],
+            "floor_idle_serve_duckdb_slope_mb_per_min": idle_s["duckdb_slope_mb_per_min"],
+            "floor_idle_serve_duckdb_end_mb": idle_s["duckdb_end_mb"],
+            "floor_idle_serve_outside_duckdb_slope_mb_per_min": idle_s[
+                "outside_duckdb_slope_mb_per_min"
+            ],
             "session_state": st.get("state"),
             "predictions": (st.get("metrics") or {}).get("predictions"),
             "train_steps": (st.get("metrics") or {}).get("train_steps"),
