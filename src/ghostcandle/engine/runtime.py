@@ -124,6 +124,7 @@ class Runtime:
         self.exchange = exchange
         # this process now writes the file: a session still live in it is a dead process's
         interrupt_dead(db)
+        db.checkpoint_often()  # rows become compressed, evictable blocks within minutes
         self.bus = MessageBus(threaded=True, name="runtime-bus", max_queue=LIVE_QUEUE_MAX)
         # subscribed first: each candle moves the clock before any session handles it
         self.bus.subscribe("candles.*", self._observe, name="feed-clock")

@@ -9,7 +9,13 @@ import pytest
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.store.candles import CandleStore
-from ghostcandle.store.db import MEMORY_ENV, Database, memory_limit, size_bytes
+from ghostcandle.store.db import (
+    LONG_RUNNING_CHECKPOINT,
+    MEMORY_ENV,
+    Database,
+    memory_limit,
+    size_bytes,
+)
 
 START = 1_700_000_000_000
 
@@ -37,3 +43,33 @@ def test_written_rows_show_in_the_wal_until_a_checkpoint_and_in_the_memory_held(
         assert after["bytes"] > before["bytes"]
         db.con.execute("CHECKPOINT")
         assert db.memory()["wal_bytes"] < after["wal_bytes"]
+
+
+def _wal_peak(db: Database, batches: int, size: int) -> int:
+    """Write ``batches`` commits of ``size`` 1s candles; return the largest WAL seen after one."""
+    store, peak = CandleStore(db), 0
+    df = synthetic_candles(batches * size, "1s", start_ms=START, seed=2)
+    for i in range(batches):
+        part = df.iloc[i * size : (i + 1) * size]
+        store.write("ETH/USDT", "1s", part, provenance=CandleSource.WEBSOCKET)
+        peak = max(peak, db.memory()["wal_bytes"])
+    return peak
+
+
+def test_a_runtime_checkpoints_its_database_each_time_the_wal_passes_a_few_megabytes(
+    tmp_path: Path,
+) -> None:
+    from ghostcandle.domain.clock import LiveClock
+    from ghostcandle.engine.runtime import Runtime
+
+    threshold = size_bytes(LONG_RUNNING_CHECKPOINT)
+    with Database(tmp_path / "plain.duckdb") as db:  # DuckDB's default: 16 MiB of WAL
+        plain = _wal_peak(db, 40, 2000)
+    assert plain > 3 * threshold  # enough written to pass the threshold several times
+    with Database(tmp_path / "serve.duckdb") as db:
+        rt = Runtime(db, LiveClock())
+        try:
+            served = _wal_peak(db, 40, 2000)
+        finally:
+            rt.close()
+    assert served <= threshold + plain / 40 * 2  # the threshold and the commit that passed it
