@@ -21,7 +21,7 @@ DEFAULT_DB = "ghostcandle.duckdb"
 #: (beyond it, queries spill to ``<db>.tmp``). DuckDB's own default, 80% of the machine, lets a
 #: long session's process grow with the file it writes; the OS page cache keeps the file anyway.
 MEMORY_ENV = "GHOSTCANDLE_DB_MEMORY"
-DEFAULT_MEMORY = "256MB"
+DEFAULT_MEMORY = "96MB"
 #: The WAL size after which a long-running writer (serve's feed and live sessions) checkpoints;
 #: DuckDB's default is 16 MiB. Until a checkpoint, the rows written stay in DuckDB's memory as
 #: they were appended (uncompressed); after it they are compressed blocks, which its memory
@@ -70,13 +70,13 @@ def open_error(path: Path, exc: duckdb.Error) -> GhostcandleError:
 
 
 def memory_limit() -> str:
-    """Return DuckDB's memory limit: ``$GHOSTCANDLE_DB_MEMORY`` (e.g. ``512MB``) or 256MB."""
+    """Return DuckDB's memory limit: ``$GHOSTCANDLE_DB_MEMORY`` (e.g. ``512MB``) or 96MB."""
     given = os.environ.get(MEMORY_ENV, "").strip() or DEFAULT_MEMORY
     m = _MEMORY.match(given)
     if m is None or float(m.group(1)) <= 0:
         raise UserInputError(
             f"{MEMORY_ENV}={given[:40]!r} is not a memory size: give a number and a unit, "
-            "e.g. 256MB or 1GB"
+            "e.g. 96MB or 1GB"
         )
     return f"{m.group(1)}{m.group(2)}"
 

@@ -155,12 +155,12 @@ def test_duckdb_memory_is_bounded_and_a_bad_bound_is_one_line(
         return str(row[0] if row else "")
 
     monkeypatch.delenv("GHOSTCANDLE_DB_MEMORY", raising=False)
-    assert limit() == "244.1 MiB"  # 256MB: not DuckDB's 80% of the machine
+    assert limit() == "91.5 MiB"  # 96MB: not DuckDB's 80% of the machine
     monkeypatch.setenv("GHOSTCANDLE_DB_MEMORY", "1GiB")
     assert limit() == "1.0 GiB"
     before = _digest(eth_db)
     monkeypatch.setenv("GHOSTCANDLE_DB_MEMORY", "lots")
     err = refused(capsys, [*C, "--db", str(eth_db)])
     assert "GHOSTCANDLE_DB_MEMORY" in err
-    assert "256MB" in err
+    assert "96MB" in err
     assert _digest(eth_db) == before
