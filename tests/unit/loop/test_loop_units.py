@@ -78,12 +78,17 @@ def _event(open_time: int, close: float) -> CandleCompletionEvent:
     return CandleCompletionEvent(SYM, "1m", Candle(SYM, "1m", open_time, 100, 101, 99, close, 1))
 
 
-def test_every_candle_labels_by_price_move_and_batches_on_schedule() -> None:
-    got: list[tuple[list[TrainingSample], str]] = []
-    p = TrainingPolicy(
+def _every_candle(got: list[tuple[list[TrainingSample], str]]) -> TrainingPolicy:
+    """An ``every_candle`` policy (batches of 3, every 2 resolved) handing batches to ``got``."""
+    return TrainingPolicy(
         "every_candle", lambda b, r: got.append((list(b), r)),
         {"1m": Schedule(batch_size=3, buffer_size=10, interval=2)},
     )  # fmt: skip
+
+
+def test_every_candle_labels_by_price_move_and_batches_on_schedule() -> None:
+    got: list[tuple[list[TrainingSample], str]] = []
+    p = _every_candle(got)
     p.on_candle_completion(_event(M, 100.2), _frame(M))  # +0.2%: BUY
     assert got == []  # interval 2: not yet
     p.on_candle_completion(_event(2 * M, 99.99), _frame(2 * M))  # -0.01%: HOLD
@@ -117,10 +122,7 @@ def test_modes_decide_what_trains() -> None:
 
 def test_every_candle_pivots_ride_in_the_next_batch_of_resolved_predictions() -> None:
     got: list[tuple[list[TrainingSample], str]] = []
-    p = TrainingPolicy(
-        "every_candle", lambda b, r: got.append((list(b), r)),
-        {"1m": Schedule(batch_size=3, buffer_size=10, interval=2)},
-    )  # fmt: skip
+    p = _every_candle(got)
     p.on_candle_completion(_event(M, 100.2), _frame(M))
     low = PivotEvent(SYM, "1m", Pivot(SYM, "1m", 0, 99.0, "L1L", 1, 1.0, 2 * M))
     p.on_pivot_event(low, [_frame(M)])
