@@ -94,6 +94,9 @@ def test_ranges_read_the_rows_and_order_of_the_view(
 ) -> None:
     with Database(ranged) as db:
         df = PredictionLedger(db).frame("s1", statuses=statuses)
+        # the reference is the old one-query read: it sorts all ~150,000 rows at once, which
+        # is what the ranged read avoids, and can run out at the default bound (it did in CI)
+        db.con.execute("SET memory_limit = '1GB'")
         view = db.con.execute(
             "SELECT * FROM predictions WHERE session_id = 's1' AND status IN "
             f"(SELECT unnest($st)) ORDER BY {', '.join(ORDER)}",
