@@ -115,3 +115,31 @@ def test_session_writes_queued_together_merge_and_keep_their_order(db: Database)
     assert (s1.progress_time, s1.events) == (T0 + 60_000, 2)  # the last marker wins
     assert (s2.progress_time, s2.events) == (T0, 1)
     writer.close()
+
+
+class _Files:
+    """A write with files to prepare (or none), noting the threads ``prepare`` ran on."""
+
+    def __init__(self, files: bool) -> None:
+        self.files, self.threads = files, list[str]()
+
+    def prepare(self) -> None:
+        self.threads.append(threading.current_thread().name)
+
+    def has_files(self) -> bool:
+        return self.files
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.prepare()
+
+
+def test_only_a_job_with_files_wakes_a_preparing_thread(db: Database) -> None:
+    writer = LedgerWriter(db)
+    with_files, without = _Files(True), _Files(False)
+    writer.submit(with_files)
+    writer.submit(without)
+    assert writer.wait(timeout_s=30)
+    writer.close()
+    assert with_files.threads[0].startswith("ledger-prepare")
+    assert without.threads
+    assert all(t == "ledger-writer" for t in without.threads)

@@ -15,11 +15,11 @@ handler returns. ``LoopSession.flush`` and ``wait_written`` wait for it.
 
 A write may have files to put in place before its rows reference them (``PreparedWrite``: a
 session's checkpoint): ``prepare()`` starts on a preparing thread as soon as the job is
-submitted, so that the files of several jobs are written (and synced) at the same time, and
-while earlier jobs commit. The writer calls ``prepare()`` again (idempotent: it waits for the
-started one, or retries one that failed) after merging and before opening the transaction, so
-the transaction never waits on a file and never commits a reference to a file that is not
-complete on disk.
+submitted (only a job with files wakes one), so that the files of several jobs are written
+(and synced) at the same time, and while earlier jobs commit. The writer calls ``prepare()``
+again (idempotent: it waits for the started one, or retries one that failed) after merging and
+before opening the transaction, so the transaction never waits on a file and never commits a
+reference to a file that is not complete on disk.
 
 If a group fails, each of its jobs is retried alone (so one session's bad row never takes
 another's down with it); a job that still fails is reported to its submitter, who raises it
@@ -71,6 +71,10 @@ class PreparedWrite(Protocol):
 
     def prepare(self) -> None:
         """Write what the transaction will reference (idempotent); raise if that fails."""
+        ...
+
+    def has_files(self) -> bool:
+        """Tell whether ``prepare`` has anything to write (else no thread is woken for it)."""
         ...
 
 
@@ -139,7 +143,7 @@ class LedgerWriter:
                 self._cond.wait()
             self._submitted += 1
             job = _Job(self._submitted, write, on_error, on_written)
-            if isinstance(write, PreparedWrite):
+            if isinstance(write, PreparedWrite) and write.has_files():
                 job.prepared = self._preparer.submit(write.prepare)
             self._queue.append(job)
             self._cond.notify_all()

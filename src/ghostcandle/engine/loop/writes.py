@@ -117,6 +117,10 @@ class SessionWrite:
         for due in self.checkpoints:
             due.save()
 
+    def has_files(self) -> bool:
+        """Tell whether the job carries a checkpoint to save."""
+        return bool(self.checkpoints)
+
     def __call__(self, con: duckdb.DuckDBPyConnection) -> None:
         """Write everything inside the open transaction ``con`` (``prepare`` first if not done).
 
