@@ -98,16 +98,22 @@ class ModelOutputs:
         out: np.ndarray = np.max(self.action_probs, axis=1)
         return out
 
-    def forecasts(self, norm_params: Sequence[Mapping[str, float]]) -> list[Forecast]:
-        """Turn the batch into prices, sample ``i`` with ``norm_params[i]`` (``denormalise``)."""
+    def forecasts(
+        self, norm_params: Sequence[Mapping[str, float]], timeframes: Sequence[str] | None = None
+    ) -> list[Forecast]:
+        """Turn the batch into prices, sample ``i`` with ``norm_params[i]`` (``denormalise``).
+
+        ``timeframes`` limits the candles turned (default: every one the batch holds).
+        """
         if len(norm_params) != self.action_probs.shape[0]:
             raise ValueError(
                 f"{len(norm_params)} norm_params for a batch of {self.action_probs.shape[0]}: "
                 "give one per sample, in batch order"
             )
+        wanted = self.candles if timeframes is None else {t: self.candles[t] for t in timeframes}
         prices = {
             tf: [denormalise(tf, c[i], norm_params[i]) for i in range(len(norm_params))]
-            for tf, c in self.candles.items()
+            for tf, c in wanted.items()
         }
         actions, conf = self.actions, self.confidence
         out = []

@@ -16,7 +16,7 @@ through the same ``denormalise`` as every other model. The baselines fitted on t
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,10 +97,21 @@ class Baseline(FixedModel):
 
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
         """Forecast every timeframe's next candle with the family's naive rule."""
-        windows = {tf: self._input_window(inputs, tf, np.float64) for tf in self.timeframes}
-        candles = {tf: self._next(w) for tf, w in windows.items()}
+        return self.predict_only(inputs, self.timeframes)
+
+    def predict_only(self, inputs: ModelInputs, timeframes: Sequence[str]) -> ModelOutputs:
+        """Forecast the next candle of ``timeframes`` only (and the action, from the base).
+
+        Each timeframe's forecast reads its own window alone, so it is the one ``predict``
+        gives; the loop asks for the timeframe whose candle closed, not all of them.
+        """
         base = self.timeframes[0]
+        wanted = [base, *(tf for tf in timeframes if tf != base)]
+        windows = {tf: self._input_window(inputs, tf, np.float64) for tf in wanted}
+        candles = {tf: self._next(w) for tf, w in windows.items()}
         move = candles[base][:, 3] - windows[base][:, -1, 3]
+        if base not in timeframes:
+            del candles[base]
         return ModelOutputs(candles=candles, action_probs=self._probs(move))
 
     @abstractmethod

@@ -136,3 +136,35 @@ def test_labels_are_net_of_the_round_trip_cost_by_default() -> None:
     assert threshold_warning(0.002) is None
     assert label_threshold(relative_range=0.001, range_multiple=1.0) == cost
     assert label_threshold(relative_range=0.004, range_multiple=1.0) == pytest.approx(0.004)
+
+
+@pytest.mark.parametrize("name", sorted(baseline_names()))
+@pytest.mark.parametrize("asked", [["1m"], ["1h"], ["1h", "1m"]])
+def test_a_baseline_asked_for_some_timeframes_forecasts_them_as_predict_does(
+    name: str, asked: list[str]
+) -> None:
+    m = create_model(name, timeframes=["1m", "1h"], windows={"1m": 30, "1h": 12})
+    rng = np.random.default_rng(3)
+    sample = {}
+    # 1m rises and 1h falls: an action read off the wrong timeframe differs
+    for (tf, n), trend in zip(m.windows.items(), (0.5, -0.5), strict=True):
+        c = 100 + np.cumsum(rng.normal(trend, 0.1, (n,)))
+        sample[tf] = np.column_stack(
+            [
+                c - trend,
+                c + rng.uniform(0, 1, n),
+                c - 1 - rng.uniform(0, 1, n),
+                c,
+                rng.uniform(1, 9, n),
+            ]
+        )
+    inputs, params = prepare_inputs([sample], m.windows)
+    whole = m.predict(inputs).forecasts(params)[0]
+    some = m.predict_only(inputs, asked).forecasts(params, asked)[0]  # type: ignore[attr-defined]
+    assert sorted(some.candles) == sorted(asked)
+    for tf in asked:
+        assert some.candles[tf] == whole.candles[tf]
+    assert (some.action, some.probabilities) == (whole.action, whole.probabilities)
+    if name in ("drift", "moving_average"):  # the action follows the base (1m) forecast
+        up = whole.candles["1m"][3] > sample["1m"][-1, 3]
+        assert whole.action == (Action.BUY if up else Action.SELL)
