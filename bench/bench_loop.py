@@ -3,15 +3,16 @@
 Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
 
 - tick latency: 2 symbols x 4 timeframes (1s, 1m, 1h, 1d), a transformer session and a CNN
-  session (each with its persistence and drift baselines) on one bus, sharing one ledger
-  writer, ``flush_every=1`` (live). Two figures per tick, from publishing the first candle that
-  closes at ``t``: ``ready`` when every due prediction is made, resolved and published (the
-  handlers returned; the rows are handed to the writer), and ``stored`` when the writer has
-  committed them (durable). The next tick starts after ``stored``, as live ticks are a second
-  apart. p50/p99 over the ticks, idle (mode ``none``) and while ``every_candle`` training runs
-  on the trainer threads, with and without the sample and outcome bookkeeping (issue 12: each
-  trained example recorded, verified and followed up). Windows are the models' defaults (600 x
-  1s, 64 of the others).
+  session (each with the default baselines) on one bus, sharing one ledger writer,
+  ``flush_every=1`` (live). Two figures per tick, from publishing the first candle that closes
+  at ``t``: ``ready`` when every due prediction is made, resolved and published (the handlers
+  returned; the rows are handed to the writer), and ``stored`` when the writer has committed
+  them (durable). The next tick starts after ``stored``, as live ticks are a second apart. A
+  tick's candles are published as one burst (``publish_many``), as the live candle builder
+  queues a second's candles together. p50/p99 over the ticks, idle (mode ``none``) and while
+  ``every_candle`` training runs on the trainer threads, with and without the sample and
+  outcome bookkeeping (issue 12: each trained example recorded, verified and followed up).
+  Windows are the models' defaults (600 x 1s, 64 of the others).
 - replay throughput: candles/s of ``run_replay`` (1 symbol, 1m/1h/1d, CNN 1m=120, 1h=24, 1d=7),
   training off and ``every_candle``.
 - memory: RSS start/peak/end across a long replay (persistence model, 1m/1h/1d); the candle
@@ -133,8 +134,8 @@ def tick_latency(
     for t, evs in sorted(by_time.items()):
         clock.advance_to(t)
         t0, c0 = time.perf_counter(), time.thread_time()
-        for ev in evs:
-            bus.publish(candle_topic(ev.symbol, ev.timeframe), ev)
+        # a second's candles reach the bus together, as the live candle builder queues them
+        bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in evs)
         ready.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.thread_time() - c0) * 1000)
         writer.wait()

@@ -14,6 +14,12 @@ Two ways to run it, same semantics:
 A handler that raises is logged and counted in ``errors``; the other subscribers still get the
 message and the bus keeps running.
 
+``on_idle(callback)`` calls ``callback()`` each time the bus has delivered everything queued
+(on the dispatching thread, before it waits for more): a burst of messages published together
+(``publish_many``; on a threaded bus, whatever a publisher queued while the dispatcher was busy)
+ends in one idle call, so a subscriber can do once per burst what it would otherwise do per
+message (a live session hands its writes to the writer once per tick of candles).
+
 The threaded queue can be bounded (``max_queue``): when subscribers fall behind, ``publish``
 from another thread waits for room (back-pressure: nothing is dropped), while a message
 published with ``coalesce=True`` (a forming candle: only the newest matters) replaces the one
@@ -30,7 +36,7 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +132,7 @@ class MessageBus:
         self._warned = False
         self._max_depth = self._coalesced = self._blocked = self._warnings = self._refused = 0
         self._blocked_s = 0.0
+        self._idle: list[Callable[[], None]] = []
         self._thread: threading.Thread | None = None
         if threaded:
             self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -145,7 +152,34 @@ class MessageBus:
         with self._lock:
             self._subs = [s for s in self._subs if s is not sub]
 
+    def on_idle(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` whenever the queue is drained (see module doc); return a function
+        that stops it."""
+        with self._lock:
+            self._idle = [*self._idle, callback]
+
+        def cancel() -> None:
+            with self._lock:
+                self._idle = [c for c in self._idle if c is not callback]
+
+        return cancel
+
     # -- publishing -------------------------------------------------------------------------
+    def publish_many(self, messages: Iterable[tuple[str, Any]]) -> None:
+        """Publish ``(topic, message)`` pairs as one burst: delivered in order, then one idle."""
+        items = list(messages)
+        if self._threaded:
+            for topic, message in items:
+                self.publish(topic, message)
+            return
+        self.published += len(items)
+        with self._lock:
+            self._pending.extend(items)
+            if self._dispatching:
+                return
+            self._dispatching = True
+        self._dispatch()
+
     def publish(self, topic: str, message: Any, *, coalesce: bool = False) -> None:
         """Publish ``message`` on ``topic``.
 
@@ -161,14 +195,22 @@ class MessageBus:
             if self._dispatching:
                 return
             self._dispatching = True
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Deliver the synchronous queue until it is empty after an idle call (hold the turn)."""
         try:
             while True:
                 with self._lock:
-                    if not self._pending:
+                    item = self._pending.popleft() if self._pending else None
+                if item is not None:
+                    self._deliver(*item)
+                    continue
+                self._idled()
+                with self._lock:
+                    if not self._pending:  # an idle callback may have published more
                         self._dispatching = False
                         return
-                    item = self._pending.popleft()
-                self._deliver(*item)
         except BaseException:
             with self._lock:
                 self._dispatching = False
@@ -198,6 +240,15 @@ class MessageBus:
             except Exception:
                 self.errors[sub.name] += 1
                 log.exception("subscriber %s failed on %s; the bus goes on", sub.name, topic)
+
+    def _idled(self) -> None:
+        for callback in self._idle:
+            try:
+                callback()
+            except Exception:
+                name = str(getattr(callback, "__qualname__", repr(callback)))
+                self.errors[name] += 1
+                log.exception("idle callback %s failed; the bus goes on", name)
 
     # -- threaded mode ----------------------------------------------------------------------
     def _enqueue(self, topic: str, message: Any, coalesce: bool) -> None:
@@ -286,6 +337,10 @@ class MessageBus:
                     self._cv.notify_all()
                 return
             self._deliver(item.topic, item.message)
+            with self._cv:
+                drained = self._depth == 0
+            if drained:
+                self._idled()
             with self._cv:
                 self._unfinished -= 1
                 if self._unfinished == 0:

@@ -7,7 +7,10 @@ predicts the next one (``prediction``); what targeted the candle is resolved, wh
 its grace period expires, and the frames go to the training policy (``resolution``), whose
 batches the trainer applies (``training_handoff``); every ``flush_every`` events what changed,
 the step records and the weights of the last good step go as one job to the ledger writer
-(``session_writes``). The handler never waits for the commit: ``flush()`` does.
+(``session_writes``). The handler never waits for the commit: ``flush()`` does. Live
+(``flush_every=1``) the flush waits for the bus to go idle: the candles of one tick (every
+symbol and timeframe closing at that second) go to the writer as one job, not one per candle;
+if the bus never idles (it is behind), the first candle of the next tick flushes the last.
 
 Its life is a state machine (``domain.session_state``): ``created -> starting -> running ->
 stopping -> stopped`` (``finished`` at a replay's end, ``failed`` with a reason when starting or
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -105,6 +109,7 @@ class LoopSession:
             db, stores, checkpoints, config.session_id, clock, writer=writer
         )
         self._subs: list[Subscription] = []
+        self._unidle: Callable[[], None] | None = None
         # the bus thread handles events while the API thread may query or label: one at a time
         self._lock = threading.RLock()
 
@@ -159,6 +164,8 @@ class LoopSession:
                 self._subs.append(self.bus.subscribe(candle_topic(symbol, tf), self.on_candle))
             for tf in self.timeframes:
                 self._subs.append(self.bus.subscribe(pivot_topic(symbol, tf), self.on_pivot))
+        if cfg.flush_every == 1:
+            self._unidle = self.bus.on_idle(self._on_idle)
 
     def _recover(self, now: int) -> None:
         """Take back the pending predictions and the decisions already made."""
@@ -210,6 +217,9 @@ class LoopSession:
         for sub in self._subs:
             sub.cancel()
         self._subs = []
+        if self._unidle is not None:
+            self._unidle()
+            self._unidle = None
         self._training.stop(finish=finish)
         try:
             if finish:
@@ -253,8 +263,12 @@ class LoopSession:
                 self._resolution.add(made, event.timeframe)
                 self.metrics.predictions += 1
         writes.handled(t)
-        if self.config.flush_every == 1:
-            self._flush()
+
+    def _on_idle(self) -> None:
+        """Hand the burst's writes to the writer as one job (``flush_every=1``: live)."""
+        with self._lock:
+            if self._writes.held:
+                self._flush()
 
     def expire_now(self) -> int:
         """Expire what has waited past its grace period by the clock's time; return how many."""

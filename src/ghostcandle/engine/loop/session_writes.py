@@ -140,6 +140,11 @@ class SessionWrites:
             self.last_time is not None and t > self.last_time and self._since_flush >= flush_every
         )
 
+    @property
+    def held(self) -> int:
+        """Return how many events were handled since the last flush."""
+        return self._since_flush
+
     def handled(self, t: int) -> None:
         """Count one event handled, closing at ``t`` (the progress the next flush records)."""
         self.events += 1
