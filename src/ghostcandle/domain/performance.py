@@ -115,19 +115,22 @@ def summarise(
 
 
 def buy_and_hold(
-    candles: Sequence[Candle], config: BrokerConfig
+    candles: Iterable[Candle], config: BrokerConfig
 ) -> tuple[list[Trade], list[EquityPoint]]:
     """Buy at the first candle's open and sell at the last close, through the same broker.
 
     The broker's fees, slippage, sizing and initial equity apply; its fill rule does not (the
-    benchmark is in the market from the first candle to the last).
+    benchmark is in the market from the first candle to the last). ``candles`` are taken once,
+    in order (an iterator will do).
     """
     broker = Broker(replace(config, fill="next_open", min_confidence=0.0, close_at_end=True))
-    if candles:
-        first = candles[0]
+    them = iter(candles)
+    first = next(them, None)
+    if first is not None:
         # decided before the first candle, so it fills at that candle's open
         broker.on_signal(first.symbol, first.open_time, Action.BUY)
-        for c in candles:
+        broker.on_candle(first)
+        for c in them:
             broker.on_candle(c)
         broker.finish()
     return broker.trades, broker.equity_curve

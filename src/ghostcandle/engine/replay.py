@@ -23,8 +23,7 @@ from ghostcandle.domain.clock import Clock, ReplayClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.timeframes import TIMEFRAMES, format_time
-from ghostcandle.engine.evaluation.report import COLUMNS as EVAL_COLUMNS
-from ghostcandle.engine.evaluation.report import evaluate
+from ghostcandle.engine.evaluation.session_evaluation import evaluate_stored
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
@@ -122,10 +121,7 @@ def run_replay(
 def build_summary(session: LoopSession, events: int, elapsed: float) -> dict[str, Any]:
     """Return the replay summary: counts, training, throughput and the evaluation."""
     counts = session.ledger.counts(session.config.session_id)
-    report = evaluate(
-        session.ledger.frame(session.config.session_id, columns=EVAL_COLUMNS),
-        threshold=session.config.threshold,
-    )
+    report = evaluate_stored(session.ledger, session.config.session_id, session.config.threshold)
     return {
         "session_id": session.config.session_id,
         "model": session.config.model,

@@ -356,15 +356,17 @@ class PredictionLedger:
         session_id: str | None = None,
         statuses: Iterable[str] = (RESOLVED,),
         columns: Sequence[str] | None = None,
+        timeframe: str | None = None,
     ) -> pd.DataFrame:
         """Return predictions as a DataFrame (for evaluation), of one session or all.
 
         Ordered by target time, model, symbol, timeframe and decision time; ``columns`` limits
-        what is read (a long replay's evaluation needs a dozen of them). Read a range of
-        decision times at a time (``ledger_frames``): DuckDB's memory stays that of one range.
+        what is read (a long replay's evaluation needs a dozen of them), ``timeframe`` the
+        rows. Read a range of decision times at a time (``ledger_frames``): DuckDB's memory
+        stays that of one range.
         """
         cols = list(FIELDS) if columns is None else [c for c in columns if c in FIELDS]
-        return read_frame(self.db, _EXPRS, cols, statuses, session_id)
+        return read_frame(self.db, _EXPRS, cols, statuses, session_id, timeframe)
 
     def last_decisions(self, session_id: str) -> dict[tuple[str, str], int]:
         """Return the newest decision time per ``(symbol, timeframe)`` of a session."""

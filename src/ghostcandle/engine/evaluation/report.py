@@ -44,6 +44,7 @@ from ghostcandle.engine.evaluation.metrics import (
     skills,
     target_grid,
 )
+from ghostcandle.engine.evaluation.rows import rows_at
 from ghostcandle.engine.evaluation.significance import MIN_SAMPLE, status_of, wilson_interval
 from ghostcandle.engine.evaluation.trading_value import (
     BenchmarkCache,
@@ -153,11 +154,12 @@ def evaluate(
     known = list(baseline_names() if baselines is None else baselines)
     cache: BenchmarkCache | None = {} if trading else None
     by_tf: dict[str, dict[str, pd.DataFrame]] = {}
-    # one copy per group (not one per timeframe, then one per model)
+    # at most one copy per group (not one per timeframe, then one per model); none of a group
+    # whose rows are one run, as a session of one model and timeframe is
     indices: dict[Any, Any] = df.groupby(["timeframe", "model"]).indices
     for key in sorted(indices):
         tf, model = key
-        by_tf.setdefault(str(tf), {})[str(model)] = df.iloc[indices[key]]
+        by_tf.setdefault(str(tf), {})[str(model)] = rows_at(df, indices[key])
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for tf, groups in by_tf.items():
         grid = target_grid(groups)

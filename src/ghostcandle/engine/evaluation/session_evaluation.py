@@ -1,4 +1,11 @@
-"""The evaluation of one stored session: what ``ghostcandle evaluate`` and the web API answer."""
+"""The evaluation of one stored session: what ``ghostcandle evaluate``, the web API and a
+replay's summary answer.
+
+A session's ledger is read and evaluated one timeframe at a time (``evaluate_stored``): every
+figure is of one timeframe, and a long replay's ledger is a million rows (~200MB as a frame),
+nearly all of its finest timeframe. The figures are those of ``evaluate`` over the whole
+ledger: a timeframe's rows come in the same order, and the report is laid out alike.
+"""
 
 from __future__ import annotations
 
@@ -32,10 +39,28 @@ def evaluate_session(db: Database, session_id: str | None = None) -> dict[str, A
     row = sessions.get(session)
     config = None if row is None else dict(row.config)
     threshold = float((config or {}).get("threshold", DEFAULT_MOVE_THRESHOLD))
-    report = evaluate(ledger.frame(session, columns=COLUMNS), threshold=threshold)
+    report = evaluate_stored(ledger, session, threshold)
     return {
         "session_id": session,
         "config": config,
         "counts": ledger.counts(session),
         "evaluation": report,
     }
+
+
+def evaluate_stored(
+    ledger: PredictionLedger, session_id: str, threshold: float
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Return ``evaluate`` of a session's resolved predictions, read a timeframe at a time.
+
+    Only one timeframe's frame is held at once; the report is ``{model: {timeframe: ...}}``
+    in ``evaluate``'s order (models, then timeframes, sorted).
+    """
+    timeframes = sorted({tf for _, tf in ledger.last_decisions(session_id)})
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for tf in timeframes:
+        frame = ledger.frame(session_id, columns=COLUMNS, timeframe=tf)
+        for model, figures in evaluate(frame, threshold=threshold).items():
+            out.setdefault(model, {})[tf] = figures[tf]
+        del frame
+    return dict(sorted(out.items()))

@@ -9,11 +9,15 @@ over the very same candles through the same broker settings (``domain.performanc
 
 A target missing from the ledger (expired) is a gap: the order decided before it is filled at
 the open of the next candle handed over, as the broker does with a gap in live data.
+
+Candles are made from the rows as the broker takes them (``rows.values``), never a list of a
+series' candles: a long replay's series is a million of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,10 +28,14 @@ from ghostcandle.domain.broker import Broker, BrokerConfig
 from ghostcandle.domain.candles import PRICE_COLUMNS, Candle
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.performance import Performance, buy_and_hold, periods_per_year, summarise
+from ghostcandle.engine.evaluation.rows import in_order, last_of_each, rows_at, values
 from ghostcandle.engine.evaluation.significance import status_of
 
 #: Buy-and-hold per traded candle series, shared by the models trading the same candles.
-BenchmarkCache = dict[tuple[str, str, bytes], tuple[list[Candle], Performance]]
+BenchmarkCache = dict[tuple[str, str, bytes], Performance]
+#: the columns a series is traded from: its candles, then each decision
+CANDLE_COLUMNS = ("target_open_time", *(f"actual_{f}" for f in PRICE_COLUMNS), "actual_volume")
+DECISION_COLUMNS = ("decision_time", "action", "confidence")
 
 
 def check_config(config: BrokerConfig) -> BrokerConfig:
@@ -40,22 +48,21 @@ def check_config(config: BrokerConfig) -> BrokerConfig:
     return config
 
 
-def _candles(s: pd.DataFrame, symbol: str, timeframe: str) -> list[Candle]:
-    cols = ["target_open_time", *(f"actual_{f}" for f in PRICE_COLUMNS)]
-    rows = zip(*(s[c].tolist() for c in [*cols, "actual_volume"]), strict=True)
-    return [Candle(symbol, timeframe, int(t), o, h, lo, c, v) for t, o, h, lo, c, v in rows]
+def _candles(s: pd.DataFrame, symbol: str, timeframe: str) -> Iterator[Candle]:
+    for t, o, h, lo, c, v in values(s, CANDLE_COLUMNS):
+        yield Candle(symbol, timeframe, int(t), o, h, lo, c, v)
 
 
 def _benchmark(
     s: pd.DataFrame, symbol: str, timeframe: str, config: BrokerConfig, cache: BenchmarkCache
-) -> tuple[list[Candle], Performance]:
+) -> Performance:
     key = (symbol, timeframe, s["target_open_time"].to_numpy(np.int64).tobytes())
     found = cache.get(key)
     if found is None:
-        candles = _candles(s, symbol, timeframe)
-        trades, curve = buy_and_hold(candles, config)
-        perf = summarise(trades, curve, config.initial_equity, periods_per_year(timeframe))
-        found = cache[key] = (candles, perf)
+        trades, curve = buy_and_hold(_candles(s, symbol, timeframe), config)
+        found = cache[key] = summarise(
+            trades, curve, config.initial_equity, periods_per_year(timeframe)
+        )
     return found
 
 
@@ -67,17 +74,11 @@ def follow(
     cache: BenchmarkCache | None = None,
 ) -> dict[str, Any]:
     """Trade one model's resolved predictions of one series (sorted by target time)."""
-    candles, bench = _benchmark(s, symbol, timeframe, config, {} if cache is None else cache)
+    bench = _benchmark(s, symbol, timeframe, config, {} if cache is None else cache)
     broker = Broker(config)
     actions = {a.name: a for a in Action}
-    decided = zip(
-        candles,
-        s["decision_time"].tolist(),
-        s["action"].tolist(),
-        s["confidence"].tolist(),
-        strict=True,
-    )
-    for candle, at, action, confidence in decided:
+    decided = zip(_candles(s, symbol, timeframe), values(s, DECISION_COLUMNS), strict=True)
+    for candle, (at, action, confidence) in decided:
         # decided at the close before the target: filled at the target's open
         broker.on_signal(symbol, int(at), actions[action], confidence)
         broker.on_candle(candle)
@@ -85,12 +86,13 @@ def follow(
     perf = summarise(
         broker.trades, broker.equity_curve, config.initial_equity, periods_per_year(timeframe)
     )
-    n = len(candles)
+    n = len(s)
+    targets = s["target_open_time"]
     return {
         "n": n,
         "status": status_of(n),
-        "first_target": candles[0].open_time if n else None,
-        "last_target": candles[-1].open_time if n else None,
+        "first_target": int(targets.iloc[0]) if n else None,
+        "last_target": int(targets.iloc[-1]) if n else None,
         "model": perf.to_json(),
         "flat": {"return_pct": 0.0, "pnl": 0.0, "trades": 0},
         "buy_and_hold": bench.to_json(),
@@ -105,10 +107,11 @@ def trading_value(
 ) -> dict[str, dict[str, Any]]:
     """Return ``{symbol: figures}`` of one model's resolved predictions of ``timeframe``."""
     out: dict[str, dict[str, Any]] = {}
-    for symbol, s in g.groupby("symbol", sort=True):
-        ordered = s.sort_values("target_open_time", kind="stable")
+    indices: dict[Any, Any] = g.groupby("symbol").indices
+    for symbol in sorted(indices):
+        ordered = in_order(rows_at(g, indices[symbol]), "target_open_time")
         # the broker takes each candle once: a target predicted twice (several sessions or
         # folds pooled) is traded on its last prediction
-        ordered = ordered.drop_duplicates("target_open_time", keep="last")
+        ordered = last_of_each(ordered, "target_open_time")
         out[str(symbol)] = follow(ordered, str(symbol), timeframe, config, cache)
     return out
