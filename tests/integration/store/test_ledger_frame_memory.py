@@ -3,7 +3,8 @@
 A replay's summary reads its whole ledger (a 200,000-candle replay makes ~1M predictions). As one
 query joining every outcome and sorting every row, DuckDB ran out of memory at a 128MB bound;
 read a range of decision times at a time, it reads at 64MB (here 500,000 predictions: the old
-query ran out at 64MB from 300,000 on). The ledgers are
+query ran out at 64MB from 300,000 on). A session evaluated a timeframe at a time (as a replay's
+summary is) gives its whole evaluation, figure for figure. The ledgers are
 built in bulk (``INSERT ... SELECT`` from ``range``): prediction ``i`` is model ``i % 5`` at
 second ``i // 5``; every seventh second's predictions are 1m (target a minute later, so their
 targets come after later ranges' 1s ones); one in 50 has no outcome (pending), one in 50 more
@@ -12,13 +13,16 @@ expired; a resolved one's actual close is its reference close + 1.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ghostcandle.engine.evaluation.report import COLUMNS
+from ghostcandle.engine.evaluation.report import COLUMNS, evaluate
+from ghostcandle.engine.evaluation.session_evaluation import evaluate_stored
+from ghostcandle.store import ledger_frames
 from ghostcandle.store.db import MEMORY_ENV, Database
 from ghostcandle.store.ledger_frames import CHUNK_ROWS, ORDER
 from ghostcandle.store.predictions import PredictionLedger
@@ -27,10 +31,14 @@ MODELS = ("excursion_mlp", "persistence", "drift", "ewma", "linear")
 BIG = 500_000
 
 
-def fill(db: Database, n: int, sid: str) -> None:
-    """Insert ``n`` predictions of session ``sid`` and their outcomes (see the module doc)."""
+def fill(db: Database, n: int, sid: str, one_m_every: int = 7) -> None:
+    """Insert ``n`` predictions of session ``sid`` and their outcomes (see the module doc).
+
+    Every ``one_m_every``-th second's predictions are 1m (every 60th: one 1m candle after the
+    other, as a broker can trade them).
+    """
     second = "(i // 5)"
-    one_m = f"{second} % 7 = 0"
+    one_m = f"{second} % {int(one_m_every)} = 0"
     with db.transaction() as con:
         con.execute(
             f"""INSERT INTO prediction_rows SELECT
@@ -104,3 +112,18 @@ def test_ranges_read_the_rows_and_order_of_the_view(
         ).df()
     assert len(view) > 0
     pd.testing.assert_frame_equal(df, view)
+
+
+def test_a_session_evaluated_a_timeframe_at_a_time_is_its_whole_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small ranges: the 1m targets of a range come after the next ranges' 1s ones
+    monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 2_000)
+    with Database(tmp_path / "tf.duckdb") as db:
+        fill(db, 12_000, "s1", one_m_every=60)
+        fill(db, 500, "other", one_m_every=60)
+        ledger = PredictionLedger(db)
+        whole = evaluate(ledger.frame("s1", columns=COLUMNS), threshold=0.002)
+        by_timeframe = evaluate_stored(ledger, "s1", 0.002)
+    assert {tf for figures in whole.values() for tf in figures} == {"1s", "1m"}
+    assert json.dumps(by_timeframe) == json.dumps(whole)  # every figure, in the same order
