@@ -90,13 +90,7 @@ def json_safe(value: Any) -> Any:
 
 
 def _one(
-    g: pd.DataFrame,
-    timeframe: str,
-    grid: TargetGrid,
-    baselines: list[str],
-    config: BrokerConfig,
-    threshold: float,
-    cache: BenchmarkCache | None,
+    g: pd.DataFrame, grid: TargetGrid, baselines: list[str], threshold: float
 ) -> dict[str, Any]:
     model = str(g["model"].iloc[0])
     n = len(g)
@@ -125,7 +119,7 @@ def _one(
         action=action_figures(g, threshold),
         calibration=confidence_buckets(conf, correct),
         coverage=coverage(g),
-        trading=None if cache is None else trading_value(g, timeframe, config, cache),
+        trading=None,  # once every model's grid figures are made (``evaluate``)
     )
     return out
 
@@ -164,7 +158,10 @@ def evaluate(
     for tf, groups in by_tf.items():
         grid = target_grid(groups)
         present = [m for m in known if m in groups]
+        figures = {model: _one(g, grid, present, threshold) for model, g in groups.items()}
+        del grid  # every target's errors (a long replay's: ~50MB): not needed to trade
         for model, g in groups.items():
-            figures = _one(g, tf, grid, present, config, threshold, cache)
-            out.setdefault(model, {})[tf] = json_safe(figures)
+            if cache is not None:
+                figures[model]["trading"] = trading_value(g, tf, config, cache)
+            out.setdefault(model, {})[tf] = json_safe(figures[model])
     return dict(sorted(out.items()))
