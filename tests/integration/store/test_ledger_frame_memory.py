@@ -3,12 +3,13 @@
 A replay's summary reads its whole ledger (a 200,000-candle replay makes ~1M predictions). As one
 query joining every outcome and sorting every row, DuckDB ran out of memory at a 128MB bound;
 read a range of decision times at a time, it reads at 64MB (here 500,000 predictions: the old
-query ran out at 64MB from 300,000 on). A session evaluated a timeframe at a time (as a replay's
-summary is) gives its whole evaluation, figure for figure. The ledgers are
-built in bulk (``INSERT ... SELECT`` from ``range``): prediction ``i`` is model ``i % 5`` at
-second ``i // 5``; every seventh second's predictions are 1m (target a minute later, so their
-targets come after later ranges' 1s ones); one in 50 has no outcome (pending), one in 50 more
-expired; a resolved one's actual close is its reference close + 1.
+query ran out at 64MB from 300,000 on), and the process's peak RSS grows by less than three
+times the frame (the pandas ranges, concatenated and sorted, grew ~4.5). A session evaluated a
+timeframe at a time (as a replay's summary is) gives its whole evaluation, figure for figure.
+The ledgers are built in bulk (``INSERT ... SELECT`` from ``range``): prediction ``i`` is model
+``i % 5`` at second ``i // 5``; every seventh second's predictions are 1m (target a minute
+later, so their targets come after later ranges' 1s ones); one in 50 has no outcome (pending),
+one in 50 more expired; a resolved one's actual close is its reference close + 1.
 """
 
 from __future__ import annotations
@@ -112,6 +113,38 @@ def test_ranges_read_the_rows_and_order_of_the_view(
         ).df()
     assert len(view) > 0
     pd.testing.assert_frame_equal(df, view)
+
+
+def _kb(field: str) -> int:
+    """Return a ``/proc/self/status`` figure (``VmRSS``, ``VmHWM``: the peak RSS) in KB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def test_a_long_ledger_is_read_holding_its_frame_about_once(
+    ranged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Peak RSS growth of the read (Linux's VmHWM, reset first) below three frames' size.
+
+    Read as pandas ranges, concatenated and sorted, it grew ~5 frames (the ranges, their
+    concatenation, the sorted copy, and DuckDB's buffers and the C heap holding on).
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the RSS now
+    except OSError:
+        pytest.skip("needs Linux's /proc/self/clear_refs")
+    monkeypatch.setenv(MEMORY_ENV, "64MB")
+    with Database(ranged) as db:
+        with db.cursor() as cur:  # DuckDB's cache filled, as a replay's loop leaves it
+            cur.execute("SELECT sum(ref_close), sum(actual_close) FROM predictions").fetchall()
+        before = _kb("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")
+        df = PredictionLedger(db).frame("s1", columns=COLUMNS)
+        grown = (_kb("VmHWM") - before) * 1024
+    frame = int(df.memory_usage(deep=True).sum())
+    assert grown < 3 * frame, (grown, frame)
 
 
 def test_a_session_evaluated_a_timeframe_at_a_time_is_its_whole_evaluation(
