@@ -20,6 +20,7 @@ from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
 from ghostcandle.domain.timeframes import MINUTE_MS
 from ghostcandle.engine.loop.ledger_writer import LedgerWriter
+from ghostcandle.engine.loop.predictor import prediction_id
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.messaging.bus import MessageBus
@@ -111,4 +112,26 @@ def test_a_burst_of_two_ticks_commits_the_first_before_the_second(
     bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in [*first, *second])
     s.flush()
     assert progress[1] == first[0].candle.close_time
+    s.stop()
+
+
+def test_a_prediction_is_readable_by_the_next_subscriber_before_the_tick_is_flushed(
+    db: Database, writer: LedgerWriter, tmp_path: Path
+) -> None:
+    """The UI bridge, subscribed after the session, pushes the prediction the candle made."""
+    fill(db)
+    fill(db, symbol=OTHER, seed=6)
+    s, bus, clock = _session(db, writer, tmp_path, "seen")
+    tick = _ticks(s)[0]
+    found: list[bool] = []
+
+    def bridge(ev: CandleCompletionEvent) -> None:
+        pid = prediction_id("seen", s.config.model, ev.symbol, ev.timeframe, ev.time)
+        found.append(s.ledger.get(pid) is not None)
+
+    for symbol in (SYM, OTHER):
+        bus.subscribe(candle_topic(symbol, "1m"), bridge)
+    clock.advance_to(tick[0].time)
+    bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in tick)
+    assert found == [True, True]
     s.stop()

@@ -120,7 +120,12 @@ class SessionWrites:
 
     # -- changes --------------------------------------------------------------------------------
     def mark(self, rec: PredictionRecord) -> None:
-        """Keep ``rec`` for the next flush; count it under its new status."""
+        """Keep ``rec`` for the next flush; count it under its new status.
+
+        The ledger's ``get`` sees it from now on (a live flush waits for the end of the tick,
+        and the UI bridge pushes the prediction before that), until its row is committed.
+        """
+        self.stores.ledger.hold((rec,))
         pid = rec.prediction_id
         before = self._dirty.get(pid)
         was = before.status if before is not None else PENDING if pid in self._stored else None
@@ -191,6 +196,7 @@ class SessionWrites:
             write.prepare()
             with self.db.transaction() as con:
                 write(con)
+            self.stores.ledger.release(changed)
             self._committed(due, write)
         else:
             self.stores.ledger.hold(changed)
