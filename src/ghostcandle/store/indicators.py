@@ -17,6 +17,10 @@ from ghostcandle.domain.timeframes import check_timeframe
 from ghostcandle.store.db import Database
 
 _COLS = ", ".join(INDICATOR_COLUMNS)
+#: Batches up to this many rows find their stored rows by ``list_contains`` (a filter: no hash
+#: table, so nothing left in DuckDB's eviction queues); larger ones (a backfill) by a join,
+#: where ``list_contains`` would cost rows times batch.
+_SMALL_BATCH = 64
 
 
 class IndicatorStore:
@@ -68,21 +72,17 @@ class IndicatorStore:
         series = {"s": symbol, "tf": timeframe, "lo": pc.min(t).as_py(), "hi": pc.max(t).as_py()}
         if pc.count_distinct(t).as_py() != n:
             raise ValueError("an indicator batch holds one open time twice: give each once")
-        con.register("gc_ind_staged", table)
-        try:
-            # the range lets DuckDB skip the row groups outside it by their zone maps
-            con.execute(
-                "DELETE FROM indicators WHERE symbol = $s AND timeframe = $tf "
-                "AND open_time BETWEEN $lo AND $hi "
-                "AND open_time IN (SELECT open_time FROM gc_ind_staged)",
-                series,
-            )
-            con.execute(
-                f"INSERT INTO indicators SELECT symbol, timeframe, open_time, {_COLS} "
-                "FROM gc_ind_staged"
-            )
-        finally:
-            con.unregister("gc_ind_staged")
+        # no registered view and no join for a live feed's few rows a candle: each join's hash
+        # table leaves its buffers' nodes in DuckDB's eviction queues, ~0.5 KB a write held
+        # until a queue passes ~32k nodes (see ``_SMALL_BATCH``); a relation from Arrow
+        # registers nothing. The range lets DuckDB skip row groups by their zone maps.
+        where = "symbol = $s AND timeframe = $tf AND open_time BETWEEN $lo AND $hi AND "
+        if n <= _SMALL_BATCH:
+            where += "list_contains($times, open_time)"
+        else:
+            where += "open_time IN (SELECT unnest($times))"
+        con.execute(f"DELETE FROM indicators WHERE {where}", {**series, "times": t.to_pylist()})
+        con.from_arrow(table).insert_into("indicators")
         return n
 
     def read(
