@@ -128,10 +128,11 @@ def test_a_prediction_is_readable_by_the_next_subscriber_before_the_tick_is_flus
     def bridge(ev: CandleCompletionEvent) -> None:
         pid = prediction_id("seen", s.config.model, ev.symbol, ev.timeframe, ev.time)
         found.append(s.ledger.get(pid) is not None)
+        found.append(pid in {r.prediction_id for r in s.ledger.recent("seen", 50)})
 
     for symbol in (SYM, OTHER):
         bus.subscribe(candle_topic(symbol, "1m"), bridge)
     clock.advance_to(tick[0].time)
     bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in tick)
-    assert found == [True, True]
+    assert found == [True] * 4
     s.stop()
