@@ -125,6 +125,29 @@ def test_background_worker_wakes_on_candle_close(db: Database) -> None:
         v.stop()
 
 
+def test_background_runs_are_at_least_min_interval_apart(db: Database) -> None:
+    write_candles(db, FLAT + PATH + PATH[1:], T0)
+    runs: list[float] = []
+    v = OutcomeValidator(
+        db, config=CFG, clock=ReplayClock(T), poll_s=30.0, min_interval_s=0.6,
+        on_batch=lambda _: runs.append(time.monotonic()),
+    ).start()  # fmt: skip
+    try:
+        v.enqueue([request("first"), request("second", T + M)])
+        v.on_candle(KNOWN)  # the first is due: validated at once
+        deadline = time.monotonic() + 10
+        while v.store.counts().get("validated") != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        v.on_candle(KNOWN + M)  # the second is due at once, but waits for the interval
+        while v.store.counts().get("validated") != 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert v.store.counts() == {"validated": 2}
+        assert len(runs) == 2
+        assert runs[1] - runs[0] >= 0.6
+    finally:
+        v.stop()
+
+
 def test_rapid_move_in_the_horizon_marks_a_premium_sample(db: Database) -> None:
     write_candles(db, FLAT + PATH + PATH[1:], T0)
     RapidMoveStore(db).write(

@@ -36,6 +36,10 @@ from ghostcandle.store.db import Database
 from ghostcandle.store.outcomes import PendingOutcome
 from ghostcandle.store.sample_writes import SampleWrites
 
+#: a session's outcome validation runs at most this often (its reads and commit share the
+#: database with the tick's writes; what comes due meanwhile waits for the next run)
+VALIDATION_INTERVAL_S = 2.0
+
 
 @dataclass
 class SampleCounts:
@@ -87,7 +91,9 @@ class SessionSamples:
         outcomes: OutcomeConfig | None = None,
     ) -> None:
         self.registry = SampleRegistry(db, clock, candles=candles)
-        self.validator = OutcomeValidator(db, config=outcomes, clock=clock)
+        self.validator = OutcomeValidator(
+            db, config=outcomes, clock=clock, min_interval_s=VALIDATION_INTERVAL_S
+        )
         self.counts = SampleCounts()
         self._clock = clock
         self._lock = threading.Lock()

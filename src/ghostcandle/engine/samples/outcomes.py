@@ -78,6 +78,7 @@ class OutcomeValidator:
         batch_size: int = 2000,
         retry_ms: int = 5_000,
         poll_s: float = 1.0,
+        min_interval_s: float = 0.0,
         on_batch: Callable[[ValidationReport], None] | None = None,
     ) -> None:
         self.db = db
@@ -86,6 +87,9 @@ class OutcomeValidator:
         self.batch_size = batch_size
         self.retry_ms = retry_ms
         self.poll_s = poll_s
+        #: the worker's runs are at least this far apart: live, outcomes come due every second
+        #: and one run a few seconds takes their reads and commit off the ticks in between
+        self.min_interval_s = min_interval_s
         self.on_batch = on_batch
         self.store = OutcomeStore(db)
         self.candles = CandleStore(db)
@@ -234,7 +238,11 @@ class OutcomeValidator:
             self._thread = None
 
     def _loop(self) -> None:
+        last = float("-inf")
         while not self._stop.is_set():
+            rest = last + self.min_interval_s - time.monotonic()
+            if rest > 0 and self._stop.wait(rest):
+                break
             self._wake.wait(self.poll_s)
             self._wake.clear()
             if self._stop.is_set():
@@ -243,6 +251,7 @@ class OutcomeValidator:
             nd = self._next_due
             if nd is None or nd > now:
                 continue
+            last = time.monotonic()
             try:
                 self.run_due(now)
             except Exception:  # the worker outlives one bad batch; it is retried next wake
