@@ -34,6 +34,14 @@ MINUTES = 12
 
 
 @pytest.fixture
+def both(db: Database) -> Database:
+    """Return the test database with two days of both symbols."""
+    fill(db)
+    fill(db, symbol=OTHER, seed=6)
+    return db
+
+
+@pytest.fixture
 def writer(db: Database) -> Iterator[LedgerWriter]:
     """Return a writer for the test's sessions; closed after it."""
     w = LedgerWriter(db)
@@ -68,10 +76,8 @@ def _stored(db: Database, sid: str) -> int:
     return int(row[0]) if row else 0
 
 
-def test_a_tick_of_candles_is_one_job(db: Database, writer: LedgerWriter, tmp_path: Path) -> None:
-    fill(db)
-    fill(db, symbol=OTHER, seed=6)
-    burst, bus, clock = _session(db, writer, tmp_path, "burst")
+def test_a_tick_of_candles_is_one_job(both: Database, writer: LedgerWriter, tmp_path: Path) -> None:
+    burst, bus, clock = _session(both, writer, tmp_path, "burst")
     ticks = _ticks(burst)
     assert all(len(t) == 2 for t in ticks)  # both symbols close each minute
     jobs0 = _jobs(burst, writer)
@@ -80,7 +86,7 @@ def test_a_tick_of_candles_is_one_job(db: Database, writer: LedgerWriter, tmp_pa
         bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in tick)
     assert _jobs(burst, writer) - jobs0 == len(ticks)
 
-    single, bus2, clock2 = _session(db, writer, tmp_path, "single")
+    single, bus2, clock2 = _session(both, writer, tmp_path, "single")
     jobs0 = _jobs(single, writer)
     for tick in ticks:
         clock2.advance_to(tick[0].time)
@@ -88,24 +94,22 @@ def test_a_tick_of_candles_is_one_job(db: Database, writer: LedgerWriter, tmp_pa
             bus2.publish(candle_topic(ev.symbol, ev.timeframe), ev)
     assert _jobs(single, writer) - jobs0 == 2 * len(ticks)
     # the same predictions either way, all stored
-    assert _stored(db, "burst") == _stored(db, "single") > 0
+    assert _stored(both, "burst") == _stored(both, "single") > 0
     burst.stop()
     single.stop()
 
 
 def test_a_burst_of_two_ticks_commits_the_first_before_the_second(
-    db: Database, writer: LedgerWriter, tmp_path: Path
+    both: Database, writer: LedgerWriter, tmp_path: Path
 ) -> None:
-    fill(db)
-    fill(db, symbol=OTHER, seed=6)
-    s, bus, clock = _session(db, writer, tmp_path, "behind")
+    s, bus, clock = _session(both, writer, tmp_path, "behind")
     first, second = _ticks(s)[:2]
     progress: list[int | None] = []
     clock.advance_to(second[0].time)
 
     def seen(_: object) -> None:  # the committed progress when the second tick's candles come
         s.wait_written()
-        row = SessionStore(db).get("behind")
+        row = SessionStore(both).get("behind")
         progress.append(None if row is None else row.progress_time)
 
     bus.subscribe(candle_topic(SYM, "1m"), seen)
@@ -116,12 +120,10 @@ def test_a_burst_of_two_ticks_commits_the_first_before_the_second(
 
 
 def test_a_prediction_is_readable_by_the_next_subscriber_before_the_tick_is_flushed(
-    db: Database, writer: LedgerWriter, tmp_path: Path
+    both: Database, writer: LedgerWriter, tmp_path: Path
 ) -> None:
     """The UI bridge, subscribed after the session, pushes the prediction the candle made."""
-    fill(db)
-    fill(db, symbol=OTHER, seed=6)
-    s, bus, clock = _session(db, writer, tmp_path, "seen")
+    s, bus, clock = _session(both, writer, tmp_path, "seen")
     tick = _ticks(s)[0]
     found: list[bool] = []
 
