@@ -18,6 +18,7 @@ import pyarrow as pa
 from ghostcandle.domain.events import Pivot
 from ghostcandle.domain.indicators import INDICATOR_COLUMNS
 from ghostcandle.store.db import Database
+from ghostcandle.store.frames import FrameStore
 from ghostcandle.store.indicators import IndicatorStore
 from ghostcandle.store.pivots import PivotStore
 
@@ -98,4 +99,32 @@ def test_a_feeds_pivot_write_costs_no_more_nodes_than_its_append(tmp_path: Path)
     assert stored is not None
     assert stored[0] == 2 * WRITES + 1  # and the first write's older one
     # its look-up's result (the range's stored pivots) takes buffers too: up to one node more
+    assert got <= floor + 1.0, (got, floor)
+
+
+def _frame_rows(t: int) -> list[tuple[object, ...]]:
+    return [
+        (f"f{t}-{m}", m, "v1", "ETH/USDT", "1s", t, t + 1000, "[]", "{}", "h") for m in ("a", "b")
+    ]
+
+
+def test_a_ticks_frame_write_costs_no_more_nodes_than_its_append(tmp_path: Path) -> None:
+    def rows(t: int) -> pa.Table:
+        cols = list(zip(*_frame_rows(t), strict=True))
+        names = [r[0] for r in db.con.execute("DESCRIBE frames").fetchall()]
+        return pa.table({str(n): list(c) for n, c in zip(names, cols, strict=True)})
+
+    with Database(tmp_path / "a.duckdb") as floor_db, Database(tmp_path / "b.duckdb") as db:
+        floor = _bare_append(floor_db, "frames", rows)
+        store = FrameStore(db)
+
+        def write(t: int) -> None:
+            # a tick's frames, and one of the previous tick's again (kept as first stored)
+            with db.transaction() as con:
+                store.register_in(con, [*_frame_rows(t), *_frame_rows(t - 1000)[:1]])
+
+        got = _per_write(db, write)
+        stored = db.con.execute("SELECT count(*), count(DISTINCT frame_id) FROM frames").fetchone()
+    assert stored == (2 * WRITES + 1, 2 * WRITES + 1)
+    # its look-up's result (the range's stored ids) takes buffers too: up to one node more
     assert got <= floor + 1.0, (got, floor)
