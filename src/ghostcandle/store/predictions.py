@@ -323,8 +323,7 @@ class PredictionLedger:
         """Return the newest predictions of a session (of one ``timeframe``), newest first.
 
         The newest rows are picked first and only then joined with their outcomes (the join
-        reads the outcomes of their time range, not the whole ledger). Held rows (not committed
-        yet: the tick being handled) count too, as ``get`` sees them.
+        reads the outcomes of their time range, not the whole ledger).
         """
         where, params = "session_id = ?", [session_id]
         if timeframe is not None:
@@ -337,20 +336,7 @@ class PredictionLedger:
                 f"SELECT {_JOINED} FROM r {_JOIN} ORDER BY {order}",
                 list(params),
             ).fetchall()
-        out = [PredictionRecord(*r) for r in rows]
-        with self._held_lock:
-            held = [
-                r
-                for r in self._held.values()
-                if r.session_id == session_id and timeframe in (None, r.timeframe)
-            ]
-        if not held:
-            return out
-        newest = {r.prediction_id: r for r in out} | {r.prediction_id: r for r in held}
-        ranked = sorted(
-            newest.values(), key=lambda r: (-r.decision_time, r.model, r.timeframe, r.symbol)
-        )
-        return ranked[: int(limit)]
+        return [PredictionRecord(*r) for r in rows]
 
     def counts(self, session_id: str | None = None) -> dict[str, int]:
         """Return how many predictions are in each status (of one session, or all)."""

@@ -130,7 +130,7 @@ def test_a_prediction_is_readable_by_the_next_subscriber_before_the_tick_is_flus
     def bridge(ev: CandleCompletionEvent) -> None:
         pid = prediction_id("seen", s.config.model, ev.symbol, ev.timeframe, ev.time)
         found.append(s.ledger.get(pid) is not None)
-        found.append(pid in {r.prediction_id for r in s.ledger.recent("seen", 50)})
+        found.append(pid in {r.prediction_id for r in s.recent_predictions(50)})
 
     for symbol in (SYM, OTHER):
         bus.subscribe(candle_topic(symbol, "1m"), bridge)

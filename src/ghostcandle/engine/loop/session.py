@@ -399,13 +399,20 @@ class LoopSession:
             "warnings": self.config.warnings(),
         }
 
-    def recent_predictions(self, limit: int = 50) -> list[PredictionRecord]:
-        """Return the newest predictions of this session (stored ones), newest first.
+    def recent_predictions(
+        self, limit: int = 50, timeframe: str | None = None
+    ) -> list[PredictionRecord]:
+        """Return the newest stored predictions of this session (of one ``timeframe``).
 
-        Waits for what was handed to the writer (live hands over every event), flushes nothing.
+        What was handled and not yet handed to the writer (live hands a tick over when the bus
+        goes idle, after the UI bridge has pushed its predictions) is handed over first, and
+        everything waited for: what this returns is committed, and holds what was pushed.
         """
+        with self._lock:
+            if self._writes.held:
+                self._flush()
         self.wait_written()
-        return self.ledger.recent(self.config.session_id, limit)
+        return self.ledger.recent(self.config.session_id, limit, timeframe=timeframe)
 
     def model_snapshot(self) -> Model:
         """Return the learning model's last published weights (read-only use)."""

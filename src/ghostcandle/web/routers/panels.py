@@ -172,11 +172,7 @@ def live_predictions(
     session = None if slot is None else slot.session
     if session is None:
         return {"running": False, "predictions": []}
-    if timeframe is None:
-        recs = session.recent_predictions(limit)
-    else:
-        session.wait_written()
-        recs = session.ledger.recent(session.config.session_id, limit, timeframe=timeframe)
+    recs = session.recent_predictions(limit, timeframe)
     return {"running": session.running, "predictions": [prediction_json(r) for r in recs]}
 
 
