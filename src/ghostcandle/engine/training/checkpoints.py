@@ -307,7 +307,8 @@ class CheckpointStore:
         infos = [i for i in self.list(key) if i.name not in spared]
         for info in infos[: max(0, len(infos) - max(0, self.keep - 1))]:
             p = self.file(info)
-            for f in (p, p.with_suffix(".json")):
+            # the sidecar first: cut short between the two, no sidecar names a missing file
+            for f in (p.with_suffix(".json"), p):
                 f.unlink(missing_ok=True)
         # leftovers of writes that were cut short
         for tmp in self._key_dir(key).glob(f"*{_TMP_SUFFIX}"):
