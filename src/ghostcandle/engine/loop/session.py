@@ -265,7 +265,8 @@ class LoopSession:
         writes.handled(t)
 
     def _on_idle(self) -> None:
-        """Hand the burst's writes to the writer as one job (``flush_every=1``: live)."""
+        """Hand what was handled since the last flush to the writer as one job (live, the bus
+        calls it once a burst of candles is handled: a tick is one job)."""
         with self._lock:
             if self._writes.held:
                 self._flush()
@@ -408,9 +409,7 @@ class LoopSession:
         goes idle, after the UI bridge has pushed its predictions) is handed over first, and
         everything waited for: what this returns is committed, and holds what was pushed.
         """
-        with self._lock:
-            if self._writes.held:
-                self._flush()
+        self._on_idle()
         self.wait_written()
         return self.ledger.recent(self.config.session_id, limit, timeframe=timeframe)
 

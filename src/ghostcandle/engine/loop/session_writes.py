@@ -198,8 +198,7 @@ class SessionWrites:
                 write(con)
             self.stores.ledger.release(changed)
             self._committed(due, write)
-        else:
-            self.stores.ledger.hold(changed)
+        else:  # ``mark`` held every changed row already: ``written`` releases them
 
             def written() -> None:
                 self.stores.ledger.release(changed)
