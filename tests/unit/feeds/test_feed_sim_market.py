@@ -48,3 +48,20 @@ def test_only_closed_candles_are_listed_and_the_forming_one_changes():
     assert early is not None
     assert later is not None
     assert early != later
+
+
+def test_a_minute_exists_from_its_open_flat_at_the_last_price_until_a_second_closes():
+    m = synthetic_market(("ETH/USDT",), ("1s", "1m"), start_ms=T0, seed=5)
+    minute = T0 - T0 % 60_000 + 180_000
+    for upto in (minute, minute + 999):  # no 1s candle of the minute has closed yet
+        assert m.candle("ETH/USDT", "1m", minute, upto) is None
+        flat = m.forming_candle("ETH/USDT", "1m", minute, upto)
+        previous = m.closed_candles("ETH/USDT", "1m", minute - 60_000, minute - 60_000, upto)[0]
+        assert flat is not None
+        assert (flat.open_time, flat.volume) == (minute, 0.0)
+        assert flat.open == flat.high == flat.low == flat.close == previous.close
+    later = m.forming_candle("ETH/USDT", "1m", minute, minute + 5_000)
+    assert later == m.candle("ETH/USDT", "1m", minute, minute + 5_000)
+    assert later is not None
+    assert later.volume > 0
+    assert m.forming_candle("ETH/USDT", "1m", T0 - 120_000, T0 - 60_000) is None  # before trading

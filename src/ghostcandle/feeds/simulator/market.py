@@ -163,6 +163,23 @@ class Market:
             return None
         return Candle(symbol, interval, c.open_time, c.open, c.high, c.low, c.close, c.volume)
 
+    def forming_candle(
+        self, symbol: str, interval: str, open_time: int, upto: int
+    ) -> Candle | None:
+        """Return the candle opening at ``open_time`` as known at ``upto``, even before any trade.
+
+        Like an exchange, a candle exists from its open: with no base candle of it closed yet it
+        is flat at the last price with no volume. None before the market's first candle.
+        """
+        c = self.candle(symbol, interval, open_time, upto)
+        if c is not None:
+            return c
+        price = self.series[symbol].last_price(upto)
+        if price is None:
+            return None
+        p = _q(price)
+        return Candle(symbol, interval, open_time, p, p, p, p, 0.0)
+
     def closed_candles(
         self, symbol: str, interval: str, start: int, end: int, upto: int, limit: int = 1000
     ) -> list[Candle]:

@@ -86,7 +86,7 @@ class RestApi:
         ]
         # like Binance, the still-open candle comes last when the range reaches it
         if len(rows) < limit and start <= current <= last:
-            forming = market.candle(symbol, interval, current, now)
+            forming = market.forming_candle(symbol, interval, current, now)
             if forming is not None:
                 rows.append(rest_row(forming))
         return 200, rows, {}
