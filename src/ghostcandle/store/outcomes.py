@@ -24,6 +24,13 @@ import pyarrow as pa
 from ghostcandle.domain.outcomes import OutcomeStatus
 from ghostcandle.store.db import Database
 
+#: Batches up to this many rows (a live tick's) find their stored rows by ``list_contains``
+#: filters, read into Python: a join, ``NOT EXISTS`` or ``IN (SELECT ...)`` builds a hash table
+#: whose buffers each leave a node (~0.6 KB with its block handle) in one of DuckDB's eviction
+#: queues that is purged only past ~32k nodes: serve grew by them at every tick. Larger batches
+#: (a backfill) join, where ``list_contains`` would cost rows times batch.
+_SMALL = 64
+
 PENDING_FIELDS = (
     "sample_id", "frame_id", "symbol", "timeframe", "decision_time", "horizon", "known_at",
     "expires_at", "action_taken", "cost", "status", "created_at",
@@ -110,17 +117,28 @@ class OutcomeStore:
              for f in PENDING_FIELDS}
         )  # fmt: skip
         cols = ", ".join(PENDING_FIELDS)
+        span = dict(zip(("lo", "hi"), _span(rows), strict=True))
+        if len(rows) > _SMALL:
+            return _insert_absent(con, table, cols, span)
+        # a live tick's few rows: the stored ones among them read into Python by a filter
+        stored = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $lo AND $hi "
+                "AND list_contains($ids, sample_id)",
+                {**span, "ids": list(first)},
+            ).fetchall()
+        }
+        keep = [r.sample_id not in stored for r in rows]
+        if not any(keep):
+            return 0
+        table = table.filter(pa.array(keep))
         con.register("gc_outcomes_new", table)
         try:
-            got = con.execute(
-                f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new n "
-                "WHERE NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_time BETWEEN ? AND ? "
-                "AND o.sample_id = n.sample_id)",
-                _span(rows),
-            ).fetchall()
-            return int(got[0][0]) if got else 0
+            con.execute(f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new")
         finally:
             con.unregister("gc_outcomes_new")
+        return int(table.num_rows)
 
     def due(
         self, now: int, *, after: tuple[int, str] | None = None, limit: int = 1000
@@ -178,25 +196,43 @@ class OutcomeStore:
                 | {f: pa.array(validated.columns[f], type=_TYPES.get(f, pa.float64()),
                                from_pandas=True) for f in RESULT_FIELDS}
             )  # fmt: skip
-            sets = ", ".join(f"{c} = v.{c}" for c in RESULT_FIELDS)
-            con.register("gc_outcomes_done", table)
-            try:
+            head = "UPDATE outcomes SET {}, status = $st, validated_at = $at, validator_id = $by"
+            params: dict[str, Any] = {"st": OutcomeStatus.VALIDATED.value, "at": at}
+            params |= {"by": validator_id, "lo": lo, "hi": hi, "pending": pending}
+            if len(validated) <= _SMALL:
+                # each row's figures picked from list parameters by the id's position
+                sets = ", ".join(
+                    f"{c} = ${c}[list_position($ids, sample_id)]" for c in RESULT_FIELDS
+                )
+                params |= {c: table.column(c).to_pylist() for c in ("sample_id", *RESULT_FIELDS)}
+                params["ids"] = params.pop("sample_id")
                 got = con.execute(
-                    f"UPDATE outcomes SET {sets}, status = ?, validated_at = ?, validator_id = ? "
-                    "FROM gc_outcomes_done v WHERE outcomes.decision_time BETWEEN ? AND ? "
-                    "AND outcomes.sample_id = v.sample_id AND outcomes.status = ?",
-                    [OutcomeStatus.VALIDATED.value, at, validator_id, lo, hi, pending],
+                    f"{head.format(sets)} WHERE decision_time BETWEEN $lo AND $hi "
+                    "AND list_contains($ids, sample_id) AND status = $pending",
+                    params,
                 ).fetchall()
-                changed += int(got[0][0]) if got else 0
-            finally:
-                con.unregister("gc_outcomes_done")
+            else:
+                con.register("gc_outcomes_done", table)
+                try:
+                    got = con.execute(
+                        f"{head.format(', '.join(f'{c} = v.{c}' for c in RESULT_FIELDS))} "
+                        "FROM gc_outcomes_done v WHERE outcomes.decision_time BETWEEN $lo AND $hi "
+                        "AND outcomes.sample_id = v.sample_id AND outcomes.status = $pending",
+                        params,
+                    ).fetchall()
+                finally:
+                    con.unregister("gc_outcomes_done")
+            changed += int(got[0][0]) if got else 0
         if expired:
+            among = "list_contains($ids, sample_id)"
+            if len(expired) > _SMALL:
+                among = "sample_id IN (SELECT unnest($ids))"
             got = con.execute(
-                "UPDATE outcomes SET status = ?, validated_at = ?, validator_id = ? "
-                "WHERE decision_time BETWEEN ? AND ? AND sample_id IN (SELECT unnest(?)) "
-                "AND status = ?",
-                [OutcomeStatus.EXPIRED.value, at, validator_id, lo, hi, list(expired), pending],
-            ).fetchall()
+                "UPDATE outcomes SET status = $st, validated_at = $at, validator_id = $by "
+                f"WHERE decision_time BETWEEN $lo AND $hi AND {among} AND status = $pending",
+                {"st": OutcomeStatus.EXPIRED.value, "at": at, "by": validator_id, "lo": lo,
+                 "hi": hi, "ids": list(expired), "pending": pending},
+            ).fetchall()  # fmt: skip
             changed += int(got[0][0]) if got else 0
         return changed
 
@@ -237,6 +273,23 @@ class OutcomeStore:
         with self.db.cursor() as cur:
             rows = cur.execute("SELECT status, count(*) FROM outcomes GROUP BY status").fetchall()
         return {str(s): int(n) for s, n in rows}
+
+
+def _insert_absent(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, cols: str, span: dict[str, int]
+) -> int:
+    """Insert the rows of ``table`` whose ``sample_id`` is not stored in ``span`` (a batch)."""
+    con.register("gc_outcomes_new", table)
+    try:
+        got = con.execute(
+            f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new n "
+            "WHERE NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_time BETWEEN $lo AND $hi "
+            "AND o.sample_id = n.sample_id)",
+            span,
+        ).fetchall()
+        return int(got[0][0]) if got else 0
+    finally:
+        con.unregister("gc_outcomes_new")
 
 
 def _span(rows: Sequence[PendingOutcome]) -> list[int]:

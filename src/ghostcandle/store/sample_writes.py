@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from ghostcandle.domain.samples import NewSample, Sample
+from ghostcandle.store.id_filters import SMALL, among
 from ghostcandle.store.sample_rows import COLUMNS, sample_table
 
 #: the whole time axis: an update whose caller does not know the samples' times
@@ -46,18 +47,34 @@ def update_samples(
     con: duckdb.DuckDBPyConnection,
     table: pa.Table,
     sets: str,
-    params: list[object],
+    params: dict[str, object],
     within: tuple[int, int] | None,
 ) -> None:
-    """Apply ``sets`` (``v`` is ``table``, by ``sample_id``) to those samples, in ``within``."""
+    """Apply ``sets`` (``v.<column>`` is ``table``'s, by ``sample_id``; ``$name`` a parameter
+    of ``params``) to those samples, in ``within``.
+
+    A few rows (``id_filters.SMALL``) are updated by a filter, each row's values picked from
+    list parameters by its id's position: a join's hash table leaves nodes in DuckDB's memory.
+    """
     lo, hi = within or EVER
+    ids = table.column("sample_id").to_pylist()
+    if len(ids) <= SMALL:
+        values = {c: table.column(c).to_pylist() for c in table.column_names if c != "sample_id"}
+        for c in values:
+            sets = sets.replace(f"v.{c}", f"$v_{c}[list_position($ids, sample_id)]")
+        con.execute(
+            f"UPDATE training_samples SET {sets} WHERE decision_time BETWEEN $lo AND $hi "
+            f"AND {among('sample_id', 'ids', ids)}",
+            {**params, **{f"v_{c}": v for c, v in values.items()}, "ids": ids, "lo": lo, "hi": hi},
+        )
+        return
     con.register("gc_sample_updates", table)
     try:
         con.execute(
             f"UPDATE training_samples SET {sets} FROM gc_sample_updates v "
-            "WHERE training_samples.decision_time BETWEEN ? AND ? "
+            "WHERE training_samples.decision_time BETWEEN $lo AND $hi "
             "AND training_samples.sample_id = v.sample_id",
-            [*params, lo, hi],
+            {**params, "lo": lo, "hi": hi},
         )
     finally:
         con.unregister("gc_sample_updates")

@@ -22,16 +22,12 @@ from ghostcandle.domain.samples import NewSample, Sample, SampleSource, SampleSt
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore, frame_row
+from ghostcandle.store.sample_reads import find_frames, find_samples
 from ghostcandle.store.sample_rows import (
-    COLUMNS,
-    FRAME_COLUMNS,
-    frame_from_row,
     sample_from_new,
-    sample_from_row,
 )
 from ghostcandle.store.sample_windows import FrameRows, FramesRead
 from ghostcandle.store.sample_writes import (
-    EVER,
     SampleWrites,
     decision_span,
     insert_samples,
@@ -164,13 +160,13 @@ class SampleStore:
         ask = [s for s in unique if s.sample_id not in known]
         known.update(
             (s.sample_id, s)
-            for s in self._get(con, [s.sample_id for s in ask], within=decision_span(ask))
+            for s in find_samples(con, [s.sample_id for s in ask], within=decision_span(ask))
         )
         fresh = [s for s in unique if s.sample_id not in known]  # each id stored once
         planned = {p.frame.frame_id: p.frame for p in pend.values()}
         stored_frames = {
             **planned,
-            **self._frames(con, [s.frame for s in fresh if s.frame.frame_id not in planned]),
+            **find_frames(con, [s.frame for s in fresh if s.frame.frame_id not in planned]),
         }
         frames = [stored_frames.get(s.frame.frame_id, s.frame) for s in fresh]
         made: list[Sample] = []
@@ -217,8 +213,9 @@ class SampleStore:
                 "reason": pa.array(list(reasons.values()), pa.string()),
             }
         )
-        sets = "status = ?, reason = v.reason, status_at = ?"
-        update_samples(con, table, sets, [SampleStatus.QUARANTINED.value, now], within)
+        sets = "status = $status, reason = v.reason, status_at = $at"
+        status = {"status": SampleStatus.QUARANTINED.value, "at": now}
+        update_samples(con, table, sets, status, within)
 
     def set_priorities_in(
         self,
@@ -236,7 +233,7 @@ class SampleStore:
                 "priority": pa.array([float(p) for p in priorities.values()], pa.float64()),
             }
         )
-        update_samples(con, table, "priority = v.priority", [], within)
+        update_samples(con, table, "priority = v.priority", {}, within)
 
     def forget_origin_in(
         self, con: duckdb.DuckDBPyConnection, origin: str, *, keep: str | None = None
@@ -252,7 +249,7 @@ class SampleStore:
     def get(self, sample_ids: Sequence[str]) -> list[Sample]:
         """Return the stored samples among ``sample_ids``, in the order asked."""
         with self.db.cursor() as cur:
-            return self._get(cur, sample_ids)
+            return find_samples(cur, sample_ids)
 
     def ids(
         self,
@@ -317,53 +314,6 @@ class SampleStore:
         with self.db.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM training_samples").fetchone()
         return int(row[0]) if row else 0
-
-    # -- internals ------------------------------------------------------------------------
-    def _get(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        sample_ids: Sequence[str],
-        *,
-        within: tuple[int, int] | None = None,
-    ) -> list[Sample]:
-        """Return the stored samples among ``sample_ids`` (decision time ``within``, if given).
-
-        The table has no key: ``within`` lets the zone maps of ``decision_time`` skip the rest.
-        """
-        if not sample_ids:
-            return []
-        cols = ", ".join(f"s.{c}" for c in COLUMNS)
-        lo, hi = within or EVER
-        rows = cur.execute(
-            f"SELECT {cols}, {FRAME_COLUMNS} FROM training_samples s "
-            "LEFT JOIN frames f ON f.frame_id = s.frame_id AND f.decision_time = s.decision_time "
-            "AND f.decision_time BETWEEN $lo AND $hi "
-            "WHERE s.decision_time BETWEEN $lo AND $hi AND s.sample_id IN (SELECT unnest($ids))",
-            {"ids": list(sample_ids), "lo": lo, "hi": hi},
-        ).fetchall()
-        by_id = {str(r[0]): sample_from_row(r) for r in rows}
-        return [by_id[i] for i in dict.fromkeys(sample_ids) if i in by_id]
-
-    def _frames(
-        self, cur: duckdb.DuckDBPyConnection, given: Sequence[FrameRef]
-    ) -> dict[str, FrameRef]:
-        """Return the stored frames among ``given`` (their hashes are the reference).
-
-        A frame's id hashes its decision time, so only the given decision-time range is read.
-        """
-        if not given:
-            return {}
-        times = [f.decision_time for f in given]
-        rows = cur.execute(
-            "SELECT frame_id, symbol, decision_time, model, model_version, target_time, "
-            "windows, norm_params, input_hash FROM frames "
-            "WHERE decision_time BETWEEN $lo AND $hi AND frame_id IN (SELECT unnest($ids))",
-            {"lo": min(times), "hi": max(times), "ids": list({f.frame_id: 0 for f in given})},
-        ).fetchall()
-        out: dict[str, FrameRef] = {}
-        for r in rows:
-            out.setdefault(str(r[0]), frame_from_row(str(r[0]), *r[1:]))
-        return out
 
 
 def _judge(s: Sample, bad: dict[str, str], rules: QualityRules, out: Verified) -> None:

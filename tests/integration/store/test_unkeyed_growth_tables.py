@@ -22,7 +22,8 @@ from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.depth import DepthSnapshot, DepthStore
-from ghostcandle.store.outcomes import OutcomeResults, OutcomeStore, PendingOutcome
+from ghostcandle.store.id_filters import SMALL
+from ghostcandle.store.outcomes import RESULT_FIELDS, OutcomeResults, OutcomeStore, PendingOutcome
 from ghostcandle.store.sample_writes import decision_span
 from ghostcandle.store.samples import SampleStore
 from ghostcandle.store.step_records import StepRecord, StepRecordStore
@@ -286,3 +287,35 @@ def test_a_database_made_before_migrates_with_every_row_and_no_key(tmp_path: Pat
         with db.transaction() as con2:
             StepRecordStore(db).insert_in(con2, [_step("r1", 2, 7.0)])
         assert [r.losses for r in StepRecordStore(db).for_run("r1")] == [{}, {"total": 7.0}, {}]
+
+
+def test_a_backfills_batch_past_the_filters_size_is_kept_the_same(db: Database) -> None:
+    # more ids than ``id_filters.SMALL``: looked up through a hash table, same results
+    big = SMALL + 6
+    store = OutcomeStore(db)
+    rows = [_pending(f"o{i}", i) for i in range(2 * big + 10)]
+    assert store.insert_pending(rows[:big]) == big
+    assert store.insert_pending(rows) == big + 10  # the stored ones kept, the rest new
+    done = [r.sample_id for r in rows[:big]]
+    columns: dict[str, list[Any]] = {f: [0.5] * big for f in RESULT_FIELDS}
+    columns |= {"best_action": ["BUY"] * big, "taken_profit": [np.nan] * big}
+    columns |= {"is_profitable": [True] * big, "rapid_move": [False] * big}
+    results = OutcomeResults(done, columns)
+    expired = [r.sample_id for r in rows[big : 2 * big]]
+    with db.transaction() as con:
+        got = store.finish_in(con, results, expired, at=T0, validator_id="v")
+    assert got == 2 * big
+    assert store.counts() == {"validated": big, "expired": big, "pending": 10}
+    assert (store.get("o0") or {})["taken_profit"] is None
+    _candles(db)
+    samples = SampleStore(db)
+    made = samples.record([_sample(e) for e in range(20, 20 + big + 4)], now=T0)
+    ids = [s.sample_id for s in made]
+    with db.transaction() as con:
+        samples.quarantine_in(con, dict.fromkeys(ids[:big], "integrity: test"), now=T0 + 5)
+        samples.set_priorities_in(con, dict.fromkeys(ids[4:], 2.0), within=decision_span(made))
+    after = samples.get(ids)
+    assert [s.sample_id for s in after] == ids
+    assert [s.status is SampleStatus.QUARANTINED for s in after] == [True] * big + [False] * 4
+    assert [s.priority for s in after] == [1.0] * 4 + [2.0] * big
+    assert all(s.frame.windows == made[i].frame.windows for i, s in enumerate(after))

@@ -1,0 +1,75 @@
+"""Reads of stored samples and frames by id, for the sample store's writes and reads.
+
+Each is a read by filters, joined here: a join (or ``IN (SELECT ...)``) of a live tick's few
+ids builds a hash table, which leaves nodes in DuckDB's memory (see ``id_filters``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from ghostcandle.domain.frames import FrameRef
+from ghostcandle.domain.samples import Sample
+from ghostcandle.store.id_filters import among
+from ghostcandle.store.sample_rows import COLUMNS, FRAME_COLUMNS, frame_from_row, sample_from_row
+from ghostcandle.store.sample_writes import EVER
+
+
+def find_samples(
+    cur: duckdb.DuckDBPyConnection,
+    sample_ids: Sequence[str],
+    *,
+    within: tuple[int, int] | None = None,
+) -> list[Sample]:
+    """Return the stored samples among ``sample_ids`` (decision time ``within``, if given).
+
+    The table has no key: ``within`` lets the zone maps of ``decision_time`` skip the rest.
+    """
+    if not sample_ids:
+        return []
+    ids = list(dict.fromkeys(sample_ids))
+    lo, hi = within or EVER
+    rows = cur.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM training_samples "
+        f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', ids)}",
+        {"ids": ids, "lo": lo, "hi": hi},
+    ).fetchall()
+    at, fid = COLUMNS.index("decision_time"), COLUMNS.index("frame_id")
+    frames: dict[tuple[object, object], tuple[object, ...]] = {}
+    if rows:
+        fids = list(dict.fromkeys(r[fid] for r in rows))
+        for f in cur.execute(
+            f"SELECT f.frame_id, f.decision_time, {FRAME_COLUMNS} FROM frames f "
+            f"WHERE f.decision_time BETWEEN $lo AND $hi AND {among('f.frame_id', 'ids', fids)}",
+            {"ids": fids, "lo": min(r[at] for r in rows), "hi": max(r[at] for r in rows)},
+        ).fetchall():
+            frames.setdefault((f[0], f[1]), tuple(f[2:]))
+    none = (None,) * (FRAME_COLUMNS.count(",") + 1)
+    by_id: dict[str, Sample] = {}
+    for r in rows:
+        found = frames.get((r[fid], r[at]), none)
+        by_id.setdefault(str(r[0]), sample_from_row((*r, *found)))
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def find_frames(cur: duckdb.DuckDBPyConnection, given: Sequence[FrameRef]) -> dict[str, FrameRef]:
+    """Return the stored frames among ``given`` (their hashes are the reference).
+
+    A frame's id hashes its decision time, so only the given decision-time range is read.
+    """
+    if not given:
+        return {}
+    times = [f.decision_time for f in given]
+    ids = list({f.frame_id: 0 for f in given})
+    rows = cur.execute(
+        "SELECT frame_id, symbol, decision_time, model, model_version, target_time, "
+        "windows, norm_params, input_hash FROM frames "
+        f"WHERE decision_time BETWEEN $lo AND $hi AND {among('frame_id', 'ids', ids)}",
+        {"lo": min(times), "hi": max(times), "ids": ids},
+    ).fetchall()
+    out: dict[str, FrameRef] = {}
+    for r in rows:
+        out.setdefault(str(r[0]), frame_from_row(str(r[0]), *r[1:]))
+    return out
