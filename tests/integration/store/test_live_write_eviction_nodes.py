@@ -1,4 +1,4 @@
-"""A live session's sample and outcome writes leave no hash table's nodes in DuckDB's memory.
+"""A live session's sample, outcome and feed status writes leave no hash table's nodes behind.
 
 A join, ``NOT EXISTS``, ``IN (SELECT ...)`` or ``UPDATE ... FROM`` builds a hash table, and its
 buffers' nodes go to DuckDB's managed-buffer eviction queues past the first (``queue_index``
@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ghostcandle.domain.feed_health import FeedHealth
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.sample_quality import SampleQuality
 from ghostcandle.domain.samples import NewSample, SampleSource, SampleStatus
 from ghostcandle.store.db import Database
+from ghostcandle.store.feed_status import FeedStatusStore
 from ghostcandle.store.frames import frame_row
 from ghostcandle.store.outcomes import (
     PENDING_FIELDS,
@@ -154,4 +156,26 @@ def test_a_ticks_sample_record_costs_no_more_nodes_than_its_append(tmp_path: Pat
             "SELECT count(*), count(*) FILTER (WHERE status = 'quarantined') FROM training_samples"
         ).fetchone()
     assert stored == (3 * WRITES + 1, 3 * WRITES + 1)  # and the first write's older one
+    assert got <= floor + 0.5, (got, floor)
+
+
+def test_a_feeds_status_save_costs_no_more_nodes_than_an_update(tmp_path: Path) -> None:
+    def health(t: int) -> FeedHealth:
+        return FeedHealth("sim", "binance", "ws://x", t, True, t, 0, 0, 0, 0, (t - T0) // 1000)
+
+    with Database(tmp_path / "a.duckdb") as floor_db, Database(tmp_path / "b.duckdb") as db:
+        FeedStatusStore(floor_db).save(health(T0 - 1000))
+
+        def update(t: int) -> None:
+            with floor_db.transaction() as con:
+                con.execute(
+                    "UPDATE feed_status SET detail = $d, updated_at = $t WHERE feed = 'sim'",
+                    {"d": str(t), "t": t},
+                )
+
+        floor = _per_write(floor_db, update)
+        store = FeedStatusStore(db)
+        got = _per_write(db, lambda t: store.save(health(t)))
+        saved = store.all()
+    assert [h.to_json() for h in saved] == [health(T0 + (WRITES - 1) * 1000).to_json()]
     assert got <= floor + 0.5, (got, floor)
