@@ -7,13 +7,24 @@ key (migration 3), so these are what keep (symbol, timeframe, open_time) unique.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ghostcandle.domain.candles import CANDLE_COLUMNS
-from ghostcandle.store.candle_records import CONFLICT, NEW, REPLACE, SAME_VALUES_SQL
+from ghostcandle.domain.candles import CANDLE_COLUMNS, VALUE_COLUMNS
+from ghostcandle.store.candle_records import (
+    CONFLICT,
+    NEW,
+    REPLACE,
+    SAME,
+    SAME_ATOL,
+    SAME_RTOL,
+    SAME_VALUES_SQL,
+    Verdict,
+)
 
 _COLS = ", ".join(CANDLE_COLUMNS)
 
@@ -96,3 +107,71 @@ def any_stored(con: duckdb.DuckDBPyConnection, table: pa.Table) -> bool:
         },
     ).fetchall()
     return int(rows[0][0]) > 0
+
+
+def classify_few(con: duckdb.DuckDBPyConnection, staged: pa.Table, now_ms: int) -> list[Verdict]:
+    """Classify and apply a few candles of any series (``candle_table`` rows) as
+    ``classify_and_apply`` does; return each one's verdict, in order.
+
+    The stored candles among them are read by filters and classified here: the join's hash
+    table leaves nodes in DuckDB's memory at every live write (``store.id_filters``).
+    """
+    rows = staged.to_pylist()
+    times = [r["open_time"] for r in rows]
+    stored: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+    for c in con.execute(
+        f"SELECT symbol, timeframe, open_time, {', '.join(VALUE_COLUMNS)}, n_parts, complete "
+        "FROM candles WHERE open_time BETWEEN $lo AND $hi AND list_contains($times, open_time) "
+        "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe)",
+        {
+            "lo": min(times),
+            "hi": max(times),
+            "times": times,
+            "syms": sorted({r["symbol"] for r in rows}),
+            "tfs": sorted({r["timeframe"] for r in rows}),
+        },
+    ).fetchall():
+        stored.setdefault((c[0], c[1], c[2]), c[3:])
+    verdicts = [
+        _verdict(r, stored.get((r["symbol"], r["timeframe"], r["open_time"]))) for r in rows
+    ]
+    conflicts = staged.filter(pa.array([v == CONFLICT for v in verdicts]))
+    if conflicts.num_rows:
+        logged = conflicts.select(["symbol", "timeframe", *CANDLE_COLUMNS, "source"])
+        logged = logged.append_column("refused_at", pa.array([now_ms] * conflicts.num_rows))
+        con.from_arrow(
+            logged.append_column("provenance", conflicts.column("provenance"))
+        ).insert_into("candle_conflicts")
+    replaced = [r for r, v in zip(rows, verdicts, strict=True) if v == REPLACE]
+    if replaced:
+        con.execute(
+            "DELETE FROM candles WHERE open_time BETWEEN $lo AND $hi AND list_contains($keys, "
+            "symbol || chr(0) || timeframe || chr(0) || CAST(open_time AS VARCHAR))",
+            {
+                "lo": min(times),
+                "hi": max(times),
+                "keys": [f"{r['symbol']}\0{r['timeframe']}\0{r['open_time']}" for r in replaced],
+            },
+        )
+    written = staged.filter(pa.array([v in (NEW, REPLACE) for v in verdicts]))
+    if written.num_rows:
+        con.from_arrow(written.sort_by("open_time")).insert_into("candles")
+    return verdicts
+
+
+def _verdict(s: Mapping[str, Any], c: tuple[Any, ...] | None) -> Verdict:
+    """Return the verdict ``classify_and_apply``'s CASE gives staged row ``s`` against ``c``."""
+    if c is None:
+        return NEW
+    n = len(VALUE_COLUMNS)
+    values, c_parts, c_complete = c[:n], c[n], bool(c[n + 1])
+    s_parts, s_complete = s["n_parts"], bool(s["complete"])
+    same = all(
+        abs(float(cv) - float(sv)) <= SAME_ATOL + SAME_RTOL * abs(float(sv))
+        for cv, sv in zip(values, (s[v] for v in VALUE_COLUMNS), strict=True)
+    )
+    if same and c_complete >= s_complete:
+        return SAME
+    if not c_complete and (s_complete or int(s_parts or 0) > int(c_parts or 0)):
+        return REPLACE
+    return SAME if not c_complete else CONFLICT

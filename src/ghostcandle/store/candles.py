@@ -37,8 +37,9 @@ from ghostcandle.store.candle_records import (
     candle_table,
     check_unique,
 )
-from ghostcandle.store.candle_writes import any_stored, classify_and_apply
+from ghostcandle.store.candle_writes import any_stored, classify_and_apply, classify_few
 from ghostcandle.store.db import Database
+from ghostcandle.store.id_filters import SMALL
 
 __all__ = [
     "CONFLICT",
@@ -199,6 +200,9 @@ class CandleStore:
         if not candles:
             return []
         check_unique(candles)
+        if len(candles) <= SMALL:
+            # a live write's few candles: classified without a join (see ``classify_few``)
+            return classify_few(con, candle_table(candles, source, provenance), self.clock.now_ms())
         staged = candle_table(candles, source, provenance).append_column(
             "rn", pa.array(np.arange(len(candles), dtype=np.int64))
         )

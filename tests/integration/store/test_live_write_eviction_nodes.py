@@ -1,4 +1,4 @@
-"""A live session's sample, outcome and feed status writes leave no hash table's nodes behind.
+"""A live session's sample, outcome, candle and feed status writes leave no hash table's nodes.
 
 A join, ``NOT EXISTS``, ``IN (SELECT ...)`` or ``UPDATE ... FROM`` builds a hash table, and its
 buffers' nodes go to DuckDB's managed-buffer eviction queues past the first (``queue_index``
@@ -13,10 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
+from ghostcandle.domain.candle_sources import CandleSource
+from ghostcandle.domain.candles import Candle
 from ghostcandle.domain.feed_health import FeedHealth
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.sample_quality import SampleQuality
 from ghostcandle.domain.samples import NewSample, SampleSource, SampleStatus
+from ghostcandle.store.candle_records import REPLACE, SAME, candle_table
+from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.feed_status import FeedStatusStore
 from ghostcandle.store.frames import frame_row
@@ -178,4 +184,50 @@ def test_a_feeds_status_save_costs_no_more_nodes_than_an_update(tmp_path: Path) 
         got = _per_write(db, lambda t: store.save(health(t)))
         saved = store.all()
     assert [h.to_json() for h in saved] == [health(T0 + (WRITES - 1) * 1000).to_json()]
+    assert got <= floor + 0.5, (got, floor)
+
+
+def test_a_feeds_classified_candle_write_costs_no_more_nodes_than_its_append(
+    tmp_path: Path,
+) -> None:
+    def candle(t: int, close: float) -> Candle:
+        return Candle("ETH/USDT", "1s", t, 10.0, 11.0, 9.0, close, 1.0)
+
+    def stored_before(store: CandleStore, t: int) -> None:
+        # the candle at t stored incomplete (a rollup's part), and the one before complete
+        rows = pd.DataFrame(
+            {"open_time": [t - 1000, t], "open": 10.0, "high": 11.0, "low": 9.0, "close": 10.5}
+        ).assign(volume=1.0, n_parts=[1, 1], complete=[True, False])
+        store.write("ETH/USDT", "1s", rows, provenance=CandleSource.FILE)
+
+    with Database(tmp_path / "a.duckdb") as floor_db, Database(tmp_path / "b.duckdb") as db:
+        floor_store, store = CandleStore(floor_db), CandleStore(db)
+        for i in range(WRITES):
+            stored_before(floor_store, T0 + 2000 * i)
+            stored_before(store, T0 + 2000 * i)
+
+        def append(t: int) -> None:
+            t = T0 + 2 * (t - T0)
+            rows = candle_table([candle(t, 10.75)], "feed", CandleSource.WEBSOCKET)
+            with floor_db.transaction() as con:
+                con.execute(
+                    "SELECT * FROM candles WHERE open_time BETWEEN $lo AND $t",
+                    {"lo": t - 1000, "t": t},
+                ).fetchall()
+                con.execute("DELETE FROM candles WHERE open_time = $t", {"t": t})
+                con.from_arrow(rows).insert_into("candles")
+
+        floor = _per_write(floor_db, append)
+
+        def write(t: int) -> None:
+            # the complete candle replaces its stored part; the one before comes again (same)
+            t = T0 + 2 * (t - T0)
+            got = store.write_many(
+                [candle(t - 1000, 10.5), candle(t, 10.75)], provenance=CandleSource.WEBSOCKET
+            )
+            assert got == [SAME, REPLACE]
+
+        got = _per_write(db, write)
+        closes = db.con.execute("SELECT count(*), sum(close) FROM candles").fetchone()
+    assert closes == (2 * WRITES, WRITES * (10.5 + 10.75))
     assert got <= floor + 0.5, (got, floor)
