@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.events import RapidMoveEvent
 from ghostcandle.store.db import Database
+from ghostcandle.store.id_filters import SMALL
 
 _FIELDS = (
     "symbol", "timeframe", "kind", "open_time", "detected_at", "value", "threshold", "direction",
@@ -31,12 +32,35 @@ class RapidMoveStore:
         """Store events inside an open transaction; one already stored is kept as it is."""
         if not events:
             return 0
+        conflict = "ON CONFLICT DO NOTHING"
+        if len(events) <= SMALL:
+            # a live candle's few events: the stored keys among them read by a filter (the
+            # key's conflict check builds a hash table, see ``store.id_filters``)
+            times = [e.open_time for e in events]
+            stored = set(
+                con.execute(
+                    "SELECT symbol, timeframe, kind, open_time FROM rapid_moves "
+                    "WHERE open_time BETWEEN $lo AND $hi AND list_contains($times, open_time) "
+                    "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe)",
+                    {"lo": min(times), "hi": max(times), "times": times,
+                     "syms": sorted({e.symbol for e in events}),
+                     "tfs": sorted({e.timeframe for e in events})},
+                ).fetchall()
+            )  # fmt: skip
+            new: dict[tuple[str, str, str, int], RapidMoveEvent] = {}
+            for e in events:
+                key = (e.symbol, e.timeframe, e.kind, e.open_time)
+                if key not in stored:
+                    new.setdefault(key, e)
+            events, conflict = list(new.values()), ""
+            if not events:
+                return 0
         table = pa.Table.from_pydict({f: [getattr(e, f) for e in events] for f in _FIELDS})
         con.register("gc_rapid_staged", table)
         try:
             got = con.execute(
                 f"INSERT INTO rapid_moves ({', '.join(_FIELDS)}) SELECT {', '.join(_FIELDS)} "
-                "FROM gc_rapid_staged ON CONFLICT DO NOTHING"
+                f"FROM gc_rapid_staged {conflict}"
             ).fetchall()
             return int(got[0][0]) if got else 0
         finally:

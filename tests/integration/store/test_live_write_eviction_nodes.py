@@ -17,6 +17,7 @@ import pandas as pd
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
+from ghostcandle.domain.events import RapidMoveEvent
 from ghostcandle.domain.feed_health import FeedHealth
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.sample_quality import SampleQuality
@@ -33,6 +34,7 @@ from ghostcandle.store.outcomes import (
     OutcomeStore,
     PendingOutcome,
 )
+from ghostcandle.store.rapid_moves import RapidMoveStore
 from ghostcandle.store.sample_rows import COLUMNS, sample_from_new, sample_table
 from ghostcandle.store.sample_writes import SampleWrites
 from ghostcandle.store.samples import SampleStore
@@ -230,4 +232,29 @@ def test_a_feeds_classified_candle_write_costs_no_more_nodes_than_its_append(
         got = _per_write(db, write)
         closes = db.con.execute("SELECT count(*), sum(close) FROM candles").fetchone()
     assert closes == (2 * WRITES, WRITES * (10.5 + 10.75))
+    assert got <= floor + 0.5, (got, floor)
+
+
+def test_a_candles_rapid_move_write_costs_no_more_nodes_than_its_insert(tmp_path: Path) -> None:
+    def event(t: int) -> RapidMoveEvent:
+        return RapidMoveEvent("ETH/USDT", "1s", "velocity", t, t + 1000, 0.5, 0.1, 1)
+
+    fields = ("symbol", "timeframe", "kind", "open_time", "detected_at", "value", "threshold")
+    names = ", ".join((*fields, "direction"))
+    with Database(tmp_path / "a.duckdb") as floor_db, Database(tmp_path / "b.duckdb") as db:
+
+        def insert(t: int) -> None:
+            e = event(t)
+            with floor_db.transaction() as con:
+                con.execute(
+                    f"INSERT INTO rapid_moves ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*(getattr(e, f) for f in fields), e.direction],
+                )
+
+        floor = _per_write(floor_db, insert)
+        store = RapidMoveStore(db)
+        # each write also brings the previous candle's event again (kept as stored)
+        got = _per_write(db, lambda t: store.write([event(t), event(t - 1000)]))
+        stored = db.con.execute("SELECT count(*) FROM rapid_moves").fetchone()
+    assert stored == (WRITES + 1,)
     assert got <= floor + 0.5, (got, floor)
