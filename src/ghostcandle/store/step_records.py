@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.errors import DataMissingError, UserInputError
 from ghostcandle.store.db import Database
+from ghostcandle.store.id_filters import among
 
 SAMPLE, FRAME = "sample", "frame"
 
@@ -126,13 +127,15 @@ class StepRecordStore:
                 "duration_ms": pa.array([r.duration_ms for r in records], pa.float64()),
             }
         )
+        ids = [r.step_id for r in records]
         con.register("gc_step_records", table)
         try:
             for run_id, (lo, hi) in _spans(records).items():
+                # a few steps by a filter: a hash table's nodes stay in DuckDB (``id_filters``)
                 con.execute(
-                    "DELETE FROM training_step_records WHERE run_id = ? AND step BETWEEN ? AND ? "
-                    "AND step_id IN (SELECT step_id FROM gc_step_records)",
-                    [run_id, lo, hi],
+                    "DELETE FROM training_step_records WHERE run_id = $run AND step BETWEEN $lo "
+                    f"AND $hi AND {among('step_id', 'ids', ids)}",
+                    {"run": run_id, "lo": lo, "hi": hi, "ids": ids},
                 )
             con.execute(
                 f"INSERT INTO training_step_records ({_COLS}) SELECT {_COLS} FROM gc_step_records"

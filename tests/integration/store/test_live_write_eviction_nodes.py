@@ -1,4 +1,4 @@
-"""A live session's sample, outcome, candle and feed status writes leave no hash table's nodes.
+"""A live session's writes (samples, outcomes, candles, steps, ...) leave no hash table's nodes.
 
 A join, ``NOT EXISTS``, ``IN (SELECT ...)`` or ``UPDATE ... FROM`` builds a hash table, and its
 buffers' nodes go to DuckDB's managed-buffer eviction queues past the first (``queue_index``
@@ -38,6 +38,7 @@ from ghostcandle.store.rapid_moves import RapidMoveStore
 from ghostcandle.store.sample_rows import COLUMNS, sample_from_new, sample_table
 from ghostcandle.store.sample_writes import SampleWrites
 from ghostcandle.store.samples import SampleStore
+from ghostcandle.store.step_records import StepRecord, StepRecordStore
 
 T0 = 1_700_000_000_000
 WRITES = 150
@@ -257,4 +258,50 @@ def test_a_candles_rapid_move_write_costs_no_more_nodes_than_its_insert(tmp_path
         got = _per_write(db, lambda t: store.write([event(t), event(t - 1000)]))
         stored = db.con.execute("SELECT count(*) FROM rapid_moves").fetchone()
     assert stored == (WRITES + 1,)
+    assert got <= floor + 0.5, (got, floor)
+
+
+def test_a_sessions_step_record_costs_no_more_nodes_than_its_append(tmp_path: Path) -> None:
+    def record(step: int) -> StepRecord:
+        return StepRecord(
+            "run", step, T0 + step, "session", "frame", (f"f{step}",), {}, {"total": 0.5},
+            {"all": 1.0}, 1e-3, step, 1, True, f"b{step}", f"a{step}", 1.5,
+        )  # fmt: skip
+
+    with Database(tmp_path / "a.duckdb") as floor_db, Database(tmp_path / "b.duckdb") as db:
+        store = StepRecordStore(db)
+
+        def append(t: int) -> None:
+            # the same rows: the steps' stored rows deleted by a plain filter, then inserted
+            step = (t - T0) // 1000
+            with floor_db.transaction() as con:
+                con.execute(
+                    "DELETE FROM training_step_records WHERE run_id = 'run' "
+                    "AND step BETWEEN $s - 1 AND $s",
+                    {"s": step},
+                )
+                for s in (step - 1, step) if step else (0,):
+                    r = record(s)
+                    con.execute(
+                        "INSERT INTO training_step_records (step_id, run_id, step, at_time, "
+                        "source, id_kind, sample_ids, batch_refs, losses, grad_norms, "
+                        "learning_rate, seed, torch_threads, deterministic, hash_before, "
+                        "hash_after, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?)",
+                        [r.step_id, r.run_id, r.step, r.at, r.source, r.id_kind,
+                         list(r.sample_ids), '{"total": 0.5}', '{"all": 1.0}', r.learning_rate,
+                         r.seed, r.torch_threads, r.deterministic, r.hash_before, r.hash_after,
+                         r.duration_ms],
+                    )  # fmt: skip
+
+        floor = _per_write(floor_db, append)
+
+        def write(t: int) -> None:
+            # a step, and the one before again (a resumed run redoes it: replaced)
+            step = (t - T0) // 1000
+            with db.transaction() as con:
+                store.insert_in(con, [record(step), record(step - 1)] if step else [record(0)])
+
+        got = _per_write(db, write)
+        assert store.count("run") == WRITES
     assert got <= floor + 0.5, (got, floor)
