@@ -24,6 +24,7 @@ import pyarrow as pa
 from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD, action_from_move
 from ghostcandle.domain.candles import Candle
 from ghostcandle.store.db import Database
+from ghostcandle.store.id_filters import among
 from ghostcandle.store.ledger_frames import read_frame
 
 PENDING, RESOLVED, EXPIRED = "pending", "resolved", "expired"
@@ -217,13 +218,13 @@ class PredictionLedger:
             str(r[0])
             for r in con.execute(
                 "SELECT prediction_id FROM prediction_rows WHERE decision_time BETWEEN $lo AND $hi "
-                "AND prediction_id IN (SELECT unnest($ids))",
+                f"AND {among('prediction_id', 'ids', ids)}",
                 {"lo": lo, "hi": hi, "ids": ids},
             ).fetchall()
         }
         con.execute(
             "DELETE FROM prediction_outcomes WHERE decision_time BETWEEN $lo AND $hi "
-            "AND prediction_id IN (SELECT unnest($ids))",
+            f"AND {among('prediction_id', 'ids', ids)}",
             {"lo": lo, "hi": hi, "ids": ids},
         )
         self._insert_rows(con, [r for r in rows if r.prediction_id not in stored])
