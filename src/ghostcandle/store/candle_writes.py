@@ -38,7 +38,8 @@ def classify_and_apply(
 ) -> dict[str, int]:
     """Classify the ``rows`` query into ``gc_classified`` and apply the verdicts.
 
-    The one place of the write rules, and what keeps (symbol, timeframe, open_time) unique:
+    The write rules in SQL (``classify_few`` applies the same ones in Python to a live
+    write's few candles, without a join), and what keeps (symbol, timeframe, open_time) unique:
     the table has no key (migration 3). ``stored_filter`` narrows the stored candles that can
     match to the batch's range, on the classifying read and on the delete, so DuckDB skips
     the row groups outside it by their ``open_time`` zone maps. Returns the count of each

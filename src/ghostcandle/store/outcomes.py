@@ -23,13 +23,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.outcomes import OutcomeStatus
 from ghostcandle.store.db import Database
-
-#: Batches up to this many rows (a live tick's) find their stored rows by ``list_contains``
-#: filters, read into Python: a join, ``NOT EXISTS`` or ``IN (SELECT ...)`` builds a hash table
-#: whose buffers each leave a node (~0.6 KB with its block handle) in one of DuckDB's eviction
-#: queues that is purged only past ~32k nodes: serve grew by them at every tick. Larger batches
-#: (a backfill) join, where ``list_contains`` would cost rows times batch.
-_SMALL = 64
+from ghostcandle.store.id_filters import SMALL, among
 
 PENDING_FIELDS = (
     "sample_id", "frame_id", "symbol", "timeframe", "decision_time", "horizon", "known_at",
@@ -118,7 +112,7 @@ class OutcomeStore:
         )  # fmt: skip
         cols = ", ".join(PENDING_FIELDS)
         span = dict(zip(("lo", "hi"), _span(rows), strict=True))
-        if len(rows) > _SMALL:
+        if len(rows) > SMALL:
             return _insert_absent(con, table, cols, span)
         # a live tick's few rows: the stored ones among them read into Python by a filter
         stored = {
@@ -199,7 +193,7 @@ class OutcomeStore:
             head = "UPDATE outcomes SET {}, status = $st, validated_at = $at, validator_id = $by"
             params: dict[str, Any] = {"st": OutcomeStatus.VALIDATED.value, "at": at}
             params |= {"by": validator_id, "lo": lo, "hi": hi, "pending": pending}
-            if len(validated) <= _SMALL:
+            if len(validated) <= SMALL:
                 # each row's figures picked from list parameters by the id's position
                 sets = ", ".join(
                     f"{c} = ${c}[list_position($ids, sample_id)]" for c in RESULT_FIELDS
@@ -224,12 +218,10 @@ class OutcomeStore:
                     con.unregister("gc_outcomes_done")
             changed += int(got[0][0]) if got else 0
         if expired:
-            among = "list_contains($ids, sample_id)"
-            if len(expired) > _SMALL:
-                among = "sample_id IN (SELECT unnest($ids))"
             got = con.execute(
                 "UPDATE outcomes SET status = $st, validated_at = $at, validator_id = $by "
-                f"WHERE decision_time BETWEEN $lo AND $hi AND {among} AND status = $pending",
+                f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', expired)} "
+                "AND status = $pending",
                 {"st": OutcomeStatus.EXPIRED.value, "at": at, "by": validator_id, "lo": lo,
                  "hi": hi, "ids": list(expired), "pending": pending},
             ).fetchall()  # fmt: skip

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
 from ghostcandle.store.candles import CandleStore
+from ghostcandle.store.db import Database
+from ghostcandle.store.id_filters import SMALL
 
 T0 = 1_722_038_400_000  # 2024-07-27T00:00Z
 M = 60_000
@@ -110,3 +114,53 @@ def test_all_newer_candles_are_inserted_in_one_go(store: CandleStore) -> None:
     ]
     for s in ("A/USDT", "B/USDT"):
         assert _stored(store, s, "1m") == [(T0, 1.0, 2.0, 0.5, 1.5, 3.0, True, "feed")]
+
+
+def _every_verdict_case(db_path: Path, pad: int) -> tuple[list[str], list[tuple[object, ...]]]:
+    """Write a batch meeting every branch of the write rules, with ``pad`` new candles of
+    another series after it; return the verdicts of the cases and every stored row."""
+    with Database(db_path) as db:
+        store = CandleStore(db)
+        done = Candle("A/USDT", "1m", T0, 10.0, 11.0, 9.0, 10.5, 1.0)
+        part = Candle("A/USDT", "1m", T0 + M, 10.5, 10.8, 10.1, 10.2, 0.3)
+        more = Candle("A/USDT", "1m", T0 + 2 * M, 10.2, 10.6, 10.0, 10.3, 0.4)
+        store.write(
+            "A/USDT", "1m",
+            pd.concat([
+                _row(done, n_parts=1, complete=True),
+                _row(part, n_parts=3, complete=False),
+                _row(more, n_parts=5, complete=False),
+            ]),
+            provenance=CandleSource.FILE,
+        )  # fmt: skip
+        cases = [
+            Candle("A/USDT", "1m", T0, 10.0, 11.0, 9.0, 10.5 * (1 + 1e-12), 1.0),  # same, within
+            Candle("A/USDT", "1m", T0 + M, 10.5, 10.9, 10.0, 10.4, 1.1),  # complete: replace
+            Candle(
+                "A/USDT", "1m", T0 + 2 * M, 10.2, 10.7, 10.0, 10.25, 0.5
+            ),  # complete over a 5-part partial
+            Candle("A/USDT", "1m", T0 + 3 * M, 10.3, 10.4, 10.2, 10.35, 0.2),  # new
+        ]
+        conflict = Candle("A/USDT", "1m", T0, 10.0, 11.0, 9.0, 10.6, 1.0)  # a complete one differs
+        padding = [
+            Candle("P/USDT", "1s", T0 + i * 1000, 1.0, 1.0, 1.0, 1.0, 1.0) for i in range(pad)
+        ]
+        verdicts = store.write_many([*cases, *padding], source="feed", provenance=CandleSource.FILE)
+        verdicts += store.write_many([conflict, *padding], provenance=CandleSource.FILE)[:1]
+        cur = db.cursor()
+        rows = cur.execute(
+            "SELECT symbol, timeframe, open_time, open, high, low, close, volume, complete, "
+            "n_parts, source FROM candles WHERE symbol = 'A/USDT' ORDER BY open_time"
+        ).fetchall()
+        rows += cur.execute("SELECT symbol, open_time, close FROM candle_conflicts").fetchall()
+        cur.close()
+        return [str(v) for v in verdicts[: len(cases)] + verdicts[-1:]], [tuple(r) for r in rows]
+
+
+def test_a_few_candles_get_the_same_verdicts_and_rows_as_a_batch(tmp_path: Path) -> None:
+    """A live write's few candles are classified in Python (``classify_few``), a batch past
+    ``id_filters.SMALL`` in SQL: the same cases give the same verdicts and stored rows."""
+    few = _every_verdict_case(tmp_path / "few.duckdb", 0)
+    batch = _every_verdict_case(tmp_path / "batch.duckdb", SMALL + 10)
+    assert few[0] == ["same", "replace", "replace", "new", "conflict"]
+    assert few == batch
