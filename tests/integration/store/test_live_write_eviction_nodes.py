@@ -40,23 +40,15 @@ from ghostcandle.store.sample_writes import SampleWrites
 from ghostcandle.store.samples import SampleStore
 from ghostcandle.store.step_records import StepRecord, StepRecordStore
 
+from .test_write_eviction_nodes import per_write
+
 T0 = 1_700_000_000_000
 WRITES = 150
 
 
-def _kept_nodes(db: Database) -> int:
-    """Return the nodes DuckDB has given its eviction queues that keep them (index 2 and up)."""
-    row = db.con.execute(
-        "SELECT sum(total_insertions) FROM duckdb_eviction_queues() WHERE queue_index >= 2"
-    ).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
 def _per_write(db: Database, write: Callable[[int], object]) -> float:
-    before = _kept_nodes(db)
-    for i in range(WRITES):
-        write(T0 + i * 1000)
-    return (_kept_nodes(db) - before) / WRITES
+    """Nodes a write leaves in the queues that keep them (index 2 and up; queue 1 purges)."""
+    return per_write(db, write, first_queue=2, writes=WRITES)
 
 
 def _pending(t: int) -> list[PendingOutcome]:

@@ -26,17 +26,23 @@ T0 = 1_700_000_000_000
 WRITES = 200
 
 
-def _nodes(db: Database) -> int:
-    """Return how many nodes DuckDB has put in its eviction queues so far."""
-    row = db.con.execute("SELECT sum(total_insertions) FROM duckdb_eviction_queues()").fetchone()
+def _nodes(db: Database, first_queue: int = 0) -> int:
+    """Return how many nodes DuckDB has put in its eviction queues from ``first_queue`` on."""
+    row = db.con.execute(
+        "SELECT sum(total_insertions) FROM duckdb_eviction_queues() WHERE queue_index >= ?",
+        [first_queue],
+    ).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _per_write(db: Database, write: Callable[[int], object]) -> float:
-    before = _nodes(db)
-    for i in range(WRITES):
+def per_write(
+    db: Database, write: Callable[[int], object], *, first_queue: int = 0, writes: int = WRITES
+) -> float:
+    """Return the nodes (queues ``first_queue`` on) a call of ``write(t)`` leaves, on average."""
+    before = _nodes(db, first_queue)
+    for i in range(writes):
         write(T0 + i * 1000)
-    return (_nodes(db) - before) / WRITES
+    return (_nodes(db, first_queue) - before) / writes
 
 
 def _bare_append(
@@ -51,7 +57,7 @@ def _bare_append(
                 con.execute(delete, {"t": t})
             con.from_arrow(rows(t)).insert_into(table)
 
-    return _per_write(db, write)
+    return per_write(db, write)
 
 
 def _indicator_rows(t: int) -> pa.Table:
@@ -72,7 +78,7 @@ def test_a_feeds_indicator_write_costs_no_more_nodes_than_its_append(tmp_path: P
                 "ETH/USDT", "1s", np.array([t - 1000, t]), rng.random((2, len(INDICATOR_COLUMNS)))
             )
 
-        got = _per_write(db, write)
+        got = per_write(db, write)
     assert got <= floor + 0.25, (got, floor)
 
 
@@ -94,7 +100,7 @@ def test_a_feeds_pivot_write_costs_no_more_nodes_than_its_append(tmp_path: Path)
         floor = _bare_append(floor_db, "pivot_points", rows)
         store = PivotStore(db)
         # each write also brings one pivot already stored (kept as it is)
-        got = _per_write(db, lambda t: store.write([*_pivots(t), *_pivots(t - 1000)[:1]]))
+        got = per_write(db, lambda t: store.write([*_pivots(t), *_pivots(t - 1000)[:1]]))
         stored = db.con.execute("SELECT count(*) FROM pivot_points").fetchone()
     assert stored is not None
     assert stored[0] == 2 * WRITES + 1  # and the first write's older one
@@ -123,7 +129,7 @@ def test_a_ticks_frame_write_costs_no_more_nodes_than_its_append(tmp_path: Path)
             with db.transaction() as con:
                 store.register_in(con, [*_frame_rows(t), *_frame_rows(t - 1000)[:1]])
 
-        got = _per_write(db, write)
+        got = per_write(db, write)
         stored = db.con.execute("SELECT count(*), count(DISTINCT frame_id) FROM frames").fetchone()
     assert stored == (2 * WRITES + 1, 2 * WRITES + 1)
     # its look-up's result (the range's stored ids) takes buffers too: up to one node more
