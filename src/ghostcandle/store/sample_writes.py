@@ -9,6 +9,7 @@ restricted to their decision-time range when the caller knows it, so the zone ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -60,8 +61,8 @@ def update_samples(
     ids = table.column("sample_id").to_pylist()
     if len(ids) <= SMALL:
         values = {c: table.column(c).to_pylist() for c in table.column_names if c != "sample_id"}
-        for c in values:
-            sets = sets.replace(f"v.{c}", f"$v_{c}[list_position($ids, sample_id)]")
+        for c in values:  # whole names only: ``v.reason`` never rewrites ``v.reasons``
+            sets = re.sub(rf"\bv\.{c}\b", f"$v_{c}[list_position($ids, sample_id)]", sets)
         con.execute(
             f"UPDATE training_samples SET {sets} WHERE decision_time BETWEEN $lo AND $hi "
             f"AND {among('sample_id', 'ids', ids)}",
