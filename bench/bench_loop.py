@@ -7,7 +7,9 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   ``flush_every=1`` (live). Two figures per tick, from publishing the first candle that closes
   at ``t``: ``ready`` when every due prediction is made, resolved and published (the handlers
   returned; the rows are handed to the writer), and ``stored`` when the writer has committed
-  them (durable). The next tick starts after ``stored``, as live ticks are a second apart. A
+  them (durable). Ticks start ``--tick-every-ms`` apart (default 250: live ticks are a second
+  apart, and training works between them, yielding to a tick in flight; 0: each tick starts
+  as soon as the one before is stored, back to back, so training always overlaps one). A
   tick's candles are published as one burst (``publish_many``), as the live candle builder
   queues a second's candles together. p50/p99 over the ticks, idle (mode ``none``) and while
   ``every_candle`` training runs on the trainer threads, with and without the sample and
@@ -68,9 +70,16 @@ _ap = argparse.ArgumentParser(description="loop benchmark (see the module doc)")
 _ap.add_argument("candles", nargs="?", type=int, default=200_000, help="memory replay length")
 _ap.add_argument("part", nargs="?", default="all", choices=("all", "tick", "replay", "memory"))
 _ap.add_argument("--ticks", type=int, default=240, help="seconds of ticks timed per figure")
+_ap.add_argument(
+    "--tick-every-ms",
+    type=int,
+    default=250,
+    help="a tick starts this long after the one before (live: 1000; 0: back to back)",
+)
 ARGS = _ap.parse_args()
 LONG = ARGS.candles
 TICK_SECONDS = ARGS.ticks
+TICK_EVERY_S = ARGS.tick_every_ms / 1000.0
 
 
 def fill(db: Database, symbol: str, minutes: int, seed: int, seconds_from: int | None) -> None:
@@ -132,9 +141,16 @@ def tick_latency(
     stored: list[float] = []
     cpu: list[float] = []
     commits0, busy0, wcpu0 = writer.stats.commits, writer.stats.busy_ms, writer.stats.cpu_ms
+    wall0 = time.perf_counter()
+    began = time.perf_counter()
     for t, evs in sorted(by_time.items()):
         clock.advance_to(t)
-        t0, c0 = time.perf_counter(), time.thread_time()
+        # ticks a cadence apart, as live (the trainer works between them); 0: back to back
+        rest = began + TICK_EVERY_S - time.perf_counter()
+        if rest > 0:
+            time.sleep(rest)
+        began = t0 = time.perf_counter()
+        c0 = time.thread_time()
         # a second's candles reach the bus together, as the live candle builder queues them
         bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in evs)
         ready.append((time.perf_counter() - t0) * 1000)
@@ -144,6 +160,10 @@ def tick_latency(
     commits = writer.stats.commits - commits0
     busy = writer.stats.busy_ms - busy0
     wcpu = writer.stats.cpu_ms - wcpu0
+    wall = time.perf_counter() - wall0
+    yielded, yields = bus.foreground.yielded_s, bus.foreground.yields
+    # steps applied while the ticks ran (stopping finishes the queued ones)
+    steps_ticking = sum(s.status()["train_steps"] for s in sessions)
     steps = 0
     for s in sessions:
         s.stop()
@@ -164,6 +184,10 @@ def tick_latency(
         "ms_per_commit": round(busy / max(commits, 1), 2),
         "writer_cpu_ms_per_tick": round(wcpu / len(a), 2),
         "train_steps": steps,
+        "train_steps_per_s": round(steps_ticking / wall, 2),
+        # background work (training) waiting for ticks in flight
+        "yielded_s": round(yielded, 2),
+        "yields": yields,
     }
 
 

@@ -20,6 +20,9 @@ message and the bus keeps running.
 ends in one idle call, so a subscriber can do once per burst what it would otherwise do per
 message (a live session hands its writes to the writer once per tick of candles).
 
+``foreground`` (``messaging/foreground.py``) is held while a burst is delivered, from its first
+message to its idle calls: background work (training) yields to it.
+
 The threaded queue can be bounded (``max_queue``): when subscribers fall behind, ``publish``
 from another thread waits for room (back-pressure: nothing is dropped), while a message
 published with ``coalesce=True`` (a forming candle: only the newest matters) replaces the one
@@ -39,6 +42,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ghostcandle.messaging.foreground import Foreground
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,8 @@ class MessageBus:
         self._max_depth = self._coalesced = self._blocked = self._warnings = self._refused = 0
         self._blocked_s = 0.0
         self._idle: list[Callable[[], None]] = []
+        #: held while a burst is delivered (background work yields to it)
+        self.foreground = Foreground()
         self._thread: threading.Thread | None = None
         if threaded:
             self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -199,6 +206,7 @@ class MessageBus:
 
     def _dispatch(self) -> None:
         """Deliver the synchronous queue until it is empty after an idle call (hold the turn)."""
+        self.foreground.enter()
         try:
             while True:
                 with self._lock:
@@ -215,6 +223,8 @@ class MessageBus:
             with self._lock:
                 self._dispatching = False
             raise
+        finally:
+            self.foreground.leave()
 
     def offer(self, topic: str, message: Any) -> bool:
         """Publish ``message`` unless the bounded queue is full; return whether it was.
@@ -316,6 +326,7 @@ class MessageBus:
             )
 
     def _run(self) -> None:
+        burst = False  # the foreground is held from a burst's first message to its idle call
         while True:
             with self._cv:
                 while not self._items:
@@ -332,15 +343,22 @@ class MessageBus:
                     self._warned = False
                 self._cv.notify_all()  # room for a waiting publisher
             if item.topic is None:
+                if burst:
+                    self.foreground.leave()
                 with self._cv:
                     self._unfinished = 0
                     self._cv.notify_all()
                 return
+            if not burst:
+                self.foreground.enter()
+                burst = True
             self._deliver(item.topic, item.message)
             with self._cv:
                 drained = self._depth == 0
             if drained:
                 self._idled()
+                self.foreground.leave()
+                burst = False
             with self._cv:
                 self._unfinished -= 1
                 if self._unfinished == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.engine.training.step_worker import TRAINING_NICENESS
 from ghostcandle.engine.training.trainer import Trainer
+from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.models.base import ModelInputs, TrainingBatch
 from ghostcandle.models.registry import create_model
 
@@ -47,3 +49,27 @@ def test_steps_run_nicer_by_default_and_at_the_callers_priority_on_request(
     nicer = _niceness_of_step(True, batch_for)
     # raising niceness is always allowed, up to the ceiling of 19
     assert nicer == min(19, base + TRAINING_NICENESS)
+
+
+def test_a_step_waits_for_the_tick_in_flight_and_goes_once_it_is_stored(
+    batch_for: Callable[..., tuple[ModelInputs, TrainingBatch]],
+) -> None:
+    model = create_model("cnn", **SMALL)
+    _, batch = batch_for(model, seed=1)
+    fg = Foreground()
+    trainer = Trainer(model, clock=ReplayClock(0), yield_to=fg).start()
+    try:
+        fg.enter()  # a tick is being handled and stored
+        fut = trainer.submit(batch)
+        time.sleep(0.5)
+        assert not fut.done(), "a step ran beside the tick in flight"
+        assert trainer.stats.ok == 0
+        fg.leave()
+        assert fut.result(timeout=60).ok
+        assert fg.yields == 1
+        assert fg.yielded_s >= 0.45
+        # nothing in flight: the next step does not wait
+        assert trainer.submit(batch).result(timeout=60).ok
+        assert fg.yields == 1
+    finally:
+        trainer.stop()

@@ -31,6 +31,7 @@ from ghostcandle.domain.samples import NewSample, Sample, sample_source_of
 from ghostcandle.engine.samples.outcomes import OutcomeRequest, OutcomeValidator
 from ghostcandle.engine.samples.registry import SampleRegistry
 from ghostcandle.engine.training.policy import TrainingSample
+from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.outcomes import PendingOutcome
@@ -89,11 +90,13 @@ class SessionSamples:
         candles: CandleStore,
         *,
         outcomes: OutcomeConfig | None = None,
+        yield_to: Foreground | None = None,
     ) -> None:
         self.registry = SampleRegistry(db, clock, candles=candles)
         self.validator = OutcomeValidator(
-            db, config=outcomes, clock=clock, min_interval_s=VALIDATION_INTERVAL_S
-        )
+            db, config=outcomes, clock=clock, min_interval_s=VALIDATION_INTERVAL_S,
+            yield_to=yield_to,
+        )  # fmt: skip
         self.counts = SampleCounts()
         self._clock = clock
         self._lock = threading.Lock()

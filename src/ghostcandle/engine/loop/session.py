@@ -99,15 +99,20 @@ class LoopSession:
         self._predicting = SessionPredictors(config, self.timeframes)
         learns = self._model.learns and config.mode is not TrainingMode.NONE
         keeps = learns and config.record_samples
-        self._training = TrainingHandoff(
-            self._model, config, clock, stores.frames, lambda r: self.metrics.on_train(r.ok),
-            SessionSamples(db, clock, self.candles) if keeps else None,
-        )  # fmt: skip
-        self._resolution = Resolution(config.threshold, self._training.policy)
         checkpoints = CheckpointStore(checkpoint_dir or checkpoint_dir_for(db.path), clock, keep=3)
         self._writes = SessionWrites(
-            db, stores, checkpoints, config.session_id, clock, writer=writer
-        )
+            db, stores, checkpoints, config.session_id, clock, writer=writer,
+            foreground=bus.foreground,
+        )  # fmt: skip
+        # background work (training, its samples' follow-up) yields to the bus's ticks
+        fg = None if config.synchronous_training else bus.foreground
+        self._training = TrainingHandoff(
+            self._model, config, clock, stores.frames, lambda r: self.metrics.on_train(r.ok),
+            SessionSamples(db, clock, self.candles, yield_to=fg) if keeps else None,
+            yield_to=fg,
+            on_caught_up=self._writes.presave,
+        )  # fmt: skip
+        self._resolution = Resolution(config.threshold, self._training.policy)
         self._subs: list[Subscription] = []
         self._unidle: Callable[[], None] | None = None
         # the bus thread handles events while the API thread may query or label: one at a time

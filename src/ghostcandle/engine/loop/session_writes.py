@@ -15,6 +15,8 @@ never needs a flush.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,11 +33,14 @@ from ghostcandle.engine.loop.writes import (
     StepsTaken,
 )
 from ghostcandle.engine.training.checkpoints import CheckpointInfo, CheckpointStore
-from ghostcandle.engine.training.trainer import restore
+from ghostcandle.engine.training.trainer import Snapshot, restore
+from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.models.base import Model
 from ghostcandle.store.db import Database
 from ghostcandle.store.predictions import PENDING, PredictionRecord
 from ghostcandle.store.sessions import interrupt_dead
+
+log = logging.getLogger(__name__)
 
 
 class SessionWrites:
@@ -50,8 +55,13 @@ class SessionWrites:
         clock: Clock,
         *,
         writer: LedgerWriter | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
-        """Prepare; ``writer`` may be shared by the sessions of one database (None: own one)."""
+        """Prepare; ``writer`` may be shared by the sessions of one database (None: own one).
+
+        ``foreground`` (the bus's) is held from handing a job to the writer until it is
+        committed, so that training yields to the tick until it is stored.
+        """
         self.db, self.stores, self.checkpoints = db, stores, checkpoints
         self.session_id, self.clock = session_id, clock
         #: the checkpoint the committed session row references (None: fresh weights)
@@ -70,6 +80,10 @@ class SessionWrites:
         self._own_writer = writer is None
         self._ticket = 0
         self._errors: list[str] = []
+        self._foreground = foreground if foreground is not None else Foreground()
+        # the newest good step's checkpoint, saved ahead of the flush that will carry it
+        self._early: CheckpointDue | None = None
+        self._early_lock = threading.Lock()
 
     # -- resume ---------------------------------------------------------------------------------
     def resume(self, model: Model, kind: str, config: Mapping[str, Any], now: int) -> int:
@@ -170,8 +184,7 @@ class SessionWrites:
         """
         self._raise_errors()
         sid = self.session_id
-        snap = steps.snapshot
-        due = None if snap is None else CheckpointDue(sid, self.checkpoints, sid, snap)
+        due = self._due(steps.snapshot)
         new: list[PredictionRecord] = []
         outcomes: list[PredictionRecord] = []
         for rec in self._dirty.values():
@@ -199,23 +212,75 @@ class SessionWrites:
             self.stores.ledger.release(changed)
             self._committed(due, write)
         else:  # ``mark`` held every changed row already: ``written`` releases them
+            fg = self._foreground
 
             def written() -> None:
-                self.stores.ledger.release(changed)
-                self._committed(due, write)
+                try:
+                    self.stores.ledger.release(changed)
+                    self._committed(due, write)
+                finally:
+                    fg.leave()
 
             def failed(exc: BaseException) -> None:
-                if due is not None:
-                    due.release()
-                self._on_error(exc)
+                try:
+                    if due is not None:
+                        due.release()
+                    self._on_error(exc)
+                finally:
+                    fg.leave()
 
-            self._ticket = self._writer.submit(write, on_error=failed, on_written=written)
+            fg.enter()
+            try:
+                self._ticket = self._writer.submit(write, on_error=failed, on_written=written)
+            except BaseException:
+                fg.leave()
+                raise
         self._since_flush = 0
         for rec in new:
             if rec.status == PENDING:
                 self._stored.add(rec.prediction_id)
         for rec in outcomes:
             self._stored.discard(rec.prediction_id)
+
+    def presave(self, snap: Snapshot) -> None:
+        """Save ``snap``, a good step's weights, before a flush carries it (background thread).
+
+        Called when the trainer has caught up, so ``snap`` is the snapshot the next flush
+        checkpoints: its job then finds the file written and synced, and the tick's commit does
+        not wait for it. It yields to the foreground first (a tick in flight). A failure is
+        logged; the flush saves it again. A snapshot a newer one replaces before any flush
+        takes it is released to pruning.
+        """
+        with self._early_lock:
+            old = self._early
+            if old is not None and old.snapshot.step >= snap.step:
+                return
+            self._early = due = CheckpointDue(
+                self.session_id, self.checkpoints, self.session_id, snap
+            )
+        if old is not None:
+            old.release()
+        self._foreground.yield_to()
+        try:
+            due.save()
+        except Exception:
+            log.exception("saving checkpoint of session %s ahead of its flush failed", due.key)
+
+    def _due(self, snap: Snapshot | None) -> CheckpointDue | None:
+        """Return the checkpoint a flush carries for ``snap`` (the one saved early if it is)."""
+        if snap is None:
+            return None
+        stale = None
+        with self._early_lock:
+            early = self._early
+            if early is not None and early.snapshot is snap:
+                self._early = None
+                return early
+            if early is not None and early.snapshot.step <= snap.step:
+                stale, self._early = early, None
+        if stale is not None:
+            stale.release()
+        return CheckpointDue(self.session_id, self.checkpoints, self.session_id, snap)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait until everything handed to the writer so far is committed.
@@ -228,6 +293,10 @@ class SessionWrites:
 
     def close(self) -> None:
         """Close the writer if it is the session's own (what is queued is written first)."""
+        with self._early_lock:
+            early, self._early = self._early, None
+        if early is not None:  # saved ahead of a flush that never came
+            early.release()
         if self._own_writer and self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -30,7 +30,8 @@ from ghostcandle.engine.loop.writes import StepLog, StepsTaken
 from ghostcandle.engine.training.batches import SeriesCache, build_batch
 from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
 from ghostcandle.engine.training.recording import session_recorder
-from ghostcandle.engine.training.trainer import StepReport, Trainer
+from ghostcandle.engine.training.trainer import Snapshot, StepReport, Trainer
+from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window
 from ghostcandle.store.frames import FrameStore
@@ -53,8 +54,17 @@ class TrainingHandoff:
         frames: FrameStore,
         on_step: OnStep,
         samples: SessionSamples | None = None,
+        yield_to: Foreground | None = None,
+        on_caught_up: Callable[[Snapshot], None] | None = None,
     ) -> None:
         self.config, self.clock = config, clock
+        #: building a batch and its step wait for a quiet moment of this foreground (the
+        #: bus's: a live tick in flight); never with synchronous training, which the
+        #: foreground itself waits for
+        self._yield_to = None if config.synchronous_training else yield_to
+        #: called on the trainer's thread with a good step's snapshot when no other step waits:
+        #: the weights the next flush checkpoints (the session saves them ahead of it)
+        self._on_caught_up = None if config.synchronous_training else on_caught_up
         #: records and verifies every sample before it is trained (None: train them as given)
         self.samples = samples
         self.policy = TrainingPolicy(
@@ -89,6 +99,7 @@ class TrainingHandoff:
             lower_priority=not self.config.synchronous_training,
             # every applied step is recorded so it can be replayed (``train replay-step``)
             recorder=session_recorder(self._frames.db, self.config.session_id, self.clock),
+            yield_to=self._yield_to,
         ).start()
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
         if self.samples is not None:
@@ -140,6 +151,8 @@ class TrainingHandoff:
         self, samples: list[TrainingSample], reason: TrainingSource, now: int
     ) -> Future[StepReport] | None:
         assert self.trainer is not None
+        if self._yield_to is not None:
+            self._yield_to.yield_to()
         model = self._model
         seen = self._seen
         while seen and seen[0].close_time <= now:  # only candles known at the batch's time
@@ -167,7 +180,11 @@ class TrainingHandoff:
         fut = self.trainer.submit(built.batch, source=reason, before_publish=record)
 
         def done(f: Future[StepReport]) -> None:
-            self._on_step(f.result())
+            report = f.result()
+            self._on_step(report)
+            trainer, caught_up = self.trainer, self._on_caught_up
+            if caught_up and report.snapshot and trainer is not None and trainer.queued == 0:
+                caught_up(report.snapshot)
 
         fut.add_done_callback(done)
         return fut

@@ -31,6 +31,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.outcomes import OutcomeArrays, OutcomeConfig, outcomes_on_series
 from ghostcandle.domain.timeframes import duration_ms
+from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.outcomes import RESULT_FIELDS, OutcomeResults, OutcomeStore, PendingOutcome
@@ -80,8 +81,11 @@ class OutcomeValidator:
         poll_s: float = 1.0,
         min_interval_s: float = 0.0,
         on_batch: Callable[[ValidationReport], None] | None = None,
+        yield_to: Foreground | None = None,
     ) -> None:
         self.db = db
+        #: the worker's runs start once this foreground (a live tick in flight) is quiet
+        self.yield_to = yield_to
         self.config = config or OutcomeConfig()
         self.clock = clock or LiveClock()
         self.batch_size = batch_size
@@ -251,6 +255,8 @@ class OutcomeValidator:
             nd = self._next_due
             if nd is None or nd > now:
                 continue
+            if self.yield_to is not None:
+                self.yield_to.yield_to()
             last = time.monotonic()
             try:
                 self.run_due(now)

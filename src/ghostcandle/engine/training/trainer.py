@@ -50,6 +50,7 @@ from ghostcandle.engine.training.step_worker import (
     StepRunner,
     lower_priority,
 )
+from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class Trainer:
         on_checkpoint: OnCheckpoint | None = None,
         lower_priority: bool = True,
         recorder: TrainingRecorder | None = None,
+        yield_to: Foreground | None = None,
     ) -> None:
         if step_timeout_s <= 0 or queue_size < 1 or checkpoint_every < 1:
             raise UserInputError(
@@ -165,6 +167,8 @@ class Trainer:
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
         self.lower_priority = lower_priority
+        #: a step starts once this foreground (a live tick in flight) is quiet (None: at once)
+        self.yield_to = yield_to
         self._steps = StepRunner(self.checkpoint_key, step_timeout_s, lower_priority=lower_priority)
         self._stopped = False
         self._to_record: Callable[[], None] | None = None  # the step published last
@@ -224,6 +228,11 @@ class Trainer:
             self._finish(fut, report)
         return fut
 
+    @property
+    def queued(self) -> int:
+        """Return how many submitted updates wait for the trainer's thread (approximate)."""
+        return self._queue.qsize()
+
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every submitted update is done; return False if ``timeout_s`` passed."""
         with self._idle:
@@ -259,6 +268,8 @@ class Trainer:
                 return
             job: _Job = item  # type: ignore[assignment]
             seq, batch, source, fut, before_publish = job
+            if self.yield_to is not None:
+                self.yield_to.yield_to()
             try:
                 try:
                     report = self._run(seq, batch, source, before_publish)

@@ -1,0 +1,118 @@
+"""Training yields to the live tick: it waits while a tick is handled and stored, not beside it.
+
+A live session (threaded training, ``flush_every=1``) holds its bus's foreground from a burst
+of candles until the tick's job is committed; the trainer and the batch builder wait for it to
+be quiet. Once the trainer has caught up, the weights of its last good step are saved ahead of
+the flush that carries them, so the tick's commit finds its checkpoint already on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ghostcandle.domain.clock import ReplayClock
+from ghostcandle.domain.events import CandleCompletionEvent, candle_topic
+from ghostcandle.domain.timeframes import MINUTE_MS
+from ghostcandle.engine.loop.ledger_writer import LedgerWriter
+from ghostcandle.engine.loop.replay_source import replay_events
+from ghostcandle.engine.loop.session import LoopSession
+from ghostcandle.engine.loop.writes import SessionWrite
+from ghostcandle.engine.training.checkpoints import CheckpointStore
+from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.store.db import Database
+from ghostcandle.store.sessions import SessionStore
+
+from .conftest import START, SYM, small_config
+
+MINUTES = 40
+
+
+class _SeenWriter(LedgerWriter):
+    """A real writer that notes, for each session job it is handed, whether its checkpoint
+    files were already written then (observation only: the job is submitted unchanged)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.checkpoints_ready: list[bool] = []
+
+    def submit(self, write: Any, **kw: Any) -> int:
+        if isinstance(write, SessionWrite) and write.checkpoints:
+            self.checkpoints_ready.append(all(due.saved for due in write.checkpoints))
+        return super().submit(write, **kw)
+
+
+def _live(db: Database, writer: LedgerWriter, ckpt: Path) -> tuple[LoopSession, MessageBus]:
+    clock, bus = ReplayClock(START), MessageBus()
+    cfg = replace(
+        small_config("fg", mode="every_candle", flush_every=1), synchronous_training=False
+    )
+    s = LoopSession(db, cfg, bus, clock, checkpoint_dir=str(ckpt), writer=writer).start()
+    return s, bus
+
+
+def _ticks(s: LoopSession) -> list[list[CandleCompletionEvent]]:
+    events = replay_events(s.candles, [SYM], ["1m", "1h"], START, START + MINUTES * MINUTE_MS)
+    return [list(g) for _, g in groupby(events, key=lambda ev: ev.time)]
+
+
+def _publish(s: LoopSession, bus: MessageBus, tick: Sequence[CandleCompletionEvent]) -> None:
+    assert isinstance(s.clock, ReplayClock)
+    s.clock.advance_to(tick[0].time)
+    bus.publish_many((candle_topic(ev.symbol, ev.timeframe), ev) for ev in tick)
+
+
+def test_a_live_tick_is_stored_before_training_goes_on_and_finds_its_checkpoint_written(
+    market: Database, tmp_path: Path
+) -> None:
+    writer = _SeenWriter(market)
+    s, bus = _live(market, writer, tmp_path / "ckpt")
+    trainer = s.trainer
+    assert trainer is not None
+    assert trainer.yield_to is bus.foreground
+    for tick in _ticks(s):
+        _publish(s, bus, tick)
+        s.wait_written()
+        assert bus.foreground.in_flight == 0  # the tick is stored: nothing left held
+        assert trainer.flush(timeout_s=60)  # between ticks, as live: training catches up
+    s.stop()
+    writer.close()
+    steps = s.status()["train_steps"]
+    assert steps > 10
+    assert bus.foreground.yields > 0  # steps did wait for ticks
+    # every flush carrying steps found its checkpoint written ahead (the trainer had caught
+    # up; the last one, at stop, too)
+    assert len(writer.checkpoints_ready) >= 10
+    assert all(writer.checkpoints_ready)
+    # and the committed row references the newest good step's file, complete on disk
+    row = SessionStore(market).get("fg")
+    assert row is not None
+    assert row.train_steps == steps
+    store = CheckpointStore(tmp_path / "ckpt", s.clock)
+    info = store.find("fg", row.checkpoint_path or "")
+    assert info is not None
+    assert store.verify(info)
+    assert info.step == row.checkpoint_step
+    # superseded early saves were let go: pruning keeps the series small
+    assert len(store.list("fg")) <= 3 + 1
+
+
+def test_a_job_the_writer_refuses_leaves_the_foreground_quiet(
+    market: Database, tmp_path: Path
+) -> None:
+    writer = LedgerWriter(market)
+    s, bus = _live(market, writer, tmp_path / "ckpt")
+    first, second = _ticks(s)[:2]
+    _publish(s, bus, first)
+    s.wait_written()
+    writer.close()  # the tick's job is refused: the bus logs it and goes on
+    _publish(s, bus, second)
+    assert bus.errors
+    assert bus.foreground.in_flight == 0
+    with pytest.raises(Exception, match="closed"):
+        s.stop()
