@@ -11,27 +11,32 @@ A target missing from the ledger (expired) is a gap: the order decided before it
 the open of the next candle handed over, as the broker does with a gap in live data.
 
 Candles are made from the rows as the broker takes them (``rows.values``), never a list of a
-series' candles: a long replay's series is a million of them.
+series' candles: a long replay's series is a million of them; the brokers keep an equity track
+(``domain.equity_track``: 8 bytes a candle), not a curve of points. A stored session's series
+are traded from its ledger read in ranges (``follow_rows``, as ``stored_evaluation`` does).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ghostcandle.domain.actions import Action
-from ghostcandle.domain.broker import Broker, BrokerConfig
+from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.candles import PRICE_COLUMNS, Candle
+from ghostcandle.domain.equity_track import TrackedBroker, summarise_track, tracked_buy_and_hold
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.domain.performance import Performance, buy_and_hold, periods_per_year, summarise
+from ghostcandle.domain.performance import Performance, periods_per_year
 from ghostcandle.engine.evaluation.rows import in_order, last_of_each, rows_at, values
 from ghostcandle.engine.evaluation.significance import status_of
 
-#: Buy-and-hold per traded candle series, shared by the models trading the same candles.
+#: Buy-and-hold per traded candle series (symbol, timeframe, ``series_key`` of its times),
+#: shared by the models trading the same candles.
 BenchmarkCache = dict[tuple[str, str, bytes], Performance]
 #: the columns a series is traded from: its candles, then each decision
 CANDLE_COLUMNS = ("target_open_time", *(f"actual_{f}" for f in PRICE_COLUMNS), "actual_volume")
@@ -53,17 +58,61 @@ def _candles(s: pd.DataFrame, symbol: str, timeframe: str) -> Iterator[Candle]:
         yield Candle(symbol, timeframe, int(t), o, h, lo, c, v)
 
 
-def _benchmark(
-    s: pd.DataFrame, symbol: str, timeframe: str, config: BrokerConfig, cache: BenchmarkCache
+def series_key(times: np.ndarray) -> bytes:
+    """Return a digest of a series' target times (int64): the benchmark cache's key."""
+    return hashlib.blake2b(np.ascontiguousarray(times, dtype=np.int64).tobytes()).digest()
+
+
+def benchmark(
+    key: tuple[str, str, bytes],
+    candles: Callable[[], Iterable[Candle]],
+    config: BrokerConfig,
+    cache: BenchmarkCache,
 ) -> Performance:
-    key = (symbol, timeframe, s["target_open_time"].to_numpy(np.int64).tobytes())
+    """Return buy-and-hold over ``candles()`` (made only when ``key`` is not in ``cache``)."""
     found = cache.get(key)
     if found is None:
-        trades, curve = buy_and_hold(_candles(s, symbol, timeframe), config)
-        found = cache[key] = summarise(
-            trades, curve, config.initial_equity, periods_per_year(timeframe)
+        trades, track = tracked_buy_and_hold(candles(), config)
+        found = cache[key] = summarise_track(
+            trades, track, config.initial_equity, periods_per_year(key[1])
         )
     return found
+
+
+def follow_rows(
+    rows: Iterable[tuple[Candle, tuple[Any, ...]]],
+    n: int,
+    first_last: tuple[int, int] | None,
+    bench: Performance,
+    timeframe: str,
+    config: BrokerConfig,
+) -> dict[str, Any]:
+    """Trade ``(candle, (decision_time, action, confidence))`` pairs of one series, in order.
+
+    ``n`` is their number, ``first_last`` their first and last target times (None if none).
+    """
+    broker = TrackedBroker(config)
+    actions = {a.name: a for a in Action}
+    for candle, (at, action, confidence) in rows:
+        # decided at the close before the target: filled at the target's open
+        broker.on_signal(candle.symbol, int(at), actions[action], confidence)
+        broker.on_candle(candle)
+    broker.finish()
+    perf = summarise_track(
+        broker.trades, broker.track, config.initial_equity, periods_per_year(timeframe)
+    )
+    return {
+        "n": n,
+        "status": status_of(n),
+        "first_target": None if first_last is None else first_last[0],
+        "last_target": None if first_last is None else first_last[1],
+        "model": perf.to_json(),
+        "flat": {"return_pct": 0.0, "pnl": 0.0, "trades": 0},
+        "buy_and_hold": bench.to_json(),
+        "vs_flat_pct": perf.return_pct,
+        "vs_buy_and_hold_pct": perf.return_pct - bench.return_pct,
+        "broker": dataclasses.asdict(config),
+    }
 
 
 def follow(
@@ -74,32 +123,15 @@ def follow(
     cache: BenchmarkCache | None = None,
 ) -> dict[str, Any]:
     """Trade one model's resolved predictions of one series (sorted by target time)."""
-    bench = _benchmark(s, symbol, timeframe, config, {} if cache is None else cache)
-    broker = Broker(config)
-    actions = {a.name: a for a in Action}
-    decided = zip(_candles(s, symbol, timeframe), values(s, DECISION_COLUMNS), strict=True)
-    for candle, (at, action, confidence) in decided:
-        # decided at the close before the target: filled at the target's open
-        broker.on_signal(symbol, int(at), actions[action], confidence)
-        broker.on_candle(candle)
-    broker.finish()
-    perf = summarise(
-        broker.trades, broker.equity_curve, config.initial_equity, periods_per_year(timeframe)
+    targets = s["target_open_time"].to_numpy(np.int64)
+    key = (symbol, timeframe, series_key(targets))
+    bench = benchmark(
+        key, lambda: _candles(s, symbol, timeframe), config, {} if cache is None else cache
     )
+    rows = zip(_candles(s, symbol, timeframe), values(s, DECISION_COLUMNS), strict=True)
     n = len(s)
-    targets = s["target_open_time"]
-    return {
-        "n": n,
-        "status": status_of(n),
-        "first_target": int(targets.iloc[0]) if n else None,
-        "last_target": int(targets.iloc[-1]) if n else None,
-        "model": perf.to_json(),
-        "flat": {"return_pct": 0.0, "pnl": 0.0, "trades": 0},
-        "buy_and_hold": bench.to_json(),
-        "vs_flat_pct": perf.return_pct,
-        "vs_buy_and_hold_pct": perf.return_pct - bench.return_pct,
-        "broker": dataclasses.asdict(config),
-    }
+    ends = (int(targets[0]), int(targets[-1])) if n else None
+    return follow_rows(rows, n, ends, bench, timeframe, config)
 
 
 def trading_value(
