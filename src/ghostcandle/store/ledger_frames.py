@@ -47,7 +47,7 @@ _MASKED: dict[pa.DataType, Any] = {
 }
 
 
-def _ranges(db: Database, where: str, params: dict[str, Any]) -> list[tuple[int, int]]:
+def decision_ranges(db: Database, where: str, params: dict[str, Any]) -> list[tuple[int, int]]:
     """Return half-open ranges ``[lo, hi)`` of decision times, ``CHUNK_ROWS`` rows or so each."""
     with db.cursor() as cur:
         row = cur.execute(
@@ -112,7 +112,7 @@ def read_frame(
         f"{keep} ORDER BY {', '.join(ORDER)}"
     )
     parts: list[pa.Table] = []
-    for lo, hi in _ranges(db, f"{picked}TRUE", whose):
+    for lo, hi in decision_ranges(db, f"{picked}TRUE", whose):
         with db.cursor() as cur:
             # a relation's Arrow, not the DB-API result's (that one copies the rows once more)
             parts.append(_own(cur.sql(query, params={**params, "lo": lo, "hi": hi})))

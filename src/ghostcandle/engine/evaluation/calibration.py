@@ -32,11 +32,17 @@ BUCKETS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0000001)
 PROBABILITY_COLUMNS = ("p_hold", "p_buy", "p_sell")  # in ``ACTIONS`` order
 
 
-def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
-    """Return the multi-class Brier score of ``(n, k)`` probabilities against label indices."""
+def brier_terms(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Return each target's ``sum_k (p_k - y_k)^2`` of ``(n, k)`` probabilities and labels."""
     onehot = np.zeros_like(probs, dtype=np.float64)
     onehot[np.arange(len(labels)), labels] = 1.0
-    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+    out: np.ndarray = np.sum((probs - onehot) ** 2, axis=1)
+    return out
+
+
+def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Return the multi-class Brier score of ``(n, k)`` probabilities against label indices."""
+    return float(np.mean(brier_terms(probs, labels)))
 
 
 def expected_calibration_error(
@@ -78,10 +84,23 @@ def true_labels(g: pd.DataFrame, threshold: float) -> np.ndarray:
 
 def action_figures(g: pd.DataFrame, threshold: float) -> dict[str, Any]:
     """Return action accuracy beside its references, Brier score and ECE (see module doc)."""
-    n = len(g)
     correct = g["action_correct"].astype(bool).to_numpy()
     labels = true_labels(g, threshold)
-    counts = np.bincount(labels, minlength=len(ACTIONS))
+    probs = g[list(PROBABILITY_COLUMNS)].to_numpy(np.float64)
+    return action_figures_of(
+        correct,
+        np.bincount(labels, minlength=len(ACTIONS)),
+        brier_terms(probs, labels),
+        g["confidence"].to_numpy(np.float64),
+    )
+
+
+def action_figures_of(
+    correct: np.ndarray, counts: np.ndarray, brier: np.ndarray, confidence: np.ndarray
+) -> dict[str, Any]:
+    """Return ``action_figures`` of targets: whether each action was right, the label counts
+    (``ACTIONS`` order), each target's Brier term (``brier_terms``) and confidence."""
+    n = len(correct)
     status = status_of(n)
     hits = int(correct.sum())
     ci = wilson_interval(hits, n) if status == OK else None
@@ -102,12 +121,11 @@ def action_figures(g: pd.DataFrame, threshold: float) -> dict[str, Any]:
         return out
     top = int(np.argmax(counts))  # ties: the first in ACTIONS order (HOLD, BUY, SELL)
     freq = counts / n
-    probs = g[list(PROBABILITY_COLUMNS)].to_numpy(np.float64)
     out.update(
         majority_in_sample={"label": ACTIONS[top].name, "accuracy": float(freq[top])},
         always_hold={"accuracy": float(freq[0])},
-        brier=brier_score(probs, labels),
+        brier=float(np.mean(brier)),
         brier_in_sample_frequencies=float(1.0 - np.sum(freq**2)),
-        ece=expected_calibration_error(g["confidence"].to_numpy(np.float64), correct),
+        ece=expected_calibration_error(confidence, correct),
     )
     return out

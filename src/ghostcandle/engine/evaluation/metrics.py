@@ -135,35 +135,55 @@ def skills(
 
 
 def coverage(g: pd.DataFrame) -> dict[str, Any]:
-    """Return how often the predicted range held the actual one.
+    """Return how often the predicted range held the actual one (``coverage_of``)."""
+    high, low = range_held(
+        *(g[c].to_numpy(np.float64) for c in ("pred_high", "pred_low", "actual_high", "actual_low"))
+    )
+    return coverage_of(len(g), int(high.sum()), int(low.sum()), int((high & low).sum()))
+
+
+def range_held(
+    pred_high: np.ndarray, pred_low: np.ndarray, actual_high: np.ndarray, actual_low: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per target, whether the actual high and the actual low stayed in range."""
+    return actual_high <= pred_high, actual_low >= pred_low
+
+
+def coverage_of(n: int, high: int, low: int, both: int) -> dict[str, Any]:
+    """Return the coverage figures of ``n`` targets, ``high``/``low``/``both`` of them held.
 
     ``high``: share of actual highs at or below the predicted high; ``low``: of actual lows at
     or above the predicted low; ``both``: the whole actual range inside the predicted one.
     """
-    high = g["actual_high"].to_numpy(np.float64) <= g["pred_high"].to_numpy(np.float64)
-    low = g["actual_low"].to_numpy(np.float64) >= g["pred_low"].to_numpy(np.float64)
-    n = len(g)
     return {
         "n": n,
         "status": status_of(n),
-        "high": mean_or_none(high),
-        "low": mean_or_none(low),
-        "both": mean_or_none(high & low),
+        "high": high / n if n else None,
+        "low": low / n if n else None,
+        "both": both / n if n else None,
     }
 
 
+def move_hits(ref: np.ndarray, pred: np.ndarray, actual: np.ndarray) -> tuple[int, int]:
+    """Return how many predicted close moves had the actual one's sign, of those both moved."""
+    pred_move, real_move = np.sign(pred - ref), np.sign(actual - ref)
+    moved = (pred_move != 0) & (real_move != 0)
+    return int(np.sum(pred_move[moved] == real_move[moved])), int(np.sum(moved))
+
+
 def directional(g: pd.DataFrame) -> dict[str, Any]:
-    """Return the directional accuracy of the predicted close, with its interval and test.
+    """Return the directional accuracy of the predicted close (``directional_of``)."""
+    cols = ("ref_close", "pred_close", "actual_close")
+    return directional_of(*move_hits(*(g[c].to_numpy(np.float64) for c in cols)))
+
+
+def directional_of(hits: int, n: int) -> dict[str, Any]:
+    """Return the directional accuracy of ``hits`` in ``n``, with its interval and test.
 
     A hit is the predicted close-to-close move (from ``ref_close``) having the sign of the
     actual one, over the targets where both moved; the 95% Wilson interval and the exact
     two-sided binomial p-value against a coin (0.5) are given from ``MIN_SAMPLE`` targets on.
     """
-    ref = g["ref_close"].to_numpy(np.float64)
-    pred_move = np.sign(g["pred_close"].to_numpy(np.float64) - ref)
-    real_move = np.sign(g["actual_close"].to_numpy(np.float64) - ref)
-    moved = (pred_move != 0) & (real_move != 0)
-    hits, n = int(np.sum(pred_move[moved] == real_move[moved])), int(np.sum(moved))
     status = status_of(n)
     ci = wilson_interval(hits, n) if status == OK else None
     return {

@@ -13,7 +13,7 @@ from typing import Any
 
 from ghostcandle.domain.actions import DEFAULT_MOVE_THRESHOLD
 from ghostcandle.domain.errors import DataMissingError
-from ghostcandle.engine.evaluation.report import COLUMNS, evaluate
+from ghostcandle.engine.evaluation.stored_evaluation import evaluate_timeframe
 from ghostcandle.store.db import Database
 from ghostcandle.store.predictions import PredictionLedger
 from ghostcandle.store.sessions import SessionStore
@@ -59,8 +59,6 @@ def evaluate_stored(
     timeframes = sorted({tf for _, tf in ledger.last_decisions(session_id)})
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for tf in timeframes:
-        frame = ledger.frame(session_id, columns=COLUMNS, timeframe=tf)
-        for model, figures in evaluate(frame, threshold=threshold).items():
-            out.setdefault(model, {})[tf] = figures[tf]
-        del frame
+        for model, figures in evaluate_timeframe(ledger.db, session_id, tf, threshold).items():
+            out.setdefault(model, {})[tf] = figures
     return dict(sorted(out.items()))

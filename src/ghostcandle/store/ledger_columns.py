@@ -1,0 +1,130 @@
+"""One model's resolved predictions of one timeframe, as numpy arrays, a few columns at a time.
+
+A stored session's evaluation (``engine.evaluation.stored_evaluation``) needs, per model and
+timeframe, a handful of columns at once, never the whole ledger as one frame (a 1M-candle
+replay's finest timeframe is a million rows: ~200MB as a frame of every column, strings as
+Python objects). ``GroupColumns`` reads the columns asked for, in ranges of decision times
+(``ledger_frames.decision_ranges``: DuckDB joins and sorts one range at a time), as float64,
+int64 and bool arrays; names (symbol, action) come as codes: positions in lists given. The rows
+are in the ledger frame's order (``ledger_frames.ORDER``: target time, symbol, decision time
+within one model and timeframe); when the ranges read one after the other already are (a
+replay's one-step-ahead predictions are), ``chunks`` hands them over a range at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ghostcandle.store.db import Database
+from ghostcandle.store.ledger_frames import CHUNK_ROWS, decision_ranges
+
+#: columns of the outcomes (the others are the prediction's own)
+_OUTCOME = {
+    "status",
+    "actual_open",
+    "actual_high",
+    "actual_low",
+    "actual_close",
+    "actual_volume",
+    "action_correct",
+}
+#: coded names: the position of the name in the list given (``symbols``, ``actions``)
+_CODES = {"symbol_code": ("symbol", "symbols"), "action_code": ("action", "actions")}
+_JOIN = (
+    "SELECT {select} FROM (SELECT * FROM prediction_rows WHERE session_id = $sid AND "
+    "timeframe = $tf{model} AND decision_time >= $lo AND decision_time < $hi) r "
+    "JOIN (SELECT * FROM prediction_outcomes WHERE session_id = $sid AND status = 'resolved' "
+    "AND decision_time >= $lo AND decision_time < $hi) o "
+    "ON o.prediction_id = r.prediction_id AND o.decision_time = r.decision_time"
+)
+
+
+def _expr(column: str) -> str:
+    if column in _CODES:
+        name, names = _CODES[column]
+        return f"list_position(${names}, r.{name}) - 1 AS {column}"
+    return f"{'o' if column in _OUTCOME else 'r'}.{column} AS {column}"
+
+
+def resolved_names(
+    db: Database, session_id: str, timeframe: str
+) -> tuple[list[str], list[str], list[str]]:
+    """Return the models, symbols and actions of a timeframe's resolved predictions, sorted."""
+    params: dict[str, Any] = {"sid": session_id, "tf": timeframe}
+    query = _JOIN.format(select="DISTINCT r.model, r.symbol, r.action", model="")
+    found: set[tuple[str, str, str]] = set()
+    ranges = decision_ranges(db, "session_id = $sid AND timeframe = $tf", params)
+    for lo, hi in ranges:
+        with db.cursor() as cur:
+            rows = cur.execute(query, {**params, "lo": lo, "hi": hi}).fetchall()
+        found.update((str(m), str(s), str(a)) for m, s, a in rows)
+    return tuple(sorted({r[i] for r in found}) for i in range(3))  # type: ignore[return-value]
+
+
+class GroupColumns:
+    """One model's resolved predictions of one timeframe (see the module doc)."""
+
+    def __init__(
+        self,
+        db: Database,
+        session_id: str,
+        timeframe: str,
+        model: str,
+        symbols: Sequence[str],
+        actions: Sequence[str],
+    ) -> None:
+        self._db = db
+        where = "session_id = $sid AND timeframe = $tf AND model = $model"
+        self._params: dict[str, Any] = {"sid": session_id, "tf": timeframe, "model": model}
+        self._ranges = decision_ranges(db, where, self._params)
+        self._codes = {"symbols": list(symbols), "actions": list(actions)}
+        self._order: np.ndarray | None = None
+        keys = self.read(("target_time", "symbol_code", "decision_time"))
+        order = np.lexsort((keys["decision_time"], keys["symbol_code"], keys["target_time"]))
+        self.n = len(order)
+        if not np.array_equal(order, np.arange(self.n)):
+            self._order = order
+
+    @property
+    def in_ranges(self) -> bool:
+        """Tell whether the ranges read one after the other are in the frame's order."""
+        return self._order is None
+
+    def _parts(self, columns: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
+        query = (
+            _JOIN.format(select=", ".join(_expr(c) for c in columns), model=" AND model = $model")
+            + " ORDER BY r.target_time, r.symbol, r.decision_time"
+        )
+        coded = {_CODES[c][1] for c in columns if c in _CODES}
+        params = {**self._params, **{k: self._codes[k] for k in coded}}
+        for lo, hi in self._ranges:
+            with self._db.cursor() as cur:
+                got = cur.sql(query, params={**params, "lo": lo, "hi": hi}).fetchnumpy()
+            yield {c: np.asarray(got[c]) for c in columns}
+
+    def read(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
+        """Return ``columns`` of every row, in the frame's order."""
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+        for part in self._parts(columns):
+            for c in columns:
+                parts[c].append(part[c])
+        out = {}
+        for c in columns:
+            whole = np.concatenate(parts.pop(c)) if parts[c] else np.empty(0)
+            out[c] = whole if self._order is None else whole[self._order]
+        return out
+
+    def chunks(self, columns: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
+        """Yield ``columns`` of the rows in the frame's order, a range (or ``CHUNK_ROWS``) at once.
+
+        In order, only one range's rows are held at a time; else the columns are read whole.
+        """
+        if self._order is None:
+            yield from self._parts(columns)
+            return
+        whole = self.read(columns)
+        for lo in range(0, self.n, CHUNK_ROWS):
+            yield {c: v[lo : lo + CHUNK_ROWS] for c, v in whole.items()}

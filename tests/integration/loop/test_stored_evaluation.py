@@ -1,0 +1,55 @@
+"""A stored session's evaluation read a few columns at a time is ``evaluate`` of its whole frame.
+
+``evaluate_stored`` (a replay's summary, ``ghostcandle evaluate``, the web API) no longer hands
+``report.evaluate`` a frame of the ledger: ``stored_evaluation`` reads each model's columns in
+ranges of decision times. On a real replay's ledger (a CNN session and its baselines, two
+symbols, 1m and 1h, in a DuckDB file), with some predictions made pending (outcome deleted) or
+expired after it, and ranges of a few hundred rows, both give the same JSON, float for float.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from ghostcandle.domain.timeframes import HOUR_MS
+from ghostcandle.engine.evaluation.report import COLUMNS, evaluate
+from ghostcandle.engine.evaluation.session_evaluation import evaluate_stored
+from ghostcandle.engine.replay import ReplayRequest, run_replay
+from ghostcandle.store import ledger_frames
+from ghostcandle.store.db import Database
+from ghostcandle.store.predictions import PredictionLedger
+
+from .conftest import START, SYM, fill, small_config
+
+OTHER = "BTC/USDT"
+
+
+def test_the_stored_evaluation_is_the_frames_evaluation(
+    market: Database, ckpt_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(market, symbol=OTHER, seed=7)
+    config = dataclasses.replace(small_config("stored"), symbols=(SYM, OTHER))
+    run_replay(market, ReplayRequest(config, START, START + 4 * HOUR_MS), checkpoint_dir=ckpt_dir)
+    with market.transaction() as con:  # a few pending (no outcome) and expired ones
+        con.execute(
+            "DELETE FROM prediction_outcomes WHERE hash(prediction_id) % 23 = 0 "
+            "AND session_id = 'stored'"
+        )
+        con.execute(
+            "UPDATE prediction_outcomes SET status = 'expired' "
+            "WHERE hash(prediction_id) % 29 = 0 AND session_id = 'stored'"
+        )
+    ledger = PredictionLedger(market)
+    counts = ledger.counts("stored")
+    assert counts["pending"] > 0
+    assert counts["expired"] > 0
+    monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 300)  # several ranges per model
+    whole = evaluate(ledger.frame("stored", columns=COLUMNS), threshold=config.threshold)
+    stored = evaluate_stored(ledger, "stored", config.threshold)
+    assert {"cnn", "persistence"} <= set(whole)
+    assert set(whole["cnn"]) == {"1m", "1h"}
+    assert set(whole["cnn"]["1m"]["trading"]) == {SYM, OTHER}
+    assert json.dumps(stored) == json.dumps(whole)  # every figure, in the same order
