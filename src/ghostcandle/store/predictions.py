@@ -369,6 +369,16 @@ class PredictionLedger:
         cols = list(FIELDS) if columns is None else [c for c in columns if c in FIELDS]
         return read_frame(self.db, _EXPRS, cols, statuses, session_id, timeframe)
 
+    def rows_per_timeframe(self, session_id: str) -> dict[str, int]:
+        """Return how many predictions a session made per timeframe (any status)."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT timeframe, count(*) FROM prediction_rows WHERE session_id = ? "
+                "GROUP BY timeframe",
+                [session_id],
+            ).fetchall()
+        return {str(tf): int(n) for tf, n in rows}
+
     def last_decisions(self, session_id: str) -> dict[tuple[str, str], int]:
         """Return the newest decision time per ``(symbol, timeframe)`` of a session."""
         with self.db.cursor() as cur:

@@ -48,8 +48,10 @@ def test_the_stored_evaluation_is_the_frames_evaluation(
     assert counts["expired"] > 0
     monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 300)  # several ranges per model
     whole = evaluate(ledger.frame("stored", columns=COLUMNS), threshold=config.threshold)
-    stored = evaluate_stored(ledger, "stored", config.threshold)
+    stored = evaluate_stored(ledger, "stored", config.threshold, frame_rows=0)
     assert {"cnn", "persistence"} <= set(whole)
     assert set(whole["cnn"]) == {"1m", "1h"}
     assert set(whole["cnn"]["1m"]["trading"]) == {SYM, OTHER}
     assert json.dumps(stored) == json.dumps(whole)  # every figure, in the same order
+    # a small ledger is evaluated as one frame, with the same figures
+    assert json.dumps(evaluate_stored(ledger, "stored", config.threshold)) == json.dumps(whole)
