@@ -21,12 +21,10 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 
-from ghostcandle.domain.actions import Action
 from ghostcandle.domain.broker import Broker, BrokerConfig, Trade
 from ghostcandle.domain.candles import Candle
-from ghostcandle.domain.performance import Performance, max_drawdown_pct
+from ghostcandle.domain.performance import Performance, hold, holding, max_drawdown_pct
 
 
 class EquityTrack:
@@ -134,13 +132,6 @@ def tracked_buy_and_hold(
     candles: Iterable[Candle], config: BrokerConfig
 ) -> tuple[list[Trade], EquityTrack]:
     """Return ``performance.buy_and_hold`` of ``candles``, its curve as a track."""
-    broker = TrackedBroker(replace(config, fill="next_open", min_confidence=0.0, close_at_end=True))
-    them = iter(candles)
-    first = next(them, None)
-    if first is not None:
-        broker.on_signal(first.symbol, first.open_time, Action.BUY)
-        broker.on_candle(first)
-        for c in them:
-            broker.on_candle(c)
-        broker.finish()
+    broker = TrackedBroker(holding(config))
+    hold(broker, candles)
     return broker.trades, broker.track

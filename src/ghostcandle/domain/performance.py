@@ -123,7 +123,18 @@ def buy_and_hold(
     benchmark is in the market from the first candle to the last). ``candles`` are taken once,
     in order (an iterator will do).
     """
-    broker = Broker(replace(config, fill="next_open", min_confidence=0.0, close_at_end=True))
+    broker = Broker(holding(config))
+    hold(broker, candles)
+    return broker.trades, broker.equity_curve
+
+
+def holding(config: BrokerConfig) -> BrokerConfig:
+    """Return ``config`` as the buy-and-hold benchmark trades it (in from the first open)."""
+    return replace(config, fill="next_open", min_confidence=0.0, close_at_end=True)
+
+
+def hold(broker: Broker, candles: Iterable[Candle]) -> None:
+    """Walk ``broker`` (set up with ``holding``) through ``candles``: bought, held, closed."""
     them = iter(candles)
     first = next(them, None)
     if first is not None:
@@ -133,7 +144,6 @@ def buy_and_hold(
         for c in them:
             broker.on_candle(c)
         broker.finish()
-    return broker.trades, broker.equity_curve
 
 
 @dataclass(frozen=True)

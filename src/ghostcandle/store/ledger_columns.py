@@ -20,17 +20,8 @@ import numpy as np
 
 from ghostcandle.store.db import Database
 from ghostcandle.store.ledger_frames import CHUNK_ROWS, decision_ranges
+from ghostcandle.store.predictions import OUTCOME_COLUMNS
 
-#: columns of the outcomes (the others are the prediction's own)
-_OUTCOME = {
-    "status",
-    "actual_open",
-    "actual_high",
-    "actual_low",
-    "actual_close",
-    "actual_volume",
-    "action_correct",
-}
 #: coded names: the position of the name in the list given (``symbols``, ``actions``)
 _CODES = {"symbol_code": ("symbol", "symbols"), "action_code": ("action", "actions")}
 _JOIN = (
@@ -46,7 +37,7 @@ def _expr(column: str) -> str:
     if column in _CODES:
         name, names = _CODES[column]
         return f"list_position(${names}, r.{name}) - 1 AS {column}"
-    return f"{'o' if column in _OUTCOME else 'r'}.{column} AS {column}"
+    return f"{'o' if column in OUTCOME_COLUMNS else 'r'}.{column} AS {column}"
 
 
 def resolved_names(

@@ -126,7 +126,7 @@ _STR = {
 
 
 #: Columns set when a prediction is resolved or expired.
-_OUTCOME: tuple[str, ...] = (
+OUTCOME_COLUMNS: tuple[str, ...] = (
     "status",
     "actual_open",
     "actual_high",
@@ -142,12 +142,14 @@ _OUTCOME: tuple[str, ...] = (
 
 
 #: Columns of ``prediction_rows``: what was decided, written once at the prediction.
-DECISION: tuple[str, ...] = tuple(f for f in FIELDS if f not in _OUTCOME)
+DECISION: tuple[str, ...] = tuple(f for f in FIELDS if f not in OUTCOME_COLUMNS)
 #: Columns of ``prediction_outcomes``: whose outcome, when decided (for pruning), and what.
-_OUTCOME_ROW: tuple[str, ...] = ("prediction_id", "session_id", "decision_time", *_OUTCOME)
+_OUTCOME_ROW: tuple[str, ...] = ("prediction_id", "session_id", "decision_time", *OUTCOME_COLUMNS)
 #: The ``predictions`` view's select list over ``r`` (rows) and ``o`` (outcomes).
 _EXPRS = {
-    f: "coalesce(o.status, 'pending')" if f == "status" else f"o.{f}" if f in _OUTCOME else f"r.{f}"
+    f: "coalesce(o.status, 'pending')"
+    if f == "status"
+    else (f"o.{f}" if f in OUTCOME_COLUMNS else f"r.{f}")
     for f in FIELDS
 }
 _JOINED = ", ".join(f"{e} AS {f}" if f == "status" else e for f, e in _EXPRS.items())
