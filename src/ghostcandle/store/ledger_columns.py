@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from ghostcandle.domain.errors import TemporaryError
 from ghostcandle.store.db import Database
 from ghostcandle.store.ledger_frames import CHUNK_ROWS, decision_ranges
 from ghostcandle.store.predictions import OUTCOME_COLUMNS
 
 #: coded names: the position of the name in the list given (``symbols``, ``actions``)
 _CODES = {"symbol_code": ("symbol", "symbols"), "action_code": ("action", "actions")}
+_CHANGED = "the session's ledger changed while it was read: evaluate it again"
 _JOIN = (
     "SELECT {select} FROM (SELECT * FROM prediction_rows WHERE session_id = $sid AND "
     "timeframe = $tf{model} AND decision_time >= $lo AND decision_time < $hi) r "
@@ -73,11 +75,21 @@ class GroupColumns:
         self._ranges = decision_ranges(db, where, self._params)
         self._codes = {"symbols": list(symbols), "actions": list(actions)}
         self._order: np.ndarray | None = None
-        keys = self.read(("target_time", "symbol_code", "decision_time"))
-        order = np.lexsort((keys["decision_time"], keys["symbol_code"], keys["target_time"]))
-        self.n = len(order)
-        if not np.array_equal(order, np.arange(self.n)):
-            self._order = order
+        #: the rows of each range, counted as the keys are checked
+        self.n = 0
+        keys = ("target_time", "symbol_code", "decision_time")
+        in_order, last = True, None
+        for part in self._parts(keys):
+            cols = [part[c] for c in keys]
+            self.n += len(cols[0])
+            if in_order and len(cols[0]):
+                # each range's rows, and the first after the last of the range before
+                head = cols if last is None else _joined(last, cols)
+                in_order = _non_decreasing(head)
+                last = [c[-1:] for c in cols]
+        if not in_order:  # stable: rows of equal keys keep the ranges' order
+            k = self.read(keys)
+            self._order = np.lexsort((k["decision_time"], k["symbol_code"], k["target_time"]))
 
     @property
     def in_ranges(self) -> bool:
@@ -97,16 +109,26 @@ class GroupColumns:
             yield {c: np.asarray(got[c]) for c in columns}
 
     def read(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
-        """Return ``columns`` of every row, in the frame's order."""
-        parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+        """Return ``columns`` of every row, in the frame's order.
+
+        Each column is filled in place, a range after the other (no second copy of it).
+        """
+        out: dict[str, np.ndarray] = {}
+        at = 0
         for part in self._parts(columns):
+            k = len(part[columns[0]])
+            if at + k > self.n:
+                raise TemporaryError(_CHANGED)
             for c in columns:
-                parts[c].append(part[c])
-        out = {}
-        for c in columns:
-            whole = np.concatenate(parts.pop(c)) if parts[c] else np.empty(0)
-            out[c] = whole if self._order is None else whole[self._order]
-        return out
+                if c not in out:
+                    out[c] = np.empty(self.n, part[c].dtype)
+                out[c][at : at + k] = part[c]
+            at += k
+        if at != self.n:
+            raise TemporaryError(_CHANGED)
+        if self._order is None:
+            return {c: out.get(c, np.empty(0)) for c in columns}
+        return {c: out.pop(c)[self._order] for c in columns}
 
     def chunks(self, columns: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
         """Yield ``columns`` of the rows in the frame's order, a range (or ``CHUNK_ROWS``) at once.
@@ -119,3 +141,15 @@ class GroupColumns:
         whole = self.read(columns)
         for lo in range(0, self.n, CHUNK_ROWS):
             yield {c: v[lo : lo + CHUNK_ROWS] for c, v in whole.items()}
+
+
+def _non_decreasing(keys: Sequence[np.ndarray]) -> bool:
+    """Tell whether rows of ``keys`` (columns, the first compared first) are in order."""
+    ok = keys[-1][:-1] <= keys[-1][1:]
+    for k in reversed(keys[:-1]):
+        ok = (k[:-1] < k[1:]) | ((k[:-1] == k[1:]) & ok)
+    return bool(ok.all())
+
+
+def _joined(before: Sequence[np.ndarray], after: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.r_[a, b] for a, b in zip(before, after, strict=True)]

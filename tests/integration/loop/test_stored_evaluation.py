@@ -5,6 +5,9 @@
 ranges of decision times. On a real replay's ledger (a CNN session and its baselines, two
 symbols, 1m and 1h, in a DuckDB file), with some predictions made pending (outcome deleted) or
 expired after it, and ranges of a few hundred rows, both give the same JSON, float for float.
+Again on one symbol whose every model predicted every target (the grid's keys are each
+model's own, a series is every row), with the ranges read out of the frame's order (the
+rows put in order after reading them).
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import json
 
 import pytest
 
-from ghostcandle.domain.timeframes import HOUR_MS
+from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
 from ghostcandle.engine.evaluation.report import COLUMNS, evaluate
 from ghostcandle.engine.evaluation.session_evaluation import evaluate_stored
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.store import ledger_frames
 from ghostcandle.store.db import Database
+from ghostcandle.store.ledger_columns import GroupColumns, resolved_names
 from ghostcandle.store.predictions import PredictionLedger
 
 from .conftest import START, SYM, fill, small_config
@@ -47,6 +51,7 @@ def test_the_stored_evaluation_is_the_frames_evaluation(
     assert counts["pending"] > 0
     assert counts["expired"] > 0
     monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 300)  # several ranges per model
+    assert all(g.in_ranges for g in _groups(market, "stored", "1m"))  # read a range at a time
     whole = evaluate(ledger.frame("stored", columns=COLUMNS), threshold=config.threshold)
     stored = evaluate_stored(ledger, "stored", config.threshold, frame_rows=0)
     assert {"cnn", "persistence"} <= set(whole)
@@ -55,3 +60,32 @@ def test_the_stored_evaluation_is_the_frames_evaluation(
     assert json.dumps(stored) == json.dumps(whole)  # every figure, in the same order
     # a small ledger is evaluated as one frame, with the same figures
     assert json.dumps(evaluate_stored(ledger, "stored", config.threshold)) == json.dumps(whole)
+
+
+def test_one_series_read_out_of_order_is_the_frames_evaluation(
+    market: Database, ckpt_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = small_config("one")
+    run_replay(market, ReplayRequest(config, START, START + 4 * HOUR_MS), checkpoint_dir=ckpt_dir)
+    with market.transaction() as con:  # the first decisions' targets ordered after the others'
+        con.execute(
+            "UPDATE prediction_rows SET target_time = target_time + $later "
+            "WHERE session_id = 'one' AND decision_time < $half",
+            {"later": DAY_MS, "half": START + 2 * HOUR_MS},
+        )
+    ledger = PredictionLedger(market)
+    monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 60)  # ~4 ranges of each model's 1m
+    groups = _groups(market, "one", "1m")
+    assert len(groups) > 1
+    assert not any(g.in_ranges for g in groups)
+    keys = [g.read(("target_open_time",))["target_open_time"] for g in groups]
+    assert all(k.tolist() == keys[0].tolist() for k in keys)  # every target, by every model
+    whole = evaluate(ledger.frame("one", columns=COLUMNS), threshold=config.threshold)
+    stored = evaluate_stored(ledger, "one", config.threshold, frame_rows=0)
+    assert set(whole["cnn"]["1m"]["trading"]) == {SYM}
+    assert json.dumps(stored) == json.dumps(whole)
+
+
+def _groups(db: Database, session_id: str, timeframe: str) -> list[GroupColumns]:
+    models, symbols, actions = resolved_names(db, session_id, timeframe)
+    return [GroupColumns(db, session_id, timeframe, m, symbols, actions) for m in models]

@@ -85,10 +85,14 @@ def compare(grid: TargetGrid, model: str, baseline: str, field: int) -> dict[str
     """Return the skill of ``model`` against ``baseline`` on one field, with its DM test."""
     a, b = grid.errors[model][field], grid.errors[baseline][field]
     both = ~(np.isnan(a) | np.isnan(b))
-    am, bm = a[both], b[both]
+    if both.all():  # every target shared (a replay's models): the rows as they are, no copies
+        am, bm, period = a, b, grid.period
+    else:
+        am, bm, period = a[both], b[both], grid.period[both]
+    del both
     n = len(am)
     mae_m, mae_b = mean_or_none(am), mean_or_none(bm)
-    dm = diebold_mariano(am, bm, grid.period[both])
+    dm = diebold_mariano(am, bm, period)
     return {
         "baseline": baseline,
         "n": n,
@@ -111,7 +115,9 @@ def strongest_baseline(
     a = grid.errors[model][field]
     for name in baselines:
         b = grid.errors[name][field]
-        b = b[~(np.isnan(a) | np.isnan(b))]
+        shared = ~(np.isnan(a) | np.isnan(b))
+        if not shared.all():
+            b = b[shared]
         if len(b) == 0:
             continue
         mae = float(np.mean(b))

@@ -53,6 +53,8 @@ from ghostcandle.models.registry import baseline_names
 from ghostcandle.store.db import Database
 from ghostcandle.store.ledger_columns import GroupColumns, resolved_names
 
+#: rows of a series made Python numbers (then candles) at once
+_LIST_ROWS = 4096
 #: the columns of the figures made a range of rows at a time
 _ROW_COLUMNS = (
     "ref_close",
@@ -91,7 +93,10 @@ def _rows(g: GroupColumns, actions: list[str], threshold: float) -> dict[str, An
     hits = moved = high_n = low_n = both_n = 0
     act = np.zeros(len(actions), np.int64)
     labels = np.zeros(len(ACTIONS), np.int64)
-    brier, conf, correct = [], [], []
+    n = g.n
+    # kept whole (the means and ECE take them whole), each filled a range at a time
+    brier, confidence, right = np.empty(n), np.empty(n), np.empty(n, bool)
+    at = 0
     for c in g.chunks(_ROW_COLUMNS):
         h, m = move_hits(c["ref_close"], c["pred_close"], c["actual_close"])
         hits, moved = hits + h, moved + m
@@ -102,21 +107,18 @@ def _rows(g: GroupColumns, actions: list[str], threshold: float) -> dict[str, An
         lab = actions_from_moves(c["ref_close"], c["actual_close"], threshold)
         labels += np.bincount(lab, minlength=len(ACTIONS))
         probs = np.stack([c[p].astype(np.float64) for p in PROBABILITY_COLUMNS], axis=1)
-        brier.append(brier_terms(probs, lab))
-        conf.append(c["confidence"].astype(np.float64))
-        correct.append(c["action_correct"].astype(bool))
-    n = g.n
-    right = np.concatenate([np.empty(0, bool), *correct])
-    confidence = np.concatenate([np.empty(0), *conf])
+        k = len(lab)
+        brier[at : at + k] = brier_terms(probs, lab)
+        confidence[at : at + k] = c["confidence"]
+        right[at : at + k] = c["action_correct"]
+        at += k
     return {
         "n": n,
         "status": status_of(n),
         "directional": directional_of(hits, moved),
         "action_accuracy": float(right.mean()) if n else None,
         "actions": {a: int(k) for a, k in zip(actions, act, strict=True) if k},
-        "action": action_figures_of(
-            right, labels, np.concatenate([np.empty(0), *brier]), confidence
-        ),
+        "action": action_figures_of(right, labels, brier, confidence),
         "calibration": confidence_buckets(confidence, right),
         "coverage": coverage_of(n, high_n, low_n, both_n),
     }
@@ -129,30 +131,27 @@ def _skills(
     figures: dict[str, dict[str, Any]],
 ) -> None:
     """Add MAE and skill to ``figures``: ``metrics.target_grid`` one field at a time."""
-    n_sym = max(len(symbols), 1)
-    at: dict[str, np.ndarray] = {}
-    for model, g in groups.items():
-        k = g.read(("target_open_time", "symbol_code"))
-        at[model] = k["target_open_time"].astype(np.int64) * n_sym + k["symbol_code"].astype(
-            np.int64
-        )
-    keys = np.unique(np.concatenate([*at.values(), np.empty(0, np.int64)]))
-    _, period = np.unique(keys // n_sym, return_inverse=True)
-    period = period.astype(np.int64)
-    for model in groups:
-        at[model] = np.searchsorted(keys, at[model])
+    keys, at = _target_keys(groups, max(len(symbols), 1))
+    period = _periods(keys // max(len(symbols), 1))
     persistence = PERSISTENCE if PERSISTENCE in groups else None
     skill: dict[str, dict[str, Any]] = {m: {} for m in groups}
     for field in FIELDS:
         errors = {}
         for model, g in groups.items():
             cols = g.read((f"pred_{field}", f"actual_{field}"))
-            e = np.abs(cols[f"pred_{field}"].astype(np.float64) - cols[f"actual_{field}"])
+            e = cols[f"pred_{field}"].astype(np.float64)  # a copy: the errors made in it
+            np.subtract(e, cols[f"actual_{field}"], out=e)
+            np.abs(e, out=e)
             del cols
             # a frame's columns lie apart: mean(axis=0) of its errors is each column's mean
             figures[model][f"mae_{field}"] = np.mean(e)
-            errors[model] = np.full((1, len(keys)), np.nan)
-            errors[model][0, at[model]] = e
+            where = at[model]
+            if where is None:  # the model's targets are the grid's, in its order
+                errors[model] = e.reshape(1, -1)
+            else:
+                errors[model] = np.full((1, len(keys)), np.nan)
+                errors[model][0, where] = e
+            del e
         grid = TargetGrid(period=period, errors=errors)
         for model in groups:
             best = strongest_baseline(grid, model, present, 0)
@@ -175,6 +174,43 @@ def _skills(
         out["skill"] = skill[model]
 
 
+def _target_keys(
+    groups: dict[str, GroupColumns], n_sym: int
+) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
+    """Return the grid's sorted target keys and each model's positions in it.
+
+    A key is ``target time * n_sym + symbol code`` (``metrics.target_grid``'s). A model whose
+    keys are the grid's, in order (every model predicted every target once: a replay's), has
+    no positions (None): its errors are the grid's row as they are.
+    """
+    found: dict[str, np.ndarray] = {}
+    for model, g in groups.items():
+        k = g.read(("target_open_time", "symbol_code"))
+        key = k.pop("target_open_time").astype(np.int64, copy=False)  # read for this: ours
+        key *= n_sym
+        key += k.pop("symbol_code")
+        found[model] = key
+    first = next(iter(found.values()), None)
+    if (
+        first is not None
+        and bool(np.all(first[1:] > first[:-1]))
+        and all(np.array_equal(v, first) for v in found.values())
+    ):
+        return first, dict.fromkeys(found)
+    keys = np.unique(np.concatenate([*found.values(), np.empty(0, np.int64)]))
+    return keys, {m: np.searchsorted(keys, v) for m, v in found.items()}
+
+
+def _periods(times: np.ndarray) -> np.ndarray:
+    """Return each of the sorted ``times``' position among their distinct values.
+
+    As ``np.unique(times, return_inverse=True)[1]`` is (``target_grid``'s), without a sort.
+    """
+    out = np.zeros(len(times), np.int64)
+    np.cumsum(times[1:] != times[:-1], out=out[1:])
+    return out
+
+
 #: the order of ``report``'s figures
 _KEYS = (
     "n", "status", *(f"mae_{f}" for f in FIELDS), "persistence_mae_close", "skill_ratio",
@@ -183,21 +219,31 @@ _KEYS = (
 )  # fmt: skip
 
 
-def _series(g: GroupColumns, symbol: int) -> np.ndarray:
-    """Return the positions of a series' traded rows, as ``trading_value`` picks them.
+def _series(g: GroupColumns, symbol: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the positions of a series' traded rows, as ``trading_value`` picks them, and
+    their target times.
 
     Sorted (stably) by target time, the last row of each target time.
     """
     k = g.read(("target_open_time", "symbol_code"))
-    pos = np.flatnonzero(k["symbol_code"] == symbol)
-    t = k["target_open_time"][pos].astype(np.int64)
-    del k
+    codes = k.pop("symbol_code")
+    t = k.pop("target_open_time").astype(np.int64, copy=False)
+    mine = codes == symbol
+    del codes
+    if bool(mine.all()):  # one symbol: every row
+        pos = np.arange(len(t))
+    else:
+        pos = np.flatnonzero(mine)
+        t = t[pos]
+    del mine
     if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
         ordered = np.argsort(t, kind="stable")
         pos, t = pos[ordered], t[ordered]
     last = np.ones(len(t), bool)
     last[:-1] = t[1:] != t[:-1]
-    return pos[last]
+    if bool(last.all()):
+        return pos, t
+    return pos[last], t[last]
 
 
 def _traded(
@@ -218,10 +264,16 @@ def _traded(
     for c in chunks:
         take = wanted[lo : lo + len(c["target_open_time"])]
         lo += len(take)
-        t, o, h, low, close, v, at, code, conf = (c[name][take].tolist() for name in columns)
-        for i in range(len(t)):
-            candle = Candle(symbol, timeframe, int(t[i]), o[i], h[i], low[i], close[i], v[i])
-            yield candle, (at[i], actions[code[i]], conf[i])
+        picked = [c[name][take] for name in columns]
+        del c
+        # as Python numbers a few thousand rows at a time (a range's are ~30 bytes a value)
+        for a in range(0, len(picked[0]), _LIST_ROWS):
+            t, o, h, low, close, v, at, code, conf = (
+                p[a : a + _LIST_ROWS].tolist() for p in picked
+            )
+            for i in range(len(t)):
+                candle = Candle(symbol, timeframe, int(t[i]), o[i], h[i], low[i], close[i], v[i])
+                yield candle, (at[i], actions[code[i]], conf[i])
 
 
 def _trading(
@@ -238,8 +290,7 @@ def _trading(
     present = sorted({symbols[int(c)] for c in np.unique(k)})
     del k
     for symbol in present:
-        pos = _series(g, symbols.index(symbol))
-        times = g.read(("target_open_time",))["target_open_time"][pos].astype(np.int64)
+        pos, times = _series(g, symbols.index(symbol))
         key = (symbol, timeframe, series_key(times))
         ends = (int(times[0]), int(times[-1])) if len(times) else None
         del times
