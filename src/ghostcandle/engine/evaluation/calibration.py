@@ -50,7 +50,10 @@ def expected_calibration_error(
 ) -> float:
     """Return the top-label ECE over ``bins`` equal-width confidence bins (see module doc)."""
     conf = np.asarray(confidence, dtype=np.float64)
-    which = np.clip((conf * bins).astype(np.int64), 0, bins - 1)
+    scaled = conf * bins
+    which = scaled.astype(np.int64)
+    del scaled
+    np.clip(which, 0, bins - 1, out=which)  # in place: a million targets' bins are 8MB
     hits = np.bincount(which, weights=np.asarray(correct, dtype=np.float64), minlength=bins)
     conf_sum = np.bincount(which, weights=conf, minlength=bins)
     # |hits_b - conf_b| / n is n_b / n * |accuracy_b - mean confidence_b|

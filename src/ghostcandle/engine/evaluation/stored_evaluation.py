@@ -112,6 +112,7 @@ def _rows(g: GroupColumns, actions: list[str], threshold: float) -> dict[str, An
         confidence[at : at + k] = c["confidence"]
         right[at : at + k] = c["action_correct"]
         at += k
+        del c, probs, lab  # not kept beside the whole columns' figures below
     return {
         "n": n,
         "status": status_of(n),
@@ -133,23 +134,24 @@ def _skills(
     """Add MAE and skill to ``figures``: ``metrics.target_grid`` one field at a time."""
     keys, at = _target_keys(groups, max(len(symbols), 1))
     period = _periods(keys // max(len(symbols), 1))
+    targets = len(keys)
+    del keys  # the positions (``at``) are in it
     persistence = PERSISTENCE if PERSISTENCE in groups else None
     skill: dict[str, dict[str, Any]] = {m: {} for m in groups}
     for field in FIELDS:
         errors = {}
         for model, g in groups.items():
-            cols = g.read((f"pred_{field}", f"actual_{field}"))
-            e = cols[f"pred_{field}"].astype(np.float64)  # a copy: the errors made in it
-            np.subtract(e, cols[f"actual_{field}"], out=e)
+            # one column at a time, the errors made in the first (read for this: ours)
+            e = g.read((f"pred_{field}",))[f"pred_{field}"].astype(np.float64, copy=False)
+            np.subtract(e, g.read((f"actual_{field}",))[f"actual_{field}"], out=e)
             np.abs(e, out=e)
-            del cols
             # a frame's columns lie apart: mean(axis=0) of its errors is each column's mean
             figures[model][f"mae_{field}"] = np.mean(e)
             where = at[model]
             if where is None:  # the model's targets are the grid's, in its order
                 errors[model] = e.reshape(1, -1)
             else:
-                errors[model] = np.full((1, len(keys)), np.nan)
+                errors[model] = np.full((1, targets), np.nan)
                 errors[model][0, where] = e
             del e
         grid = TargetGrid(period=period, errors=errors)
