@@ -8,12 +8,14 @@ import pytest
 
 from ghostcandle.engine.evaluation.metrics import (
     FIELDS,
+    TargetGrid,
     compare,
     coverage,
     directional,
     strongest_baseline,
     target_grid,
 )
+from ghostcandle.engine.evaluation.significance import diebold_mariano
 
 from .conftest import ledger, market, persistence
 
@@ -122,3 +124,23 @@ def test_directional_gives_interval_and_p_only_from_thirty_targets() -> None:
     assert ok["status"] == "ok"
     assert ok["ci95"][0] < 0.7 < ok["ci95"][1]
     assert 0.0 < ok["p_value"] < 0.05
+
+
+@pytest.mark.parametrize("hole", [False, True])
+def test_a_skill_tests_the_shared_targets_with_their_periods(hole: bool) -> None:
+    # two symbols a time: the Diebold–Mariano test sums each period's two targets
+    rng = np.random.default_rng(3)
+    period = np.repeat(np.arange(60), 2)
+    a, b = rng.uniform(0, 2, size=(2, len(period)))
+    a[::7] += 1.5  # the model loses more on some periods than others
+    if hole:  # the baseline did not predict a few targets: compared on the others
+        b[5:9] = np.nan
+    grid = TargetGrid(period=period, errors={"m": a[None, :], "p": b[None, :]})
+    both = ~np.isnan(b)
+    expected = diebold_mariano(a[both], b[both], period[both])
+    got = compare(grid, "m", "p", 0)
+    assert got["n"] == int(both.sum())
+    assert got["mae_model"] == float(np.mean(a[both]))
+    assert got["mae_baseline"] == float(np.mean(b[both]))
+    assert got["dm"]["statistic"] is not None
+    assert got["dm"] == {k: expected[k] for k in got["dm"]}
