@@ -10,7 +10,10 @@ each process's anonymous memory (``RssAnon``: heaps, DuckDB's buffers) is sample
 and DuckDB's own memory (``/api/status`` ``database.bytes``: its block cache, tables not yet
 checkpointed, indexes, undo buffers; bounded by ``$GHOSTCANDLE_DB_MEMORY``) beside it, so
 ``outside_duckdb_slope_mb_per_min`` (anonymous minus DuckDB's) is what the rest of the process adds.
-Prints one JSON line.
+DuckDB's eviction-queue nodes (``database.queue_nodes``: a block handle each, on the C++ heap, so
+outside ``bytes``; a queue is purged at ~32k) are sampled too. Each slope is also fitted over the
+last half of the samples after the warm-up (``*_late``): a bounded cache still filling shows as a
+slope that falls, a leak as one that does not. Prints one JSON line.
 
     python bench/bench_serve_memory.py --minutes 30 --warmup-minutes 5
 """
@@ -93,21 +96,30 @@ def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
     return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def _db_bytes(url: str) -> int:
+def _db_memory(url: str) -> dict[str, int]:
     """Return DuckDB's memory held by the serve at ``url`` (its ``/api/status``)."""
-    st = httpx.get(f"{url}/api/status", timeout=60).json()
-    return int(st["database"]["bytes"])
+    return dict(httpx.get(f"{url}/api/status", timeout=60).json()["database"])
+
+
+def _late(samples: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Return the samples of the last half of the time they span."""
+    if not samples:
+        return samples
+    mid = (samples[0][0] + samples[-1][0]) / 2
+    return [s for s in samples if s[0] >= mid]
 
 
 def _summary(
     samples: list[tuple[float, int]],
     anon: list[tuple[float, int]],
     duck: list[tuple[float, int]],
+    nodes: list[tuple[float, int]],
     warmup_s: float,
 ) -> dict[str, Any]:
     after = [s for s in samples if s[0] >= warmup_s]
     anon_after = [s for s in anon if s[0] >= warmup_s]
     duck_after = [s for s in duck if s[0] >= warmup_s]
+    nodes_after = [s for s in nodes if s[0] >= warmup_s]
     outside = [(t, a - d) for (t, a), (_, d) in zip(anon_after, duck_after, strict=True)]
     return {
         "rss_start_mb": round(samples[0][1] / MB, 1),
@@ -123,6 +135,12 @@ def _summary(
         "duckdb_end_mb": round(duck[-1][1] / MB, 1),
         "duckdb_slope_mb_per_min": round(slope_mb_per_min(duck_after), 3),
         "outside_duckdb_slope_mb_per_min": round(slope_mb_per_min(outside), 3),
+        "anon_slope_late_mb_per_min": round(slope_mb_per_min(_late(anon_after)), 3),
+        "duckdb_slope_late_mb_per_min": round(slope_mb_per_min(_late(duck_after)), 3),
+        "outside_duckdb_slope_late_mb_per_min": round(slope_mb_per_min(_late(outside)), 3),
+        "queue_nodes_after_warmup": nodes_after[0][1] if nodes_after else None,
+        "queue_nodes_end": nodes[-1][1],
+        "queue_nodes_per_min": round(slope_mb_per_min(nodes_after) * MB, 1),
     }
 
 
@@ -164,6 +182,8 @@ def main() -> None:
         series: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         anon: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         duck: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
+        nodes: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
+        limit = 0
         urls = {"live": live_url, "idle": idle_url}
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
@@ -172,7 +192,10 @@ def main() -> None:
             for name, p in watched.items():
                 series[name].append((now, int(p.memory_info().rss)))
                 anon[name].append((now, _anon(p.pid)))
-                duck[name].append((now, _db_bytes(urls[name])))
+                mem = _db_memory(urls[name])
+                duck[name].append((now, mem["bytes"]))
+                nodes[name].append((now, mem.get("queue_nodes", 0)))
+                limit = mem["limit"]
             if live.poll() is not None or idle.poll() is not None:
                 raise SystemExit("a serve process ended during the run")
             time.sleep(args.every)
@@ -180,13 +203,16 @@ def main() -> None:
         if args.trace:
             with open(args.trace, "w") as f:
                 cols = ("rss", "anon", "duckdb")
-                f.write("t_s," + ",".join(f"{n}_{c}_mb" for c in cols for n in watched) + "\n")
+                head = [f"{n}_{c}_mb" for c in cols for n in watched]
+                f.write(",".join(["t_s", *head, *(f"{n}_queue_nodes" for n in watched)]) + "\n")
                 lists = [v[n] for v in (series, anon, duck) for n in watched]
                 for i, (t, _) in enumerate(series["live"]):
-                    f.write(f"{t:.1f}," + ",".join(f"{v[i][1] / MB:.2f}" for v in lists) + "\n")
+                    mbs = [f"{v[i][1] / MB:.2f}" for v in lists]
+                    f.write(",".join([f"{t:.1f}", *mbs, *(str(nodes[n][i][1]) for n in watched)]))
+                    f.write("\n")
         warm = args.warmup_minutes * 60
-        live_s = _summary(series["live"], anon["live"], duck["live"], warm)
-        idle_s = _summary(series["idle"], anon["idle"], duck["idle"], warm)
+        live_s = _summary(series["live"], anon["live"], duck["live"], nodes["live"], warm)
+        idle_s = _summary(series["idle"], anon["idle"], duck["idle"], nodes["idle"], warm)
         out = {
             "bench": "serve_memory",
             "minutes": args.minutes,
@@ -194,6 +220,7 @@ def main() -> None:
             "speed": args.speed,
             "mode": args.mode,
             "intervals": args.intervals,
+            "duckdb_limit_mb": round(limit / MB, 1),
             **live_s,
             "floor_idle_serve_slope_mb_per_min": idle_s["slope_mb_per_min"],
             "floor_idle_serve_rss_end_mb": idle_s["rss_end_mb"],
@@ -204,6 +231,10 @@ def main() -> None:
             "floor_idle_serve_outside_duckdb_slope_mb_per_min": idle_s[
                 "outside_duckdb_slope_mb_per_min"
             ],
+            "floor_idle_serve_outside_duckdb_slope_late_mb_per_min": idle_s[
+                "outside_duckdb_slope_late_mb_per_min"
+            ],
+            "floor_idle_serve_queue_nodes_end": idle_s["queue_nodes_end"],
             "session_state": st.get("state"),
             "predictions": (st.get("metrics") or {}).get("predictions"),
             "train_steps": (st.get("metrics") or {}).get("train_steps"),

@@ -146,17 +146,26 @@ class Database:
     def memory(self) -> dict[str, int]:
         """Return DuckDB's memory now: ``bytes`` held (its cache of table blocks, tables not yet
         checkpointed, indexes, queries' working memory), ``limit`` and the ``wal_bytes`` not yet
-        checkpointed into the file; a long session's process grows by ``bytes`` up to ``limit``."""
+        checkpointed into the file; a long session's process grows by ``bytes`` up to ``limit``.
+
+        Also the ``queue_nodes`` in DuckDB's eviction queues, ``dead_queue_nodes`` of them for
+        buffers already freed: each keeps a block handle (~200-500 bytes, C++ heap, not in
+        ``bytes``) until its queue is purged at ~32k of them, a bounded growth outside ``bytes``."""
         with self.cursor() as cur:
             used = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
             limit = cur.execute(
                 "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
             ).fetchone()
             wal = cur.execute("SELECT wal_size FROM pragma_database_size()").fetchone()
+            nodes = cur.execute(
+                "SELECT sum(approximate_size), sum(dead_nodes) FROM duckdb_eviction_queues()"
+            ).fetchone()
         return {
             "bytes": int(used[0] or 0) if used else 0,
             "limit": size_bytes(str(limit[0])) if limit else 0,
             "wal_bytes": size_bytes(str(wal[0])) if wal else 0,
+            "queue_nodes": int(nodes[0] or 0) if nodes else 0,
+            "dead_queue_nodes": int(nodes[1] or 0) if nodes else 0,
         }
 
     def checkpoint_often(self, wal: str = LONG_RUNNING_CHECKPOINT) -> None:

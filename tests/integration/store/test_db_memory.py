@@ -73,3 +73,16 @@ def test_a_runtime_checkpoints_its_database_each_time_the_wal_passes_a_few_megab
         finally:
             rt.close()
     assert served <= threshold + plain / 40 * 2  # the threshold and the commit that passed it
+
+
+def test_the_eviction_queues_nodes_left_by_hash_tables_are_reported(tmp_path: Path) -> None:
+    """Each buffer a query's hash table takes leaves a node (and its block handle, outside
+    ``bytes``) in DuckDB's eviction queues once freed: ``memory()`` counts them."""
+    with Database(tmp_path / "m.duckdb") as db:
+        db.con.execute("CREATE TABLE t AS SELECT range AS k FROM range(50000)")
+        before = db.memory()
+        for _ in range(20):
+            db.con.execute("SELECT count(*) FROM t a JOIN t b USING (k)").fetchone()
+        after = db.memory()
+    assert after["dead_queue_nodes"] > before["dead_queue_nodes"]
+    assert after["queue_nodes"] >= after["dead_queue_nodes"]
