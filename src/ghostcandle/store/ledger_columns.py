@@ -9,13 +9,19 @@ int64 and bool arrays; names (symbol, action) come as codes: positions in lists 
 are in the ledger frame's order (``ledger_frames.ORDER``: target time, symbol, decision time
 within one model and timeframe); when the ranges read one after the other already are (a
 replay's one-step-ahead predictions are), ``chunks`` hands them over a range at a time.
+
+Every read goes through one cursor holding a read transaction (``snapshot``): DuckDB's MVCC
+shows it the ledger as it was when the transaction began, so the columns read one after the
+other are of the same rows while a live session goes on resolving and writing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from ghostcandle.domain.errors import TemporaryError
@@ -42,17 +48,33 @@ def _expr(column: str) -> str:
     return f"{'o' if column in OUTCOME_COLUMNS else 'r'}.{column} AS {column}"
 
 
+@contextmanager
+def snapshot(db: Database) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a cursor reading the database as it is now, whatever commits meanwhile."""
+    cur = db.cursor()
+    try:
+        cur.begin()
+        try:
+            yield cur
+        finally:
+            cur.rollback()  # it only read
+    finally:
+        cur.close()
+
+
 def resolved_names(
-    db: Database, session_id: str, timeframe: str
+    db: Database, con: duckdb.DuckDBPyConnection, session_id: str, timeframe: str
 ) -> tuple[list[str], list[str], list[str]]:
-    """Return the models, symbols and actions of a timeframe's resolved predictions, sorted."""
+    """Return the models, symbols and actions of a timeframe's resolved predictions, sorted.
+
+    ``con`` is the evaluation's ``snapshot``.
+    """
     params: dict[str, Any] = {"sid": session_id, "tf": timeframe}
     query = _JOIN.format(select="DISTINCT r.model, r.symbol, r.action", model="")
     found: set[tuple[str, str, str]] = set()
-    ranges = decision_ranges(db, "session_id = $sid AND timeframe = $tf", params)
+    ranges = decision_ranges(db, "session_id = $sid AND timeframe = $tf", params, con=con)
     for lo, hi in ranges:
-        with db.cursor() as cur:
-            rows = cur.execute(query, {**params, "lo": lo, "hi": hi}).fetchall()
+        rows = con.execute(query, {**params, "lo": lo, "hi": hi}).fetchall()
         found.update((str(m), str(s), str(a)) for m, s, a in rows)
     return tuple(sorted({r[i] for r in found}) for i in range(3))  # type: ignore[return-value]
 
@@ -63,16 +85,17 @@ class GroupColumns:
     def __init__(
         self,
         db: Database,
+        con: duckdb.DuckDBPyConnection,
         session_id: str,
         timeframe: str,
         model: str,
         symbols: Sequence[str],
         actions: Sequence[str],
     ) -> None:
-        self._db = db
+        self._con = con  # the evaluation's snapshot: every read sees the same rows
         where = "session_id = $sid AND timeframe = $tf AND model = $model"
         self._params: dict[str, Any] = {"sid": session_id, "tf": timeframe, "model": model}
-        self._ranges = decision_ranges(db, where, self._params)
+        self._ranges = decision_ranges(db, where, self._params, con=con)
         self._codes = {"symbols": list(symbols), "actions": list(actions)}
         self._order: np.ndarray | None = None
         #: the rows of each range, counted as the keys are checked
@@ -104,8 +127,7 @@ class GroupColumns:
         coded = {_CODES[c][1] for c in columns if c in _CODES}
         params = {**self._params, **{k: self._codes[k] for k in coded}}
         for lo, hi in self._ranges:
-            with self._db.cursor() as cur:
-                got = cur.sql(query, params={**params, "lo": lo, "hi": hi}).fetchnumpy()
+            got = self._con.sql(query, params={**params, "lo": lo, "hi": hi}).fetchnumpy()
             yield {c: np.asarray(got[c]) for c in columns}
 
     def read(self, columns: Sequence[str]) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ import ctypes
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import duckdb
@@ -47,14 +48,24 @@ _MASKED: dict[pa.DataType, Any] = {
 }
 
 
-def decision_ranges(db: Database, where: str, params: dict[str, Any]) -> list[tuple[int, int]]:
-    """Return half-open ranges ``[lo, hi)`` of decision times, ``CHUNK_ROWS`` rows or so each."""
-    with db.cursor() as cur:
-        row = cur.execute(
+def decision_ranges(
+    db: Database,
+    where: str,
+    params: dict[str, Any],
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> list[tuple[int, int]]:
+    """Return half-open ranges ``[lo, hi)`` of decision times, ``CHUNK_ROWS`` rows or so each.
+
+    Read through ``con`` when given (a snapshot's cursor), else a cursor of its own.
+    """
+    with db.cursor() if con is None else nullcontext(con) as cur:
+        rows = cur.execute(
             f"SELECT count(*), min(decision_time), max(decision_time) FROM prediction_rows "
             f"WHERE {where}",
             params,
-        ).fetchone()
+        ).fetchall()  # whole: a snapshot's cursor reads on after it
+        row = rows[0] if rows else None
         n, first, last = row if row else (0, None, None)
         if not n or first is None or last is None:
             return [(0, 0)]
@@ -62,11 +73,12 @@ def decision_ranges(db: Database, where: str, params: dict[str, Any]) -> list[tu
         parts = math.ceil(int(n) / CHUNK_ROWS)
         if parts > 1:
             qs = [i / parts for i in range(1, parts)]
-            found = cur.execute(
+            got = cur.execute(
                 "SELECT approx_quantile(decision_time, $qs::FLOAT[]) FROM prediction_rows "
                 f"WHERE {where}",
                 {**params, "qs": qs},
-            ).fetchone()
+            ).fetchall()
+            found = got[0] if got else None
             cuts += [int(t) for t in (found[0] if found else [])]
     bounds = sorted(set(cuts))
     return list(itertools.pairwise(bounds))

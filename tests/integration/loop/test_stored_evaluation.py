@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import duckdb
 import pytest
 
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS
@@ -23,7 +24,7 @@ from ghostcandle.engine.evaluation.session_evaluation import evaluate_stored
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.store import ledger_frames
 from ghostcandle.store.db import Database
-from ghostcandle.store.ledger_columns import GroupColumns, resolved_names
+from ghostcandle.store.ledger_columns import GroupColumns, resolved_names, snapshot
 from ghostcandle.store.predictions import PredictionLedger
 
 from .conftest import START, SYM, fill, small_config
@@ -51,7 +52,8 @@ def test_the_stored_evaluation_is_the_frames_evaluation(
     assert counts["pending"] > 0
     assert counts["expired"] > 0
     monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 300)  # several ranges per model
-    assert all(g.in_ranges for g in _groups(market, "stored", "1m"))  # read a range at a time
+    with snapshot(market) as con:  # read a range at a time
+        assert all(g.in_ranges for g in _groups(market, con, "stored", "1m"))
     whole = evaluate(ledger.frame("stored", columns=COLUMNS), threshold=config.threshold)
     stored = evaluate_stored(ledger, "stored", config.threshold, frame_rows=0)
     assert {"cnn", "persistence"} <= set(whole)
@@ -75,10 +77,11 @@ def test_one_series_read_out_of_order_is_the_frames_evaluation(
         )
     ledger = PredictionLedger(market)
     monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 60)  # ~4 ranges of each model's 1m
-    groups = _groups(market, "one", "1m")
-    assert len(groups) > 1
-    assert not any(g.in_ranges for g in groups)
-    keys = [g.read(("target_open_time",))["target_open_time"] for g in groups]
+    with snapshot(market) as con:
+        groups = _groups(market, con, "one", "1m")
+        assert len(groups) > 1
+        assert not any(g.in_ranges for g in groups)
+        keys = [g.read(("target_open_time",))["target_open_time"] for g in groups]
     assert all(k.tolist() == keys[0].tolist() for k in keys)  # every target, by every model
     whole = evaluate(ledger.frame("one", columns=COLUMNS), threshold=config.threshold)
     stored = evaluate_stored(ledger, "one", config.threshold, frame_rows=0)
@@ -86,6 +89,35 @@ def test_one_series_read_out_of_order_is_the_frames_evaluation(
     assert json.dumps(stored) == json.dumps(whole)
 
 
-def _groups(db: Database, session_id: str, timeframe: str) -> list[GroupColumns]:
-    models, symbols, actions = resolved_names(db, session_id, timeframe)
-    return [GroupColumns(db, session_id, timeframe, m, symbols, actions) for m in models]
+def test_a_ledger_written_meanwhile_is_read_as_it_was_when_the_evaluation_began(
+    market: Database, ckpt_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live session resolves and writes while its evaluation reads column after column."""
+    config = small_config("live")
+    run_replay(market, ReplayRequest(config, START, START + 4 * HOUR_MS), checkpoint_dir=ckpt_dir)
+    with market.transaction() as con:  # some still pending when the evaluation begins
+        con.execute(
+            "CREATE TEMP TABLE gone AS SELECT * FROM prediction_outcomes "
+            "WHERE session_id = 'live' AND hash(prediction_id) % 7 = 0"
+        )
+        con.execute(
+            "DELETE FROM prediction_outcomes WHERE session_id = 'live' "
+            "AND hash(prediction_id) % 7 = 0"
+        )
+    monkeypatch.setattr(ledger_frames, "CHUNK_ROWS", 100)  # several ranges a read
+    with snapshot(market) as con:
+        groups = _groups(market, con, "live", "1m")
+        n = [g.n for g in groups]
+        with market.transaction() as w:  # they resolve meanwhile, committed
+            w.execute("INSERT INTO prediction_outcomes SELECT * FROM gone")
+        after = [len(g.read(("actual_close", "ref_close"))["actual_close"]) for g in groups]
+    assert after == n
+    with snapshot(market) as con:  # a new evaluation sees them
+        assert sum(g.n for g in _groups(market, con, "live", "1m")) > sum(n)
+
+
+def _groups(
+    db: Database, con: duckdb.DuckDBPyConnection, session_id: str, timeframe: str
+) -> list[GroupColumns]:
+    models, symbols, actions = resolved_names(db, con, session_id, timeframe)
+    return [GroupColumns(db, con, session_id, timeframe, m, symbols, actions) for m in models]

@@ -51,7 +51,7 @@ from ghostcandle.engine.evaluation.trading_value import (
 )
 from ghostcandle.models.registry import baseline_names
 from ghostcandle.store.db import Database
-from ghostcandle.store.ledger_columns import GroupColumns, resolved_names
+from ghostcandle.store.ledger_columns import GroupColumns, resolved_names, snapshot
 
 #: rows of a series made Python numbers (then candles) at once
 _LIST_ROWS = 4096
@@ -74,17 +74,23 @@ _ROW_COLUMNS = (
 def evaluate_timeframe(
     db: Database, session_id: str, timeframe: str, threshold: float
 ) -> dict[str, dict[str, Any]]:
-    """Return ``{model: figures}`` of one timeframe, as ``evaluate``'s ``[model][timeframe]``."""
-    models, symbols, actions = resolved_names(db, session_id, timeframe)
-    groups = {m: GroupColumns(db, session_id, timeframe, m, symbols, actions) for m in models}
-    present = [m for m in baseline_names() if m in groups]
-    figures = {m: _rows(g, actions, threshold) for m, g in groups.items()}
-    _skills(groups, symbols, present, figures)
-    config, cache = BrokerConfig(), BenchmarkCache()
-    out = {}
-    for model, g in groups.items():
-        figures[model]["trading"] = _trading(g, timeframe, symbols, actions, config, cache)
-        out[model] = json_safe({k: figures[model][k] for k in _KEYS if k in figures[model]})
+    """Return ``{model: figures}`` of one timeframe, as ``evaluate``'s ``[model][timeframe]``.
+
+    Read in one snapshot of the ledger (a live session may write meanwhile).
+    """
+    with snapshot(db) as con:
+        models, symbols, actions = resolved_names(db, con, session_id, timeframe)
+        groups = {
+            m: GroupColumns(db, con, session_id, timeframe, m, symbols, actions) for m in models
+        }
+        present = [m for m in baseline_names() if m in groups]
+        figures = {m: _rows(g, actions, threshold) for m, g in groups.items()}
+        _skills(groups, symbols, present, figures)
+        config, cache = BrokerConfig(), BenchmarkCache()
+        out = {}
+        for model, g in groups.items():
+            figures[model]["trading"] = _trading(g, timeframe, symbols, actions, config, cache)
+            out[model] = json_safe({k: figures[model][k] for k in _KEYS if k in figures[model]})
     return out
 
 
