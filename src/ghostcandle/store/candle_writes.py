@@ -25,6 +25,7 @@ from ghostcandle.store.candle_records import (
     SAME_VALUES_SQL,
     Verdict,
 )
+from ghostcandle.store.id_filters import series_rows
 
 _COLS = ", ".join(CANDLE_COLUMNS)
 
@@ -120,18 +121,9 @@ def classify_few(con: duckdb.DuckDBPyConnection, staged: pa.Table, now_ms: int) 
     rows = staged.to_pylist()
     times = [r["open_time"] for r in rows]
     stored: dict[tuple[str, str, int], tuple[Any, ...]] = {}
-    for c in con.execute(
-        f"SELECT symbol, timeframe, open_time, {', '.join(VALUE_COLUMNS)}, n_parts, complete "
-        "FROM candles WHERE open_time BETWEEN $lo AND $hi AND list_contains($times, open_time) "
-        "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe)",
-        {
-            "lo": min(times),
-            "hi": max(times),
-            "times": times,
-            "syms": sorted({r["symbol"] for r in rows}),
-            "tfs": sorted({r["timeframe"] for r in rows}),
-        },
-    ).fetchall():
+    keys = [(r["symbol"], r["timeframe"], r["open_time"]) for r in rows]
+    cols = ("symbol", "timeframe", "open_time", *VALUE_COLUMNS, "n_parts", "complete")
+    for c in series_rows(con, "candles", cols, keys):
         stored.setdefault((c[0], c[1], c[2]), c[3:])
     verdicts = [
         _verdict(r, stored.get((r["symbol"], r["timeframe"], r["open_time"]))) for r in rows

@@ -9,7 +9,10 @@ times ids, so batches above ``SMALL`` ids (a backfill, a replay) keep the hash t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
 
 #: the most ids matched by ``list_contains`` (a live tick's rows); more go through a hash table
 SMALL = 64
@@ -20,3 +23,30 @@ def among(column: str, param: str, ids: Sequence[object]) -> str:
     if len(ids) <= SMALL:
         return f"list_contains(${param}, {column})"
     return f"{column} IN (SELECT unnest(${param}))"
+
+
+def series_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Iterable[str],
+    keys: Sequence[tuple[str, str, int]],
+) -> list[tuple[Any, ...]]:
+    """Return ``columns`` of ``table``'s rows that may be one of a few ``(symbol, timeframe,
+    open_time)`` keys, by filters (no hash table).
+
+    The rows are those whose time, symbol and timeframe are each among the keys' (a superset
+    when the keys span several series): the caller matches each row to its exact key.
+    """
+    times = [k[2] for k in keys]
+    return con.execute(
+        f"SELECT {', '.join(columns)} FROM {table} WHERE open_time BETWEEN $lo AND $hi "
+        "AND list_contains($times, open_time) AND list_contains($syms, symbol) "
+        "AND list_contains($tfs, timeframe)",
+        {
+            "lo": min(times),
+            "hi": max(times),
+            "times": times,
+            "syms": sorted({k[0] for k in keys}),
+            "tfs": sorted({k[1] for k in keys}),
+        },
+    ).fetchall()

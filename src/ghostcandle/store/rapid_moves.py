@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.events import RapidMoveEvent
 from ghostcandle.store.db import Database
-from ghostcandle.store.id_filters import SMALL
+from ghostcandle.store.id_filters import SMALL, series_rows
 
 _FIELDS = (
     "symbol", "timeframe", "kind", "open_time", "detected_at", "value", "threshold", "direction",
@@ -36,17 +36,9 @@ class RapidMoveStore:
         if len(events) <= SMALL:
             # a live candle's few events: the stored keys among them read by a filter (the
             # key's conflict check builds a hash table, see ``store.id_filters``)
-            times = [e.open_time for e in events]
-            stored = set(
-                con.execute(
-                    "SELECT symbol, timeframe, kind, open_time FROM rapid_moves "
-                    "WHERE open_time BETWEEN $lo AND $hi AND list_contains($times, open_time) "
-                    "AND list_contains($syms, symbol) AND list_contains($tfs, timeframe)",
-                    {"lo": min(times), "hi": max(times), "times": times,
-                     "syms": sorted({e.symbol for e in events}),
-                     "tfs": sorted({e.timeframe for e in events})},
-                ).fetchall()
-            )  # fmt: skip
+            keys = [(e.symbol, e.timeframe, e.open_time) for e in events]
+            cols = ("symbol", "timeframe", "kind", "open_time")
+            stored = set(series_rows(con, "rapid_moves", cols, keys))
             new: dict[tuple[str, str, str, int], RapidMoveEvent] = {}
             for e in events:
                 key = (e.symbol, e.timeframe, e.kind, e.open_time)
