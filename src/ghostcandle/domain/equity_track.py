@@ -24,7 +24,13 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from ghostcandle.domain.broker import Broker, BrokerConfig, Trade
 from ghostcandle.domain.candles import Candle
-from ghostcandle.domain.performance import Performance, hold, holding, max_drawdown_pct
+from ghostcandle.domain.performance import (
+    Performance,
+    hold,
+    holding,
+    max_drawdown_pct,
+    performance_of,
+)
 
 
 class EquityTrack:
@@ -110,21 +116,13 @@ def summarise_track(
 ) -> Performance:
     """Return ``performance.summarise`` of ``trades`` and the curve ``track`` was marked as."""
     n = len(track)
-    final = track.last_equity if n else initial_equity
-    wins = [t.pnl for t in trades if t.pnl > 0]
-    losses = [-t.pnl for t in trades if t.pnl < 0]
-    gross_loss = math.fsum(losses)
-    return Performance(
-        trades=len(trades),
-        win_rate=len(wins) / len(trades) if trades else 0.0,
-        pnl=final - initial_equity,
-        return_pct=(final / initial_equity - 1.0) * 100.0,
-        max_drawdown_pct=max_drawdown_pct(initial_equity, track.equities),
+    return performance_of(
+        trades,
+        initial_equity,
+        final=track.last_equity if n else initial_equity,
+        drawdown_pct=max_drawdown_pct(initial_equity, track.equities),
         sharpe=sharpe_of_track(initial_equity, track, per_year),
-        profit_factor=math.fsum(wins) / gross_loss if gross_loss > 0 else None,
         exposure_pct=100.0 * track.exposed / n if n else 0.0,
-        final_equity=final,
-        fees=math.fsum(t.fees for t in trades),
     )
 
 

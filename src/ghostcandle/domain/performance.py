@@ -96,7 +96,26 @@ def summarise(
 ) -> Performance:
     """Return the figures of ``trades`` and ``curve`` (one point per candle, in time order)."""
     equities = [p.equity for p in curve]
-    final = equities[-1] if equities else initial_equity
+    return performance_of(
+        trades,
+        initial_equity,
+        final=equities[-1] if equities else initial_equity,
+        drawdown_pct=max_drawdown_pct(initial_equity, equities),
+        sharpe=sharpe_ratio(initial_equity, equities, per_year),
+        exposure_pct=100.0 * sum(p.exposed for p in curve) / len(curve) if curve else 0.0,
+    )
+
+
+def performance_of(
+    trades: Sequence[Trade],
+    initial_equity: float,
+    *,
+    final: float,
+    drawdown_pct: float,
+    sharpe: float,
+    exposure_pct: float,
+) -> Performance:
+    """Return the figures of ``trades`` beside those of their equity curve (given)."""
     wins = [t.pnl for t in trades if t.pnl > 0]
     losses = [-t.pnl for t in trades if t.pnl < 0]
     gross_loss = math.fsum(losses)
@@ -105,10 +124,10 @@ def summarise(
         win_rate=len(wins) / len(trades) if trades else 0.0,
         pnl=final - initial_equity,
         return_pct=(final / initial_equity - 1.0) * 100.0,
-        max_drawdown_pct=max_drawdown_pct(initial_equity, equities),
-        sharpe=sharpe_ratio(initial_equity, equities, per_year),
+        max_drawdown_pct=drawdown_pct,
+        sharpe=sharpe,
         profit_factor=math.fsum(wins) / gross_loss if gross_loss > 0 else None,
-        exposure_pct=100.0 * sum(p.exposed for p in curve) / len(curve) if curve else 0.0,
+        exposure_pct=exposure_pct,
         final_equity=final,
         fees=math.fsum(t.fees for t in trades),
     )
