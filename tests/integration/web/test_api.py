@@ -227,3 +227,4 @@ def test_status_reports_the_database_memory_and_its_bound(client: httpx.Client) 
     assert abs(got["limit"] - bound) <= 0.01 * bound
     assert 0 < got["bytes"] <= got["limit"]
     assert got["wal_bytes"] >= 0
+    assert 0 <= got["dead_queue_nodes"] <= got["queue_nodes"]

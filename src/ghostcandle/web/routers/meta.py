@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["status"])
 def status(ws: WorkspaceDep) -> dict[str, Any]:
     """Return the version, the stored series, the panels' availability, the server time and
     the database's memory (DuckDB's ``bytes`` held, its ``limit``, the ``wal_bytes`` not yet
-    checkpointed)."""
+    checkpointed, its eviction queues' ``queue_nodes`` and ``dead_queue_nodes``)."""
     series = ws.spans.current()  # kept up to date from what was added, not a full scan
     symbols = sorted({s.symbol for s in series})
     return {
