@@ -14,8 +14,9 @@ starts); ``floor_train_candles_per_s``, bare ``train_step``s on batches of the s
 built once, a step per ``train_every`` candles (16), as a backtest trains (see
 ``BacktestRequest``).
 
-Usage: ``python bench/bench_backtest.py [LOOP_SAMPLE] [TRAIN_SAMPLE] [--no-transformer]``
-(candles; defaults 2000 and 300).
+Usage: ``python bench/bench_backtest.py [LOOP_SAMPLE] [TRAIN_SAMPLE] [--no-transformer]
+[--device cpu|cuda|auto]`` (candles; defaults 2000 and 300; ``--device cuda`` runs the models and
+the floors on a GPU, exit 2 where there is none).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +36,7 @@ import pandas as pd
 import torch
 
 from ghostcandle.domain.candle_sources import CandleSource
+from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
 from ghostcandle.engine.live_setup import DEFAULT_LIVE_MODEL
@@ -40,6 +44,7 @@ from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
 from ghostcandle.engine.trading.backtest_request import backtest_schedules
 from ghostcandle.engine.trading.batched_signals import decision_windows
 from ghostcandle.models.base import Model, TrainingBatch
+from ghostcandle.models.device import use_device
 from ghostcandle.models.inputs import prepare_stacked_inputs
 from ghostcandle.models.registry import create_model
 from ghostcandle.store.candles import CandleStore
@@ -55,7 +60,13 @@ _ap = argparse.ArgumentParser(description="backtest benchmark (see the module do
 _ap.add_argument("loop_sample", nargs="?", type=int, default=2000)
 _ap.add_argument("train_sample", nargs="?", type=int, default=300)
 _ap.add_argument("--no-transformer", action="store_true", help="the default model only")
+_ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 ARGS = _ap.parse_args()
+try:
+    DEVICE = use_device(ARGS.device)
+except UserInputError as _exc:
+    sys.stderr.write(f"bench_backtest: error: {_exc}\n")
+    sys.exit(2)
 LOOP_SAMPLE, TRAIN_SAMPLE = ARGS.loop_sample, ARGS.train_sample
 
 
@@ -154,6 +165,8 @@ def main() -> None:
         out: dict[str, Any] = {
             "bench": "backtest",
             "data": source,
+            "device": str(DEVICE),
+            "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
             "torch_threads": req.torch_threads,
             "default_model": f"{DEFAULT_LIVE_MODEL} (default config, 1m)",
             DEFAULT_LIVE_MODEL: run_model(svc, req),

@@ -29,13 +29,17 @@ on a shared, noisy machine): ``floor_predict_tick_ms``, the bare ``predict`` of 
 model work (wall and thread-CPU time); ``ready_over_floor`` = ready p99 / floor (wall) and
 ``ready_cpu_over_floor`` = the bus thread's CPU per tick (p50) / the floor's CPU. ``window_read``:
 the window cache's read beside a numpy slice of the same rows. ``writer_cpu_ms_per_tick``: the
-ledger writer thread's CPU per tick. Options: ``--ticks`` (default 240) shortens the tick part.
+ledger writer thread's CPU per tick. Options: ``--ticks`` (default 240) shortens the tick part;
+``--device cuda`` (or ``auto``) runs the torch models, and the floor's, on a GPU (exit 2 where
+there is none; the DQN agent and the baselines stay on the CPU).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import tempfile
 import threading
 import time
@@ -48,6 +52,7 @@ import torch
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
+from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
@@ -58,6 +63,7 @@ from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.models.device import use_device
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -76,7 +82,13 @@ _ap.add_argument(
     default=250,
     help="a tick starts this long after the one before (live: 1000; 0: back to back)",
 )
+_ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 ARGS = _ap.parse_args()
+try:
+    DEVICE = use_device(ARGS.device)
+except UserInputError as _exc:
+    sys.stderr.write(f"bench_loop: error: {_exc}\n")
+    sys.exit(2)
 LONG = ARGS.candles
 TICK_SECONDS = ARGS.ticks
 TICK_EVERY_S = ARGS.tick_every_ms / 1000.0
@@ -370,7 +382,12 @@ def main() -> None:
         tick_start = T0 + days * DAY_MS - 3 * HOUR_MS  # 1s data covers it, 600 s of history
         for i, sym in enumerate(SYMBOLS):
             fill(db, sym, days * 1440, seed=10 + i, seconds_from=tick_start)
-        out: dict[str, Any] = {"data": "synthetic", **floor_predict_tick()}
+        out: dict[str, Any] = {
+            "data": "synthetic",
+            "device": str(DEVICE),
+            "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+            **floor_predict_tick(),
+        }
         part = ARGS.part
         if part in ("all", "tick"):
             out["window_read"] = window_read(db, tick_start)

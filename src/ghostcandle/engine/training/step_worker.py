@@ -138,8 +138,10 @@ def model_finite(model: Model) -> bool:
     """Tell whether a model's weights and optimiser state are all finite.
 
     A torch model's live tensors (``net`` and ``optimizer``) are checked in place, in one pass
-    over their concatenation; ``state_dict()`` would copy them all first (the copy cost more
-    than the training step). Any other model is checked through its ``state_dict()``.
+    over their concatenation per device; ``state_dict()`` would copy them all first (the copy
+    cost more than the training step). A model on a GPU has tensors on two devices: its weights
+    and Adam's moments there, Adam's ``step`` counts on the CPU. Any other model is checked
+    through its ``state_dict()``.
     """
     net, opt = getattr(model, "net", None), getattr(model, "optimizer", None)
     if not isinstance(net, torch.nn.Module) or not isinstance(opt, torch.optim.Optimizer):
@@ -149,11 +151,14 @@ def model_finite(model: Model) -> bool:
         tensors.extend(
             v for v in state.values() if isinstance(v, torch.Tensor) and v.is_floating_point()
         )
-    if not tensors:
-        return True
+    by_device: dict[torch.device, list[torch.Tensor]] = {}
+    for t in tensors:
+        by_device.setdefault(t.device, []).append(t)
     with torch.no_grad():
-        flat = torch.cat([t.detach().reshape(-1).float() for t in tensors])
-        return bool(torch.isfinite(flat).all())
+        return all(
+            bool(torch.isfinite(torch.cat([t.detach().reshape(-1).float() for t in group])).all())
+            for group in by_device.values()
+        )
 
 
 def state_finite(obj: Any) -> bool:
