@@ -3,8 +3,12 @@
 A join, ``NOT EXISTS`` or ``IN (SELECT ...)`` builds a hash table, and each buffer it takes from
 DuckDB's buffer manager leaves a node (~0.6 KB with its block handle) in one of DuckDB's eviction
 queues, which is purged only past ~32k nodes: at a live session's few writes a tick, ``serve``
-grew by them. ``list_contains`` over a list parameter is a filter and takes none; it costs rows
-times ids, so batches above ``SMALL`` ids (a backfill, a replay) keep the hash table.
+grew by them. A filter takes none, but not every filter: ``list_contains`` (or ``IN``) over a
+list of five or more strings is planned with buffers of its own, ~25-33 nodes a query in DuckDB
+2.0.0 even when no row is in range (measured: 0 for up to four strings or any integers). So a
+few ids are matched by ``column = $param[1] OR column = $param[2] ...`` on the same list
+parameter: 0 nodes up to ``SMALL`` ids. It costs rows times ids, so batches above ``SMALL`` ids
+(a backfill, a replay) keep the hash table.
 """
 
 from __future__ import annotations
@@ -19,9 +23,17 @@ SMALL = 64
 
 
 def among(column: str, param: str, ids: Sequence[object]) -> str:
-    """Return the SQL condition ``column`` is one of the list parameter ``$param`` (``ids``)."""
+    """Return the SQL condition ``column`` is one of the list parameter ``$param`` (``ids``).
+
+    >>> among("sample_id", "ids", ["a", "b"])
+    '(sample_id = $ids[1] OR sample_id = $ids[2])'
+    >>> among("sample_id", "ids", [])
+    'FALSE'
+    """
+    if not ids:
+        return "FALSE"
     if len(ids) <= SMALL:
-        return f"list_contains(${param}, {column})"
+        return "(" + " OR ".join(f"{column} = ${param}[{i}]" for i in range(1, len(ids) + 1)) + ")"
     return f"{column} IN (SELECT unnest(${param}))"
 
 

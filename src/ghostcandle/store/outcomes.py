@@ -119,7 +119,7 @@ class OutcomeStore:
             str(r[0])
             for r in con.execute(
                 "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $lo AND $hi "
-                "AND list_contains($ids, sample_id)",
+                f"AND {among('sample_id', 'ids', list(first))}",
                 {**span, "ids": list(first)},
             ).fetchall()
         }
@@ -202,7 +202,7 @@ class OutcomeStore:
                 params["ids"] = params.pop("sample_id")
                 got = con.execute(
                     f"{head.format(sets)} WHERE decision_time BETWEEN $lo AND $hi "
-                    "AND list_contains($ids, sample_id) AND status = $pending",
+                    f"AND {among('sample_id', 'ids', params['ids'])} AND status = $pending",
                     params,
                 ).fetchall()
             else:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.candles import Candle
@@ -27,6 +28,7 @@ from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.feed_status import FeedStatusStore
 from ghostcandle.store.frames import frame_row
+from ghostcandle.store.id_filters import SMALL
 from ghostcandle.store.outcomes import (
     PENDING_FIELDS,
     RESULT_FIELDS,
@@ -296,4 +298,38 @@ def test_a_sessions_step_record_costs_no_more_nodes_than_its_append(tmp_path: Pa
 
         got = _per_write(db, write)
         assert store.count("run") == WRITES
+    assert got <= floor + 0.5, (got, floor)
+
+
+@pytest.mark.parametrize("n", [3, 20, SMALL])
+def test_a_few_string_ids_are_found_without_nodes(tmp_path: Path, n: int) -> None:
+    """``list_contains`` over five or more strings took ~25-33 nodes a query (planned with
+    buffers of its own); ``id_filters.among`` matches up to ``SMALL`` ids by equalities."""
+
+    def rows(t: int) -> list[PendingOutcome]:
+        return [
+            PendingOutcome(f"s{t}-{k}", f"f{t}", "ETH/USDT", "1s", t, 5, t + 5000, t + 60_000,
+                           "BUY", 0.0)
+            for k in range(n)
+        ]  # fmt: skip
+
+    with Database(tmp_path / "a.duckdb") as db:
+        store = OutcomeStore(db)
+        for i in range(WRITES):
+            store.insert_pending(rows(T0 + i * 1000))
+
+        def plain(t: int) -> None:
+            with db.cursor() as cur:
+                cur.execute(
+                    "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $t AND $t",
+                    {"t": t},
+                ).fetchall()
+
+        def again(t: int) -> None:
+            # every row is stored already: found among the range's rows, none written
+            assert store.insert_pending(rows(t)) == 0
+
+        floor = _per_write(db, plain)
+        got = _per_write(db, again)
+        assert store.counts() == {"pending": n * WRITES}
     assert got <= floor + 0.5, (got, floor)
