@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ghostcandle.cli.device_option import add_device_option
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
@@ -60,7 +61,7 @@ _ap = argparse.ArgumentParser(description="backtest benchmark (see the module do
 _ap.add_argument("loop_sample", nargs="?", type=int, default=2000)
 _ap.add_argument("train_sample", nargs="?", type=int, default=300)
 _ap.add_argument("--no-transformer", action="store_true", help="the default model only")
-_ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+add_device_option(_ap)
 ARGS = _ap.parse_args()
 try:
     DEVICE = use_device(ARGS.device)

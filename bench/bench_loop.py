@@ -52,6 +52,7 @@ import numpy as np
 import psutil
 import torch
 
+from ghostcandle.cli.device_option import add_device_option
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.errors import UserInputError
@@ -84,7 +85,7 @@ _ap.add_argument(
     default=250,
     help="a tick starts this long after the one before (live: 1000; 0: back to back)",
 )
-_ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+add_device_option(_ap)
 ARGS = _ap.parse_args()
 try:
     DEVICE = use_device(ARGS.device)

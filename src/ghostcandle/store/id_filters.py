@@ -4,11 +4,11 @@ A join, ``NOT EXISTS`` or ``IN (SELECT ...)`` builds a hash table, and each buff
 DuckDB's buffer manager leaves a node (~0.6 KB with its block handle) in one of DuckDB's eviction
 queues, which is purged only past ~32k nodes: at a live session's few writes a tick, ``serve``
 grew by them. A filter takes none, but not every filter: ``list_contains`` (or ``IN``) over a
-list of five or more strings is planned with buffers of its own, ~25-33 nodes a query in DuckDB
-2.0.0 even when no row is in range (measured: 0 for up to four strings or any integers). So a
-few ids are matched by ``column = $param[1] OR column = $param[2] ...`` on the same list
-parameter: 0 nodes up to ``SMALL`` ids. It costs rows times ids, so batches above ``SMALL`` ids
-(a backfill, a replay) keep the hash table.
+list of five or more strings is planned with buffers of its own, ~11-34 nodes a query in DuckDB
+2.0.0 (more with more strings), even when no row is in range (measured: 0 for up to four
+strings or any integers). So a few ids are matched by ``column = $param[1] OR column =
+$param[2] ...`` on the same list parameter: 0 nodes up to ``SMALL`` ids. It costs rows times
+ids, so batches above ``SMALL`` ids (a backfill, a replay) keep the hash table.
 """
 
 from __future__ import annotations

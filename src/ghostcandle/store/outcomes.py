@@ -115,12 +115,13 @@ class OutcomeStore:
         if len(rows) > SMALL:
             return _insert_absent(con, table, cols, span)
         # a live tick's few rows: the stored ones among them read into Python by a filter
+        ids = list(first)
         stored = {
             str(r[0])
             for r in con.execute(
                 "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $lo AND $hi "
-                f"AND {among('sample_id', 'ids', list(first))}",
-                {**span, "ids": list(first)},
+                f"AND {among('sample_id', 'ids', ids)}",
+                {**span, "ids": ids},
             ).fetchall()
         }
         keep = [r.sample_id not in stored for r in rows]

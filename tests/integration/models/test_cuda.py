@@ -6,7 +6,6 @@ Run on a lent GPU machine: the trainer's finiteness check once concatenated a mo
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
@@ -64,7 +63,7 @@ def test_the_finiteness_check_reads_a_gpu_model_and_its_optimiser(
 def test_a_backtest_trains_every_step_on_the_gpu(on_cuda: torch.device, db: Database) -> None:
     _seed(db, gap=None)
     req = _request(end=T0 + 280 * M, train="every_candle", train_every=4)
-    result = BacktestService(db).run(dataclasses.replace(req))
+    result = BacktestService(db).run(req)
     counts = dict(
         db.cursor()
         .execute(
