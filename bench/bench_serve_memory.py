@@ -96,7 +96,7 @@ def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
     return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def _db_memory(url: str) -> dict[str, int]:
+def _db_memory(url: str) -> dict[str, Any]:
     """Return DuckDB's memory held by the serve at ``url`` (its ``/api/status``)."""
     return dict(httpx.get(f"{url}/api/status", timeout=60).json()["database"])
 
@@ -184,6 +184,7 @@ def main() -> None:
         duck: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         nodes: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         limit = 0
+        last: dict[str, dict[str, Any]] = {}
         urls = {"live": live_url, "idle": idle_url}
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
@@ -196,6 +197,7 @@ def main() -> None:
                 duck[name].append((now, mem["bytes"]))
                 nodes[name].append((now, mem.get("queue_nodes", 0)))
                 limit = mem["limit"]
+                last[name] = mem
             if live.poll() is not None or idle.poll() is not None:
                 raise SystemExit("a serve process ended during the run")
             time.sleep(args.every)
@@ -235,6 +237,9 @@ def main() -> None:
                 "outside_duckdb_slope_late_mb_per_min"
             ],
             "floor_idle_serve_queue_nodes_end": idle_s["queue_nodes_end"],
+            "queue_nodes_each_end": last["live"].get("queue_nodes_each"),
+            "cache_keeper": last["live"].get("cache_keeper"),
+            "floor_idle_serve_cache_keeper": last["idle"].get("cache_keeper"),
             "session_state": st.get("state"),
             "predictions": (st.get("metrics") or {}).get("predictions"),
             "train_steps": (st.get("metrics") or {}).get("train_steps"),

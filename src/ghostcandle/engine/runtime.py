@@ -61,6 +61,7 @@ from ghostcandle.feeds.config import LIVE_QUEUE_MAX, FeedConfig
 from ghostcandle.feeds.forming import FormingCandle, forming_topic
 from ghostcandle.feeds.live_feed import LiveFeed
 from ghostcandle.messaging.bus import MessageBus, Subscription
+from ghostcandle.store.cache_keeper import CacheKeeper
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.paper import PaperStore
@@ -125,6 +126,8 @@ class Runtime:
         # this process now writes the file: a session still live in it is a dead process's
         interrupt_dead(db)
         db.checkpoint_often()  # rows become compressed, evictable blocks within minutes
+        #: keeps DuckDB's cache of those blocks near a working set (it grows with the file)
+        self.cache_keeper = CacheKeeper(db).start()
         self.bus = MessageBus(threaded=True, name="runtime-bus", max_queue=LIVE_QUEUE_MAX)
         # subscribed first: each candle moves the clock before any session handles it
         self.bus.subscribe("candles.*", self._observe, name="feed-clock")
@@ -393,3 +396,4 @@ class Runtime:
             self.feed.stop()
         self.structure.close()
         self.bus.close()
+        self.cache_keeper.stop()

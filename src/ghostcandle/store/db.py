@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -109,6 +110,8 @@ class Database:
                 f"database {self.path} does not exist: ingest data first or pass --db"
             )
         limit = memory_limit()
+        #: the memory limit this process set (``trim_cache`` lowers it for a moment)
+        self.limit = limit
         try:
             self.con = duckdb.connect(
                 str(path), read_only=read_only, config={"memory_limit": limit}
@@ -143,30 +146,63 @@ class Database:
         """Return a cursor for use by one thread."""
         return self.con.cursor()
 
-    def memory(self) -> dict[str, int]:
+    def memory(self) -> dict[str, Any]:
         """Return DuckDB's memory now: ``bytes`` held (its cache of table blocks, tables not yet
         checkpointed, indexes, queries' working memory), ``limit`` and the ``wal_bytes`` not yet
         checkpointed into the file; a long session's process grows by ``bytes`` up to ``limit``.
 
-        Also the ``queue_nodes`` in DuckDB's eviction queues, ``dead_queue_nodes`` of them for
-        buffers already freed: each keeps a block handle (~200-500 bytes, C++ heap, not in
-        ``bytes``) until its queue is purged at ~32k of them, a bounded growth outside ``bytes``."""
+        Also the ``queue_nodes`` in DuckDB's eviction queues (``queue_nodes_each`` by queue),
+        ``dead_queue_nodes`` of them for buffers already freed: each keeps a block handle
+        (~200-500 bytes, C++ heap, not in ``bytes``) until its queue is purged at ~32k of them,
+        a bounded growth outside ``bytes``."""
         with self.cursor() as cur:
             used = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
             limit = cur.execute(
                 "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
             ).fetchone()
             wal = cur.execute("SELECT wal_size FROM pragma_database_size()").fetchone()
-            nodes = cur.execute(
-                "SELECT sum(approximate_size), sum(dead_nodes) FROM duckdb_eviction_queues()"
-            ).fetchone()
+            queues = cur.execute(
+                "SELECT approximate_size, dead_nodes FROM duckdb_eviction_queues() "
+                "ORDER BY queue_index"
+            ).fetchall()
         return {
             "bytes": int(used[0] or 0) if used else 0,
             "limit": size_bytes(str(limit[0])) if limit else 0,
             "wal_bytes": size_bytes(str(wal[0])) if wal else 0,
-            "queue_nodes": int(nodes[0] or 0) if nodes else 0,
-            "dead_queue_nodes": int(nodes[1] or 0) if nodes else 0,
+            "queue_nodes": sum(int(q[0] or 0) for q in queues),
+            "dead_queue_nodes": sum(int(q[1] or 0) for q in queues),
+            # by queue: 0 holds the file's blocks, 1-6 buffers of rising priority, 7 tiny ones
+            "queue_nodes_each": [int(q[0] or 0) for q in queues],
         }
+
+    def cached_bytes(self) -> int:
+        """Return DuckDB's memory in use now (``duckdb_memory()``; see ``memory``)."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def trim_cache(self, keep: int) -> int:
+        """Evict DuckDB's oldest unpinned blocks until it holds ``keep`` bytes; return the bytes
+        freed (0 when it held no more, or when running queries hold more than ``keep``).
+
+        DuckDB keeps every block it wrote or read until its ``memory_limit`` needs the room, so a
+        long-running writer's memory grows with its file up to the limit. Lowering the limit
+        evicts at once (oldest unpinned blocks first; they are read again from the file if
+        asked for); the limit is then set back. If queries hold more than ``keep`` pinned,
+        DuckDB refuses the lower limit and keeps its own: nothing is lost. Runs under ``lock``,
+        so this process's writes never see the lower limit.
+        """
+        with self.lock:
+            before = self.cached_bytes()
+            if before <= keep:
+                return 0
+            try:
+                self.con.execute(f"SET memory_limit = '{int(keep)}B'")
+            except duckdb.OutOfMemoryException:
+                return 0  # pinned by running queries: DuckDB kept its limit
+            finally:
+                self.con.execute(f"SET memory_limit = '{self.limit}'")
+            return max(0, before - self.cached_bytes())
 
     def checkpoint_often(self, wal: str = LONG_RUNNING_CHECKPOINT) -> None:
         """Checkpoint whenever the WAL passes ``wal`` (see ``LONG_RUNNING_CHECKPOINT``)."""

@@ -86,3 +86,5 @@ def test_the_eviction_queues_nodes_left_by_hash_tables_are_reported(tmp_path: Pa
         after = db.memory()
     assert after["dead_queue_nodes"] > before["dead_queue_nodes"]
     assert after["queue_nodes"] >= after["dead_queue_nodes"]
+    assert sum(after["queue_nodes_each"]) == after["queue_nodes"]  # each queue's, in order
+    assert after["queue_nodes_each"][0] < after["dead_queue_nodes"]  # buffers: not queue 0's

@@ -228,3 +228,7 @@ def test_status_reports_the_database_memory_and_its_bound(client: httpx.Client) 
     assert 0 < got["bytes"] <= got["limit"]
     assert got["wal_bytes"] >= 0
     assert 0 <= got["dead_queue_nodes"] <= got["queue_nodes"]
+    keeper = got["cache_keeper"]  # trims DuckDB's cache to a quarter of the bound
+    assert abs(keeper["keep_bytes"] - bound / 4) <= 0.01 * bound
+    assert keeper["trims"] >= 0
+    assert keeper["freed_bytes"] >= 0

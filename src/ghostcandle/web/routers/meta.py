@@ -16,7 +16,8 @@ router = APIRouter(prefix="/api", tags=["status"])
 def status(ws: WorkspaceDep) -> dict[str, Any]:
     """Return the version, the stored series, the panels' availability, the server time and
     the database's memory (DuckDB's ``bytes`` held, its ``limit``, the ``wal_bytes`` not yet
-    checkpointed, its eviction queues' ``queue_nodes`` and ``dead_queue_nodes``)."""
+    checkpointed, its eviction queues' ``queue_nodes`` and ``dead_queue_nodes``, and what its
+    ``cache_keeper`` keeps and has freed)."""
     series = ws.spans.current()  # kept up to date from what was added, not a full scan
     symbols = sorted({s.symbol for s in series})
     return {
@@ -37,5 +38,5 @@ def status(ws: WorkspaceDep) -> dict[str, Any]:
         "features": {
             name: {"available": f.available, "reason": f.reason} for name, f in ws.features.items()
         },
-        "database": ws.db.memory(),
+        "database": {**ws.db.memory(), "cache_keeper": ws.runtime.cache_keeper.to_json()},
     }
