@@ -185,6 +185,7 @@ def main() -> None:
         nodes: dict[str, list[tuple[float, int]]] = {k: [] for k in watched}
         limit = 0
         last: dict[str, dict[str, Any]] = {}
+        each: list[list[int]] = []  # the live serve's nodes by eviction queue, each sample
         urls = {"live": live_url, "idle": idle_url}
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
@@ -198,6 +199,7 @@ def main() -> None:
                 nodes[name].append((now, mem.get("queue_nodes", 0)))
                 limit = mem["limit"]
                 last[name] = mem
+            each.append(list(last["live"].get("queue_nodes_each") or []))
             if live.poll() is not None or idle.poll() is not None:
                 raise SystemExit("a serve process ended during the run")
             time.sleep(args.every)
@@ -206,12 +208,14 @@ def main() -> None:
             with open(args.trace, "w") as f:
                 cols = ("rss", "anon", "duckdb")
                 head = [f"{n}_{c}_mb" for c in cols for n in watched]
-                f.write(",".join(["t_s", *head, *(f"{n}_queue_nodes" for n in watched)]) + "\n")
+                queues = [f"live_queue_{q}_nodes" for q in range(len(each[0]))]
+                f.write(",".join(["t_s", *head, *(f"{n}_queue_nodes" for n in watched), *queues]))
+                f.write("\n")
                 lists = [v[n] for v in (series, anon, duck) for n in watched]
                 for i, (t, _) in enumerate(series["live"]):
                     mbs = [f"{v[i][1] / MB:.2f}" for v in lists]
-                    f.write(",".join([f"{t:.1f}", *mbs, *(str(nodes[n][i][1]) for n in watched)]))
-                    f.write("\n")
+                    counts = [str(nodes[n][i][1]) for n in watched] + [str(c) for c in each[i]]
+                    f.write(",".join([f"{t:.1f}", *mbs, *counts]) + "\n")
         warm = args.warmup_minutes * 60
         live_s = _summary(series["live"], anon["live"], duck["live"], nodes["live"], warm)
         idle_s = _summary(series["idle"], anon["idle"], duck["idle"], nodes["idle"], warm)

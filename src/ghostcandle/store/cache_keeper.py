@@ -4,8 +4,9 @@ DuckDB keeps each block it wrote (after a checkpoint) or read in its memory unti
 ``memory_limit`` needs the room. A ``serve`` with a live session writes ~1 MB of file a minute
 at 30x, so its memory grew that much a minute until the limit (96MB by default): bounded, but
 for hours a growth no one can tell from a leak. A ``CacheKeeper`` trims the cache every
-``every_s`` to ``keep`` bytes (a quarter of the limit by default), oldest unpinned blocks first;
-what a query reads again comes back from the file (the OS keeps its pages).
+``every_s`` to ``keep`` bytes (``Database.cache_keep``, a quarter of the limit, by default),
+oldest unpinned blocks first; what a query reads again comes back from the file (the OS keeps
+its pages).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ import threading
 
 import duckdb
 
-from ghostcandle.store.db import Database, size_bytes
+from ghostcandle.store.db import Database
 
 log = logging.getLogger(__name__)
 
-#: the share of DuckDB's memory limit a trimmed cache keeps (96MB: 24 MB)
-KEEP_SHARE = 0.25
 #: seconds between trims (a 30x feed writes ~0.5 MB in that time)
 EVERY_S = 30.0
 
@@ -32,7 +31,7 @@ class CacheKeeper:
         if every_s <= 0:
             raise ValueError(f"every_s={every_s}: give a positive number of seconds")
         self.db = db
-        self.keep = int(size_bytes(db.limit) * KEEP_SHARE) if keep is None else int(keep)
+        self.keep = db.cache_keep if keep is None else int(keep)
         self.every_s = every_s
         #: trims that freed memory, and the bytes they freed in all
         self.trims = 0

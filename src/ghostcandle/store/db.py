@@ -29,6 +29,9 @@ DEFAULT_MEMORY = "96MB"
 #: bound can evict. A 30x feed writes ~1.6 MB of WAL a minute, so the default kept its first
 #: ~10 minutes of rows that way; at 2 MB it checkpoints about every 75 s (at 1x, every hour).
 LONG_RUNNING_CHECKPOINT = "2MB"
+#: The share of the memory limit DuckDB's block cache is trimmed to (``Database.trim_cache``) by
+#: a long-running writer's ``CacheKeeper`` and between a stored evaluation's reads: 96MB, 24 MB.
+CACHE_KEEP_SHARE = 0.25
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
@@ -112,6 +115,8 @@ class Database:
         limit = memory_limit()
         #: the memory limit this process set (``trim_cache`` lowers it for a moment)
         self.limit = limit
+        #: the bytes of cache a trim keeps (``CACHE_KEEP_SHARE`` of the limit)
+        self.cache_keep = int(size_bytes(limit) * CACHE_KEEP_SHARE)
         try:
             self.con = duckdb.connect(
                 str(path), read_only=read_only, config={"memory_limit": limit}
@@ -181,9 +186,10 @@ class Database:
             row = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
         return int(row[0] or 0) if row else 0
 
-    def trim_cache(self, keep: int) -> int:
-        """Evict DuckDB's oldest unpinned blocks until it holds ``keep`` bytes; return the bytes
-        freed (0 when it held no more, or when running queries hold more than ``keep``).
+    def trim_cache(self, keep: int | None = None) -> int:
+        """Evict DuckDB's oldest unpinned blocks until it holds ``keep`` bytes (``cache_keep``
+        by default); return the bytes freed (0 when it held no more, or when running queries
+        hold more than ``keep``).
 
         DuckDB keeps every block it wrote or read until its ``memory_limit`` needs the room, so a
         long-running writer's memory grows with its file up to the limit. Lowering the limit
@@ -192,6 +198,9 @@ class Database:
         DuckDB refuses the lower limit and keeps its own: nothing is lost. Runs under ``lock``,
         so this process's writes never see the lower limit.
         """
+        keep = self.cache_keep if keep is None else keep
+        if self.cached_bytes() <= keep:  # the common case, without taking the lock
+            return 0
         with self.lock:
             before = self.cached_bytes()
             if before <= keep:

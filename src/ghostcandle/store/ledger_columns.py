@@ -13,6 +13,11 @@ replay's one-step-ahead predictions are), ``chunks`` hands them over a range at 
 Every read goes through one cursor holding a read transaction (``snapshot``): DuckDB's MVCC
 shows it the ledger as it was when the transaction began, so the columns read one after the
 other are of the same rows while a live session goes on resolving and writing.
+
+After each range, DuckDB's block cache is trimmed to ``Database.cache_keep``: a range's blocks
+(both tables' columns, the join's ``prediction_id`` strings) are read once or twice an
+evaluation, and kept they filled the cache towards its bound (a 1M-candle replay's summary:
+~55-60 MB of it) while the arrays read from them were held too.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def resolved_names(
     for lo, hi in ranges:
         rows = con.execute(query, {**params, "lo": lo, "hi": hi}).fetchall()
         found.update((str(m), str(s), str(a)) for m, s, a in rows)
+        db.trim_cache()
     return tuple(sorted({r[i] for r in found}) for i in range(3))  # type: ignore[return-value]
 
 
@@ -93,6 +99,7 @@ class GroupColumns:
         actions: Sequence[str],
     ) -> None:
         self._con = con  # the evaluation's snapshot: every read sees the same rows
+        self._db = db
         where = "session_id = $sid AND timeframe = $tf AND model = $model"
         self._params: dict[str, Any] = {"sid": session_id, "tf": timeframe, "model": model}
         self._ranges = decision_ranges(db, where, self._params, con=con)
@@ -128,6 +135,7 @@ class GroupColumns:
         params = {**self._params, **{k: self._codes[k] for k in coded}}
         for lo, hi in self._ranges:
             got = self._con.sql(query, params={**params, "lo": lo, "hi": hi}).fetchnumpy()
+            self._db.trim_cache()
             yield {c: np.asarray(got[c]) for c in columns}
 
     def read(self, columns: Sequence[str]) -> dict[str, np.ndarray]:

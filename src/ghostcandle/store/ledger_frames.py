@@ -128,6 +128,7 @@ def read_frame(
         with db.cursor() as cur:
             # a relation's Arrow, not the DB-API result's (that one copies the rows once more)
             parts.append(_own(cur.sql(query, params={**params, "lo": lo, "hi": hi})))
+        db.trim_cache()  # a range's blocks are not read again (``ledger_columns``' doc)
     df = _frame(_in_order(parts))
     return df.drop(columns=extra) if extra else df
 

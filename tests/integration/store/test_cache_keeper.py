@@ -10,9 +10,9 @@ import pytest
 
 from ghostcandle.domain.candle_sources import CandleSource
 from ghostcandle.domain.synthetic import synthetic_candles
-from ghostcandle.store.cache_keeper import KEEP_SHARE, CacheKeeper
+from ghostcandle.store.cache_keeper import CacheKeeper
 from ghostcandle.store.candles import CandleStore
-from ghostcandle.store.db import Database, memory_limit, size_bytes
+from ghostcandle.store.db import CACHE_KEEP_SHARE, Database, memory_limit, size_bytes
 
 START = 1_700_000_000_000
 MB = 1 << 20
@@ -75,7 +75,7 @@ def test_a_runtime_keeps_a_quarter_of_the_limit_and_stops_its_keeper(tmp_path: P
         keeper = rt.cache_keeper
         assert keeper.running
         rt.close()
-        assert keeper.keep == int(size_bytes(memory_limit()) * KEEP_SHARE)
+        assert keeper.keep == int(size_bytes(memory_limit()) * CACHE_KEEP_SHARE)
         assert not keeper.running
 
 

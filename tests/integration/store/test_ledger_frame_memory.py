@@ -160,3 +160,17 @@ def test_a_session_evaluated_a_timeframe_at_a_time_is_its_whole_evaluation(
         by_timeframe = evaluate_stored(ledger, "s1", 0.002)
     assert {tf for figures in whole.values() for tf in figures} == {"1s", "1m"}
     assert json.dumps(by_timeframe) == json.dumps(whole)  # every figure, in the same order
+
+
+@pytest.mark.parametrize("frame_rows", [0, 10**9], ids=["by-columns", "as-a-frame"])
+def test_an_evaluation_leaves_duckdb_holding_no_more_cache_than_it_keeps(
+    tmp_path: Path, frame_rows: int
+) -> None:
+    """Each range read is trimmed from DuckDB's cache (it is not read again): an evaluation
+    ends holding at most ``cache_keep`` (without the trims, 8 MB of blocks here)."""
+    with Database(tmp_path / "trim.duckdb") as db:
+        fill(db, 150_000, "s1", one_m_every=60)
+        db.con.execute("CHECKPOINT")
+        db.cache_keep = 2 << 20
+        evaluate_stored(PredictionLedger(db), "s1", 0.002, frame_rows=frame_rows)
+        assert db.memory()["bytes"] <= db.cache_keep
