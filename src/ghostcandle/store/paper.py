@@ -17,6 +17,13 @@ from ghostcandle.domain.broker import BrokerState, EquityPoint, Order, Position,
 from ghostcandle.domain.errors import ConflictError
 from ghostcandle.domain.performance import trade_json
 from ghostcandle.store.db import Database
+from ghostcandle.store.paper_trade_facts import (
+    RECENT_KEPT,
+    TRADE_COLS,
+    TradeFacts,
+    TradeFactsReader,
+    trade_from_row,
+)
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,7 @@ class PaperAccount:
     updated_at: int
 
 
-_TRADE_COLS = (
-    "symbol, side, size, entry_time, entry_price, exit_time, exit_price, entry_fee, exit_fee, "
-    "pnl, exit_reason"
-)
+_TRADE_COLS = TRADE_COLS
 
 
 class PaperStore:
@@ -44,6 +48,8 @@ class PaperStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: the closed trades' figures as last read, per session (``paper_trade_facts``)
+        self.trade_facts = TradeFactsReader()
 
     def create(
         self, session_id: str, timeframe: str, config: Mapping[str, Any], cash: float, now: int
@@ -175,6 +181,12 @@ class PaperStore:
 
     def load(self, session_id: str) -> PaperAccount | None:
         """Return the stored account of a session, or None if it never traded on paper."""
+        got = self._load(session_id)
+        return None if got is None else got[0]
+
+    def _load(self, session_id: str) -> tuple[PaperAccount, TradeFacts] | None:
+        """Return the account and its trades' facts; positions and orders are few, so sorted
+        here (a sort in DuckDB would take buffers each candle)."""
         with self.db.cursor() as cur:
             row = cur.execute(
                 "SELECT timeframe, config, cash, equity, last_time, fills, updated_at "
@@ -185,35 +197,29 @@ class PaperStore:
                 return None
             positions = tuple(
                 Position(str(r[0]), r[1], float(r[2]), int(r[3]), float(r[4]), float(r[5]))
-                for r in cur.execute(
-                    "SELECT symbol, side, size, entry_time, entry_price, entry_fee "
-                    "FROM paper_positions WHERE session_id = ? ORDER BY symbol",
-                    [session_id],
-                ).fetchall()
+                for r in sorted(
+                    cur.execute(
+                        "SELECT symbol, side, size, entry_time, entry_price, entry_fee "
+                        "FROM paper_positions WHERE session_id = ?",
+                        [session_id],
+                    ).fetchall()
+                )
             )
             orders = tuple(
                 Order(str(r[0]), int(r[1]), int(r[2]))
-                for r in cur.execute(
-                    "SELECT symbol, target, decided_at FROM paper_orders "
-                    "WHERE session_id = ? ORDER BY symbol",
-                    [session_id],
-                ).fetchall()
+                for r in sorted(
+                    cur.execute(
+                        "SELECT symbol, target, decided_at FROM paper_orders WHERE session_id = ?",
+                        [session_id],
+                    ).fetchall()
+                )
             )
-            count = cur.execute(
-                "SELECT count(*) FROM paper_trades WHERE session_id = ?", [session_id]
-            ).fetchone()
-            exits = dict(
-                cur.execute(
-                    "SELECT symbol, max(exit_time) FROM paper_trades WHERE session_id = ? "
-                    "GROUP BY symbol",
-                    [session_id],
-                ).fetchall()
-            )
+            facts = self.trade_facts.read(cur, session_id)
         # the last position change of a symbol: its open position's entry, else its last exit
-        changed = {str(s): int(t) for s, t in exits.items()}
+        changed = dict(facts.exits)
         for p in positions:
             changed[p.symbol] = max(changed.get(p.symbol, p.entry_time), p.entry_time)
-        return PaperAccount(
+        account = PaperAccount(
             session_id=session_id,
             timeframe=str(row[0]),
             config=json.loads(row[1]),
@@ -222,9 +228,10 @@ class PaperStore:
             ),
             equity=float(row[3]),
             last_time=None if row[4] is None else int(row[4]),
-            trades=int(count[0]) if count else 0,
+            trades=facts.totals.count,
             updated_at=int(row[6]),
         )
+        return account, facts
 
     def trades(self, session_id: str, limit: int | None = None) -> list[Trade]:
         """Return the closed trades of a session, oldest first (the newest ``limit`` if given)."""
@@ -234,22 +241,7 @@ class PaperStore:
                 "ORDER BY seq DESC" + ("" if limit is None else f" LIMIT {int(limit)}"),
                 [session_id],
             ).fetchall()
-        return [
-            Trade(
-                str(r[0]),
-                r[1],
-                float(r[2]),
-                int(r[3]),
-                float(r[4]),
-                int(r[5]),
-                float(r[6]),
-                float(r[7]),
-                float(r[8]),
-                float(r[9]),
-                str(r[10]),
-            )
-            for r in reversed(rows)
-        ]
+        return [trade_from_row(r) for r in reversed(rows)]
 
     def equity_curve(self, session_id: str) -> list[EquityPoint]:
         """Return the stored equity points of a session, oldest first."""
@@ -262,22 +254,22 @@ class PaperStore:
 
     def summary(self, session_id: str, recent: int = 20) -> dict[str, Any] | None:
         """Return what the live panel shows: equity, PnL, win rate, positions, recent trades."""
-        account = self.load(session_id)
-        if account is None:
+        got = self._load(session_id)
+        if got is None:
             return None
+        account, facts = got
         with self.db.cursor() as cur:
-            agg = cur.execute(
-                "SELECT count(*), count(*) FILTER (WHERE pnl > 0), coalesce(sum(pnl), 0), "
-                "coalesce(sum(entry_fee + exit_fee), 0) FROM paper_trades WHERE session_id = ?",
-                [session_id],
-            ).fetchone()
             marks = dict(
                 cur.execute(
                     "SELECT symbol, last_price FROM paper_positions WHERE session_id = ?",
                     [session_id],
                 ).fetchall()
             )
-        n, wins, realised, fees = (0, 0, 0.0, 0.0) if agg is None else agg
+        t = facts.totals
+        n, wins, realised, fees = t.count, t.wins, t.realised, t.fees
+        newest = facts.recent[-recent:] if 0 < recent <= RECENT_KEPT else ()
+        if recent > RECENT_KEPT:
+            newest = tuple(self.trades(session_id, recent))
         initial = float(account.config.get("initial_equity", account.equity))
         positions = [
             {
@@ -308,7 +300,7 @@ class PaperStore:
                 {"symbol": o.symbol, "target": o.target, "decided_at": o.decided_at}
                 for o in account.state.orders
             ],
-            "recent_trades": [trade_json(t) for t in self.trades(session_id, recent)],
+            "recent_trades": [trade_json(t) for t in newest],
             # what the panel lets the trader change (a setting stored before it existed: None)
             "min_confidence": account.config.get("min_confidence"),
             "cooldown": account.config.get("cooldown"),
