@@ -160,8 +160,8 @@ class Database:
         ``dead_queue_nodes`` of them for buffers already freed: each keeps a block handle
         (~200-500 bytes, C++ heap, not in ``bytes``) until its queue is purged at ~32k of them,
         a bounded growth outside ``bytes``."""
+        used = self.cached_bytes()
         with self.cursor() as cur:
-            used = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
             limit = cur.execute(
                 "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
             ).fetchone()
@@ -171,7 +171,7 @@ class Database:
                 "ORDER BY queue_index"
             ).fetchall()
         return {
-            "bytes": int(used[0] or 0) if used else 0,
+            "bytes": used,
             "limit": size_bytes(str(limit[0])) if limit else 0,
             "wal_bytes": size_bytes(str(wal[0])) if wal else 0,
             "queue_nodes": sum(int(q[0] or 0) for q in queues),

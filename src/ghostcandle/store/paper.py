@@ -40,9 +40,6 @@ class PaperAccount:
     updated_at: int
 
 
-_TRADE_COLS = TRADE_COLS
-
-
 class PaperStore:
     """Read and write the ``paper_*`` tables."""
 
@@ -125,7 +122,7 @@ class PaperStore:
                         f"of the {first_seq}..{last_seq} given: reload its account before saving"
                     )
                 con.executemany(
-                    f"INSERT INTO paper_trades (session_id, seq, {_TRADE_COLS}) "
+                    f"INSERT INTO paper_trades (session_id, seq, {TRADE_COLS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [[session_id, first_seq + i, *_trade_row(t)] for i, t in enumerate(new_trades)],
                 )
@@ -237,7 +234,7 @@ class PaperStore:
         """Return the closed trades of a session, oldest first (the newest ``limit`` if given)."""
         with self.db.cursor() as cur:
             rows = cur.execute(
-                f"SELECT {_TRADE_COLS} FROM paper_trades WHERE session_id = ? "
+                f"SELECT {TRADE_COLS} FROM paper_trades WHERE session_id = ? "
                 "ORDER BY seq DESC" + ("" if limit is None else f" LIMIT {int(limit)}"),
                 [session_id],
             ).fetchall()
