@@ -231,6 +231,8 @@ class LiveBridge:
                 "resolved": metrics["resolved"],
                 "train_steps": metrics["train_steps"],
                 "train_failed": metrics["train_failed"],
+                # batches pushed out before they were trained: training is behind the candles
+                "batches_superseded": session.training_backlog["superseded"],
                 "accuracy": metrics["accuracy"],
             },
         }

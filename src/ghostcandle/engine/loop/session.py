@@ -348,6 +348,11 @@ class LoopSession:
         return self._training.policy
 
     @property
+    def training_backlog(self) -> dict[str, Any]:
+        """Return the live batches waiting for the builder and how many gave way to newer ones."""
+        return self._training.backlog.status()
+
+    @property
     def predict_until(self) -> int | None:
         """Return the time by which predicted candles must close (a replay's end), or None."""
         return self._predicting.predict_until
@@ -397,6 +402,8 @@ class LoopSession:
             "model_version": None if trainer is None else trainer.snapshot.version,
             "train_steps": self._training.steps.train_steps,
             "trainer": None if trainer is None else vars(trainer.stats).copy(),
+            # live batches waiting for the builder, and those newer ones pushed out
+            "training_backlog": self.training_backlog,
             "checkpoint": None
             if ckpt is None
             else {"name": ckpt.name, "path": ckpt.path, "step": ckpt.step},

@@ -2,7 +2,10 @@
 
 The policy decides, on the bus thread, which frames to learn and when; building a batch (reading
 the frames' candles back from the store) happens on one builder thread, so the event handler
-never waits for it; the trainer applies the steps one at a time on its own thread. The candles
+never waits for it; the trainer applies the steps one at a time on its own thread. Live, the
+batches waiting for the builder are bounded (``batch_backlog.py``: the oldest gives way when
+training falls behind), and the builder makes the next batch only once the trainer has room for
+it (fewer than ``TRAINER_AHEAD`` steps unfinished), so what is trained is the newest. The candles
 of the session's events are handed to the builder (``on_candle``), which extends its candle
 cache with those closed by a batch's time instead of reading them back from the store. Every
 finished step (good or not) lands in the step log, which the next flush takes. Before a batch
@@ -14,6 +17,7 @@ backtest).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +28,7 @@ from ghostcandle.domain.clock import Clock
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.training_modes import TrainingMode
 from ghostcandle.domain.training_sources import TrainingSource
+from ghostcandle.engine.loop.batch_backlog import BatchBacklog, WaitingBatch
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.sample_keeping import SessionSamples
 from ghostcandle.engine.loop.writes import StepLog, StepsTaken
@@ -38,6 +43,14 @@ from ghostcandle.store.frames import FrameStore
 
 #: The most event candles held for the builder between two batches.
 _SEEN = 4096
+
+#: The builder makes a batch once fewer than this many steps are unfinished (one running, one
+#: ready), so a step never waits behind a queue of batches built from older frames.
+TRAINER_AHEAD = 2
+#: How long the builder waits for the trainer at a time before it checks for a stop.
+_ROOM_POLL_S = 0.5
+
+log = logging.getLogger(__name__)
 
 #: Called on the trainer's thread with every finished step.
 OnStep = Callable[[StepReport], None]
@@ -82,6 +95,9 @@ class TrainingHandoff:
         self._seen: deque[Candle] = deque(maxlen=_SEEN)
         self._learns = model.learns and self.policy.mode is not TrainingMode.NONE
         self._builder: ThreadPoolExecutor | None = None
+        #: live batches waiting for the builder (synchronous training waits for each instead)
+        self.backlog = BatchBacklog()
+        self._stopping = False
         self._on_step = on_step
 
     def start(self) -> Trainer:
@@ -127,7 +143,11 @@ class TrainingHandoff:
         self.policy.manual(frame, timeframe, action)
 
     def stop(self, *, finish: bool) -> None:
-        """Stop building and training; with ``finish``, let the steps queued finish first."""
+        """Stop building and training; with ``finish``, let the batches waiting and the steps
+        queued finish first."""
+        if not finish:
+            self._stopping = True
+            self.backlog.clear()
         if self._builder is not None:
             self._builder.shutdown(wait=True)
         if self.trainer is not None:
@@ -141,18 +161,44 @@ class TrainingHandoff:
         if self._builder is None or self.trainer is None:
             return
         now = self.clock.now_ms()
-        fut = self._builder.submit(self._train, list(samples), reason, now)
-        if self.config.synchronous_training:
-            inner = fut.result()
-            if inner is not None:
-                inner.result()
+        if not self.config.synchronous_training:
+            if self.backlog.put(WaitingBatch(tuple(samples), reason, now)):
+                self._builder.submit(self._drain)
+            return
+        inner = self._builder.submit(self._train, list(samples), reason, now).result()
+        if inner is not None:
+            inner.result()
+
+    def _drain(self) -> None:
+        """Build and hand over the waiting batches, oldest first, until none waits (on the
+        builder's thread; ``BatchBacklog.put`` starts one drain at a time). Each is taken only
+        once the trainer has room and the tick is quiet: what arrives meanwhile can still push
+        an older batch out."""
+        while True:
+            if not self._room():  # stopping: what waits is dropped
+                self.backlog.clear()
+            elif self._yield_to is not None:
+                self._yield_to.yield_to()
+            waiting = self.backlog.take()
+            if waiting is None:
+                return
+            try:
+                self._train(list(waiting.samples), waiting.reason, waiting.now)
+            except Exception:  # a batch that cannot be built must not stop the next ones
+                log.exception("session %s: a training batch failed", self.config.session_id)
+
+    def _room(self) -> bool:
+        """Wait until the trainer has room for a step; False if the session stops meanwhile."""
+        trainer = self.trainer
+        while trainer is not None and not self._stopping:
+            if trainer.wait_for_room(TRAINER_AHEAD, _ROOM_POLL_S):
+                return True
+        return False
 
     def _train(
         self, samples: list[TrainingSample], reason: TrainingSource, now: int
     ) -> Future[StepReport] | None:
         assert self.trainer is not None
-        if self._yield_to is not None:
-            self._yield_to.yield_to()
         model = self._model
         seen = self._seen
         while seen and seen[0].close_time <= now:  # only candles known at the batch's time

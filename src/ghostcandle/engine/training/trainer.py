@@ -238,12 +238,18 @@ class Trainer:
         with self._idle:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout_s)
 
+    def wait_for_room(self, ahead: int, timeout_s: float) -> bool:
+        """Wait until fewer than ``ahead`` submitted updates are unfinished (running or queued);
+        return False if ``timeout_s`` passed first. A producer that waits here before making
+        its next batch hands the trainer fresh batches instead of filling its queue."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished < ahead, timeout_s)
+
     def _done(self) -> None:
-        """Count one submitted update as finished (wake ``flush`` when none is left)."""
+        """Count one submitted update as finished (wakes ``flush`` and ``wait_for_room``)."""
         with self._idle:
             self._unfinished -= 1
-            if self._unfinished == 0:
-                self._idle.notify_all()
+            self._idle.notify_all()
 
     def stop(self, timeout_s: float | None = None) -> None:
         """Finish queued updates, stop the thread and checkpoint the last good state."""

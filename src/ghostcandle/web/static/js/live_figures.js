@@ -50,6 +50,8 @@ export function showMetrics(st) {
       ["Training batches / min", m.training_batches_per_min.toFixed(1)],
       ["Predictions · resolved", `${m.predictions} · ${m.resolved}`],
     );
+    // training behind the candles: the oldest waiting batches gave way to newer ones
+    if (m.batches_superseded > 0) rows.splice(2, 0, ["Batches skipped (training behind)", `${m.batches_superseded}`]);
     // no raw accuracy: live_quality.js shows skill and net P&L with their sample sizes
   }
   $("#live-metrics").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
