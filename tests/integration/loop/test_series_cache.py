@@ -11,8 +11,9 @@ from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.domain.window import WindowSpec
-from ghostcandle.engine.training.batches import SeriesCache, build_batch
+from ghostcandle.engine.training.batches import build_batch
 from ghostcandle.engine.training.policy import TrainingSample
+from ghostcandle.engine.training.series_cache import SeriesCache
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore
@@ -139,3 +140,34 @@ def test_the_cache_keeps_at_most_keep_candles_beyond_those_asked_for(market: Dat
     assert cache.reads == reads  # cached
     cache.read(SYM, "1m", lo, lo + 10 * MINUTE_MS)  # dropped as the oldest: read again
     assert cache.reads == reads + 1
+
+
+def test_events_extend_the_cache_in_place_and_never_change_a_read_handed_out(
+    market: Database,
+) -> None:
+    # a live session extends the cache by every candle (30 a second at 30x): each used to copy
+    # the whole series; now only a full array is copied, keeping the newest KEEP with room again
+    store = CandleStore(market)
+    day = store.read(SYM, "1m", T0, T0 + 600 * MINUTE_MS)
+    events = candles_from_frame(SYM, "1m", day)
+    cache = SeriesCache(store)
+    cache.KEEP = 40
+    cache.read(SYM, "1m", T0, T0 + 9 * MINUTE_MS)
+    held = []
+    for k, c in enumerate(events[10:510], start=10):
+        assert cache.extend(c)
+        if k % 37 == 0:  # a batch reads the newest 20 now and then
+            t, v = cache.read(SYM, "1m", c.open_time - 19 * MINUTE_MS, c.open_time)
+            held.append((t, v, t.copy(), v.copy()))
+    assert cache.reads == 1  # every candle came from the events
+    assert len(held) >= 10
+    assert 1 <= cache.copies <= 500 // cache.KEEP + 1  # was a copy per candle
+    for t, v, t0, v0 in held:  # what reads handed out is as it was
+        assert np.array_equal(t, t0)
+        assert np.array_equal(v, v0)
+    a, b = T0 + 470 * MINUTE_MS, T0 + 509 * MINUTE_MS
+    t, v = cache.read(SYM, "1m", a, b)
+    et, ev = _store(store, a, b)
+    assert cache.reads == 1
+    assert np.array_equal(t, et)
+    assert np.array_equal(v, ev)

@@ -26,10 +26,11 @@ from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.offline.dataset import load_dataset
 from ghostcandle.engine.training.annotation_training import train_on_annotations
-from ghostcandle.engine.training.batches import SeriesCache, build_batch
+from ghostcandle.engine.training.batches import build_batch
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.training.policy import TrainingSample
 from ghostcandle.engine.training.recording import session_recorder
+from ghostcandle.engine.training.series_cache import SeriesCache
 from ghostcandle.engine.training.step_facts import state_hash
 from ghostcandle.engine.training.trainer import Trainer
 from ghostcandle.models.registry import create_model

@@ -32,9 +32,10 @@ from ghostcandle.engine.loop.batch_backlog import BatchBacklog, WaitingBatch
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.sample_keeping import SessionSamples
 from ghostcandle.engine.loop.writes import StepLog, StepsTaken
-from ghostcandle.engine.training.batches import SeriesCache, build_batch
+from ghostcandle.engine.training.batches import build_batch
 from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
 from ghostcandle.engine.training.recording import session_recorder
+from ghostcandle.engine.training.series_cache import SeriesCache
 from ghostcandle.engine.training.trainer import Snapshot, StepReport, Trainer
 from ghostcandle.messaging.foreground import Foreground
 from ghostcandle.models.base import Model

@@ -4,12 +4,9 @@ Each frame's input is re-read from the candle store and must hash as recorded; i
 target is the candle it predicted, used only if that candle has closed by ``now``. Samples whose
 candles were changed or are missing are dropped and counted, never silently altered.
 
-Consecutive batches read nearly the same candles (the newest samples move one candle on), so a
-``SeriesCache`` keeps what one batch read and the next reads only the candles after it. A
-sample that does not match from the cache is tried again on a fresh read of the store, so the
-cache never drops a sample that the store would have given. A session also hands the cache the
-candles of its events (``extend``: an event is published only once its candle is stored, so it
-holds what the store holds), so the newest candles a batch needs come from memory, not a read.
+Consecutive batches read nearly the same candles, so they read them through a ``SeriesCache``
+(``series_cache.py``). A sample that does not match from the cache is tried again on a fresh
+read of the store, so the cache never drops a sample that the store would have given.
 
 A built batch carries its ``source_refs`` (the frame ids, each sample's timeframe and label,
 ``now`` and the model's shape), from which a recorded step rebuilds it (``replay_step.py``).
@@ -23,15 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
 from ghostcandle.domain.frames import FrameRef, frame_hash
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window
 from ghostcandle.engine.training.policy import TrainingSample
+from ghostcandle.engine.training.series_cache import Arrays, SeriesCache
 from ghostcandle.models.base import TrainingBatch
 from ghostcandle.models.depth_input import with_depth
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
-from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.depth import DepthStore
 from ghostcandle.store.frames import FrameStore
 
@@ -45,81 +41,8 @@ class BuiltBatch:
     dropped: int
 
 
-Arrays = tuple[np.ndarray, np.ndarray]
 #: ``source_refs["kind"]`` of a batch built from frame references
 FRAMES = "frames"
-
-
-class SeriesCache:
-    """Candles read for recent batches, per series; use it from one thread (the builder)."""
-
-    #: the most candles kept per series beyond those a read asks for
-    KEEP = 8192
-
-    def __init__(self, candles: CandleStore) -> None:
-        self.candles = candles
-        # (symbol, tf) -> (first open time covered, last open time covered, open_time, values)
-        self._series: dict[tuple[str, str], tuple[int, int, np.ndarray, np.ndarray]] = {}
-        self.reads = 0
-
-    def read(self, symbol: str, timeframe: str, lo: int, hi: int, *, fresh: bool = False) -> Arrays:
-        """Return the stored candles with ``lo <= open_time <= hi`` (``fresh``: from the store).
-
-        What is cached is kept (up to ``KEEP`` candles, never those asked for): an older range
-        reads only the candles before the cached ones, a newer one only those after.
-        """
-        got = None if fresh else self._series.get((symbol, timeframe))
-        if got is None:
-            t, v = self._read(symbol, timeframe, lo, hi)
-            first, covered = lo, hi
-        else:
-            first, covered, t, v = got
-            if lo < first:
-                ot, ov = self._read(symbol, timeframe, lo, first - 1)
-                t, v = np.concatenate([ot, t]), np.concatenate([ov, v])
-                first = lo
-            if hi > covered:
-                nt, nv = self._read(symbol, timeframe, covered + 1, hi)
-                t, v = np.concatenate([t, nt]), np.concatenate([v, nv])
-                covered = hi
-        i = int(np.searchsorted(t, lo))
-        drop = min(i, len(t) - self.KEEP)
-        if drop > 0:  # the oldest candles go first, never those asked for
-            t, v = t[drop:], v[drop:]
-            first, i = int(t[0]), i - drop
-        # only what was found counts as covered: a candle stored later is read next time
-        last = int(t[-1]) if len(t) else first - 1
-        self._series[(symbol, timeframe)] = (first, min(covered, last), t, v)
-        j = int(np.searchsorted(t, hi, side="right"))
-        return t[i:j], v[i:j]
-
-    def extend(self, candle: Candle) -> bool:
-        """Add a stored candle right after what its series covers; return whether it was added.
-
-        Anything else (an uncached series, a gap, an older candle) is left to the next read.
-        """
-        key = (candle.symbol, candle.timeframe)
-        got = self._series.get(key)
-        if got is None:
-            return False
-        lo, covered, t, v = got
-        if not len(t) or int(t[-1]) != covered:
-            return False
-        if candle.open_time != covered + duration_ms(candle.timeframe):
-            return False
-        row = [candle.open, candle.high, candle.low, candle.close, candle.volume]
-        t = np.append(t, np.int64(candle.open_time))
-        v = np.concatenate([v, np.array([row], dtype=np.float64)])
-        self._series[key] = (lo, candle.open_time, t, v)
-        return True
-
-    def _read(self, symbol: str, timeframe: str, lo: int, hi: int) -> Arrays:
-        self.reads += 1
-        df = self.candles.read(symbol, timeframe, lo, hi)
-        return (
-            df["open_time"].to_numpy(dtype=np.int64),
-            df[list(VALUE_COLUMNS)].to_numpy(dtype=np.float64),
-        )
 
 
 def build_batch(

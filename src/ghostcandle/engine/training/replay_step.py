@@ -38,9 +38,10 @@ from ghostcandle.domain.errors import DataMissingError, GhostcandleError
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.training_sources import TrainingSource
 from ghostcandle.engine.training.annotation_training import build_annotation_batch
-from ghostcandle.engine.training.batches import FRAMES, SeriesCache, build_batch
+from ghostcandle.engine.training.batches import FRAMES, build_batch
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.training.policy import TrainingSample
+from ghostcandle.engine.training.series_cache import SeriesCache
 from ghostcandle.engine.training.step_facts import gradients, state_hash, step_seed
 from ghostcandle.engine.training.trainer import restore
 from ghostcandle.models.base import Model, TrainingBatch
