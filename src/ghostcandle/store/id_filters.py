@@ -8,18 +8,39 @@ list of five or more strings is planned with buffers of its own, ~11-34 nodes a 
 2.0.0 (more with more strings), even when no row is in range (measured: 0 for up to four
 strings or any integers). So a few ids are matched by ``column = $param[1] OR column =
 $param[2] ...`` on the same list parameter: 0 nodes up to ``SMALL`` ids. It costs rows times
-ids, so batches above ``SMALL`` ids (a backfill, a replay) keep the hash table.
+ids, so a live batch of up to ``CHUNKED`` ids (a trained batch's samples, a page of due
+outcomes) is matched ``SMALL`` ids a query (``pieces``), and only larger ones (a backfill, a
+replay) keep the hash table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
-#: the most ids matched by ``list_contains`` (a live tick's rows); more go through a hash table
+#: the most ids one filter matches (a live tick's rows); more go through a hash table
 SMALL = 64
+#: the most ids matched by filters, ``SMALL`` a query (``pieces``); more take one hash table
+CHUNKED = 8 * SMALL
+
+T = TypeVar("T")
+
+
+def pieces(ids: Sequence[T]) -> list[Sequence[T]]:
+    """Return ``ids`` as the lists to match one query each: ``SMALL`` at a time up to
+    ``CHUNKED`` ids (each query a filter, no hash table), else all in one (``among`` then
+    builds a hash table: fewer scans of the range for a large batch).
+
+    >>> [len(p) for p in pieces(list(range(150)))]
+    [64, 64, 22]
+    >>> [len(p) for p in pieces(list(range(CHUNKED + 1)))]
+    [513]
+    """
+    if len(ids) <= SMALL or len(ids) > CHUNKED:
+        return [ids]
+    return [ids[i : i + SMALL] for i in range(0, len(ids), SMALL)]
 
 
 def among(column: str, param: str, ids: Sequence[object]) -> str:

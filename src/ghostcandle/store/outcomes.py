@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.outcomes import OutcomeStatus
 from ghostcandle.store.db import Database
-from ghostcandle.store.id_filters import SMALL, among
+from ghostcandle.store.id_filters import CHUNKED, SMALL, among, pieces
 
 PENDING_FIELDS = (
     "sample_id", "frame_id", "symbol", "timeframe", "decision_time", "horizon", "known_at",
@@ -112,16 +112,16 @@ class OutcomeStore:
         )  # fmt: skip
         cols = ", ".join(PENDING_FIELDS)
         span = dict(zip(("lo", "hi"), _span(rows), strict=True))
-        if len(rows) > SMALL:
+        if len(rows) > CHUNKED:
             return _insert_absent(con, table, cols, span)
-        # a live tick's few rows: the stored ones among them read into Python by a filter
-        ids = list(first)
+        # a live batch's rows: the stored ones among them read into Python by filters
         stored = {
             str(r[0])
+            for part in pieces(list(first))
             for r in con.execute(
                 "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $lo AND $hi "
-                f"AND {among('sample_id', 'ids', ids)}",
-                {**span, "ids": ids},
+                f"AND {among('sample_id', 'ids', part)}",
+                {**span, "ids": part},
             ).fetchall()
         }
         keep = [r.sample_id not in stored for r in rows]
@@ -194,18 +194,21 @@ class OutcomeStore:
             head = "UPDATE outcomes SET {}, status = $st, validated_at = $at, validator_id = $by"
             params: dict[str, Any] = {"st": OutcomeStatus.VALIDATED.value, "at": at}
             params |= {"by": validator_id, "lo": lo, "hi": hi, "pending": pending}
-            if len(validated) <= SMALL:
+            if len(validated) <= CHUNKED:
                 # each row's figures picked from list parameters by the id's position
                 sets = ", ".join(
                     f"{c} = ${c}[list_position($ids, sample_id)]" for c in RESULT_FIELDS
                 )
-                params |= {c: table.column(c).to_pylist() for c in ("sample_id", *RESULT_FIELDS)}
-                params["ids"] = params.pop("sample_id")
-                got = con.execute(
-                    f"{head.format(sets)} WHERE decision_time BETWEEN $lo AND $hi "
-                    f"AND {among('sample_id', 'ids', params['ids'])} AND status = $pending",
-                    params,
-                ).fetchall()
+                columns = {c: table.column(c).to_pylist() for c in ("sample_id", *RESULT_FIELDS)}
+                for at_ in range(0, len(validated), SMALL):
+                    figures = {c: v[at_ : at_ + SMALL] for c, v in columns.items()}
+                    figures["ids"] = figures.pop("sample_id")
+                    got = con.execute(
+                        f"{head.format(sets)} WHERE decision_time BETWEEN $lo AND $hi "
+                        f"AND {among('sample_id', 'ids', figures['ids'])} AND status = $pending",
+                        params | figures,
+                    ).fetchall()
+                    changed += int(got[0][0]) if got else 0
             else:
                 con.register("gc_outcomes_done", table)
                 try:
@@ -217,14 +220,14 @@ class OutcomeStore:
                     ).fetchall()
                 finally:
                     con.unregister("gc_outcomes_done")
-            changed += int(got[0][0]) if got else 0
-        if expired:
+                changed += int(got[0][0]) if got else 0
+        for part in pieces(list(expired)) if expired else ():
             got = con.execute(
                 "UPDATE outcomes SET status = $st, validated_at = $at, validator_id = $by "
-                f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', expired)} "
+                f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', part)} "
                 "AND status = $pending",
                 {"st": OutcomeStatus.EXPIRED.value, "at": at, "by": validator_id, "lo": lo,
-                 "hi": hi, "ids": list(expired), "pending": pending},
+                 "hi": hi, "ids": part, "pending": pending},
             ).fetchall()  # fmt: skip
             changed += int(got[0][0]) if got else 0
         return changed

@@ -1,7 +1,8 @@
 """Reads of stored samples and frames by id, for the sample store's writes and reads.
 
-Each is a read by filters, joined here: a join (or ``IN (SELECT ...)``) of a live tick's few
-ids builds a hash table, which leaves nodes in DuckDB's memory (see ``id_filters``).
+Each is a read by filters, joined here, ``id_filters.SMALL`` ids a query: a join (or ``IN
+(SELECT ...)``) of a live batch's ids builds a hash table, which leaves nodes in DuckDB's memory
+(see ``id_filters``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import duckdb
 
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.samples import Sample
-from ghostcandle.store.id_filters import among
+from ghostcandle.store.id_filters import among, pieces
 from ghostcandle.store.sample_rows import COLUMNS, FRAME_COLUMNS, frame_from_row, sample_from_row
 from ghostcandle.store.sample_writes import EVER
 
@@ -31,21 +32,27 @@ def find_samples(
         return []
     ids = list(dict.fromkeys(sample_ids))
     lo, hi = within or EVER
-    rows = cur.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM training_samples "
-        f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', ids)}",
-        {"ids": ids, "lo": lo, "hi": hi},
-    ).fetchall()
+    rows = [
+        r
+        for part in pieces(ids)
+        for r in cur.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM training_samples "
+            f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', part)}",
+            {"ids": part, "lo": lo, "hi": hi},
+        ).fetchall()
+    ]
     at, fid = COLUMNS.index("decision_time"), COLUMNS.index("frame_id")
     frames: dict[tuple[object, object], tuple[object, ...]] = {}
     if rows:
         fids = list(dict.fromkeys(r[fid] for r in rows))
-        for f in cur.execute(
-            f"SELECT f.frame_id, f.decision_time, {FRAME_COLUMNS} FROM frames f "
-            f"WHERE f.decision_time BETWEEN $lo AND $hi AND {among('f.frame_id', 'ids', fids)}",
-            {"ids": fids, "lo": min(r[at] for r in rows), "hi": max(r[at] for r in rows)},
-        ).fetchall():
-            frames.setdefault((f[0], f[1]), tuple(f[2:]))
+        span = {"lo": min(r[at] for r in rows), "hi": max(r[at] for r in rows)}
+        for part in pieces(fids):
+            for f in cur.execute(
+                f"SELECT f.frame_id, f.decision_time, {FRAME_COLUMNS} FROM frames f "
+                f"WHERE f.decision_time BETWEEN $lo AND $hi AND {among('f.frame_id', 'ids', part)}",
+                {"ids": part, **span},
+            ).fetchall():
+                frames.setdefault((f[0], f[1]), tuple(f[2:]))
     none = (None,) * (FRAME_COLUMNS.count(",") + 1)
     by_id: dict[str, Sample] = {}
     for r in rows:
@@ -63,11 +70,22 @@ def find_frames(cur: duckdb.DuckDBPyConnection, given: Sequence[FrameRef]) -> di
         return {}
     times = [f.decision_time for f in given]
     ids = list({f.frame_id: 0 for f in given})
+    lo, hi = min(times), max(times)
+    out: dict[str, FrameRef] = {}
+    for part in pieces(ids):
+        out |= _frames(cur, part, lo, hi)
+    return out
+
+
+def _frames(
+    cur: duckdb.DuckDBPyConnection, ids: Sequence[str], lo: int, hi: int
+) -> dict[str, FrameRef]:
+    """Return the stored frames among ``ids`` (distinct) decided in ``[lo, hi]``."""
     rows = cur.execute(
         "SELECT frame_id, symbol, decision_time, model, model_version, target_time, "
         "windows, norm_params, input_hash FROM frames "
         f"WHERE decision_time BETWEEN $lo AND $hi AND {among('frame_id', 'ids', ids)}",
-        {"lo": min(times), "hi": max(times), "ids": ids},
+        {"lo": lo, "hi": hi, "ids": ids},
     ).fetchall()
     out: dict[str, FrameRef] = {}
     for r in rows:

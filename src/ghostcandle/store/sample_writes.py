@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ghostcandle.domain.samples import NewSample, Sample
-from ghostcandle.store.id_filters import SMALL, among
+from ghostcandle.store.id_filters import CHUNKED, SMALL, among
 from ghostcandle.store.sample_rows import COLUMNS, sample_table
 
 #: the whole time axis: an update whose caller does not know the samples' times
@@ -54,20 +54,24 @@ def update_samples(
     """Apply ``sets`` (``v.<column>`` is ``table``'s, by ``sample_id``; ``$name`` a parameter
     of ``params``) to those samples, in ``within``.
 
-    A few rows (``id_filters.SMALL``) are updated by a filter, each row's values picked from
-    list parameters by its id's position: a join's hash table leaves nodes in DuckDB's memory.
+    A live batch's rows (up to ``id_filters.CHUNKED``) are updated by filters, ``SMALL`` a
+    statement, each row's values picked from list parameters by its id's position: a join's
+    hash table leaves nodes in DuckDB's memory.
     """
     lo, hi = within or EVER
     ids = table.column("sample_id").to_pylist()
-    if len(ids) <= SMALL:
+    if len(ids) <= CHUNKED:
         values = {c: table.column(c).to_pylist() for c in table.column_names if c != "sample_id"}
         for c in values:  # whole names only: ``v.reason`` never rewrites ``v.reasons``
             sets = re.sub(rf"\bv\.{c}\b", f"$v_{c}[list_position($ids, sample_id)]", sets)
-        con.execute(
-            f"UPDATE training_samples SET {sets} WHERE decision_time BETWEEN $lo AND $hi "
-            f"AND {among('sample_id', 'ids', ids)}",
-            {**params, **{f"v_{c}": v for c, v in values.items()}, "ids": ids, "lo": lo, "hi": hi},
-        )
+        for at in range(0, len(ids), SMALL):
+            part = ids[at : at + SMALL]
+            con.execute(
+                f"UPDATE training_samples SET {sets} WHERE decision_time BETWEEN $lo AND $hi "
+                f"AND {among('sample_id', 'ids', part)}",
+                {**params, **{f"v_{c}": v[at : at + SMALL] for c, v in values.items()},
+                 "ids": part, "lo": lo, "hi": hi},
+            )  # fmt: skip
         return
     con.register("gc_sample_updates", table)
     try:

@@ -62,6 +62,15 @@ def _pending(t: int) -> list[PendingOutcome]:
     ]
 
 
+def pending_rows(t: int, n: int) -> list[PendingOutcome]:
+    """Return ``n`` pending outcomes decided at ``t`` (ids ``s<t>-<k>``)."""
+    return [
+        PendingOutcome(f"s{t}-{k}", f"f{t}", "ETH/USDT", "1s", t, 5, t + 5000, t + 60_000,
+                       "BUY", 0.0)
+        for k in range(n)
+    ]  # fmt: skip
+
+
 def _results(ids: list[str]) -> OutcomeResults:
     cols: dict[str, list[object]] = {f: [0.25] * len(ids) for f in RESULT_FIELDS}
     cols |= {"best_action": ["BUY"] * len(ids), "taken_profit": [float("nan")] * len(ids)}
@@ -307,11 +316,7 @@ def test_a_few_string_ids_are_found_without_nodes(tmp_path: Path, n: int) -> Non
     buffers of its own); ``id_filters.among`` matches up to ``SMALL`` ids by equalities."""
 
     def rows(t: int) -> list[PendingOutcome]:
-        return [
-            PendingOutcome(f"s{t}-{k}", f"f{t}", "ETH/USDT", "1s", t, 5, t + 5000, t + 60_000,
-                           "BUY", 0.0)
-            for k in range(n)
-        ]  # fmt: skip
+        return pending_rows(t, n)
 
     with Database(tmp_path / "a.duckdb") as db:
         store = OutcomeStore(db)
