@@ -64,3 +64,29 @@ def test_live_shows_skill_and_net_pnl_with_sample_sizes_and_settles_on_stop(
     cells = page.locator("#live-table tbody td:nth-child(4)").all_inner_texts()
     assert "…" not in cells
     shot(page, "stopped-not-pending")
+
+
+def test_live_metrics_say_how_many_batches_training_skipped(page: Page) -> None:
+    """A session whose training falls behind its candles skips its oldest waiting batches
+    (``training_backlog``); the live panel says how many, and says nothing while none was."""
+    page.click(".tab[data-tab='live']")
+    metrics = {"predictions_per_s": 30.0, "training_batches_per_min": 12.0, "predictions": 900,
+               "resolved": 850, "train_steps": 40, "train_failed": 0, "accuracy": None}  # fmt: skip
+    shown = page.evaluate(
+        """async (m) => {
+            const figures = await import("/static/js/live_figures.js");
+            const out = [];
+            for (const skipped of [0, 7]) {  // one task: the panel's own refresh cannot interleave
+                figures.showMetrics({cpu_percent: 50, gpu_percent: null,
+                                     metrics: {...m, batches_superseded: skipped}});
+                out.push([...document.querySelectorAll("#live-metrics dt")]
+                    .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]));
+            }
+            return out;
+        }""",
+        metrics,
+    )
+    none, some = (dict(pairs) for pairs in shown)
+    assert "Batches skipped (training behind)" not in none
+    assert some["Batches skipped (training behind)"] == "7"
+    assert some["Predictions · resolved"] == "900 · 850"  # the other figures as before
