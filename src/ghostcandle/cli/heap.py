@@ -1,4 +1,4 @@
-"""The C heap of a long-running process: glibc's malloc arenas capped.
+"""The C heap of a long-running process: glibc's malloc arenas capped, its mmap threshold held.
 
 glibc gives each thread that allocates its own arena, up to eight per core (16 on 2 cores). A
 ``serve`` with a live session runs ~14 threads (the bus, the writer, the trainer, the batch
@@ -8,8 +8,15 @@ the free space inside the arenas grew ~1 MB a minute while what was in use grew 
 the free space stayed at 8-9 MB over 13 minutes (README, Hardening: Memory). Python holds the GIL
 for most allocations, so threads seldom wait for an arena's lock.
 
-``MALLOC_ARENA_MAX`` in the environment (glibc's own setting) is left to decide. Elsewhere than
-glibc (macOS, musl) nothing is done.
+glibc maps a block of ``M_MMAP_THRESHOLD`` bytes or more (128 KiB at start) on its own and
+unmaps it when freed, but it raises that threshold to the size of any mapped block freed (up to
+32 MiB). DuckDB's blocks (256 KiB, its cache, trimmed every 30 s) then came from the arenas and
+left holes there: at 30x the arenas' free space grew ~0.4 MB a minute, to 13-15 MB after 12
+minutes. Held at ``MMAP_THRESHOLD``, each such block is mapped and given back on its own: the
+free space stayed at 3-4.5 MB (README, Hardening: Memory).
+
+``MALLOC_ARENA_MAX`` and ``MALLOC_MMAP_THRESHOLD_`` in the environment (glibc's own settings)
+are left to decide. Elsewhere than glibc (macOS, musl) nothing is done.
 """
 
 from __future__ import annotations
@@ -26,6 +33,30 @@ M_ARENA_MAX = -8
 ARENAS = 2
 #: glibc's own environment setting, which wins over ``ARENAS``
 ENV = "MALLOC_ARENA_MAX"
+#: glibc's ``mallopt`` parameter for the size from which a block is mapped on its own
+M_MMAP_THRESHOLD = -3
+#: glibc's starting threshold (128 KiB), held: DuckDB's 256 KiB blocks are mapped
+MMAP_THRESHOLD = 128 * 1024
+#: glibc's own environment setting, which wins over ``MMAP_THRESHOLD``
+MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+
+
+def _mallopt(param: int, value: int, env: str) -> bool:
+    """Set glibc's ``param`` unless ``env`` is set or this is not glibc; return whether set."""
+    if os.environ.get(env, "").strip():
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    mallopt = getattr(libc, "mallopt", None)
+    return mallopt is not None and mallopt(param, value) == 1
+
+
+def compact_heap() -> dict[str, int | None]:
+    """Cap the arenas and hold the mmap threshold (a long-running command, before its threads
+    start); return what was set (None: left to the environment, or not glibc)."""
+    return {"arenas": cap_arenas(), "mmap_threshold": hold_mmap_threshold()}
 
 
 def cap_arenas(arenas: int = ARENAS) -> int | None:
@@ -36,14 +67,19 @@ def cap_arenas(arenas: int = ARENAS) -> int | None:
     """
     if arenas < 1:
         raise ValueError(f"arenas={arenas}: give at least 1")
-    if os.environ.get(ENV, "").strip():
-        return None
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    mallopt = getattr(libc, "mallopt", None)
-    if mallopt is None or mallopt(M_ARENA_MAX, arenas) != 1:
+    if not _mallopt(M_ARENA_MAX, arenas, ENV):
         return None
     log.debug("glibc malloc arenas capped at %d", arenas)
     return arenas
+
+
+def hold_mmap_threshold(size: int = MMAP_THRESHOLD) -> int | None:
+    """Map every block of ``size`` bytes or more on its own from now on (glibc no longer raises
+    the threshold as blocks are freed); return the threshold set, or None when nothing was set
+    (``MALLOC_MMAP_THRESHOLD_`` given, or not glibc)."""
+    if size < 4096:
+        raise ValueError(f"size={size}: give at least 4096 bytes (a page)")
+    if not _mallopt(M_MMAP_THRESHOLD, size, MMAP_ENV):
+        return None
+    log.debug("glibc mmap threshold held at %d bytes", size)
+    return size

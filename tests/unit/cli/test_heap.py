@@ -1,4 +1,4 @@
-"""glibc's malloc arenas capped for a long-running command (``cli/heap.py``).
+"""glibc's malloc arenas capped, its mmap threshold held (``cli/heap.py``).
 
 Each check runs in a fresh interpreter: an arena, once made, lives as long as the process, and
 the cap holds only for arenas made after it. Eight threads each allocate through ``malloc``
@@ -15,7 +15,14 @@ import textwrap
 
 import pytest
 
-from ghostcandle.cli.heap import ENV, cap_arenas
+from ghostcandle.cli.heap import (
+    ARENAS,
+    ENV,
+    MMAP_ENV,
+    MMAP_THRESHOLD,
+    cap_arenas,
+    hold_mmap_threshold,
+)
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
@@ -86,3 +93,61 @@ def test_the_environment_setting_wins() -> None:
 def test_a_cap_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         cap_arenas(0)
+
+
+MMAP_SCRIPT = textwrap.dedent(
+    """
+    import ctypes, sys
+    from ghostcandle.cli.heap import hold_mmap_threshold
+    class Info(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in
+                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
+                    "keepcost".split()]
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = Info
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    held = hold_mmap_threshold() if sys.argv[1] == "hold" else None
+    libc.free(libc.malloc(1 << 20))  # a mapped 1 MiB block freed: glibc raises its threshold
+    before = libc.mallinfo2().hblks
+    block = libc.malloc(256 * 1024)  # one of DuckDB's blocks
+    print(held, libc.mallinfo2().hblks - before)
+    libc.free(block)
+    """
+)
+
+
+def _mapped(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
+    environ = {k: v for k, v in os.environ.items() if k != MMAP_ENV} | (env or {})
+    out = subprocess.run(
+        [sys.executable, "-c", MMAP_SCRIPT, mode],
+        capture_output=True, text=True, timeout=60, env=environ, check=True,
+    ).stdout.split()  # fmt: skip
+    return out[0], int(out[1])
+
+
+def test_a_held_threshold_maps_blocks_after_a_large_free() -> None:
+    held, mapped = _mapped("hold")
+    assert held == str(MMAP_THRESHOLD)
+    assert mapped == 1  # the 256 KiB block is mapped on its own: freed, it goes back
+    # without it glibc raised its threshold past 256 KiB, and the block came from the arena
+    assert _mapped("none") == ("None", 0)
+
+
+def test_the_environment_threshold_wins() -> None:
+    held, mapped = _mapped("hold", {MMAP_ENV: "131072"})
+    assert held == "None"  # not ours to change
+    assert mapped == 1  # glibc's own setting also holds the threshold
+
+
+def test_a_threshold_below_a_page_is_refused() -> None:
+    with pytest.raises(ValueError, match="a page"):
+        hold_mmap_threshold(100)
+
+
+def test_compact_heap_sets_both_in_a_fresh_process() -> None:
+    code = "from ghostcandle.cli.heap import compact_heap; print(compact_heap())"
+    environ = {k: v for k, v in os.environ.items() if k not in (ENV, MMAP_ENV)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=environ, check=True).stdout  # fmt: skip
+    assert out.strip() == str({"arenas": ARENAS, "mmap_threshold": MMAP_THRESHOLD})

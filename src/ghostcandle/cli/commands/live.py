@@ -11,7 +11,7 @@ from typing import Any
 
 from ghostcandle.cli.commands.exchange_sim import split_list
 from ghostcandle.cli.context import add_common, open_db
-from ghostcandle.cli.heap import cap_arenas
+from ghostcandle.cli.heap import compact_heap
 from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserInputError
 from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.domain.feed_health import describe_state
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             "use `ghostcandle backfill --exchange ...` for other exchanges"
         )
     check_reachable(args.rest_url)
-    cap_arenas()  # before the feed's threads: a long run's C heap stays compact
+    compact_heap()  # before the feed's threads: a long run's C heap stays compact
     with open_db(args) as db:
         config = FeedConfig(
             symbols=split_list(args.symbols),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostcandle.cli.context import add_common
-from ghostcandle.cli.heap import cap_arenas
+from ghostcandle.cli.heap import compact_heap
 from ghostcandle.cli.ray_options import LOCAL
 from ghostcandle.distributed.live_cluster import LiveClusterConfig, parse_groups
 from ghostcandle.domain.training_modes import mode_names
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     import uvicorn
 
-    cap_arenas()  # before the server's threads: a long run's C heap stays compact
+    compact_heap()  # before the server's threads: a long run's C heap stays compact
 
     from ghostcandle.web.app import create_app
 
