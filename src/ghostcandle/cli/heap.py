@@ -10,10 +10,11 @@ for most allocations, so threads seldom wait for an arena's lock.
 
 glibc maps a block of ``M_MMAP_THRESHOLD`` bytes or more (128 KiB at start) on its own and
 unmaps it when freed, but it raises that threshold to the size of any mapped block freed (up to
-32 MiB). DuckDB's blocks (256 KiB, its cache, trimmed every 30 s) then came from the arenas and
-left holes there: at 30x the arenas' free space grew ~0.4 MB a minute, to 13-15 MB after 12
-minutes. Held at ``MMAP_THRESHOLD``, each such block is mapped and given back on its own: the
-free space stayed at 3-4.5 MB (README, Hardening: Memory).
+32 MiB). The large buffers a live session makes and drops all the time (numpy arrays of candles
+read back, torch's batch tensors, query results) then came from the arenas and left holes there:
+at 30x the arenas' free space grew ~0.4 MB a minute, to 13-15 MB after 12 minutes. Held at
+``MMAP_THRESHOLD``, each such buffer is mapped and given back on its own: the free space stayed
+at 3-4.5 MB (README, Hardening: Memory). DuckDB's own buffers come from its jemalloc, not these.
 
 ``MALLOC_ARENA_MAX`` and ``MALLOC_MMAP_THRESHOLD_`` in the environment (glibc's own settings)
 are left to decide. Elsewhere than glibc (macOS, musl) nothing is done.
@@ -35,7 +36,7 @@ ARENAS = 2
 ENV = "MALLOC_ARENA_MAX"
 #: glibc's ``mallopt`` parameter for the size from which a block is mapped on its own
 M_MMAP_THRESHOLD = -3
-#: glibc's starting threshold (128 KiB), held: DuckDB's 256 KiB blocks are mapped
+#: glibc's starting threshold (128 KiB), held
 MMAP_THRESHOLD = 128 * 1024
 #: glibc's own environment setting, which wins over ``MMAP_THRESHOLD``
 MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"

@@ -110,7 +110,7 @@ MMAP_SCRIPT = textwrap.dedent(
     held = hold_mmap_threshold() if sys.argv[1] == "hold" else None
     libc.free(libc.malloc(1 << 20))  # a mapped 1 MiB block freed: glibc raises its threshold
     before = libc.mallinfo2().hblks
-    block = libc.malloc(256 * 1024)  # one of DuckDB's blocks
+    block = libc.malloc(256 * 1024)  # a buffer past 128 KiB
     print(held, libc.mallinfo2().hblks - before)
     libc.free(block)
     """
@@ -129,7 +129,7 @@ def _mapped(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
 def test_a_held_threshold_maps_blocks_after_a_large_free() -> None:
     held, mapped = _mapped("hold")
     assert held == str(MMAP_THRESHOLD)
-    assert mapped == 1  # the 256 KiB block is mapped on its own: freed, it goes back
+    assert mapped == 1  # the 256 KiB buffer is mapped on its own: freed, it goes back
     # without it glibc raised its threshold past 256 KiB, and the block came from the arena
     assert _mapped("none") == ("None", 0)
 
