@@ -42,16 +42,20 @@ MMAP_THRESHOLD = 128 * 1024
 MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
 
 
-def _mallopt(param: int, value: int, env: str) -> bool:
-    """Set glibc's ``param`` unless ``env`` is set or this is not glibc; return whether set."""
+def _mallopt(param: int, value: int, env: str) -> int | None:
+    """Set glibc's ``param`` to ``value`` unless ``env`` is set or this is not glibc; return
+    ``value`` when set, else None."""
     if os.environ.get(env, "").strip():
-        return False
+        return None
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
-        return False
+        return None
     mallopt = getattr(libc, "mallopt", None)
-    return mallopt is not None and mallopt(param, value) == 1
+    if mallopt is None or mallopt(param, value) != 1:
+        return None
+    log.debug("glibc mallopt(%d, %d) set", param, value)
+    return value
 
 
 def compact_heap() -> dict[str, int | None]:
@@ -68,10 +72,7 @@ def cap_arenas(arenas: int = ARENAS) -> int | None:
     """
     if arenas < 1:
         raise ValueError(f"arenas={arenas}: give at least 1")
-    if not _mallopt(M_ARENA_MAX, arenas, ENV):
-        return None
-    log.debug("glibc malloc arenas capped at %d", arenas)
-    return arenas
+    return _mallopt(M_ARENA_MAX, arenas, ENV)
 
 
 def hold_mmap_threshold(size: int = MMAP_THRESHOLD) -> int | None:
@@ -80,7 +81,4 @@ def hold_mmap_threshold(size: int = MMAP_THRESHOLD) -> int | None:
     (``MALLOC_MMAP_THRESHOLD_`` given, or not glibc)."""
     if size < 4096:
         raise ValueError(f"size={size}: give at least 4096 bytes (a page)")
-    if not _mallopt(M_MMAP_THRESHOLD, size, MMAP_ENV):
-        return None
-    log.debug("glibc mmap threshold held at %d bytes", size)
-    return size
+    return _mallopt(M_MMAP_THRESHOLD, size, MMAP_ENV)
