@@ -38,9 +38,19 @@ def pieces(ids: Sequence[T]) -> list[Sequence[T]]:
     >>> [len(p) for p in pieces(list(range(CHUNKED + 1)))]
     [513]
     """
-    if len(ids) <= SMALL or len(ids) > CHUNKED:
-        return [ids]
-    return [ids[i : i + SMALL] for i in range(0, len(ids), SMALL)]
+    return [ids[part] for part in slices(len(ids))]
+
+
+def slices(n: int) -> list[slice]:
+    """Return the slices ``pieces`` cuts ``n`` ids into (those of a statement's list
+    parameters too: each row's values are picked by its id's position in the piece).
+
+    >>> slices(130)
+    [slice(0, 64, None), slice(64, 128, None), slice(128, 192, None)]
+    """
+    if n <= SMALL or n > CHUNKED:
+        return [slice(0, n)]
+    return [slice(i, i + SMALL) for i in range(0, n, SMALL)]
 
 
 def among(column: str, param: str, ids: Sequence[object]) -> str:

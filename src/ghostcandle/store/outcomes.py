@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.outcomes import OutcomeStatus
 from ghostcandle.store.db import Database
-from ghostcandle.store.id_filters import CHUNKED, SMALL, among, pieces
+from ghostcandle.store.id_filters import CHUNKED, among, pieces, slices
 
 PENDING_FIELDS = (
     "sample_id", "frame_id", "symbol", "timeframe", "decision_time", "horizon", "known_at",
@@ -200,8 +200,8 @@ class OutcomeStore:
                     f"{c} = ${c}[list_position($ids, sample_id)]" for c in RESULT_FIELDS
                 )
                 columns = {c: table.column(c).to_pylist() for c in ("sample_id", *RESULT_FIELDS)}
-                for at_ in range(0, len(validated), SMALL):
-                    figures = {c: v[at_ : at_ + SMALL] for c, v in columns.items()}
+                for cut in slices(len(validated)):
+                    figures = {c: v[cut] for c, v in columns.items()}
                     figures["ids"] = figures.pop("sample_id")
                     got = con.execute(
                         f"{head.format(sets)} WHERE decision_time BETWEEN $lo AND $hi "

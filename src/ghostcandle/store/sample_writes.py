@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ghostcandle.domain.samples import NewSample, Sample
-from ghostcandle.store.id_filters import CHUNKED, SMALL, among
+from ghostcandle.store.id_filters import CHUNKED, among, slices
 from ghostcandle.store.sample_rows import COLUMNS, sample_table
 
 #: the whole time axis: an update whose caller does not know the samples' times
@@ -64,13 +64,12 @@ def update_samples(
         values = {c: table.column(c).to_pylist() for c in table.column_names if c != "sample_id"}
         for c in values:  # whole names only: ``v.reason`` never rewrites ``v.reasons``
             sets = re.sub(rf"\bv\.{c}\b", f"$v_{c}[list_position($ids, sample_id)]", sets)
-        for at in range(0, len(ids), SMALL):
-            part = ids[at : at + SMALL]
+        for part in slices(len(ids)):
             con.execute(
                 f"UPDATE training_samples SET {sets} WHERE decision_time BETWEEN $lo AND $hi "
-                f"AND {among('sample_id', 'ids', part)}",
-                {**params, **{f"v_{c}": v[at : at + SMALL] for c, v in values.items()},
-                 "ids": part, "lo": lo, "hi": hi},
+                f"AND {among('sample_id', 'ids', ids[part])}",
+                {**params, **{f"v_{c}": v[part] for c, v in values.items()},
+                 "ids": ids[part], "lo": lo, "hi": hi},
             )  # fmt: skip
         return
     con.register("gc_sample_updates", table)
