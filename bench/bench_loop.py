@@ -18,7 +18,10 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
 - replay throughput: candles/s of ``run_replay`` (1 symbol, 1m/1h/1d, CNN 1m=120, 1h=24, 1d=7),
   training off and ``every_candle``.
 - memory: RSS start/peak/end across a long replay (persistence model, 1m/1h/1d), and the
-  summary's peak (``summary_peak_growth_mb``, Linux's VmHWM) over the loop's last RSS; the candle
+  summary's peak (``summary_own_peak_mb``, Linux's VmHWM from the moment the loop's last
+  writes are stored, ``run_replay``'s ``on_summary``) over the RSS then; the older figure
+  ``summary_peak_growth_mb`` is the peak from the loop's last 10,000-event sample on (its
+  tail and final flush included: ``loop_tail_peak_mb``) over that sample; the candle
   count is ``argv[1]`` (default 200,000; 1,000,000 takes ~5 minutes); ``argv[2] = memory``
   runs only this part, ``argv[2] = tick`` only the tick latencies, ``replay`` only throughput.
 - frames: bytes a stored frame reference takes against a copy of its windows.
@@ -336,14 +339,26 @@ def memory(db: Database, symbol: str, start: int, end: int) -> dict[str, Any]:
             in_loop.append(proc.memory_info().rss)
             Path("/proc/self/clear_refs").write_text("5")  # VmHWM: the peak from here on
 
+    loop_end: list[float] = []  # the RSS, the peak since the last in-loop sample, the time
+
+    def on_summary(n: int) -> None:
+        loop_end.extend((proc.memory_info().rss, _vm_hwm(), time.perf_counter()))
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM: the summary's own from here
+
     t0 = time.perf_counter()
-    s = run_replay(db, ReplayRequest(cfg, start, end, pivots=False), on_event=on_event)
+    s = run_replay(
+        db,
+        ReplayRequest(cfg, start, end, pivots=False),
+        on_event=on_event,
+        on_summary=on_summary,
+    )
     stop.set()
     th.join()
     samples.append(proc.memory_info().rss)
-    # after the last in-loop sample (<= 10,000 events before the end): the summary's peak
-    hwm = [ln for ln in Path("/proc/self/status").read_text().splitlines() if "VmHWM" in ln]
-    summary_peak = int(hwm[0].split()[1]) * 1024
+    own_peak = _vm_hwm()
+    summary_s = time.perf_counter() - loop_end[2]
+    # from the last in-loop sample (<= 10,000 events before the end) on: the tail and summary
+    summary_peak = max(loop_end[1], own_peak)
     mb = 1024 * 1024
     warm = len(in_loop) // 10
     return {
@@ -364,7 +379,17 @@ def memory(db: Database, symbol: str, start: int, end: int) -> dict[str, Any]:
         "peak_growth_after_warmup_mb": round((max(in_loop[warm:]) - in_loop[warm]) / mb, 1),
         # the summary (the whole ledger evaluated) beside the RSS the loop ended at
         "summary_peak_growth_mb": round((summary_peak - in_loop[-1]) / mb, 1),
+        "loop_end_rss_mb": round(loop_end[0] / mb, 1),
+        "loop_tail_peak_mb": round(loop_end[1] / mb, 1),
+        "summary_own_peak_mb": round((own_peak - loop_end[0]) / mb, 1),
+        "summary_seconds": round(summary_s, 1),
     }
+
+
+def _vm_hwm() -> int:
+    """Return this process's peak RSS (Linux's VmHWM, since start or the last reset), bytes."""
+    hwm = [ln for ln in Path("/proc/self/status").read_text().splitlines() if "VmHWM" in ln]
+    return int(hwm[0].split()[1]) * 1024
 
 
 def frame_bytes(db: Database) -> dict[str, Any]:

@@ -60,8 +60,14 @@ def run_replay(
     *,
     checkpoint_dir: str | None = None,
     on_event: Callable[[int], None] | None = None,
+    on_summary: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) a replay to its end and return its JSON summary."""
+    """Run (or resume) a replay to its end and return its JSON summary.
+
+    ``on_event(n)`` is called after each event published (``n`` so far); ``on_summary(n)`` once
+    the loop's last writes are stored, before the session's ledger is evaluated (a long
+    replay's summary reads every prediction: the command line says so meanwhile).
+    """
     if request.end <= request.start:
         raise UserInputError(
             f"replay range is empty ({format_time(request.start)} .. {format_time(request.end)}): "
@@ -112,6 +118,8 @@ def run_replay(
     if structure is not None:
         structure.close()
     session.flush()
+    if on_summary is not None:
+        on_summary(events)
     summary = build_summary(session, events, elapsed)
     session.finish(summary)
     summary["train_steps"] = session.status()["train_steps"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,27 @@ def _all_frames(db: Database) -> list[str]:
 def test_replay_predicts_every_due_candle_and_frames_rematerialise(
     market: Database, ckpt_dir: str
 ) -> None:
+    seen: list[tuple[str, int, int]] = []  # (callback, n, predictions pending then)
+
+    def called(name: str) -> Callable[[int], None]:
+        return lambda n: seen.append(
+            (name, n, PredictionLedger(market).counts("r-none")["pending"])
+        )
+
     summary = run_replay(
-        market, ReplayRequest(small_config("r-none"), START, END), checkpoint_dir=ckpt_dir
+        market,
+        ReplayRequest(small_config("r-none"), START, END),
+        checkpoint_dir=ckpt_dir,
+        on_event=called("event"),
+        on_summary=called("summary"),
     )
+    # an event at a time, then the summary's phase once, after the loop's last writes
+    assert [s[:2] for s in seen] == [
+        *(("event", n) for n in range(1, summary["events"] + 1)),
+        ("summary", summary["events"]),
+    ]
+    assert seen[-1][2] == 0  # the last predictions' outcomes stored before it
+    assert max(s[2] for s in seen) > 0
     # 1m candles closing in (START, END - 1m] and the 1h candle closing at START + 1h are due;
     # five models (cnn, persistence, drift, vol_range, majority) each predict every one of them
     due_1m = (END - MINUTE_MS - START) // MINUTE_MS

@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
                 config, start, end, speed=speed, pivots=not args.no_pivots, start_from=begin
             ),
             on_event=bar.update if bar.drawn else None,
+            on_summary=lambda n: bar.update(n, n, detail="evaluating the session"),
         )
         bar.update(summary["events"], summary["events"])
     if args.json:
