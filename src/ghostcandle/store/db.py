@@ -124,6 +124,8 @@ class Database:
         except duckdb.Error as exc:
             raise open_error(self.path, exc) from None
         self.lock = threading.RLock()
+        #: per thread, the keep ``trim_cache()`` uses inside ``cache_bounded`` (see there)
+        self._bounded = threading.local()
         self.read_only = read_only
         if not read_only:
             self.migrate()
@@ -198,7 +200,9 @@ class Database:
         DuckDB refuses the lower limit and keeps its own: nothing is lost. Runs under ``lock``,
         so this process's writes never see the lower limit.
         """
-        keep = self.cache_keep if keep is None else keep
+        if keep is None:
+            bound = getattr(self._bounded, "keep", None)
+            keep = self.cache_keep if bound is None else bound
         if self.cached_bytes() <= keep:  # the common case, without taking the lock
             return 0
         with self.lock:
@@ -212,6 +216,27 @@ class Database:
             finally:
                 self.con.execute(f"SET memory_limit = '{self.limit}'")
             return max(0, before - self.cached_bytes())
+
+    @contextmanager
+    def cache_bounded(self) -> Iterator[int]:
+        """Within the block, keep DuckDB's cache no bigger than it was when the block began.
+
+        A long read that trims after each range (a stored evaluation: ``trim_cache()`` from
+        this thread) keeps ``min(cache_keep, what DuckDB held at the start)`` instead of
+        ``cache_keep``, and the cache is trimmed to that at the end: the blocks it read are
+        not read again, and a replay's summary or a workspace's evaluation leaves the process
+        holding what it held before. Other threads' trims (the ``CacheKeeper``) are not
+        affected. Yields the bound, in bytes.
+        """
+        outer = getattr(self._bounded, "keep", None)
+        bound = min(self.cache_keep, self.cached_bytes())
+        bound = bound if outer is None else min(outer, bound)
+        self._bounded.keep = bound
+        try:
+            yield bound
+        finally:
+            self._bounded.keep = outer
+            self.trim_cache(bound)
 
     def checkpoint_often(self, wal: str = LONG_RUNNING_CHECKPOINT) -> None:
         """Checkpoint whenever the WAL passes ``wal`` (see ``LONG_RUNNING_CHECKPOINT``)."""

@@ -174,3 +174,27 @@ def test_an_evaluation_leaves_duckdb_holding_no_more_cache_than_it_keeps(
         db.cache_keep = 2 << 20
         evaluate_stored(PredictionLedger(db), "s1", 0.002, frame_rows=frame_rows)
         assert db.memory()["bytes"] <= db.cache_keep
+
+
+@pytest.mark.parametrize("frame_rows", [0, 10**9], ids=["by-columns", "as-a-frame"])
+def test_an_evaluation_leaves_duckdb_holding_no_more_than_it_held_before(
+    tmp_path: Path, frame_rows: int
+) -> None:
+    """Below ``cache_keep``, what DuckDB held when the evaluation began is its bound: a replay's
+    summary leaves the process as it found it (with ``cache_keep`` alone, ~8 MB of blocks here
+    stay, up to the 24 MB keep)."""
+    with Database(tmp_path / "held.duckdb") as db:
+        fill(db, 150_000, "s1", one_m_every=60)
+        db.con.execute("CHECKPOINT")
+        db.trim_cache(1 << 20)
+        before = db.memory()["bytes"]
+        assert before <= 1 << 20 < db.cache_keep
+        evaluate_stored(PredictionLedger(db), "s1", 0.002, frame_rows=frame_rows)
+        assert db.memory()["bytes"] <= before
+        # the bound is this thread's and the block's: trims elsewhere keep ``cache_keep``
+        with db.cache_bounded() as bound:
+            assert bound <= before
+        db.con.execute("SELECT sum(ref_close) FROM prediction_rows").fetchall()
+        assert db.memory()["bytes"] > before  # the read filled the cache again
+        db.trim_cache()
+        assert before < db.memory()["bytes"] <= db.cache_keep

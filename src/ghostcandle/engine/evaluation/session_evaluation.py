@@ -61,16 +61,19 @@ def evaluate_stored(
 
     A timeframe of at most ``frame_rows`` predictions is one frame, a larger one is read a few
     columns at a time (module doc); the report is ``{model: {timeframe: ...}}`` in
-    ``evaluate``'s order (models, then timeframes, sorted).
+    ``evaluate``'s order (models, then timeframes, sorted). DuckDB's cache ends no bigger than
+    it was (``Database.cache_bounded``).
     """
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for tf, rows in sorted(ledger.rows_per_timeframe(session_id).items()):
-        if rows <= frame_rows:
-            frame = ledger.frame(session_id, columns=COLUMNS, timeframe=tf)
-            figures = {m: f[tf] for m, f in evaluate(frame, threshold=threshold).items()}
-            del frame
-        else:
-            figures = evaluate_timeframe(ledger.db, session_id, tf, threshold)
-        for model, of_tf in figures.items():
-            out.setdefault(model, {})[tf] = of_tf
+    # the ranges read are trimmed from DuckDB's cache down to what it held before
+    with ledger.db.cache_bounded():
+        for tf, rows in sorted(ledger.rows_per_timeframe(session_id).items()):
+            if rows <= frame_rows:
+                frame = ledger.frame(session_id, columns=COLUMNS, timeframe=tf)
+                figures = {m: f[tf] for m, f in evaluate(frame, threshold=threshold).items()}
+                del frame
+            else:
+                figures = evaluate_timeframe(ledger.db, session_id, tf, threshold)
+            for model, of_tf in figures.items():
+                out.setdefault(model, {})[tf] = of_tf
     return dict(sorted(out.items()))
