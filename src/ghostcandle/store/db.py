@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -15,6 +16,8 @@ import duckdb
 
 from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserInputError
 from ghostcandle.store.migrations import all_migrations
+
+log = logging.getLogger(__name__)
 
 DB_ENV = "GHOSTCANDLE_DB"
 DEFAULT_DB = "ghostcandle.duckdb"
@@ -236,7 +239,10 @@ class Database:
             yield bound
         finally:
             self._bounded.keep = outer
-            self.trim_cache(bound)
+            try:
+                self.trim_cache(bound)
+            except duckdb.Error as exc:  # the block's own error, if any, is the one to tell
+                log.warning("DuckDB's cache was not trimmed: %s", str(exc).splitlines()[0][:200])
 
     def checkpoint_often(self, wal: str = LONG_RUNNING_CHECKPOINT) -> None:
         """Checkpoint whenever the WAL passes ``wal`` (see ``LONG_RUNNING_CHECKPOINT``)."""

@@ -82,3 +82,17 @@ def test_a_runtime_keeps_a_quarter_of_the_limit_and_stops_its_keeper(tmp_path: P
 def test_a_keeper_refuses_a_period_that_is_not_positive(tmp_path: Path) -> None:
     with Database(tmp_path / "p.duckdb") as db, pytest.raises(ValueError, match="positive"):
         CacheKeeper(db, every_s=0)
+
+
+def test_a_bounded_block_keeps_its_own_error_when_the_trim_after_it_fails(tmp_path: Path) -> None:
+    """``cache_bounded`` trims as the block ends; a trim that fails (here the database was closed
+    inside the block) never hides the block's own error."""
+    db = Database(tmp_path / "bounded.duckdb")
+
+    def closed_inside() -> None:
+        with db.cache_bounded():
+            db.close()
+            raise ValueError("the block's own error")
+
+    with pytest.raises(ValueError, match="the block's own"):
+        closed_inside()
