@@ -11,14 +11,11 @@ its pages).
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import duckdb
 
-from ghostcandle.store.db import Database
-
-log = logging.getLogger(__name__)
+from ghostcandle.store.db import Database, log_untrimmed
 
 #: seconds between trims: a live session at 30x reads and writes ~15 MB of blocks a minute
 #: (candle windows read back, rows checkpointed), so every 30 s the cache swung between the keep
@@ -68,7 +65,7 @@ class CacheKeeper:
             except duckdb.ConnectionException:
                 return  # the database was closed under us: nothing left to trim
             except duckdb.Error as exc:  # never take the process down for a cache
-                log.warning("DuckDB's cache was not trimmed: %s", str(exc).splitlines()[0][:200])
+                log_untrimmed(exc)
 
     def stop(self) -> None:
         """Stop trimming and wait for the thread."""

@@ -100,6 +100,12 @@ def size_bytes(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
+def log_untrimmed(exc: duckdb.Error) -> None:
+    """Log, in one line, a ``trim_cache`` that failed (a trim never fails its caller's work)."""
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    log.warning("DuckDB's cache was not trimmed: %s", first[:200])
+
+
 class Database:
     """A DuckDB connection with a lock; every store of one engine shares one ``Database``.
 
@@ -242,7 +248,7 @@ class Database:
             try:
                 self.trim_cache(bound)
             except duckdb.Error as exc:  # the block's own error, if any, is the one to tell
-                log.warning("DuckDB's cache was not trimmed: %s", str(exc).splitlines()[0][:200])
+                log_untrimmed(exc)
 
     def checkpoint_often(self, wal: str = LONG_RUNNING_CHECKPOINT) -> None:
         """Checkpoint whenever the WAL passes ``wal`` (see ``LONG_RUNNING_CHECKPOINT``)."""
