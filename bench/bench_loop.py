@@ -22,7 +22,7 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   writes are stored, ``run_replay``'s ``on_summary``) over the RSS then; the older figure
   ``summary_peak_growth_mb`` is the peak from the loop's last 10,000-event sample on (its
   tail and final flush included: ``loop_tail_peak_mb``) over that sample; the candle
-  count is ``argv[1]`` (default 200,000; 1,000,000 takes ~5 minutes); ``argv[2] = memory``
+  count is ``argv[1]`` (default 200,000; 1,000,000 takes 5-8 minutes); ``argv[2] = memory``
   runs only this part, ``argv[2] = tick`` only the tick latencies, ``replay`` only throughput.
 - frames: bytes a stored frame reference takes against a copy of its windows.
 
