@@ -10,9 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from ghostcandle.domain.clock import ReplayClock
-from ghostcandle.engine.training.step_worker import TRAINING_NICENESS
 from ghostcandle.engine.training.trainer import Trainer
-from ghostcandle.messaging.foreground import Foreground
+from ghostcandle.messaging.foreground import BACKGROUND_NICENESS, Foreground
 from ghostcandle.models.base import ModelInputs, TrainingBatch
 from ghostcandle.models.registry import create_model
 
@@ -48,7 +47,7 @@ def test_steps_run_nicer_by_default_and_at_the_callers_priority_on_request(
     assert _niceness_of_step(False, batch_for) == base
     nicer = _niceness_of_step(True, batch_for)
     # raising niceness is always allowed, up to the ceiling of 19
-    assert nicer == min(19, base + TRAINING_NICENESS)
+    assert nicer == min(19, base + BACKGROUND_NICENESS)
 
 
 def test_a_step_waits_for_the_tick_in_flight_and_goes_once_it_is_stored(

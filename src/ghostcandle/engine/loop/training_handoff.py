@@ -37,7 +37,7 @@ from ghostcandle.engine.training.policy import TrainingPolicy, TrainingSample
 from ghostcandle.engine.training.recording import session_recorder
 from ghostcandle.engine.training.series_cache import SeriesCache
 from ghostcandle.engine.training.trainer import Snapshot, StepReport, Trainer
-from ghostcandle.messaging.foreground import Foreground
+from ghostcandle.messaging.foreground import Foreground, lower_priority
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window
 from ghostcandle.store.frames import FrameStore
@@ -118,7 +118,12 @@ class TrainingHandoff:
             recorder=session_recorder(self._frames.db, self.config.session_id, self.clock),
             yield_to=self._yield_to,
         ).start()
-        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-builder")
+        # building and judging batches is training work: nicer than the tick, as the trainer
+        self._builder = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="batch-builder",
+            initializer=None if self._yield_to is None else lower_priority,
+        )
         if self.samples is not None:
             self.samples.start()
         return self.trainer

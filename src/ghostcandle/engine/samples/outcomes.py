@@ -31,7 +31,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS
 from ghostcandle.domain.clock import Clock, LiveClock
 from ghostcandle.domain.outcomes import OutcomeArrays, OutcomeConfig, outcomes_on_series
 from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.messaging.foreground import Foreground
+from ghostcandle.messaging.foreground import Foreground, lower_priority
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.outcomes import RESULT_FIELDS, OutcomeResults, OutcomeStore, PendingOutcome
@@ -242,6 +242,8 @@ class OutcomeValidator:
             self._thread = None
 
     def _loop(self) -> None:
+        if self.yield_to is not None:  # background work beside a live tick: nicer than it
+            lower_priority()
         last = float("-inf")
         while not self._stop.is_set():
             rest = last + self.min_interval_s - time.monotonic()

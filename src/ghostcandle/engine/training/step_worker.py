@@ -9,7 +9,6 @@ state hold NaN/inf is ``non_finite``. Only an ``ok`` step may be published.
 from __future__ import annotations
 
 import math
-import os
 import queue
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ghostcandle.messaging.foreground import lower_priority
 from ghostcandle.models.base import Model, TrainingBatch
 
 #: Report statuses: the step was applied and published, or why it was not.
@@ -30,10 +30,6 @@ OK, FAILED, TIMEOUT, NON_FINITE, DROPPED, SKIPPED = (
     "dropped",
     "skipped",
 )
-
-#: How much nicer (Linux scheduler) training threads run than inference: when both want the
-#: CPU, the prediction of a closing candle goes first.
-TRAINING_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -121,17 +117,6 @@ class _StepWorker:
                 box["error"] = exc
             finally:
                 done.set()
-
-
-def lower_priority() -> None:
-    """Lower the calling thread's CPU priority (Linux threads have their own nice value)."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(
-            os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + TRAINING_NICENESS
-        )
-    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
-        pass
 
 
 def model_finite(model: Model) -> bool:

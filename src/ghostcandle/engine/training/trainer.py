@@ -19,7 +19,7 @@ snapshot is visible (a session's flush never commits a prediction of unrecorded 
 losses, gradient norms, seed, state hashes) on its thread after the step's future is done, so
 recording never delays a prediction, nor a synchronous submitter (``recording.py``).
 
-Training threads run at a lower CPU priority (``step_worker.TRAINING_NICENESS``, Linux) so that
+Training threads run at a lower CPU priority (``foreground.lower_priority``, Linux) so that
 when both want a core, the prediction of a closing candle goes first (``lower_priority=False``
 keeps the caller's: a batch job or a synchronous replay, with no inference beside a step). Small
 machines run torch on one thread (``torch.set_num_threads(1)``, see bench/bench_models.py).
@@ -48,9 +48,8 @@ from ghostcandle.engine.training.step_worker import (
     SKIPPED,
     TIMEOUT,
     StepRunner,
-    lower_priority,
 )
-from ghostcandle.messaging.foreground import Foreground
+from ghostcandle.messaging.foreground import Foreground, lower_priority
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 
 log = logging.getLogger(__name__)
