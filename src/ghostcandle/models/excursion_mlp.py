@@ -14,7 +14,7 @@ encoding) and absolute prices (so returns are measured in volatility units, not 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,11 +96,13 @@ class ExcursionModel(TorchModel):
     def _build(self) -> Net:
         return ExcursionNet(self.cfg, self._windows)
 
-    def predict(self, inputs: ModelInputs) -> ModelOutputs:
-        """Predict a batch (abstaining where unsure) without changing the model."""
+    def predict_only(self, inputs: ModelInputs, timeframes: Sequence[str] | None) -> ModelOutputs:
+        """Predict a batch (abstaining where unsure) without changing the model, turning only
+        ``timeframes``' heads into candles (None: every one)."""
         with torch.inference_mode():
             raw, scales, logits = self.net.heads(self._tensors(inputs))
-            candles = {tf: scales[tf].candle(r).double().cpu().numpy() for tf, r in raw.items()}
+            heads = raw if timeframes is None else {tf: raw[tf] for tf in timeframes}
+            candles = {tf: scales[tf].candle(r).double().cpu().numpy() for tf, r in heads.items()}
             probs = abstain(torch.softmax(logits.double(), dim=1), self.cfg.min_confidence)
         return ModelOutputs(candles=candles, action_probs=probs.cpu().numpy())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -105,10 +105,19 @@ class TorchModel(LearningModel):
 
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
         """Predict a batch without gradients and without changing the model."""
+        return self.predict_only(inputs, None)
+
+    def predict_only(self, inputs: ModelInputs, timeframes: Sequence[str] | None) -> ModelOutputs:
+        """Predict a batch, turning only ``timeframes``' heads into candles (None: every one).
+
+        The net computes every head from the same inputs, so each candle is the one
+        ``predict`` gives; the loop asks only for the timeframe whose candle closed.
+        """
         with torch.inference_mode():
             raw, logits = self.net(self._tensors(inputs))
             probs = torch.softmax(logits, dim=1)
-            candles = {tf: candle_from_raw(r).double().cpu().numpy() for tf, r in raw.items()}
+            heads = raw if timeframes is None else {tf: raw[tf] for tf in timeframes}
+            candles = {tf: candle_from_raw(r).double().cpu().numpy() for tf, r in heads.items()}
         return ModelOutputs(candles=candles, action_probs=probs.double().cpu().numpy())
 
     def _losses(

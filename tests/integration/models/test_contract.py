@@ -74,6 +74,21 @@ def test_predict_gives_valid_candles_and_probabilities(name: str) -> None:
     assert np.array_equal(out.confidence, out.action_probs.max(axis=1))
 
 
+def test_predict_only_gives_predicts_figures_for_the_timeframes_asked(name: str) -> None:
+    """What the loop calls where a family offers it (the timeframe whose candle closed)."""
+    m = _model(name)
+    only = getattr(m, "predict_only", None)
+    if only is None:
+        pytest.skip(f"{name} turns every timeframe into candles (no predict_only)")
+    inputs, _ = make_batch(m, seed=1)
+    whole = m.predict(inputs)
+    for tf in m.timeframes:
+        part = only(inputs, (tf,))
+        assert set(part.candles) == {tf}
+        assert np.array_equal(part.candles[tf], whole.candles[tf])
+        assert np.array_equal(part.action_probs, whole.action_probs)
+
+
 def test_state_round_trips_through_a_weights_only_file(name: str) -> None:
     trained = _model(name)
     inputs, batch = make_batch(trained, seed=2)
