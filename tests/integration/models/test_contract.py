@@ -87,6 +87,10 @@ def test_predict_only_gives_predicts_figures_for_the_timeframes_asked(name: str)
         assert set(part.candles) == {tf}
         assert np.array_equal(part.candles[tf], whole.candles[tf])
         assert np.array_equal(part.action_probs, whole.action_probs)
+    # the batched backtest trades the action alone: no candle asked
+    bare = only(inputs, ())
+    assert bare.candles == {}
+    assert np.array_equal(bare.action_probs, whole.action_probs)
 
 
 def test_state_round_trips_through_a_weights_only_file(name: str) -> None:

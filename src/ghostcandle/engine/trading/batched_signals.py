@@ -121,6 +121,8 @@ def batched_signals(
         complete = complete & ok
     todo = np.flatnonzero(complete)
     total = len(candles)
+    # only the action and its confidence are traded: no head is turned into a candle
+    only = getattr(model, "predict_only", None)
     for a in range(0, len(todo), req.batch_size):
         rows = todo[a : a + req.batch_size]
         inputs, _ = prepare_stacked_inputs(found.raw(rows))
@@ -128,7 +130,7 @@ def batched_signals(
             inputs = with_depth(inputs, books[rows])
         for k, held in enumerate(held_values):
             asked = with_position(inputs, held) if len(held_values) > 1 else inputs
-            out = model.predict(asked)
+            out = only(asked, ()) if only is not None else model.predict(asked)
             actions[k, rows] = out.actions
             confidence[k, rows] = out.confidence
         if progress is not None:
