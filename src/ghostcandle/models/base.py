@@ -18,7 +18,10 @@ How a prediction flows::
   timeframe's normalised space (``denormalise`` turns it back into prices exactly), and action
   probabilities ``(batch, 3)`` in the order HOLD, BUY, SELL; the action is their argmax and the
   confidence their max. Learning families build high >= max(open, close), low <= min(open,
-  close) and volume >= 0 into their heads, so every forecast is a valid candle.
+  close) and volume >= 0 into their heads, so every forecast is a valid candle. A family may
+  also offer ``predict_only(inputs, timeframes)``: the same outputs with only ``timeframes``'
+  candles (the loop asks for the timeframe whose candle closed, a batched backtest for none);
+  the baselines and the torch families do.
 - **Training** (``TrainingBatch``): the same inputs, the actual next candle per timeframe
   normalised with the *input window's* parameters (NaN rows where the target is not known, e.g.
   a 1h candle that has not closed yet), action labels (``-1`` where none), optional per-sample
