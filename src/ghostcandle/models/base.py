@@ -21,7 +21,7 @@ How a prediction flows::
   close) and volume >= 0 into their heads, so every forecast is a valid candle. A family may
   also offer ``predict_only(inputs, timeframes)``: the same outputs with only ``timeframes``'
   candles (the loop asks for the timeframe whose candle closed, a batched backtest for none);
-  the baselines and the torch families do.
+  the baselines and the torch families do, and ``predict_asked`` calls it where there is one.
 - **Training** (``TrainingBatch``): the same inputs, the actual next candle per timeframe
   normalised with the *input window's* parameters (NaN rows where the target is not known, e.g.
   a 1h candle that has not closed yet), action labels (``-1`` where none), optional per-sample
@@ -226,3 +226,13 @@ class Model(Protocol):
     def clone(self) -> Model:
         """Return an independent copy with the same config, weights, optimiser state and step."""
         ...
+
+
+def predict_asked(model: Model, inputs: ModelInputs, timeframes: Sequence[str]) -> ModelOutputs:
+    """Return ``model``'s outputs holding ``timeframes``' candles (and the actions).
+
+    Through ``predict_only`` where the family offers it (no other candle is made), else
+    ``predict`` (every candle): the figures asked for are the same either way.
+    """
+    only = getattr(model, "predict_only", None)
+    return model.predict(inputs) if only is None else only(inputs, timeframes)

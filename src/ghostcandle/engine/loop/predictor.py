@@ -17,7 +17,7 @@ from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window
 from ghostcandle.engine.loop.window_cache import WindowCache
-from ghostcandle.models.base import Model, ModelInputs
+from ghostcandle.models.base import Model, ModelInputs, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.position_input import reads_position, with_position
 from ghostcandle.store.candles import MissingCandlesError
@@ -89,9 +89,7 @@ class Predictor:
         if reads_position(model):
             held = 0 if self.position_of is None else self.position_of(symbol)
             inputs = with_position(inputs, held)
-        # only the timeframe asked is turned into a candle (baselines and torch families)
-        only = getattr(model, "predict_only", None)
-        outputs = only(inputs, (timeframe,)) if only is not None else model.predict(inputs)
+        outputs = predict_asked(model, inputs, (timeframe,))
         forecast = outputs.forecasts([params], (timeframe,))[0]
         o, h, lo, c, v = forecast.candles[timeframe]
         d = duration_ms(timeframe)

@@ -21,7 +21,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import complete_windows, stack_windows
 from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progress
-from ghostcandle.models.base import Model
+from ghostcandle.models.base import Model, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.inputs import prepare_stacked_inputs
 from ghostcandle.models.position_input import POSITIONS, reads_position, with_position
@@ -121,8 +121,6 @@ def batched_signals(
         complete = complete & ok
     todo = np.flatnonzero(complete)
     total = len(candles)
-    # only the action and its confidence are traded: no head is turned into a candle
-    only = getattr(model, "predict_only", None)
     for a in range(0, len(todo), req.batch_size):
         rows = todo[a : a + req.batch_size]
         inputs, _ = prepare_stacked_inputs(found.raw(rows))
@@ -130,7 +128,8 @@ def batched_signals(
             inputs = with_depth(inputs, books[rows])
         for k, held in enumerate(held_values):
             asked = with_position(inputs, held) if len(held_values) > 1 else inputs
-            out = only(asked, ()) if only is not None else model.predict(asked)
+            # only the action and its confidence are traded: no candle asked for
+            out = predict_asked(model, asked, ())
             actions[k, rows] = out.actions
             confidence[k, rows] = out.confidence
         if progress is not None:
