@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ghostcandle.models import traced
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 from ghostcandle.models.config import ModelConfig
 from ghostcandle.models.device import current_device
@@ -99,6 +100,11 @@ class TorchModel(LearningModel):
             for tf in self._windows
         }
 
+    @property
+    def architecture(self) -> tuple[str, str, tuple[tuple[str, int], ...]]:
+        """Return what fixes the net's function of its weights: family, config, windows."""
+        return (self.family, self.cfg.digest(), tuple(self._windows.items()))
+
     def _on_device(self, t: Tensor) -> Tensor:
         """Return ``t`` on the model's device (itself on the CPU)."""
         return t if self.device.type == "cpu" else t.to(self.device, non_blocking=True)
@@ -114,7 +120,7 @@ class TorchModel(LearningModel):
         ``predict`` gives; the loop asks only for the timeframe whose candle closed.
         """
         with torch.inference_mode():
-            raw, logits = self.net(self._tensors(inputs))
+            raw, logits = traced.forward(self.net, self.architecture, self._tensors(inputs))
             probs = torch.softmax(logits, dim=1)
             heads = raw if timeframes is None else {tf: raw[tf] for tf in timeframes}
             candles = {tf: candle_from_raw(r).double().cpu().numpy() for tf, r in heads.items()}

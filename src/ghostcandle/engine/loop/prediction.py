@@ -76,6 +76,26 @@ class SessionPredictors:
             for tf, n in p.windows.items():
                 needed[tf] = max(needed.get(tf, 0), n)
         self.cache = open_cache(candles, cfg.symbols, needed, now)
+        self._warm(now)
+
+    def _warm(self, now: int) -> None:
+        """Run the learning model once on a symbol's newest windows and drop what it predicts.
+
+        Its first prediction sets its inference up (a traced forward, ~0.1 s:
+        ``models.traced``); done here, no live candle waits for it. Nothing is recorded or
+        remembered; where no series has a whole window yet, the first candle does it.
+        """
+        assert self.cache is not None
+        tf = self.timeframes[0]
+        for symbol in self.config.symbols:
+            last = self.cache.last_open_time(symbol, tf)
+            if last is None:
+                continue
+            try:
+                self.predictors[0].predict(self.cache, symbol, tf, last + duration_ms(tf), now)
+                return
+            except (MissingCandlesError, MissingDepthError):
+                continue
 
     def resume(self, decided: Mapping[tuple[str, str], int]) -> None:
         """Take back the newest decisions already recorded (a restart predicts none again)."""

@@ -1,0 +1,104 @@
+"""The traced forward of small batches: the eager forward's bits, with the caller's weights."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import torch
+from torch import Tensor
+
+from ghostcandle.models import traced
+from ghostcandle.models.registry import create_model, model_names
+from ghostcandle.models.torch_model import Net, TorchModel
+
+from .conftest import SMALL, make_batch
+
+
+def _torch_families() -> list[str]:
+    return [n for n in model_names() if isinstance(create_model(n, **SMALL), TorchModel)]
+
+
+def _bits_equal(a: traced.Outputs, b: traced.Outputs) -> bool:
+    return a[0].keys() == b[0].keys() and all(
+        torch.equal(x.view(torch.int32), y.view(torch.int32))
+        for x, y in [(a[1], b[1]), *((a[0][k], b[0][k]) for k in a[0])]
+    )
+
+
+@pytest.mark.parametrize("name", _torch_families())
+def test_each_torch_family_runs_traced_with_the_eager_forwards_bits(name: str) -> None:
+    model = create_model(name, seed=3, **SMALL)
+    assert isinstance(model, TorchModel)
+    inputs, _ = make_batch(model, seed=2)
+    windows = model._tensors(inputs)
+    with torch.inference_mode():
+        eager = model.net(windows)
+        fast = traced.forward(model.net, model.architecture, windows)
+        again = traced.forward(model.net, model.architecture, windows)
+    assert traced.traced(model.architecture) is True
+    assert _bits_equal(eager, fast)
+    assert _bits_equal(eager, again)
+
+
+def test_the_trace_computes_with_each_callers_weights() -> None:
+    """One trace per architecture serves every model of it: each call copies its weights in."""
+    first = create_model("cnn", seed=4, **SMALL)
+    assert isinstance(first, TorchModel)
+    inputs, batch = make_batch(first, seed=5)
+    trained = first.clone()
+    assert isinstance(trained, TorchModel)
+    trained.train_step(batch)  # the same architecture, other weights
+    windows = first._tensors(inputs)
+    with torch.inference_mode():
+        eager = [m.net(windows) for m in (first, trained, first)]
+        fast = [traced.forward(m.net, first.architecture, windows) for m in (first, trained, first)]
+    assert not _bits_equal(eager[0], eager[1])  # the step changed what the net computes
+    for e, f in zip(eager, fast, strict=True):
+        assert _bits_equal(e, f)
+    # predict goes through it: the trained model's figures are its own
+    assert not (trained.predict(inputs).action_probs == first.predict(inputs).action_probs).all()
+
+
+class _Branching(Net):
+    """A net whose output depends on a branch on its data: a trace would freeze one branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = torch.nn.Linear(5, 3)
+
+    def forward(self, windows: dict[str, Tensor]) -> tuple[dict[str, Tensor], Tensor]:
+        x = windows["1m"][:, -1]
+        y = self.head(x) if x.sum() > 0 else -self.head(x)
+        return {"1m": torch.cat([y, y[:, :2]], dim=1)}, y
+
+
+def test_a_net_that_branches_on_its_data_stays_eager() -> None:
+    net, key = _Branching().eval(), ("branching", uuid.uuid4().hex)
+    up = {"1m": torch.rand(2, 8, 5) + 0.1}
+    down = {"1m": -up["1m"]}
+    with torch.inference_mode():
+        for windows in (up, down, up):
+            assert _bits_equal(traced.forward(net, key, windows), net(windows))
+    assert traced.traced(key) is False
+
+
+def test_large_batches_and_training_run_eager() -> None:
+    model = create_model("cnn", seed=6, **SMALL)
+    assert isinstance(model, TorchModel)
+    inputs, _ = make_batch(model, seed=7)
+    rows = traced.MAX_BATCH + 1
+    windows = {k: t.repeat(rows, 1, 1)[:rows] for k, t in model._tensors(inputs).items()}
+    key = ("large", uuid.uuid4().hex)
+    with torch.inference_mode():
+        assert _bits_equal(traced.forward(model.net, key, windows), model.net(windows))
+        assert traced.traced(key) is None  # never traced
+        small = {k: t[:2] for k, t in windows.items()}
+        model.net.train()
+        try:
+            traced.forward(model.net, key, small)
+        finally:
+            model.net.eval()
+        assert traced.traced(key) is None
+        traced.forward(model.net, key, small)
+    assert traced.traced(key) is True
