@@ -19,13 +19,15 @@ would show); otherwise that architecture stays eager. Larger batches (a backtest
 there the kernels dominate and a trace gains nothing. ``torch.jit.trace`` is deprecated in
 favour of ``torch.compile``/``torch.export``, which need a C++ toolchain and seconds of
 compilation per shape (``compile``) or run slower than eager here (``export``'s module); where
-tracing is unavailable or fails, the eager forward runs.
+tracing is unavailable or fails, the eager forward runs. ``GHOSTCANDLE_TRACED_INFERENCE=0`` in
+the environment runs every forward eager (``set_enabled`` within a process).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -43,6 +45,9 @@ MAX_BATCH = 32
 #: architectures kept traced at once (least recently used dropped)
 MAX_TRACES = 32
 
+#: the environment setting that turns tracing off (``0``)
+ENV = "GHOSTCANDLE_TRACED_INFERENCE"
+
 Outputs = tuple[dict[str, Tensor], Tensor]
 
 
@@ -55,6 +60,7 @@ class _Trace:
 
 _traces: OrderedDict[Hashable, _Trace | None] = OrderedDict()
 _traces_lock = threading.Lock()
+_enabled = os.environ.get(ENV, "1").strip() != "0"
 #: each net's weight tensors, listed once (the optimiser and ``load_state_dict`` update them
 #: in place; a module walk per call would cost ~0.06 ms)
 _net_weights: WeakKeyDictionary[nn.Module, list[Tensor]] = WeakKeyDictionary()
@@ -68,7 +74,8 @@ def forward(net: nn.Module, key: Hashable, windows: dict[str, Tensor]) -> Output
     inside ``torch.inference_mode()``.
     """
     batch = next(iter(windows.values())).shape[0]
-    if net.training or batch > MAX_BATCH or any(t.device.type != "cpu" for t in windows.values()):
+    on_cpu = all(t.device.type == "cpu" for t in windows.values())
+    if not _enabled or net.training or batch > MAX_BATCH or not on_cpu:
         return net(windows)  # type: ignore[no-any-return]
     full = (key, tuple((k, tuple(t.shape), t.dtype) for k, t in windows.items()))
     trace = _trace_for(net, full, windows)
@@ -80,6 +87,13 @@ def forward(net: nn.Module, key: Hashable, windows: dict[str, Tensor]) -> Output
     with trace.lock:
         torch._foreach_copy_(trace.weights, weights)
         return trace.module(windows)  # type: ignore[no-any-return]
+
+
+def set_enabled(on: bool) -> bool:
+    """Run small batches traced (True) or every forward eager; return the previous setting."""
+    global _enabled
+    before, _enabled = _enabled, on
+    return before
 
 
 def traced(key: Hashable) -> bool | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -102,3 +105,41 @@ def test_large_batches_and_training_run_eager() -> None:
         assert traced.traced(key) is None
         traced.forward(model.net, key, small)
     assert traced.traced(key) is True
+
+
+def test_turned_off_every_forward_runs_eager() -> None:
+    model = create_model("transformer", seed=8, **SMALL)
+    assert isinstance(model, TorchModel)
+    inputs, _ = make_batch(model, seed=9)
+    before = traced.set_enabled(False)
+    try:
+        with torch.inference_mode():
+            windows = model._tensors(inputs)
+            assert _bits_equal(
+                traced.forward(model.net, model.architecture, windows), model.net(windows)
+            )
+        assert traced.traced(model.architecture) is None
+    finally:
+        traced.set_enabled(before)
+
+
+def test_the_environment_turns_it_off_for_the_process() -> None:
+    code = (
+        "from ghostcandle.models import traced\n"
+        "from ghostcandle.models.registry import create_model\n"
+        "from ghostcandle.models.inputs import prepare_inputs\n"
+        "import numpy as np\n"
+        "m = create_model('cnn', timeframes=['1m'], windows={'1m': 16})\n"
+        "w = 100 + np.random.default_rng(0).random((16, 5))\n"
+        "x = prepare_inputs([{'1m': w}], m.windows)[0]\n"
+        "m.predict(x)\n"
+        "print(traced.traced(m.architecture))\n"
+    )
+    seen = {}
+    for value in ("0", "1"):
+        env = {**os.environ, traced.ENV: value}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        seen[value] = out.stdout.strip()
+    assert seen == {"0": "None", "1": "True"}
