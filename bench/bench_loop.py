@@ -29,7 +29,9 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
 Floors measured in the same run, beside the figures, and the ratios (the figures that matter
 on a shared, noisy machine): ``floor_predict_tick_ms``, the bare ``predict`` of the same models
 (transformer + CNN, one thread as the sessions run) on one window per symbol, i.e. a tick's
-model work (wall and thread-CPU time), back to back; ``floor_ticks_p50/p99_ms``, the same
+model work (wall and thread-CPU time), back to back, small batches' forward traced as the
+product runs it (``models.traced``), and ``floor_predict_tick_eager_ms`` the same with every
+forward eager, interleaved with it (what tracing saves); ``floor_ticks_p50/p99_ms``, the same
 predicts over the ticks the loop's figures time, at their cadence, each tick's as many as the
 loop makes (a minute's close: its 1m candles too) (``ready_p99_over_floor_ticks``; before
 2026-12-06 ``floor_paced_*`` timed plain ticks only, and only when paced: the machine alone is
@@ -71,6 +73,7 @@ from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.messaging.bus import MessageBus
+from ghostcandle.models import traced
 from ghostcandle.models.device import use_device
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.store.candles import CandleStore
@@ -227,7 +230,7 @@ def floor_predict_tick(start: int) -> dict[str, float]:
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    wall = cpu = 0.0
+    wall = cpu = eager = 0.0
     try:
         models, inputs = [], []
         for name in ("transformer", "cnn"):
@@ -240,11 +243,19 @@ def floor_predict_tick(start: int) -> dict[str, float]:
             models.append(m)
             inputs.append(prepare_inputs([sample], m.windows)[0])
             m.predict(inputs[-1])
-            t0, c0 = time.perf_counter(), time.thread_time()
-            for _ in range(20):
-                m.predict(inputs[-1])
-            wall += (time.perf_counter() - t0) / 20 * 1000 * len(SYMBOLS)
-            cpu += (time.thread_time() - c0) / 20 * 1000 * len(SYMBOLS)
+            for _ in range(3):  # traced (the product's predict) and eager, interleaved
+                for on in (True, False):
+                    traced.set_enabled(on)
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    for _ in range(20):
+                        m.predict(inputs[-1])
+                    dt = (time.perf_counter() - t0) / 60 * 1000 * len(SYMBOLS)
+                    if on:
+                        wall += dt
+                        cpu += (time.thread_time() - c0) / 60 * 1000 * len(SYMBOLS)
+                    else:
+                        eager += dt
+            traced.set_enabled(True)
         ticks: list[float] = []
         began = time.perf_counter()
         for k in range(1, TICK_SECONDS + 1):
@@ -263,6 +274,8 @@ def floor_predict_tick(start: int) -> dict[str, float]:
     return {
         "floor_predict_tick_ms": round(wall, 2),
         "floor_predict_tick_cpu_ms": round(cpu, 2),
+        # the same predicts with every forward eager (``models.traced`` off), interleaved
+        "floor_predict_tick_eager_ms": round(eager, 2),
         "floor_ticks_p50_ms": round(float(np.percentile(ticks, 50)), 2),
         "floor_ticks_p99_ms": round(float(np.percentile(ticks, 99)), 2),
     }
