@@ -54,6 +54,7 @@ from ghostcandle.engine.loop.writes import SessionStores
 from ghostcandle.engine.training.checkpoints import CheckpointStore, checkpoint_dir_for
 from ghostcandle.engine.training.policy import TrainingPolicy
 from ghostcandle.engine.training.trainer import Trainer
+from ghostcandle.messaging import collector
 from ghostcandle.messaging.bus import MessageBus, Subscription
 from ghostcandle.models.base import Model
 from ghostcandle.models.registry import create_model
@@ -171,6 +172,7 @@ class LoopSession:
                 self._subs.append(self.bus.subscribe(pivot_topic(symbol, tf), self.on_pivot))
         if cfg.flush_every == 1:
             self._unidle = self.bus.on_idle(self._on_idle)
+            collector.hold()  # live ticks: what exists now leaves the collector's full passes
 
     def _recover(self, now: int) -> None:
         """Take back the pending predictions and the decisions already made."""
@@ -225,6 +227,7 @@ class LoopSession:
         if self._unidle is not None:
             self._unidle()
             self._unidle = None
+            collector.release()
         self._training.stop(finish=finish)
         try:
             if finish:
