@@ -2,7 +2,9 @@
 
 - batched predict latency (2 symbols, one call covering 1s/1m/1h/1d) per registered model, and
   transformer + cnn together (what one tick costs), p50/p99 in ms; for a torch family beside its
-  floor, the net's forward alone on pre-built tensors (``floor_net_forward_p50``, ``vs_floor``);
+  floor, the net's forward alone on pre-built tensors as ``predict`` runs it (a small batch
+  traced: ``models.traced``; ``floor_net_forward_p50``, ``vs_floor``), and the same forward
+  eager (``eager_net_forward_p50``: what tracing saves);
 - train_step time per learning model (batch of 8), p50 in ms, and the trainer's full cycle
   (step + finiteness check + snapshot publish) per step, beside the floor: a bare torch step
   (forward, loss, backward, clip, AdamW step) on pre-built tensors of the same batch;
@@ -31,6 +33,7 @@ from ghostcandle.domain.clock import LiveClock
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.engine.training.trainer import Trainer
+from ghostcandle.models import traced
 from ghostcandle.models.base import Model, ModelInputs, TrainingBatch
 from ghostcandle.models.depth_input import depth_window
 from ghostcandle.models.device import use_device
@@ -64,13 +67,14 @@ def _batch(model: Model, size: int) -> TrainingBatch:
     return training_batch(inputs, targets, labels)
 
 
-def _floor_predict(m: TorchModel, x: ModelInputs) -> Callable[[], object]:
-    """Return the bare net's forward on pre-built tensors of ``x`` (the predict floor)."""
+def _floor_predict(m: TorchModel, x: ModelInputs, *, eager: bool = False) -> Callable[[], object]:
+    """Return the bare net's forward on pre-built tensors of ``x`` (the predict floor): as
+    ``predict`` runs it (a small batch traced on the CPU: ``models.traced``), or ``eager``."""
     tensors = m._tensors(x)
 
     def forward() -> object:
         with torch.inference_mode():
-            out = m.net(tensors)
+            out = m.net(tensors) if eager else traced.forward(m.net, m.architecture, tensors)
         _sync(m)
         return out
 
@@ -193,6 +197,9 @@ def main() -> None:
             predict[name]["vs_floor"] = round(
                 predict[name]["p50"] / predict[name]["floor_net_forward_p50"], 2
             )
+            eager = _floor_predict(m, inputs[name], eager=True)
+            _time(eager, 10)
+            predict[name]["eager_net_forward_p50"] = _pct(_time(eager, 300))["p50"]
     tick = _time(
         lambda: (
             models["transformer"].predict(inputs["transformer"]),
