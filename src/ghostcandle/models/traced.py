@@ -145,17 +145,24 @@ def _make(net: nn.Module, windows: dict[str, Tensor]) -> _Trace | None:
     if [w.shape for w in trace.weights] != [w.shape for w in _weights(net)]:
         log.info("%s stays eager: its trace holds other weights", type(net).__name__)
         return None
-    generator = torch.Generator().manual_seed(0)
-    probes = [
-        windows,
-        {k: -t for k, t in windows.items()},
-        {k: 3 * torch.randn(t.shape, generator=generator) for k, t in windows.items()},
-    ]
-    for probe in probes:
-        torch._foreach_copy_(trace.weights, _weights(net))
-        if not _same(net(probe), module(probe)):
-            log.info("%s stays eager: its trace differs from its forward", type(net).__name__)
-            return None
+    try:
+        generator = torch.Generator().manual_seed(0)
+        probes = [
+            windows,
+            {k: -t for k, t in windows.items()},
+            {
+                k: 3 * torch.randn(t.shape, generator=generator, dtype=t.dtype)
+                for k, t in windows.items()
+            },
+        ]
+        for probe in probes:
+            torch._foreach_copy_(trace.weights, _weights(net))
+            if not _same(net(probe), module(probe)):
+                log.info("%s stays eager: its trace differs from its forward", type(net).__name__)
+                return None
+    except Exception as exc:  # a probe the trace cannot run: stay eager
+        log.info("%s stays eager: %s: %s", type(net).__name__, type(exc).__name__, exc)
+        return None
     return trace
 
 
