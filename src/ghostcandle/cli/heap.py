@@ -16,6 +16,14 @@ at 30x the arenas' free space grew ~0.4 MB a minute, to 13-15 MB after 12 minute
 ``MMAP_THRESHOLD``, each such buffer is mapped and given back on its own: the free space stayed
 at 3-4.5 MB (README, Hardening: Memory). DuckDB's own buffers come from its jemalloc, not these.
 
+A one-shot batched backtest wants the opposite: it makes and drops the same large blocks batch
+after batch (the stacked windows, the model's tensors: MBs each), and each block mapped on its
+own, or given back when the heap's top is trimmed, costs a page fault per 4 KiB when it is made
+again. On the slowest 2-core machine a month's backtest took 362,000 page faults in one run and
+12,000 in the next, and ran 30% slower. ``keep_freed_heap`` takes blocks of up to 32 MiB from
+the heap and keeps up to ``TRIM_THRESHOLD`` of free space at its top, so later batches reuse
+the pages earlier ones left (``ghostcandle backtest``; not ``serve``, whose memory stays flat).
+
 ``MALLOC_ARENA_MAX`` and ``MALLOC_MMAP_THRESHOLD_`` in the environment (glibc's own settings)
 are left to decide. Elsewhere than glibc (macOS, musl) nothing is done.
 """
@@ -40,6 +48,14 @@ M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 128 * 1024
 #: glibc's own environment setting, which wins over ``MMAP_THRESHOLD``
 MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+#: the largest threshold glibc takes on 64-bit systems (``DEFAULT_MMAP_THRESHOLD_MAX``)
+KEEP_MMAP_THRESHOLD = 32 * 1024 * 1024
+#: glibc's ``mallopt`` parameter for the free space at the heap's top that it keeps
+M_TRIM_THRESHOLD = -1
+#: the free space a one-shot command keeps at the heap's top for its next blocks
+TRIM_THRESHOLD = 256 * 1024 * 1024
+#: glibc's own environment setting, which wins over ``TRIM_THRESHOLD``
+TRIM_ENV = "MALLOC_TRIM_THRESHOLD_"
 
 
 def _mallopt(param: int, value: int, env: str) -> int | None:
@@ -82,3 +98,13 @@ def hold_mmap_threshold(size: int = MMAP_THRESHOLD) -> int | None:
     if size < 4096:
         raise ValueError(f"size={size}: give at least 4096 bytes (a page)")
     return _mallopt(M_MMAP_THRESHOLD, size, MMAP_ENV)
+
+
+def keep_freed_heap() -> dict[str, int | None]:
+    """Have glibc keep freed large blocks for reuse (a one-shot command that makes and drops
+    the same large buffers over and over); return what was set (None: left to the environment,
+    or not glibc). Not for a long-running process: its free space is never given back."""
+    return {
+        "mmap_threshold": _mallopt(M_MMAP_THRESHOLD, KEEP_MMAP_THRESHOLD, MMAP_ENV),
+        "trim_threshold": _mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD, TRIM_ENV),
+    }

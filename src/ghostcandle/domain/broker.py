@@ -278,6 +278,8 @@ class Broker:
 
         ``at`` defaults to now (every candle handed over counts).
         """
+        if not self.positions:
+            return self.cash + 0  # the bits of ``cash + sum(())``, without the generator
         return self.cash + sum(
             p.quantity * self._price(s, p, at) for s, p in self.positions.items()
         )

@@ -75,15 +75,31 @@ def window_scales(timeframe: str, windows: np.ndarray) -> WindowScales:
             "give a (batch, length, 5) stack of non-empty OHLCV windows"
         )
     if not np.isfinite(v).all():
-        raise ValueError(f"{timeframe} window holds NaN/inf values: drop or repair those candles")
+        raise non_finite_error(timeframe)
     ref = v[:, -1, 3].copy()
-    if (ref <= 0.0).any():
-        bad = float(ref[ref <= 0.0][0])
-        raise ValueError(f"{timeframe} window ends with close {bad}: prices must be positive")
     # each mean runs along one contiguous row, as np.mean of a single window does: the same
     # pairwise sums, so a window's parameters do not depend on the batch it is computed in
     mean_range = np.ascontiguousarray(v[:, :, 1] - v[:, :, 2]).mean(axis=1)
     mean_volume = np.ascontiguousarray(v[:, :, 4]).mean(axis=1)
+    return scales_of(timeframe, ref, mean_range, mean_volume)
+
+
+def non_finite_error(timeframe: str) -> ValueError:
+    """Return the error of a window holding NaN or inf values."""
+    return ValueError(f"{timeframe} window holds NaN/inf values: drop or repair those candles")
+
+
+def scales_of(
+    timeframe: str, ref: np.ndarray, mean_range: np.ndarray, mean_volume: np.ndarray
+) -> WindowScales:
+    """Return the scales of windows with these last closes, mean ranges and mean volumes.
+
+    The rule of ``window_scales`` once each window's figures are taken (each mean along the
+    window's contiguous row, oldest first). Raise ValueError if a last close is not positive.
+    """
+    if (ref <= 0.0).any():
+        bad = float(ref[ref <= 0.0][0])
+        raise ValueError(f"{timeframe} window ends with close {bad}: prices must be positive")
     price_scale = _pow2_each(np.maximum(mean_range, ref * _MIN_RELATIVE_SCALE))
     volume_scale = np.ones_like(mean_volume)
     positive = mean_volume > 0.0

@@ -8,6 +8,7 @@ from typing import Any
 from ghostcandle.cli.backtest_ray import run_backtests
 from ghostcandle.cli.context import add_common, model_config_json, open_db
 from ghostcandle.cli.device_option import add_device_option
+from ghostcandle.cli.heap import keep_freed_heap
 from ghostcandle.cli.output import emit_json, table
 from ghostcandle.cli.progress import progress_bar, wants_progress
 from ghostcandle.cli.ray_options import add_ray_options, symbols_of
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     extra = model_config_json(args.model_config)
     if several:
         return run_backtests(args, _request(args, symbol, tf, start, end, broker, extra), _report)
+    # a one-shot process: keep the freed batches' pages for the next batches (cli/heap.py)
+    keep_freed_heap()
     # a backtest only reads, unless the loop runs (it records its session and predictions)
     writes = bool(args.model) and (args.train != TrainingMode.NONE or args.candle_by_candle)
     with open_db(args, read_only=not writes) as db:

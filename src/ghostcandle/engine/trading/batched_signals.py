@@ -2,9 +2,10 @@
 
 Without training the weights never change, so every prediction depends only on the candles
 known at its decision time. The windows the loop would read at each decision close are taken
-out of the stored series at once (``domain.window``), normalised as the loop's predictor
-normalises one window (``models.inputs``), predicted in large batches, and the signals fed to
-the broker in candle order: the trades are those of the candle-by-candle loop, bit for bit.
+out of the stored series a batch at a time and normalised as the loop's predictor normalises
+one window (``models.window_batches``: the same bits, in buffers reused batch after batch),
+predicted in large batches, and the signals fed to the broker in candle order: the trades are
+those of the candle-by-candle loop, bit for bit.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import complete_windows, stack_windows
 from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progress
-from ghostcandle.models.base import Model, predict_asked
+from ghostcandle.models.base import Model, ModelInputs, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
-from ghostcandle.models.inputs import prepare_stacked_inputs
 from ghostcandle.models.position_input import POSITIONS, reads_position, with_position
+from ghostcandle.models.window_batches import WindowBatches
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.depth import DepthStore
 
@@ -53,6 +54,18 @@ class DecisionWindows:
             tf: stack_windows(self.values[tf], self.ends[tf][rows], n)
             for tf, n in self.windows.items()
         }
+
+    def batches(self, capacity: int) -> WindowBatches:
+        """Return the normalised inputs of up to ``capacity`` decisions a call, buffers reused."""
+        return WindowBatches(self.values, self.windows, capacity)
+
+    def inputs(self, batches: WindowBatches, rows: np.ndarray) -> ModelInputs:
+        """Return the normalised inputs of the decisions at ``rows`` (complete ones).
+
+        The same bits as ``prepare_stacked_inputs(self.raw(rows))``, valid until ``batches``'
+        next call.
+        """
+        return batches.inputs({tf: self.ends[tf][rows] for tf in self.windows})[0]
 
 
 def decision_windows(
@@ -121,9 +134,10 @@ def batched_signals(
         complete = complete & ok
     todo = np.flatnonzero(complete)
     total = len(candles)
+    batches = found.batches(min(req.batch_size, max(len(todo), 1)))
     for a in range(0, len(todo), req.batch_size):
         rows = todo[a : a + req.batch_size]
-        inputs, _ = prepare_stacked_inputs(found.raw(rows))
+        inputs = found.inputs(batches, rows)
         if books is not None:
             inputs = with_depth(inputs, books[rows])
         for k, held in enumerate(held_values):
@@ -134,14 +148,16 @@ def batched_signals(
             confidence[k, rows] = out.confidence
         if progress is not None:
             progress(min(total, int(rows[-1]) + 1), total)
-    by_time = {int(t): i for i, t in enumerate(found.decisions)}
+    by_time = {t: i for i, t in enumerate(found.decisions.tolist())}
+    # plain lists: the walk reads one entry per candle, and a numpy scalar costs more than it
+    acts, confs = actions.tolist(), confidence.tolist()
     signals = 0
     for c, t in zip(candles, closes.tolist(), strict=True):
         broker.on_candle(c)
         i = by_time.get(t)
         k = held_values.index(broker.held(c.symbol)) if len(held_values) > 1 else 0
-        if i is not None and actions[k, i] >= 0:
-            broker.on_signal(c.symbol, t, ACTIONS[int(actions[k, i])], float(confidence[k, i]))
+        if i is not None and acts[k][i] >= 0:
+            broker.on_signal(c.symbol, t, ACTIONS[acts[k][i]], confs[k][i])
             signals += 1
     if progress is not None:
         progress(total, total)
