@@ -50,7 +50,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ghostcandle.domain.actions import ACTIONS, Action
-from ghostcandle.domain.normalisation import denormalise
+from ghostcandle.domain.normalisation import denormalise_row
 
 
 @dataclass(frozen=True)
@@ -114,29 +114,22 @@ class ModelOutputs:
                 "give one per sample, in batch order"
             )
         wanted = self.candles if timeframes is None else {t: self.candles[t] for t in timeframes}
+        # plain floats taken once per array (``tolist``: the values ``float()`` gives each)
         prices = {
-            tf: [denormalise(tf, c[i], norm_params[i]) for i in range(len(norm_params))]
+            tf: [denormalise_row(tf, row, norm_params[i]) for i, row in enumerate(c.tolist())]
             for tf, c in wanted.items()
         }
-        actions, conf = self.actions, self.confidence
+        actions, conf = self.actions.tolist(), self.confidence.tolist()
+        probs = self.action_probs.tolist()
         out = []
         for i in range(len(norm_params)):
-            p = self.action_probs[i]
+            p = probs[i]
             out.append(
                 Forecast(
-                    candles={
-                        tf: (
-                            float(rows[i][0]),
-                            float(rows[i][1]),
-                            float(rows[i][2]),
-                            float(rows[i][3]),
-                            float(rows[i][4]),
-                        )
-                        for tf, rows in prices.items()
-                    },
-                    action=ACTIONS[int(actions[i])],
-                    probabilities=(float(p[0]), float(p[1]), float(p[2])),
-                    confidence=float(conf[i]),
+                    candles={tf: rows[i] for tf, rows in prices.items()},
+                    action=ACTIONS[actions[i]],
+                    probabilities=(p[0], p[1], p[2]),
+                    confidence=conf[i],
                 )
             )
         return out

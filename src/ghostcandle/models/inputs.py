@@ -10,6 +10,8 @@ from ghostcandle.domain.normalisation import (
     WindowScales,
     normalise,
     normalise_windows,
+    one_window_scales,
+    param_keys,
     window_scales,
 )
 from ghostcandle.models.base import ModelInputs, TrainingBatch
@@ -63,10 +65,18 @@ def prepare_window(tf: str, values: np.ndarray) -> tuple[np.ndarray, dict[str, f
     Return the ``(1, length, 5)`` input (read-only) and the window's parameters: a caller may
     keep them for as long as the window does not change (a loop tick's coarser windows).
     """
-    inputs, scales = prepare_stacked_inputs({tf: np.asarray(values, dtype=np.float64)[None]})
-    out = inputs.windows[tf]
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != 5 or v.shape[0] == 0:
+        inputs, scales = prepare_stacked_inputs({tf: v[None]})  # says what is wrong
+        return inputs.windows[tf], scales[tf].params(0)
+    # the rule of ``prepare_stacked_inputs`` for a batch of one, its bits in fewer numpy calls
+    ref, price_scale, volume_scale = one_window_scales(tf, v)
+    out = np.subtract(v, np.array((ref, ref, ref, ref, 0.0)))
+    out /= np.array((price_scale, price_scale, price_scale, price_scale, volume_scale))
+    out = out[np.newaxis]
     out.flags.writeable = False
-    return out, scales[tf].params(0)
+    k_ref, k_scale, k_vol = param_keys(tf)
+    return out, {k_ref: ref, k_scale: price_scale, k_vol: volume_scale}
 
 
 def _cut(tf: str, sample: Mapping[str, np.ndarray], n: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.normalisation import (
     denormalise,
+    denormalise_row,
     frame_norm_params,
     norm_params,
     normalise,
@@ -117,3 +118,20 @@ def test_flat_window_gets_a_finite_scale() -> None:
     n = normalise("1m", w, p)
     assert np.isfinite(n).all()
     assert np.array_equal(denormalise("1m", n, p), w)
+
+
+def test_one_row_turned_back_as_floats_has_denormalise_s_bits() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(2000):
+        params = {
+            "1m.price_ref": float(10.0 ** rng.uniform(-3, 6)),
+            "1m.price_scale": float(2.0 ** rng.integers(-30, 20)),
+            "1m.volume_scale": float(2.0 ** rng.integers(-10, 30)),
+        }
+        row = rng.normal(0, 10.0 ** rng.uniform(-3, 2), 5).astype(np.float32)  # a net's output
+        want = denormalise("1m", row, params)
+        got = denormalise_row("1m", row.tolist(), params)
+        assert all(type(x) is float for x in got)
+        assert np.array_equal(np.array(got).view(np.int64), want.view(np.int64))
+    with pytest.raises(ValueError, match=r"lack 1m\.volume_scale"):
+        denormalise_row("1m", [0.0] * 5, {"1m.price_ref": 1.0, "1m.price_scale": 1.0})
