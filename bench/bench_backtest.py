@@ -2,9 +2,9 @@
 
 Prints one JSON line: throughput of the batched backtest without training over the whole
 month (the median of three runs, the first run's beside it), of the candle-by-candle loop
-without training (the baseline, on a sample) and with ``every_candle`` training (on a sample),
-and the batched/loop ratio. Uses the real ETH/USDT month in ../shared/data when it is there,
-else a synthetic month of the same length.
+without training (the baseline, on a sample) and with ``every_candle`` training (on a sample;
+each the median of three runs), and the batched/loop ratio. Uses the real ETH/USDT month in
+../shared/data when it is there, else a synthetic month of the same length.
 
 The default model is the live default (``engine.live_setup.DEFAULT_LIVE_MODEL``, its default
 config with the 1m timeframe); the transformer (default config, 1m window 600) is reported too
@@ -48,7 +48,7 @@ from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
 from ghostcandle.domain.timeframes import MINUTE_MS
 from ghostcandle.engine.live_setup import DEFAULT_LIVE_MODEL
-from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestService
+from ghostcandle.engine.trading.backtest import BacktestRequest, BacktestResult, BacktestService
 from ghostcandle.engine.trading.backtest_request import backtest_schedules
 from ghostcandle.engine.trading.batched_signals import decision_windows
 from ghostcandle.models.base import Model, TrainingBatch
@@ -76,7 +76,7 @@ except UserInputError as _exc:
     sys.stderr.write(f"bench_backtest: error: {_exc}\n")
     sys.exit(2)
 LOOP_SAMPLE, TRAIN_SAMPLE = ARGS.loop_sample, ARGS.train_sample
-# the batched backtest and its floor are each timed this many times and the median reported:
+# every backtest and the forward floor are timed this many times and the median reported:
 # how fast a run goes here depends on the state of the C heap it finds (glibc gives freed
 # blocks back to the system or keeps them as it sees fit, and a run whose blocks went back
 # pays a page fault per 4 KB again), so one run's figure swings by 30% either way
@@ -133,15 +133,30 @@ def floors(svc: BacktestService, req: BacktestRequest, batch_size: int = 256) ->
     }
 
 
+def _median(runs: list[BacktestResult]) -> BacktestResult:
+    """Return the run of median time."""
+    return sorted(runs, key=lambda r: r.elapsed_s)[len(runs) // 2]
+
+
 def run_model(svc: BacktestService, req: BacktestRequest) -> dict[str, Any]:
     """Batched, loop and ``every_candle`` backtests of one model, beside their floors."""
     svc.run(dataclasses.replace(req, end=req.start + 50 * MINUTE_MS))  # warm up torch
     start = req.start
     runs = [svc.run(req) for _ in range(RUNS)]
-    batched = sorted(runs, key=lambda r: r.elapsed_s)[RUNS // 2]  # the median run
-    loop = svc.run(dataclasses.replace(req, end=start + LOOP_SAMPLE * MINUTE_MS, batched=False))
-    train = svc.run(
-        dataclasses.replace(req, end=start + TRAIN_SAMPLE * MINUTE_MS, train="every_candle")
+    batched = _median(runs)
+    loop = _median(
+        [
+            svc.run(dataclasses.replace(req, end=start + LOOP_SAMPLE * MINUTE_MS, batched=False))
+            for _ in range(RUNS)
+        ]
+    )
+    train = _median(
+        [
+            svc.run(
+                dataclasses.replace(req, end=start + TRAIN_SAMPLE * MINUTE_MS, train="every_candle")
+            )
+            for _ in range(RUNS)
+        ]
     )
     out: dict[str, Any] = {
         "batched_candles": batched.candles,
