@@ -89,6 +89,11 @@ def forward(net: nn.Module, key: Hashable, windows: dict[str, Tensor]) -> Output
         return trace.module(windows)  # type: ignore[no-any-return]
 
 
+def enabled() -> bool:
+    """Tell whether small batches run traced (the process's setting)."""
+    return _enabled
+
+
 def set_enabled(on: bool) -> bool:
     """Run small batches traced (True) or every forward eager; return the previous setting."""
     global _enabled

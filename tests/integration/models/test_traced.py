@@ -113,6 +113,7 @@ def test_turned_off_every_forward_runs_eager() -> None:
     inputs, _ = make_batch(model, seed=9)
     before = traced.set_enabled(False)
     try:
+        assert traced.enabled() is False
         with torch.inference_mode():
             windows = model._tensors(inputs)
             assert _bits_equal(
@@ -121,6 +122,7 @@ def test_turned_off_every_forward_runs_eager() -> None:
         assert traced.traced(model.architecture) is None
     finally:
         traced.set_enabled(before)
+    assert traced.enabled() is before
 
 
 def test_the_environment_turns_it_off_for_the_process() -> None:

@@ -22,7 +22,7 @@ from ghostcandle.domain.candles import VALUE_COLUMNS, Candle
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import complete_windows, stack_windows
 from ghostcandle.engine.trading.backtest_request import BacktestRequest, Progress
-from ghostcandle.models.base import Model, ModelInputs, predict_asked
+from ghostcandle.models.base import Model, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.position_input import POSITIONS, reads_position, with_position
 from ghostcandle.models.window_batches import WindowBatches
@@ -58,14 +58,6 @@ class DecisionWindows:
     def batches(self, capacity: int) -> WindowBatches:
         """Return the normalised inputs of up to ``capacity`` decisions a call, buffers reused."""
         return WindowBatches(self.values, self.windows, capacity)
-
-    def inputs(self, batches: WindowBatches, rows: np.ndarray) -> ModelInputs:
-        """Return the normalised inputs of the decisions at ``rows`` (complete ones).
-
-        The same bits as ``prepare_stacked_inputs(self.raw(rows))``, valid until ``batches``'
-        next call.
-        """
-        return batches.inputs({tf: self.ends[tf][rows] for tf in self.windows})[0]
 
 
 def decision_windows(
@@ -137,7 +129,8 @@ def batched_signals(
     batches = found.batches(min(req.batch_size, max(len(todo), 1)))
     for a in range(0, len(todo), req.batch_size):
         rows = todo[a : a + req.batch_size]
-        inputs = found.inputs(batches, rows)
+        # the bits of ``prepare_stacked_inputs(found.raw(rows))``, valid until the next batch
+        inputs, _ = batches.inputs({tf: found.ends[tf][rows] for tf in found.windows})
         if books is not None:
             inputs = with_depth(inputs, books[rows])
         for k, held in enumerate(held_values):
