@@ -48,9 +48,10 @@ from torch.nn import functional
 
 from ghostcandle.domain.broker_config import HOLDS
 from ghostcandle.domain.errors import UserInputError
+from ghostcandle.models import traced
 from ghostcandle.models.base import Model, ModelInputs, ModelOutputs, TrainingBatch
 from ghostcandle.models.config import parse_config, positive
-from ghostcandle.models.dqn_net import DqnNet
+from ghostcandle.models.dqn_net import DqnActing, DqnNet, held_one_hot
 from ghostcandle.models.dqn_replay import DEFAULT_REWARD_SCALE, position_index
 from ghostcandle.models.excursion_heads import Scales, excursion_losses
 from ghostcandle.models.losses import weighted_mean
@@ -110,6 +111,8 @@ class DqnModel(LearningModel):
                 recent=cfg.recent,
                 halflife=cfg.halflife,
             )
+        #: the online net's acting forward, traced for small batches (``models.traced``)
+        self.acting = DqnActing(self.net)
         self.target = copy.deepcopy(self.net)
         self.target.requires_grad_(False)
         self.net.eval()
@@ -150,11 +153,25 @@ class DqnModel(LearningModel):
             out: np.ndarray = self.net.q_values(h, self._positions(inputs)).double().numpy()
         return out
 
+    @property
+    def architecture(self) -> tuple[str, str, tuple[tuple[str, int], ...]]:
+        """Return what fixes the acting forward's function of its weights (``models.traced``)."""
+        return (f"{self.family}.acting", self.cfg.digest(), tuple(self._windows.items()))
+
     def predict(self, inputs: ModelInputs) -> ModelOutputs:
-        """Predict next candles and act (greedy, or epsilon-greedy if configured)."""
+        """Predict next candles and act (greedy, or epsilon-greedy if configured).
+
+        The acting forward is traced for a tick's small batches (``models.traced``: the eager
+        forward's bits, checked when traced), eager while the net trains.
+        """
         with torch.inference_mode():
-            raw, scales, q = self.net(self._tensors(inputs), self._positions(inputs))
-            candles = {tf: scales[tf].candle(r).double().numpy() for tf, r in raw.items()}
+            windows = self._tensors(inputs)
+            held = held_one_hot(self._positions(inputs), torch.float32)
+            if self.net.training:
+                made, q = self.acting(windows, held)
+            else:
+                made, q = traced.forward(self.acting, self.architecture, windows, held)
+            candles = {tf: c.double().numpy() for tf, c in made.items()}
             probs = torch.softmax(q.double() / self.cfg.temperature, dim=1).numpy()
         if self.cfg.explore_epsilon > 0:
             probs = self._explore(inputs, probs)

@@ -74,7 +74,11 @@ class DqnNet(nn.Module):
 
     def q_values(self, h: Tensor, position_index: Tensor) -> Tensor:
         """Return ``(B, 3)`` Q-values (HOLD, BUY, SELL) of trunk outputs and held positions."""
-        x = torch.cat([h, functional.one_hot(position_index, 3).to(h.dtype)], dim=1)
+        return self.q_of_held(h, held_one_hot(position_index, h.dtype))
+
+    def q_of_held(self, h: Tensor, held: Tensor) -> Tensor:
+        """Return ``(B, 3)`` Q-values of trunk outputs and held positions given one-hot."""
+        x = torch.cat([h, held], dim=1)
         adv = self.advantage(x)
         out: Tensor = self.value(x) + adv - adv.mean(dim=1, keepdim=True)
         return out
@@ -89,3 +93,27 @@ class DqnNet(nn.Module):
         """Return raw candle heads ``(B, 4)`` and scales per timeframe, and Q-values ``(B, 3)``."""
         h, scales = self.encode(windows)
         return self.candles(h), scales, self.q_values(h, position_index)
+
+
+def held_one_hot(position_index: Tensor, dtype: torch.dtype) -> Tensor:
+    """Return held positions (indices 0 flat, 1 long, 2 short) one-hot ``(B, 3)`` in ``dtype``."""
+    return functional.one_hot(position_index, 3).to(dtype)
+
+
+class DqnActing(nn.Module):
+    """The online net as it acts: next candles per timeframe and Q-values, in one forward.
+
+    Its weights are the wrapped net's (the same tensors), and it has the shape
+    ``models.traced`` runs: windows (and the held position, one-hot) in, ``(candles, q)`` out.
+    """
+
+    def __init__(self, net: DqnNet) -> None:
+        super().__init__()
+        self.net = net
+        self.eval()
+
+    def forward(self, windows: dict[str, Tensor], held: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """Return the normalised next candle ``(B, 5)`` per timeframe and Q-values ``(B, 3)``."""
+        h, scales = self.net.encode(windows)
+        raw = self.net.candles(h)
+        return {tf: scales[tf].candle(r) for tf, r in raw.items()}, self.net.q_of_held(h, held)

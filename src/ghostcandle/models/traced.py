@@ -66,27 +66,29 @@ _enabled = os.environ.get(ENV, "1").strip() != "0"
 _net_weights: WeakKeyDictionary[nn.Module, list[Tensor]] = WeakKeyDictionary()
 
 
-def forward(net: nn.Module, key: Hashable, windows: dict[str, Tensor]) -> Outputs:
-    """Return ``net(windows)``: traced (the same bits) where it applies, else eager.
+def forward(net: nn.Module, key: Hashable, windows: dict[str, Tensor], *extras: Tensor) -> Outputs:
+    """Return ``net(windows, *extras)``: traced (the same bits) where it applies, else eager.
 
     ``key`` names the architecture: nets of one key must compute the same function of their
-    weights (the family, its config and windows); the input shapes are added here. Call it
-    inside ``torch.inference_mode()``.
+    weights (the family, its config and windows); the input shapes are added here.
+    ``extras`` are further float inputs (the DQN's held position, one-hot), probed like the
+    windows. Call it inside ``torch.inference_mode()``.
     """
     batch = next(iter(windows.values())).shape[0]
-    on_cpu = all(t.device.type == "cpu" for t in windows.values())
+    on_cpu = all(t.device.type == "cpu" for t in (*windows.values(), *extras))
     if not _enabled or net.training or batch > MAX_BATCH or not on_cpu:
-        return net(windows)  # type: ignore[no-any-return]
-    full = (key, tuple((k, tuple(t.shape), t.dtype) for k, t in windows.items()))
-    trace = _trace_for(net, full, windows)
+        return net(windows, *extras)  # type: ignore[no-any-return]
+    shapes = tuple((k, tuple(t.shape), t.dtype) for k, t in windows.items())
+    full = (key, shapes, tuple((tuple(t.shape), t.dtype) for t in extras))
+    trace = _trace_for(net, full, windows, extras)
     if trace is None:
-        return net(windows)  # type: ignore[no-any-return]
+        return net(windows, *extras)  # type: ignore[no-any-return]
     weights = _net_weights.get(net)
     if weights is None:
         weights = _net_weights.setdefault(net, _weights(net))
     with trace.lock:
         torch._foreach_copy_(trace.weights, weights)
-        return trace.module(windows)  # type: ignore[no-any-return]
+        return trace.module(windows, *extras)  # type: ignore[no-any-return]
 
 
 def enabled() -> bool:
@@ -108,12 +110,14 @@ def traced(key: Hashable) -> bool | None:
     return None if not hits else all(t is not None for t in hits)
 
 
-def _trace_for(net: nn.Module, key: Hashable, windows: dict[str, Tensor]) -> _Trace | None:
+def _trace_for(
+    net: nn.Module, key: Hashable, windows: dict[str, Tensor], extras: tuple[Tensor, ...]
+) -> _Trace | None:
     with _traces_lock:
         if key in _traces:
             _traces.move_to_end(key)
             return _traces[key]
-    made = _make(net, windows)
+    made = _make(net, windows, extras)
     with _traces_lock:
         trace = _traces.setdefault(key, made)
         while len(_traces) > MAX_TRACES:
@@ -132,7 +136,9 @@ def _bits(t: Tensor) -> Tensor:
     return t.contiguous().view(_BITS[t.element_size()]) if t.is_floating_point() else t
 
 
-def _make(net: nn.Module, windows: dict[str, Tensor]) -> _Trace | None:
+def _make(
+    net: nn.Module, windows: dict[str, Tensor], extras: tuple[Tensor, ...] = ()
+) -> _Trace | None:
     """Trace a copy of ``net``; return it if it matches the eager forward, else None."""
     template = copy.deepcopy(net)
     try:
@@ -141,7 +147,7 @@ def _make(net: nn.Module, windows: dict[str, Tensor]) -> _Trace | None:
             # whatever else the tracer warns of, the comparison below catches
             warnings.simplefilter("ignore")
             module = torch.jit.trace(  # type: ignore[no-untyped-call]
-                template, (windows,), strict=False, check_trace=False
+                template, (windows, *extras), strict=False, check_trace=False
             )
     except Exception as exc:  # an operator tracing does not support: stay eager
         log.info("%s stays eager: %s: %s", type(net).__name__, type(exc).__name__, exc)
@@ -152,17 +158,18 @@ def _make(net: nn.Module, windows: dict[str, Tensor]) -> _Trace | None:
         return None
     try:
         generator = torch.Generator().manual_seed(0)
+
+        def drawn(t: Tensor) -> Tensor:
+            return 3 * torch.randn(t.shape, generator=generator, dtype=t.dtype)
+
         probes = [
-            windows,
-            {k: -t for k, t in windows.items()},
-            {
-                k: 3 * torch.randn(t.shape, generator=generator, dtype=t.dtype)
-                for k, t in windows.items()
-            },
+            (windows, extras),
+            ({k: -t for k, t in windows.items()}, tuple(-t for t in extras)),
+            ({k: drawn(t) for k, t in windows.items()}, tuple(drawn(t) for t in extras)),
         ]
-        for probe in probes:
+        for probe, more in probes:
             torch._foreach_copy_(trace.weights, _weights(net))
-            if not _same(net(probe), module(probe)):
+            if not _same(net(probe, *more), module(probe, *more)):
                 log.info("%s stays eager: its trace differs from its forward", type(net).__name__)
                 return None
     except Exception as exc:  # a probe the trace cannot run: stay eager

@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import operator
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -77,32 +77,43 @@ class PredictionRecord:
     def resolve(
         self, candle: Candle, at: int, threshold: float = DEFAULT_MOVE_THRESHOLD
     ) -> PredictionRecord:
-        """Return this prediction resolved against its target ``candle`` at time ``at``."""
+        """Return this prediction resolved against its target ``candle`` at time ``at``.
+
+        Built by the constructor from the decision's values (the same record as
+        ``dataclasses.replace``, which costs several times more a tick's twenty times).
+        """
         side = {"BUY": 1.0, "SELL": -1.0}.get(self.action, 0.0)
         label = action_from_move(self.ref_close, candle.close, threshold).name
-        return dataclasses.replace(
-            self,
-            status=RESOLVED,
-            actual_open=candle.open,
-            actual_high=candle.high,
-            actual_low=candle.low,
-            actual_close=candle.close,
-            actual_volume=candle.volume,
-            price_error=abs(self.pred_close - candle.close) / candle.close,
-            volume_error=abs(self.pred_volume - candle.volume) / max(candle.volume, 1e-12),
-            action_correct=self.action == label,
-            reward=side * (candle.close / self.ref_close - 1.0),
-            resolved_at=at,
+        return _record(
+            *_decision(self),
+            RESOLVED,
+            candle.open,
+            candle.high,
+            candle.low,
+            candle.close,
+            candle.volume,
+            abs(self.pred_close - candle.close) / candle.close,
+            abs(self.pred_volume - candle.volume) / max(candle.volume, 1e-12),
+            self.action == label,
+            side * (candle.close / self.ref_close - 1.0),
+            at,
+            self.created_at,
         )
 
     def expire(self, at: int) -> PredictionRecord:
         """Return this prediction expired at ``at`` (its target never arrived in time)."""
-        return dataclasses.replace(self, status=EXPIRED, resolved_at=at)
+        return _record(*_decision(self), EXPIRED, *_SETTLED_NONE, at, self.created_at)
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PredictionRecord))
 #: a record's values in FIELDS order (``dataclasses.astuple`` deep-copies: many times slower)
 _row = operator.attrgetter(*FIELDS)
+#: the fields a prediction has when it is made, in order (those before ``status``)
+_decision = operator.attrgetter(*FIELDS[: FIELDS.index("status")])
+#: an expired prediction's outcome values, from ``actual_open`` to ``reward``
+_SETTLED_NONE = (None,) * (FIELDS.index("resolved_at") - FIELDS.index("status") - 1)
+#: the constructor given every field in FIELDS order (typed loosely: the values come unpacked)
+_record = cast(Callable[..., PredictionRecord], PredictionRecord)
 _INT = {
     "decision_time",
     "target_open_time",

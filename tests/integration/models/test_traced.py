@@ -7,11 +7,16 @@ import subprocess
 import sys
 import uuid
 
+import numpy as np
 import pytest
 import torch
 from torch import Tensor
 
 from ghostcandle.models import traced
+from ghostcandle.models.base import ModelInputs
+from ghostcandle.models.dqn import DqnModel
+from ghostcandle.models.dqn_net import held_one_hot
+from ghostcandle.models.dqn_replay import position_index
 from ghostcandle.models.registry import create_model, model_names
 from ghostcandle.models.torch_model import Net, TorchModel
 
@@ -145,3 +150,38 @@ def test_the_environment_turns_it_off_for_the_process() -> None:
         )
         seen[value] = out.stdout.strip()
     assert seen == {"0": "None", "1": "True"}
+
+
+def _holding(inputs: ModelInputs, held: int) -> ModelInputs:
+    return ModelInputs(windows=inputs.windows, extras={"position": np.full(3, float(held))})
+
+
+def test_the_dqn_acts_traced_with_its_eager_bits_for_every_held_position() -> None:
+    """The agent's acting forward (windows and the held position in) runs traced: the same
+    candles and Q-values as the net's own forward, for flat, long and short, before and after
+    a step, and a clone acts with its own weights."""
+    model = create_model("dqn", seed=11, **SMALL)
+    assert isinstance(model, DqnModel)
+    inputs, batch = make_batch(model, seed=12, size=3)
+    windows = model._tensors(inputs)
+    trained = model.clone()
+    assert isinstance(trained, DqnModel)
+    assert trained.acting.net is trained.net
+    assert trained.net is not model.net
+    trained.train_step(batch)
+    for agent in (model, trained, model):
+        for held in (-1, 0, 1):
+            position = torch.from_numpy(position_index(np.full(3, held, dtype=np.int64)))
+            with torch.inference_mode():
+                raw, scales, q = agent.net(windows, position)
+                eager = ({tf: scales[tf].candle(r) for tf, r in raw.items()}, q)
+                fast = traced.forward(
+                    agent.acting, agent.architecture, windows, held_one_hot(position, q.dtype)
+                )
+            assert _bits_equal(eager, fast)
+            out = agent.predict(_holding(inputs, held))  # predict goes through it
+            assert (out.candles["1m"] == eager[0]["1m"].double().numpy()).all()
+    assert traced.traced(model.architecture) is True
+    probs = [model.predict(_holding(inputs, held)).action_probs for held in (-1, 0, 1)]
+    assert not (probs[0] == probs[1]).all()
+    assert not (probs[1] == probs[2]).all()
