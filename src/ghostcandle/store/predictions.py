@@ -176,6 +176,24 @@ def _time_range(records: Sequence[PredictionRecord]) -> tuple[int, int]:
     return min(times), max(times)
 
 
+def _append(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    records: Sequence[PredictionRecord],
+) -> None:
+    """Append ``records``' ``columns`` (the table's own, in its order) to ``table``.
+
+    As a relation from Arrow: no view registered and dropped in the transaction and no
+    ``INSERT ... SELECT`` to plan, ~1 ms less for a tick's rows.
+    """
+    arrays = {
+        name: pa.array([getattr(r, name) for r in records], type=_arrow_type(name))
+        for name in columns
+    }
+    con.from_arrow(pa.table(arrays)).insert_into(table)
+
+
 def _arrow_type(name: str) -> pa.DataType:
     if name in _INT:
         return pa.int64()
@@ -260,13 +278,7 @@ class PredictionLedger:
         self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
     ) -> None:
         if records:
-            cols = ", ".join(DECISION)
-            self._via_arrow(
-                con,
-                records,
-                f"INSERT INTO prediction_rows ({cols}) SELECT {cols} FROM",
-                columns=DECISION,
-            )
+            _append(con, "prediction_rows", DECISION, records)
 
     def outcome_in(
         self, con: duckdb.DuckDBPyConnection, records: Sequence[PredictionRecord]
@@ -276,34 +288,8 @@ class PredictionLedger:
         Each prediction's outcome is written once: the session hands a stored prediction's
         outcome here exactly when it settles (``SessionWrites``).
         """
-        if not records:
-            return
-        cols = ", ".join(_OUTCOME_ROW)
-        self._via_arrow(
-            con,
-            records,
-            f"INSERT INTO prediction_outcomes ({cols}) SELECT {cols} FROM",
-            columns=_OUTCOME_ROW,
-        )
-
-    def _via_arrow(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        records: Sequence[PredictionRecord],
-        head: str,
-        columns: Sequence[str],
-    ) -> None:
-        table = pa.table(
-            {
-                name: pa.array([getattr(r, name) for r in records], type=_arrow_type(name))
-                for name in columns
-            }
-        )
-        con.register("gc_predictions", table)
-        try:
-            con.execute(f"{head} gc_predictions")
-        finally:
-            con.unregister("gc_predictions")
+        if records:
+            _append(con, "prediction_outcomes", _OUTCOME_ROW, records)
 
     def _select(
         self, where: str, params: Sequence[Any], suffix: str = ""

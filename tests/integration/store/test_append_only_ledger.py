@@ -7,6 +7,8 @@ made before the change migrates with every row intact.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import astuple
 from pathlib import Path
 
 import duckdb
@@ -16,7 +18,15 @@ from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.window import WindowSpec
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore, frame_row
-from ghostcandle.store.predictions import FIELDS, PredictionLedger
+from ghostcandle.store.predictions import (
+    _OUTCOME_ROW,
+    DECISION,
+    FIELDS,
+    PENDING,
+    RESOLVED,
+    PredictionLedger,
+    PredictionRecord,
+)
 
 from .ledger_rows import record as _record
 from .old_schema import open_at
@@ -24,6 +34,8 @@ from .old_schema import open_at
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000
 SYM = "ETH/USDT"
 LEDGER_TABLES = ("prediction_rows", "prediction_outcomes", "frames")
+_OUTCOME_FLOATS = ("actual_open", "actual_high", "actual_low", "actual_close", "actual_volume",
+                   "price_error", "volume_error", "reward")  # fmt: skip
 
 
 def _frame(fid: str, t: int, model: str = "cnn") -> FrameRef:
@@ -155,3 +167,37 @@ def test_a_database_made_before_migrates_with_every_row(tmp_path: Path) -> None:
         with db.transaction() as con2:
             ledger.outcome_in(con2, [_record("a", T0).expire(T0 + 500_000)])
         assert ledger.counts() == {"pending": 0, "resolved": 1, "expired": 2}
+
+
+def test_a_row_and_its_outcome_come_back_field_for_field(db: Database) -> None:
+    """Rows and outcomes are appended column by column in the tables' order: every field,
+    each with its own value, reads back where it was written."""
+    ledger = PredictionLedger(db)
+    with db.cursor() as cur:
+        for table, columns in (
+            ("prediction_rows", DECISION),
+            ("prediction_outcomes", _OUTCOME_ROW),
+        ):
+            names = [r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()]
+            assert names == list(columns), table
+    numbers = iter(range(1, 100))
+    values = {
+        f: (
+            f"{f}-v" if isinstance(v, str) else v if isinstance(v, bool) else type(v)(next(numbers))
+        )
+        for f, v in zip(FIELDS, astuple(_record("a", T0)), strict=True)
+        if v is not None
+    }
+    made = PredictionRecord(
+        **{**values, "prediction_id": "a", "session_id": "s1", "status": PENDING}
+    )
+    settled = dataclasses.replace(
+        made, status=RESOLVED, **{f: float(next(numbers)) for f in _OUTCOME_FLOATS},
+        action_correct=True, resolved_at=next(numbers),
+    )  # fmt: skip
+    with db.transaction() as con:
+        ledger.insert_in(con, [made])
+    assert ledger.get("a") == made
+    with db.transaction() as con:
+        ledger.outcome_in(con, [settled])
+    assert ledger.get("a") == settled
