@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.samples import NewSample, Sample
 from ghostcandle.store.id_filters import CHUNKED, among, slices
-from ghostcandle.store.sample_rows import COLUMNS, sample_table
+from ghostcandle.store.sample_rows import sample_table
 
 #: the whole time axis: an update whose caller does not know the samples' times
 EVER = (-(2**62), 2**62)
@@ -34,14 +34,8 @@ def insert_samples(con: duckdb.DuckDBPyConnection, samples: Sequence[Sample]) ->
     """Insert ``samples``, each new and once (the caller looked their ids up in ``con``)."""
     if not samples:
         return
-    con.register("gc_samples", sample_table(samples))
-    try:
-        con.execute(
-            f"INSERT INTO training_samples ({', '.join(COLUMNS)}) "
-            f"SELECT {', '.join(COLUMNS)} FROM gc_samples"
-        )
-    finally:
-        con.unregister("gc_samples")
+    # COLUMNS are the table's, in its order: appended as a relation (no view, no INSERT plan)
+    con.from_arrow(sample_table(samples)).insert_into("training_samples")
 
 
 def update_samples(

@@ -128,20 +128,15 @@ class StepRecordStore:
             }
         )
         ids = [r.step_id for r in records]
-        con.register("gc_step_records", table)
-        try:
-            for run_id, (lo, hi) in _spans(records).items():
-                # a few steps by a filter: a hash table's nodes stay in DuckDB (``id_filters``)
-                con.execute(
-                    "DELETE FROM training_step_records WHERE run_id = $run AND step BETWEEN $lo "
-                    f"AND $hi AND {among('step_id', 'ids', ids)}",
-                    {"run": run_id, "lo": lo, "hi": hi, "ids": ids},
-                )
+        for run_id, (lo, hi) in _spans(records).items():
+            # a few steps by a filter: a hash table's nodes stay in DuckDB (``id_filters``)
             con.execute(
-                f"INSERT INTO training_step_records ({_COLS}) SELECT {_COLS} FROM gc_step_records"
+                "DELETE FROM training_step_records WHERE run_id = $run AND step BETWEEN $lo "
+                f"AND $hi AND {among('step_id', 'ids', ids)}",
+                {"run": run_id, "lo": lo, "hi": hi, "ids": ids},
             )
-        finally:
-            con.unregister("gc_step_records")
+        # the table's columns, in its order: appended as a relation (no view, no INSERT plan)
+        con.from_arrow(table).insert_into("training_step_records")
 
     def forget_after_in(self, con: duckdb.DuckDBPyConnection, run_id: str, step: int) -> int:
         """Delete the records of ``run_id`` past model step ``step`` (a resumed run redoes them)."""
