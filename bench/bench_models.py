@@ -37,6 +37,8 @@ from ghostcandle.models import traced
 from ghostcandle.models.base import Model, ModelInputs, TrainingBatch
 from ghostcandle.models.depth_input import depth_window
 from ghostcandle.models.device import use_device
+from ghostcandle.models.dqn import DqnModel
+from ghostcandle.models.dqn_net import held_one_hot
 from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
 from ghostcandle.models.registry import create_model, model_names
 from ghostcandle.models.torch_model import TorchModel
@@ -67,15 +69,29 @@ def _batch(model: Model, size: int) -> TrainingBatch:
     return training_batch(inputs, targets, labels)
 
 
-def _floor_predict(m: TorchModel, x: ModelInputs, *, eager: bool = False) -> Callable[[], object]:
+def _floor_predict(
+    m: TorchModel | DqnModel, x: ModelInputs, *, eager: bool = False
+) -> Callable[[], object]:
     """Return the bare net's forward on pre-built tensors of ``x`` (the predict floor): as
-    ``predict`` runs it (a small batch traced on the CPU: ``models.traced``), or ``eager``."""
+    ``predict`` runs it (a small batch traced on the CPU: ``models.traced``), or ``eager``.
+    The DQN's is its acting forward (windows and the held position, flat here)."""
     tensors = m._tensors(x)
+    if isinstance(m, DqnModel):
+        held = held_one_hot(m._positions(x), torch.float32)
+
+        def act() -> object:
+            with torch.inference_mode():
+                if eager:
+                    return m.acting(tensors, held)
+                return traced.forward(m.acting, m.architecture, tensors, held)
+
+        return act
+    net = m
 
     def forward() -> object:
         with torch.inference_mode():
-            out = m.net(tensors) if eager else traced.forward(m.net, m.architecture, tensors)
-        _sync(m)
+            out = net.net(tensors) if eager else traced.forward(net.net, net.architecture, tensors)
+        _sync(net)
         return out
 
     return forward
@@ -190,7 +206,7 @@ def main() -> None:
     for name, m in models.items():
         _time(partial(m.predict, inputs[name]), 10)  # warm-up
         predict[name] = _pct(_time(partial(m.predict, inputs[name]), 300))
-        if isinstance(m, TorchModel):  # the floor: the net's forward alone, inputs pre-built
+        if isinstance(m, TorchModel | DqnModel):  # the floor: the net's forward alone
             floor = _floor_predict(m, inputs[name])
             _time(floor, 10)
             predict[name]["floor_net_forward_p50"] = _pct(_time(floor, 300))["p50"]
