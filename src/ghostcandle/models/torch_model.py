@@ -19,6 +19,7 @@ from ghostcandle.models.config import ModelConfig
 from ghostcandle.models.device import current_device
 from ghostcandle.models.family import ConfiguredModel
 from ghostcandle.models.losses import candle_from_raw, supervised_losses
+from ghostcandle.models.module_copy import copy_module
 
 STATE_FORMAT = 1
 
@@ -193,15 +194,16 @@ class TorchModel(LearningModel):
     def clone(self) -> Model:
         """Return an independent deep copy (net, optimiser and step).
 
-        The optimiser is rebuilt over the copied net's parameters from its state (what
-        ``copy.deepcopy`` does, without walking its hooks and groups generically): the trainer
-        clones after every step, and the generic copy of the optimiser cost as much as a step.
+        The net is copied module by module (``models.module_copy``) and the optimiser rebuilt
+        over the copy's parameters from its state (what ``copy.deepcopy`` does, without walking
+        its hooks and groups generically): the trainer clones after every step, and the generic
+        copies cost as much as a step, holding the interpreter a live tick needs.
         """
         new = copy.copy(self)
         for key, value in self.__dict__.items():
             if key not in ("net", "optimizer"):
                 new.__dict__[key] = copy.deepcopy(value)
-        new.net = copy.deepcopy(self.net)
+        new.net = copy_module(self.net)  # module by module: a third of a deep copy's time
         new.optimizer = copy_optimizer(self.optimizer, self.net, new.net)
         return new
 
