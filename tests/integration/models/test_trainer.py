@@ -290,6 +290,22 @@ def test_baselines_are_never_trained() -> None:
         trainer.stop(5)
 
 
+def test_stopping_waits_for_the_thread_that_ran_the_steps() -> None:
+    """No thread that ran torch steps is still ending once ``stop`` returns (a process that
+    exits right after must not tear torch down under it)."""
+    before = set(threading.enumerate())
+    t = Trainer(create_model("cnn", **SMALL), clock=ReplayClock(1_000), step_timeout_s=20)
+    t.start()
+    _, batch = make_batch(t.snapshot.model, seed=9)
+    assert t.submit(batch).result(10).ok
+    workers = [
+        th for th in set(threading.enumerate()) - before if th.name.startswith("train-step-")
+    ]
+    assert len(workers) == 1
+    t.stop(5)
+    assert not any(th.is_alive() for th in workers)
+
+
 def test_submit_after_stop_is_refused(trainer: Trainer) -> None:
     _, batch = make_batch(trainer.snapshot.model, seed=8)
     trainer.stop(5)

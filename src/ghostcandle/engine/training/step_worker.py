@@ -74,9 +74,12 @@ class StepRunner:
             return StepOutcome(NON_FINITE, losses, ms, error)
         return StepOutcome(OK, losses, ms)
 
-    def close(self) -> None:
-        """Let the worker thread exit after its current step (if any)."""
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Let the worker thread exit after its current step (if any), and wait for it to end
+        (``timeout_s`` at most): a process that exits right after a trainer stops must not tear
+        torch down while the thread that ran its steps is still ending."""
         self._worker.abandon()
+        self._worker.join(timeout_s)
 
 
 class _StepWorker:
@@ -102,6 +105,10 @@ class _StepWorker:
     def abandon(self) -> None:
         """Let the thread exit after its current step (if any)."""
         self._jobs.put(None)
+
+    def join(self, timeout_s: float) -> None:
+        """Wait for the thread to end (``timeout_s`` at most)."""
+        self._thread.join(timeout_s)
 
     def _loop(self) -> None:
         if self._lower:
