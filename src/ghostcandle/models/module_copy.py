@@ -80,9 +80,14 @@ def _plain(net: nn.Module) -> bool:
     """Tell whether ``net``'s modules hold nothing but their registries and plain settings.
 
     Plain: numbers, strings, None, functions, and containers of them. A tensor, a module or
-    anything else (a bound method, a hook) outside the registries makes the copy a deep one.
+    anything else (a bound method, a hook) outside the registries, or a parameter or buffer of
+    a subclass, makes the copy a deep one.
     """
     for m in net.modules():
+        if any(type(p) is not nn.Parameter for p in m._parameters.values() if p is not None):
+            return False  # a parameter of a subclass: its own copy rules
+        if any(type(b) is not Tensor for b in m._buffers.values() if b is not None):
+            return False
         for k, v in m.__dict__.items():
             if type(v) in _PLAIN or k in _REGISTRIES:
                 continue

@@ -132,3 +132,16 @@ def test_a_tensor_or_a_hook_outside_the_registries_makes_a_deep_copy() -> None:
     assert calls == [1]  # deep-copied with its hook, as copy.deepcopy does
     reference = copy.deepcopy(hooked)
     assert _same_bits(reference.weight, copied.weight)
+
+
+class _Marked(nn.Parameter):
+    """A parameter of its own class (as some libraries mark theirs)."""
+
+
+def test_a_parameter_of_a_subclass_keeps_its_class_through_a_deep_copy() -> None:
+    net = nn.Linear(4, 3)
+    net.weight = _Marked(net.weight.detach().clone())
+    copied = copy_module(net)
+    assert type(copied.weight) is _Marked
+    assert copied.weight is not net.weight
+    assert _same_bits(copied.weight, net.weight)
