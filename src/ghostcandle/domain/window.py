@@ -113,13 +113,24 @@ def stack_windows(values: np.ndarray, ends: np.ndarray, length: int) -> np.ndarr
     return np.ascontiguousarray(rows.transpose(0, 2, 1))
 
 
+#: each dtype's name as hashed (``str(dtype)``, which numpy builds anew on every call: it was
+#: ~40% of hashing a tick's windows)
+_DTYPE_NAMES: dict[np.dtype, bytes] = {}
+
+
 def hash_arrays(label: str, *arrays: np.ndarray) -> str:
-    """Hash arrays in a canonical little-endian, C-contiguous layout, prefixed by ``label``."""
+    """Hash arrays in a canonical little-endian, C-contiguous layout, prefixed by ``label``.
+
+    Each array adds its dtype's name (``str(dtype)``), its shape (``str(shape)``) and its bytes.
+    """
     h = hashlib.sha256(label.encode())
     for a in arrays:
         arr = np.ascontiguousarray(a)
         arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        h.update(str(arr.dtype).encode())
+        name = _DTYPE_NAMES.get(arr.dtype)
+        if name is None:
+            name = _DTYPE_NAMES.setdefault(arr.dtype, str(arr.dtype).encode())
+        h.update(name)
         h.update(str(arr.shape).encode())
         h.update(arr.tobytes())
     return h.hexdigest()

@@ -37,6 +37,7 @@ from ghostcandle.store.candle_records import (
     candle_table,
     check_unique,
 )
+from ghostcandle.store.candle_row_reads import RowRange, read_row_ranges
 from ghostcandle.store.candle_writes import any_stored, classify_and_apply, classify_few
 from ghostcandle.store.db import Database
 from ghostcandle.store.id_filters import SMALL
@@ -261,20 +262,15 @@ class CandleStore:
 
         What sample quality is judged on; pass ``con`` to read inside an open transaction.
         """
-        check_timeframe(timeframe)
+        return self.read_row_ranges([(symbol, timeframe, start, end)], con=con)[0]
+
+    def read_row_ranges(
+        self, ranges: Sequence[RowRange], *, con: duckdb.DuckDBPyConnection | None = None
+    ) -> list[SeriesRows]:
+        """Return ``read_rows`` of each ``(symbol, timeframe, start, end)``, in order, read
+        together (``store.candle_row_reads``); pass ``con`` to read inside a transaction."""
         with nullcontext(con) if con is not None else self.db.cursor() as cur:
-            tbl = cur.execute(
-                "SELECT open_time, open, high, low, close, volume, complete, provenance "
-                "FROM candles WHERE symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ? "
-                "ORDER BY open_time",
-                [symbol, timeframe, start, end],
-            ).fetchnumpy()
-        return SeriesRows(
-            np.asarray(tbl["open_time"], dtype=np.int64),
-            np.column_stack([np.asarray(tbl[c], dtype=np.float64) for c in VALUE_COLUMNS]),
-            np.asarray(tbl["complete"], dtype=bool),
-            np.asarray(tbl["provenance"], dtype=object),
-        )
+            return read_row_ranges(cur, ranges)
 
     def tail(self, symbol: str, timeframe: str, end_open_time: int, count: int) -> pd.DataFrame:
         """Return up to ``count`` stored candles with ``open_time <= end_open_time``."""

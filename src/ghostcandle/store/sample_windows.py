@@ -2,8 +2,9 @@
 
 Checking a batch of samples must not cost a query per sample. The windows of every frame are
 grouped by series; ranges close to each other (nearer than the longest window) merge into one
-cluster, and each cluster is read once. A batch of recent samples is one read per series; a
-batch drawn from all over the history is at most one read per sample and series. Quality is
+cluster, and each cluster is one range read; the ranges of every series are read together, a
+few statements at most (``store.candle_row_reads``). A batch of recent samples is one range per
+series; a batch drawn from all over the history at most one per sample and series. Quality is
 then judged per cluster in one vectorised pass (``domain.window_checks``), and a window shared
 by several frames is hashed once.
 """
@@ -114,7 +115,8 @@ class FrameRows:
     def read(
         self, frames: Sequence[FrameRef], *, con: duckdb.DuckDBPyConnection | None = None
     ) -> FramesRead:
-        """Read the rows of every window of ``frames`` (one query per series and cluster)."""
+        """Read the rows of every window of ``frames`` (a range per series and cluster, the
+        ranges read together: ``CandleStore.read_row_ranges``)."""
         wanted: dict[Series, list[Range]] = {}
         longest: dict[Series, int] = {}
         for f in frames:
@@ -123,13 +125,13 @@ class FrameRows:
                 wanted.setdefault(key, []).append((spec.start_open_time, spec.end_open_time))
                 span = spec.end_open_time - spec.start_open_time
                 longest[key] = max(longest.get(key, 0), span)
-        clusters: dict[Series, list[SeriesRows]] = {}
         starts: dict[Series, list[int]] = {}
+        reads: list[tuple[str, str, int, int]] = []
         for key, ranges in wanted.items():
             merged = merge_ranges(ranges, longest[key] + duration_ms(key[1]))
-            clusters[key] = []
-            for lo, hi in merged:
-                clusters[key].append(self.candles.read_rows(key[0], key[1], lo, hi, con=con))
-                self.reads += 1
+            reads.extend((key[0], key[1], lo, hi) for lo, hi in merged)
             starts[key] = [lo for lo, _ in merged]
+        got = iter(self.candles.read_row_ranges(reads, con=con))  # in ``reads``' order
+        self.reads += len(reads)
+        clusters = {key: [next(got) for _ in starts[key]] for key in starts}
         return FramesRead(frames, clusters, starts)
