@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ghostcandle.domain.outcomes import OutcomeStatus
 from ghostcandle.store.db import Database
-from ghostcandle.store.id_filters import CHUNKED, among, pieces, slices
+from ghostcandle.store.id_filters import CHUNKED, among, near_ids, pieces, slices
 
 PENDING_FIELDS = (
     "sample_id", "frame_id", "symbol", "timeframe", "decision_time", "horizon", "known_at",
@@ -115,15 +115,20 @@ class OutcomeStore:
         if len(rows) > CHUNKED:
             return _insert_absent(con, table, cols, span)
         # a live batch's rows: the stored ones among them read into Python by filters
-        stored = {
-            str(r[0])
-            for part in pieces(list(first))
-            for r in con.execute(
-                "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $lo AND $hi "
-                f"AND {among('sample_id', 'ids', part)}",
-                {**span, "ids": part},
-            ).fetchall()
-        }
+        close = near_ids("decision_time", [r.decision_time for r in rows], len(rows))
+        if close is not None:
+            got = con.execute(f"SELECT sample_id FROM outcomes WHERE {close[0]}", close[1])
+            stored = {str(r[0]) for r in got.fetchall()} & first.keys()
+        else:
+            stored = {
+                str(r[0])
+                for part in pieces(list(first))
+                for r in con.execute(
+                    "SELECT sample_id FROM outcomes WHERE decision_time BETWEEN $lo AND $hi "
+                    f"AND {among('sample_id', 'ids', part)}",
+                    {**span, "ids": part},
+                ).fetchall()
+            }
         keep = [r.sample_id not in stored for r in rows]
         if not any(keep):
             return 0

@@ -1,8 +1,9 @@
 """Reads of stored samples and frames by id, for the sample store's writes and reads.
 
-Each is a read by filters, joined here, ``id_filters.SMALL`` ids a query: a join (or ``IN
-(SELECT ...)``) of a live batch's ids builds a hash table, which leaves nodes in DuckDB's memory
-(see ``id_filters``).
+Each is a read by filters, joined here: samples near the decision times asked for
+(``id_filters.near_ids``), else ``id_filters.SMALL`` ids a query; a join (or ``IN (SELECT
+...)``) of a live batch's ids builds a hash table, which leaves nodes in DuckDB's memory (see
+``id_filters``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import duckdb
 
 from ghostcandle.domain.frames import FrameRef
 from ghostcandle.domain.samples import Sample
-from ghostcandle.store.id_filters import among, pieces
+from ghostcandle.store.id_filters import among, near_ids, pieces
 from ghostcandle.store.sample_rows import COLUMNS, FRAME_COLUMNS, frame_from_row, sample_from_row
 from ghostcandle.store.sample_writes import EVER
 
@@ -23,24 +24,35 @@ def find_samples(
     sample_ids: Sequence[str],
     *,
     within: tuple[int, int] | None = None,
+    times: Sequence[int] | None = None,
 ) -> list[Sample]:
     """Return the stored samples among ``sample_ids`` (decision time ``within``, if given).
 
-    The table has no key: ``within`` lets the zone maps of ``decision_time`` skip the rest.
+    The table has no key: ``within`` lets the zone maps of ``decision_time`` skip the rest;
+    ``times`` (each id's decision time) reads the samples near them instead of matching ids
+    (``id_filters.near_ids``). Their frames are matched by ids: every model's frame of an
+    instant is in that table (~40 rows a tick for each frame asked).
     """
     if not sample_ids:
         return []
     ids = list(dict.fromkeys(sample_ids))
-    lo, hi = within or EVER
-    rows = [
-        r
-        for part in pieces(ids)
-        for r in cur.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM training_samples "
-            f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', part)}",
-            {"ids": part, "lo": lo, "hi": hi},
-        ).fetchall()
-    ]
+    cols = ", ".join(COLUMNS)
+    close = None if times is None else near_ids("decision_time", times, len(ids))
+    if close is not None:  # every sample of those instants: keep those asked for
+        wanted = set(ids)
+        got = cur.execute(f"SELECT {cols} FROM training_samples WHERE {close[0]}", close[1])
+        rows = [r for r in got.fetchall() if r[0] in wanted]
+    else:
+        lo, hi = within or EVER
+        rows = [
+            r
+            for part in pieces(ids)
+            for r in cur.execute(
+                f"SELECT {cols} FROM training_samples "
+                f"WHERE decision_time BETWEEN $lo AND $hi AND {among('sample_id', 'ids', part)}",
+                {"ids": part, "lo": lo, "hi": hi},
+            ).fetchall()
+        ]
     at, fid = COLUMNS.index("decision_time"), COLUMNS.index("frame_id")
     frames: dict[tuple[object, object], tuple[object, ...]] = {}
     if rows:

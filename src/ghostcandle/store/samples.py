@@ -160,7 +160,12 @@ class SampleStore:
         ask = [s for s in unique if s.sample_id not in known]
         known.update(
             (s.sample_id, s)
-            for s in find_samples(con, [s.sample_id for s in ask], within=decision_span(ask))
+            for s in find_samples(
+                con,
+                [s.sample_id for s in ask],
+                within=decision_span(ask),
+                times=[s.frame.decision_time for s in ask],
+            )
         )
         fresh = [s for s in unique if s.sample_id not in known]  # each id stored once
         planned = {p.frame.frame_id: p.frame for p in pend.values()}
