@@ -2,8 +2,9 @@
 
 A live session (threaded training, ``flush_every=1``) holds its bus's foreground from a burst
 of candles until the tick's job is committed; the trainer and the batch builder wait for it to
-be quiet. Once the trainer has caught up, the weights of its last good step are saved ahead of
-the flush that carries them, so the tick's commit finds its checkpoint already on disk.
+be quiet. A good step's weights are saved before the step is recorded and its weights can
+predict, so the flush that carries the step finds its checkpoint already on disk: a tick's commit
+never waits for a file, also when ticks come back to back and the trainer never catches up.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def test_a_live_tick_is_stored_before_training_goes_on_and_finds_its_checkpoint_
     steps = s.status()["train_steps"]
     assert steps > 10
     assert bus.foreground.yields > 0  # steps did wait for ticks
-    # every flush carrying steps found its checkpoint written ahead (the trainer had caught
-    # up; the last one, at stop, too)
+    # every flush carrying steps found its checkpoint written ahead (the last one, at stop,
+    # too)
     assert len(writer.checkpoints_ready) >= 10
     assert all(writer.checkpoints_ready)
     # and the committed row references the newest good step's file, complete on disk
@@ -98,8 +99,29 @@ def test_a_live_tick_is_stored_before_training_goes_on_and_finds_its_checkpoint_
     assert info is not None
     assert store.verify(info)
     assert info.step == row.checkpoint_step
-    # superseded early saves were let go: pruning keeps the series small
+    # superseded early saves were let go: after the stop, pruning left the series small
     assert len(store.list("fg")) <= 3 + 1
+
+
+def test_back_to_back_ticks_find_every_checkpoint_written_without_waiting_for_training(
+    market: Database, tmp_path: Path
+) -> None:
+    writer = _SeenWriter(market)
+    s, bus = _live(market, writer, tmp_path / "ckpt")
+    for tick in _ticks(s):  # the next tick as soon as this one is stored, as a fast replay
+        _publish(s, bus, tick)
+        s.wait_written()
+    s.stop()
+    writer.close()
+    assert s.status()["train_steps"] > 10
+    # steps finished while ticks were in flight, and each flush carrying some found the
+    # newest one's file written (the stop's flush too)
+    assert len(writer.checkpoints_ready) >= 5
+    assert all(writer.checkpoints_ready)
+    row = SessionStore(market).get("fg")
+    assert row is not None
+    info = CheckpointStore(tmp_path / "ckpt", s.clock).find("fg", row.checkpoint_path or "")
+    assert info is not None and info.step == row.checkpoint_step == row.train_steps
 
 
 def test_a_job_the_writer_refuses_leaves_the_foreground_quiet(

@@ -111,7 +111,7 @@ class LoopSession:
             self._model, config, clock, stores.frames, lambda r: self.metrics.on_train(r.ok),
             SessionSamples(db, clock, self.candles, yield_to=fg) if keeps else None,
             yield_to=fg,
-            on_caught_up=self._writes.presave,
+            presave=self._writes.presave,
         )  # fmt: skip
         self._resolution = Resolution(config.threshold, self._training.policy)
         self._subs: list[Subscription] = []

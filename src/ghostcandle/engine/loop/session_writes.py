@@ -81,8 +81,8 @@ class SessionWrites:
         self._ticket = 0
         self._errors: list[str] = []
         self._foreground = foreground if foreground is not None else Foreground()
-        # the newest good step's checkpoint, saved ahead of the flush that will carry it
-        self._early: CheckpointDue | None = None
+        # good steps' checkpoints saved ahead of the flushes that will carry them, by step
+        self._early: dict[int, CheckpointDue] = {}
         self._early_lock = threading.Lock()
 
     # -- resume ---------------------------------------------------------------------------------
@@ -245,21 +245,18 @@ class SessionWrites:
     def presave(self, snap: Snapshot) -> None:
         """Save ``snap``, a good step's weights, before a flush carries it (background thread).
 
-        Called when the trainer has caught up, so ``snap`` is the snapshot the next flush
-        checkpoints: its job then finds the file written and synced, and the tick's commit does
-        not wait for it. It yields to the foreground first (a tick in flight). A failure is
-        logged; the flush saves it again. A snapshot a newer one replaces before any flush
-        takes it is released to pruning.
+        The trainer calls it before the step is recorded and its weights can predict, so the
+        flush that carries the step finds the file written and synced: a tick's commit never
+        waits for a checkpoint. It yields to the foreground first (a tick in flight). A failure
+        is logged; the flush saves it again. A checkpoint no flush took (a newer one went
+        first) is released to pruning.
         """
         with self._early_lock:
-            old = self._early
-            if old is not None and old.snapshot.step >= snap.step:
+            if snap.step in self._early or any(s > snap.step for s in self._early):
                 return
-            self._early = due = CheckpointDue(
+            self._early[snap.step] = due = CheckpointDue(
                 self.session_id, self.checkpoints, self.session_id, snap
             )
-        if old is not None:
-            old.release()
         self._foreground.yield_to()
         try:
             due.save()
@@ -270,16 +267,15 @@ class SessionWrites:
         """Return the checkpoint a flush carries for ``snap`` (the one saved early if it is)."""
         if snap is None:
             return None
-        stale = None
         with self._early_lock:
-            early = self._early
-            if early is not None and early.snapshot is snap:
-                self._early = None
-                return early
-            if early is not None and early.snapshot.step <= snap.step:
-                stale, self._early = early, None
-        if stale is not None:
-            stale.release()
+            early = self._early.pop(snap.step, None)
+            if early is not None and early.snapshot is not snap:
+                self._early[snap.step], early = early, None
+            stale = [self._early.pop(s) for s in [s for s in self._early if s <= snap.step]]
+        for old in stale:  # older than what this flush carries: no flush will take them
+            old.release()
+        if early is not None:
+            return early
         return CheckpointDue(self.session_id, self.checkpoints, self.session_id, snap)
 
     def wait(self, timeout_s: float | None = None) -> bool:
@@ -292,11 +288,16 @@ class SessionWrites:
         return done
 
     def close(self) -> None:
-        """Close the writer if it is the session's own (what is queued is written first)."""
+        """Close the writer if it is the session's own (what is queued is written first).
+
+        The checkpoints saved ahead (one a good step) are let go and the series pruned: what
+        is left is the ``keep`` newest and the one the committed row references.
+        """
         with self._early_lock:
-            early, self._early = self._early, None
-        if early is not None:  # saved ahead of a flush that never came
-            early.release()
+            early, self._early = list(self._early.values()), {}
+        for due in early:  # saved ahead of a flush that never came
+            due.release()
+        self.checkpoints.prune(self.session_id)
         if self._own_writer and self._writer is not None:
             self._writer.close()
             self._writer = None

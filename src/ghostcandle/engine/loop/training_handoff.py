@@ -69,16 +69,17 @@ class TrainingHandoff:
         on_step: OnStep,
         samples: SessionSamples | None = None,
         yield_to: Foreground | None = None,
-        on_caught_up: Callable[[Snapshot], None] | None = None,
+        presave: Callable[[Snapshot], None] | None = None,
     ) -> None:
         self.config, self.clock = config, clock
         #: building a batch and its step wait for a quiet moment of this foreground (the
         #: bus's: a live tick in flight); never with synchronous training, which the
         #: foreground itself waits for
         self._yield_to = None if config.synchronous_training else yield_to
-        #: called on the trainer's thread with a good step's snapshot when no other step waits:
-        #: the weights the next flush checkpoints (the session saves them ahead of it)
-        self._on_caught_up = None if config.synchronous_training else on_caught_up
+        #: called on the trainer's thread with a good step's snapshot before the step is
+        #: recorded and its weights published: the session saves the checkpoint a flush will
+        #: carry, so a tick that predicts with those weights never waits for the file
+        self._presave = None if config.synchronous_training else presave
         #: records and verifies every sample before it is trained (None: train them as given)
         self.samples = samples
         self.policy = TrainingPolicy(
@@ -226,17 +227,13 @@ class TrainingHandoff:
             return None
         ids = built.frame_ids
 
+        presave = self._presave
+
         def record(report: StepReport) -> None:  # before its weights can predict: a flush
+            if presave is not None and report.snapshot is not None:
+                presave(report.snapshot)  # on disk before a flush can take the step
             self.steps.record(report, now, reason, ids)  # never commits their predictions alone
 
         fut = self.trainer.submit(built.batch, source=reason, before_publish=record)
-
-        def done(f: Future[StepReport]) -> None:
-            report = f.result()
-            self._on_step(report)
-            trainer, caught_up = self.trainer, self._on_caught_up
-            if caught_up and report.snapshot and trainer is not None and trainer.queued == 0:
-                caught_up(report.snapshot)
-
-        fut.add_done_callback(done)
+        fut.add_done_callback(lambda f: self._on_step(f.result()))
         return fut

@@ -216,6 +216,15 @@ class CheckpointStore:
         with self._saving(info.key):
             self._held.get(info.key, set()).discard(info.name)
 
+    def prune(self, key: str) -> None:
+        """Delete ``key``'s checkpoints past the ``keep`` newest, sparing the pinned and held.
+
+        Each save prunes; this is for the end of a series' saves (a session stopping), when
+        the checkpoints held while their commits were pending have been released since.
+        """
+        with self._saving(key):
+            self._prune(key, keep_also=None)
+
     def _saving(self, key: str) -> threading.Lock:
         """Return the lock of ``key``'s saves: one save of a series at a time.
 
@@ -302,7 +311,7 @@ class CheckpointStore:
         info = self.latest(key)
         return None if info is None else (info, self.load(info))
 
-    def _prune(self, key: str, keep_also: str) -> None:
+    def _prune(self, key: str, keep_also: str | None) -> None:
         spared = {keep_also, self._pinned.get(key), *self._held.get(key, ())}
         infos = [i for i in self.list(key) if i.name not in spared]
         for info in infos[: max(0, len(infos) - max(0, self.keep - 1))]:
