@@ -33,11 +33,13 @@ RESULT_FIELDS = (
     "ref_close", "forward_return", "mfe", "mae", "best_action", "best_profit", "taken_profit",
     "unit", "profitability", "is_profitable", "rapid_move",
 )  # fmt: skip
+#: the columns of a pending row not known yet, after ``PENDING_FIELDS`` in the table's order
+UNKNOWN_YET = (*RESULT_FIELDS, "validated_at", "validator_id")
 _TYPES: dict[str, pa.DataType] = {
     "decision_time": pa.int64(), "horizon": pa.int32(), "known_at": pa.int64(),
     "expires_at": pa.int64(), "cost": pa.float64(), "created_at": pa.int64(),
     "best_action": pa.string(), "is_profitable": pa.bool_(), "rapid_move": pa.bool_(),
-    "validated_at": pa.int64(),
+    "validated_at": pa.int64(), "validator_id": pa.string(),
 }  # fmt: skip
 
 
@@ -133,11 +135,11 @@ class OutcomeStore:
         if not any(keep):
             return 0
         table = table.filter(pa.array(keep))
-        con.register("gc_outcomes_new", table)
-        try:
-            con.execute(f"INSERT INTO outcomes ({cols}) SELECT {cols} FROM gc_outcomes_new")
-        finally:
-            con.unregister("gc_outcomes_new")
+        # appended by position (no view, no INSERT plan): the results not known yet are NULL
+        n = table.num_rows
+        empty = {f: pa.nulls(n, _TYPES.get(f, pa.float64())) for f in UNKNOWN_YET}
+        full = pa.table({**dict(zip(PENDING_FIELDS, table.columns, strict=True)), **empty})
+        con.from_arrow(full).insert_into("outcomes")
         return int(table.num_rows)
 
     def due(

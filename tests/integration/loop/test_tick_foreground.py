@@ -121,7 +121,8 @@ def test_back_to_back_ticks_find_every_checkpoint_written_without_waiting_for_tr
     row = SessionStore(market).get("fg")
     assert row is not None
     info = CheckpointStore(tmp_path / "ckpt", s.clock).find("fg", row.checkpoint_path or "")
-    assert info is not None and info.step == row.checkpoint_step == row.train_steps
+    assert info is not None
+    assert info.step == row.checkpoint_step == row.train_steps
 
 
 def test_a_job_the_writer_refuses_leaves_the_foreground_quiet(
