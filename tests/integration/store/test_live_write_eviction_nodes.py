@@ -313,7 +313,8 @@ def test_a_sessions_step_record_costs_no_more_nodes_than_its_append(tmp_path: Pa
 @pytest.mark.parametrize("n", [3, 20, SMALL])
 def test_a_few_string_ids_are_found_without_nodes(tmp_path: Path, n: int) -> None:
     """``list_contains`` over five or more strings took ~25-33 nodes a query (planned with
-    buffers of its own); ``id_filters.among`` matches up to ``SMALL`` ids by equalities."""
+    buffers of its own); ``id_filters`` finds a few ids by equalities (``among``) and five or
+    more by the rows near their decision times (``near_ids``), neither with a node."""
 
     def rows(t: int) -> list[PendingOutcome]:
         return pending_rows(t, n)
