@@ -15,7 +15,7 @@ replay) keep the hash table.
 A read whose caller knows each id's decision time needs no id in its SQL at all: ``near`` reads
 the rows in a few ranges of those times (a live batch's are a few seconds and the odd candle
 close) and the caller keeps the ids it asked for. Half the time of ``among``'s 28 ids on a batch
-of recent times, a quarter where one far time makes its range long (the chain is planned, then
+of recent times, a quarter where a few far times make its span long (the chain is planned, then
 evaluated on every row of the range), and no node.
 """
 
