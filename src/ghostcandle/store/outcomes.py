@@ -120,7 +120,7 @@ class OutcomeStore:
         close = near_ids("decision_time", [r.decision_time for r in rows], len(rows))
         if close is not None:
             got = con.execute(f"SELECT sample_id FROM outcomes WHERE {close[0]}", close[1])
-            stored = {str(r[0]) for r in got.fetchall()} & first.keys()
+            stored = {str(r[0]) for r in got.fetchall()}
         else:
             stored = {
                 str(r[0])

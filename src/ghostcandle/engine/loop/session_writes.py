@@ -252,7 +252,7 @@ class SessionWrites:
         first) is released to pruning.
         """
         with self._early_lock:
-            if snap.step in self._early or any(s > snap.step for s in self._early):
+            if any(s >= snap.step for s in self._early):
                 return
             self._early[snap.step] = due = CheckpointDue(
                 self.session_id, self.checkpoints, self.session_id, snap
@@ -268,12 +268,11 @@ class SessionWrites:
         if snap is None:
             return None
         with self._early_lock:
-            early = self._early.pop(snap.step, None)
-            if early is not None and early.snapshot is not snap:
-                self._early[snap.step], early = early, None
-            stale = [self._early.pop(s) for s in [s for s in self._early if s <= snap.step]]
-        for old in stale:  # older than what this flush carries: no flush will take them
-            old.release()
+            taken = [self._early.pop(s) for s in [s for s in self._early if s <= snap.step]]
+        early = next((due for due in taken if due.snapshot is snap), None)
+        for old in taken:  # the others no flush will take: this one carries a newer step
+            if old is not early:
+                old.release()
         if early is not None:
             return early
         return CheckpointDue(self.session_id, self.checkpoints, self.session_id, snap)
