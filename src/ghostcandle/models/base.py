@@ -101,6 +101,27 @@ class ModelOutputs:
         out: np.ndarray = np.max(self.action_probs, axis=1)
         return out
 
+    def first(
+        self, norm_params: Mapping[str, float], timeframe: str
+    ) -> tuple[tuple[float, float, float, float, float], Action, tuple[float, float, float], float]:
+        """Return the first sample's ``timeframe`` candle in prices, action, probabilities and
+        confidence: ``forecasts([norm_params], [timeframe])[0]``'s values, without a batch's
+        lists (a loop tick turns one sample of each of its models).
+        """
+        row = self.action_probs[0]
+        p = row.tolist()
+        if p[0] != p[0] or p[1] != p[1] or p[2] != p[2]:  # NaN: numpy's argmax and max rule
+            at, best = int(np.argmax(row)), float(np.max(row))
+        else:
+            best = max(p)
+            at = p.index(best)  # the first of equal maxima, as ``argmax``
+        return (
+            denormalise_row(timeframe, self.candles[timeframe][0].tolist(), norm_params),
+            ACTIONS[at],
+            (p[0], p[1], p[2]),
+            best,
+        )
+
     def forecasts(
         self, norm_params: Sequence[Mapping[str, float]], timeframes: Sequence[str] | None = None
     ) -> list[Forecast]:

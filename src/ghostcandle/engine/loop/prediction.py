@@ -15,7 +15,12 @@ from ghostcandle.domain.events import CandleCompletionEvent
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.engine.loop.baseline_fit import fitted_baseline
 from ghostcandle.engine.loop.config import SessionConfig
-from ghostcandle.engine.loop.predictor import PredictionMade, Predictor
+from ghostcandle.engine.loop.predictor import (
+    DecisionInputs,
+    PredictionMade,
+    Predictor,
+    decision_inputs,
+)
 from ghostcandle.engine.loop.window_cache import WindowCache, open_cache
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window
@@ -119,16 +124,31 @@ class SessionPredictors:
         )
 
     def predict(self, event: CandleCompletionEvent, now: int) -> list[PredictionMade]:
-        """Predict the next candle with every model; return what was made."""
-        assert self.cache is not None, "start() the session first"
-        self.decided[(event.symbol, event.timeframe)] = event.time
+        """Predict the next candle with every model; return what was made.
+
+        Models reading the same windows (the baselines) are given the same inputs, taken once.
+        """
+        cache = self.cache
+        assert cache is not None, "start() the session first"
+        symbol, tf, t = event.symbol, event.timeframe, event.time
+        self.decided[(symbol, tf)] = t
         made = []
+        taken: dict[tuple[tuple[str, int], ...], DecisionInputs | Exception] = {}
         for p in self.predictors:
             try:
-                made.append(p.predict(self.cache, event.symbol, event.timeframe, event.time, now))
+                seen = taken.get(p.window_key)
+                if seen is None:
+                    try:
+                        seen = decision_inputs(cache, symbol, tf, t, p.windows)
+                    except MissingCandlesError as exc:
+                        seen = exc
+                    taken[p.window_key] = seen
+                if isinstance(seen, Exception):
+                    raise seen
+                made.append(p.predict(cache, symbol, tf, t, now, seen))
             except (MissingCandlesError, MissingDepthError) as exc:
                 self.skipped_missing += 1
-                log.debug("no prediction of %s at %s: %s", p.name, event.time, exc)
+                log.debug("no prediction of %s at %s: %s", p.name, t, exc)
         return made
 
 

@@ -8,14 +8,14 @@ parameters, input hash) and returns a pending ledger row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
-from ghostcandle.domain.window import Window
+from ghostcandle.domain.window import Window, WindowSpec
 from ghostcandle.engine.loop.window_cache import WindowCache
 from ghostcandle.models.base import Model, ModelInputs, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
@@ -64,19 +64,33 @@ class Predictor:
         self.learns = first.learns
         self.timeframes = first.timeframes
         self.windows = dict(first.windows)
+        #: the windows read, in order: models with the same key are given the same inputs
+        self.window_key = tuple(self.windows.items())
 
     def predict(
-        self, cache: WindowCache, symbol: str, timeframe: str, decision_time: int, now: int
+        self,
+        cache: WindowCache,
+        symbol: str,
+        timeframe: str,
+        decision_time: int,
+        now: int,
+        shared: DecisionInputs | None = None,
     ) -> PredictionMade:
         """Predict the ``timeframe`` candle that opens at ``decision_time``.
 
-        Raise ``MissingCandlesError`` if a window is not complete, ``MissingDepthError`` if a
-        model that reads the order book finds no book for a second of its window.
+        ``shared``: this decision's inputs for this predictor's windows, where another model
+        reading the same windows took them already (``decision_inputs``); else taken here.
+        Raise ``MissingCandlesError`` if a window is not complete or the candle just closed is
+        not in it, ``MissingDepthError`` if a model that reads the order book finds no book
+        for a second of its window.
         """
         model = self.snapshot()
-        windows = [cache.window(symbol, tf, n) for tf, n in model.windows.items()]
-        specs = tuple(w.spec for w in windows)
-        inputs, params = _prepared(cache, windows)
+        seen = (
+            shared
+            if shared is not None
+            else decision_inputs(cache, symbol, timeframe, decision_time, model.windows)
+        )
+        inputs = seen.inputs
         n = depth_window(model)
         if n:
             books, ok = (
@@ -90,29 +104,22 @@ class Predictor:
             held = 0 if self.position_of is None else self.position_of(symbol)
             inputs = with_position(inputs, held)
         outputs = predict_asked(model, inputs, (timeframe,))
-        forecast = outputs.forecasts([params], (timeframe,))[0]
-        o, h, lo, c, v = forecast.candles[timeframe]
+        (o, h, lo, c, v), action, p, confidence = outputs.first(seen.params, timeframe)
         d = duration_ms(timeframe)
         target_open = decision_time
         frame = FrameRef(
             frame_id=make_frame_id(
-                f"{self.session_id}/{model.name}/{timeframe}", symbol, decision_time, specs
+                f"{self.session_id}/{model.name}/{timeframe}", symbol, decision_time, seen.specs
             ),
             model=model.name,
             model_version=model.version,
             symbol=symbol,
             decision_time=decision_time,
-            windows=specs,
-            norm_params=params,
-            input_hash=frame_hash(windows),
+            windows=seen.specs,
+            norm_params=seen.params,
+            input_hash=seen.input_hash,
             target_time=target_open + d,
         )
-        own = next(w for w in windows if w.spec.timeframe == timeframe)
-        if own.spec.known_at != decision_time:
-            # the candle that just closed is not in the window: never predict from stale input
-            raise MissingCandlesError(symbol, timeframe, [decision_time - d])
-        ref_close = float(own.values[-1, 3])
-        p = forecast.probabilities
         record = PredictionRecord(
             prediction_id=prediction_id(
                 self.session_id, model.name, symbol, timeframe, decision_time
@@ -127,20 +134,62 @@ class Predictor:
             target_open_time=target_open,
             target_time=target_open + d,
             expires_at=target_open + d + self.grace_ms(timeframe),
-            ref_close=ref_close,
+            ref_close=seen.ref_close,
             pred_open=o,
             pred_high=h,
             pred_low=lo,
             pred_close=c,
             pred_volume=v,
-            action=forecast.action.name,
+            action=action.name,
             p_hold=p[0],
             p_buy=p[1],
             p_sell=p[2],
-            confidence=forecast.confidence,
+            confidence=confidence,
             created_at=now,
         )
         return PredictionMade(record, frame, model.learns)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInputs:
+    """What every model reading the same windows at one decision is given.
+
+    The windows ending at the newest known candle of each timeframe, their specs, normalised
+    inputs and parameters (one frame's), the hash of their content, and the close of the
+    candle just closed (the decision's reference price).
+    """
+
+    specs: tuple[WindowSpec, ...]
+    inputs: ModelInputs
+    params: dict[str, float]
+    input_hash: str
+    ref_close: float
+
+
+def decision_inputs(
+    cache: WindowCache,
+    symbol: str,
+    timeframe: str,
+    decision_time: int,
+    lengths: Mapping[str, int],
+) -> DecisionInputs:
+    """Return the inputs of windows of ``lengths`` for a decision at ``decision_time``.
+
+    Raise ``MissingCandlesError`` if a window is not complete, or if the ``timeframe`` candle
+    that just closed is not in its window: never predict from stale input.
+    """
+    windows = [cache.window(symbol, tf, n) for tf, n in lengths.items()]
+    own = next(w for w in windows if w.spec.timeframe == timeframe)
+    if own.spec.known_at != decision_time:
+        raise MissingCandlesError(symbol, timeframe, [decision_time - duration_ms(timeframe)])
+    inputs, params = _prepared(cache, windows)
+    return DecisionInputs(
+        specs=tuple(w.spec for w in windows),
+        inputs=inputs,
+        params=params,
+        input_hash=frame_hash(windows),
+        ref_close=float(own.values[-1, 3]),
+    )
 
 
 def _prepared(cache: WindowCache, windows: list[Window]) -> tuple[ModelInputs, dict[str, float]]:
