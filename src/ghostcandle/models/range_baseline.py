@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ghostcandle.domain.errors import UserInputError
-from ghostcandle.models.baselines import Baseline
+from ghostcandle.models.baselines import Baseline, row_means
 from ghostcandle.models.config import ModelConfig, parse_config, positive
 
 DEFAULT_K = 1.0
@@ -73,10 +74,15 @@ def excursions(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return up, down
 
 
+@functools.lru_cache(maxsize=64)
 def ewma_weights(n: int, halflife: float) -> np.ndarray:
-    """Return ``n`` weights, oldest first, halving every ``halflife`` steps back; sum 1."""
+    """Return ``n`` weights, oldest first, halving every ``halflife`` steps back; sum 1.
+
+    Computed once per ``(n, halflife)`` (a loop tick asks every second): read-only.
+    """
     w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=np.float64) / halflife)
     out: np.ndarray = w / w.sum()
+    out.flags.writeable = False
     return out
 
 
@@ -159,7 +165,7 @@ class VolRange(Baseline):
         out[:, 3] = last
         out[:, 1] = last + self.cfg.k_high * (up @ weights)
         out[:, 2] = last - self.cfg.k_low * (down @ weights)
-        out[:, 4] = np.mean(w[:, :, 4], axis=1)
+        out[:, 4] = row_means(w[:, :, 4])
         return out
 
     def _probs(self, move: np.ndarray) -> np.ndarray:

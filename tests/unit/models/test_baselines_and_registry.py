@@ -16,7 +16,9 @@ from ghostcandle.domain.actions import (
 from ghostcandle.domain.broker import BrokerConfig
 from ghostcandle.domain.errors import UserInputError
 from ghostcandle.domain.synthetic import synthetic_candles
+from ghostcandle.models.baselines import row_means
 from ghostcandle.models.inputs import prepare_inputs
+from ghostcandle.models.range_baseline import ewma_weights
 from ghostcandle.models.registry import baseline_names, create_model, model_names
 
 COLS = ["open", "high", "low", "close", "volume"]
@@ -168,3 +170,22 @@ def test_a_baseline_asked_for_some_timeframes_forecasts_them_as_predict_does(
     if name in ("drift", "moving_average"):  # the action follows the base (1m) forecast
         up = whole.candles["1m"][3] > sample["1m"][-1, 3]
         assert whole.action == (Action.BUY if up else Action.SELL)
+
+
+def test_row_means_are_numpys_means_bit_for_bit() -> None:
+    rng = np.random.default_rng(4)
+    for length in (1, 2, 7, 8, 9, 29, 30, 64, 129, 600):
+        for scale in (1e-9, 1.0, 3e4):
+            x = rng.normal(size=(3, length)) * scale + rng.normal() * scale
+            assert row_means(x).tobytes() == np.mean(x, axis=1).tobytes()
+            strided = rng.normal(size=(2, length, 5))[:, :, 4]  # a column: not contiguous
+            assert row_means(strided).tobytes() == np.mean(strided, axis=1).tobytes()
+
+
+def test_ewma_weights_are_kept_read_only_and_equal_to_their_formula() -> None:
+    w = ewma_weights(29, 5.0)
+    assert w is ewma_weights(29, 5.0)
+    with pytest.raises(ValueError, match="read-only"):
+        w[0] = 1.0
+    expected = 0.5 ** (np.arange(28, -1, -1) / 5.0)
+    assert np.allclose(w, expected / expected.sum(), rtol=1e-15, atol=0)
