@@ -14,6 +14,7 @@ import pytest
 
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.timeframes import HOUR_MS, MINUTE_MS
+from ghostcandle.engine.loop.forecast_memo import MEMO
 from ghostcandle.engine.loop.predictor import PredictionMade
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
@@ -59,6 +60,7 @@ def test_models_on_the_same_windows_share_inputs_and_make_what_they_make_alone(
                 assert m.frame.norm_params is first.frame.norm_params
             if keys[0] != keys[1]:
                 assert made[0].frame.norm_params is not made[1].frame.norm_params
+            MEMO.clear()  # each baseline's forecast made again, from its own inputs
             for p, m in zip(predictors, made, strict=True):
                 alone = p.predict(cache, SYM, event.timeframe, event.time, event.time)
                 assert _fields(alone) == _fields(m)

@@ -16,6 +16,7 @@ import numpy as np
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window, WindowSpec
+from ghostcandle.engine.loop.forecast_memo import MEMO, Answer
 from ghostcandle.engine.loop.window_cache import WindowCache
 from ghostcandle.models.base import Model, ModelInputs, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
@@ -103,8 +104,15 @@ class Predictor:
         if reads_position(model):
             held = 0 if self.position_of is None else self.position_of(symbol)
             inputs = with_position(inputs, held)
-        outputs = predict_asked(model, inputs, (timeframe,))
-        (o, h, lo, c, v), action, p, confidence = outputs.first(seen.params, timeframe)
+
+        def answer() -> Answer:
+            return predict_asked(model, inputs, (timeframe,)).first(seen.params, timeframe)
+
+        if model.learns or n or reads_position(model):
+            made = answer()
+        else:  # a fixed function of its windows: every session asking it the same shares it
+            made = MEMO.answer((model.version, seen.input_hash, timeframe), answer)
+        (o, h, lo, c, v), action, p, confidence = made
         d = duration_ms(timeframe)
         target_open = decision_time
         frame = FrameRef(
