@@ -7,12 +7,15 @@ row of both is what the baseline computes from the frame's windows read back fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from ghostcandle.domain.actions import Action
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
 from ghostcandle.domain.timeframes import HOUR_MS
-from ghostcandle.engine.loop.forecast_memo import MEMO, ForecastMemo
+from ghostcandle.engine.loop.forecast_memo import MEMO, Answer, ForecastMemo
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.messaging.bus import MessageBus
@@ -31,10 +34,10 @@ def test_a_memo_answers_once_per_key_and_keeps_the_newest() -> None:
     memo = ForecastMemo(size=2)
     made: list[str] = []
 
-    def maker(name: str):  # type: ignore[no-untyped-def]
-        def make():  # type: ignore[no-untyped-def]
+    def maker(name: str) -> Callable[[], Answer]:
+        def make() -> Answer:
             made.append(name)
-            return ((1.0, 2.0, 0.5, 1.5, 3.0), None, (0.2, 0.5, 0.3), 0.5)
+            return ((1.0, 2.0, 0.5, 1.5, 3.0), Action.BUY, (0.2, 0.5, 0.3), 0.5)
 
         return make
 
