@@ -67,6 +67,13 @@ class ModelInputs:
         return 0 if first is None else int(first.shape[0])
 
 
+#: one sample's forecast in prices, as plain values: the candle (open, high, low, close,
+#: volume), the action, its probabilities (hold, buy, sell) and the confidence
+SampleForecast = tuple[
+    tuple[float, float, float, float, float], Action, tuple[float, float, float], float
+]
+
+
 @dataclass(frozen=True)
 class Forecast:
     """One sample's prediction in prices: next candle per timeframe, action, confidence."""
@@ -101,9 +108,7 @@ class ModelOutputs:
         out: np.ndarray = np.max(self.action_probs, axis=1)
         return out
 
-    def first(
-        self, norm_params: Mapping[str, float], timeframe: str
-    ) -> tuple[tuple[float, float, float, float, float], Action, tuple[float, float, float], float]:
+    def first(self, norm_params: Mapping[str, float], timeframe: str) -> SampleForecast:
         """Return the first sample's ``timeframe`` candle in prices, action, probabilities and
         confidence: ``forecasts([norm_params], [timeframe])[0]``'s values, without a batch's
         lists (a loop tick turns one sample of each of its models).

@@ -16,11 +16,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from ghostcandle.domain.actions import Action
+from ghostcandle.models.base import SampleForecast as Answer
 
-#: a forecast in prices: the candle (open, high, low, close, volume), action, probabilities
-#: (hold, buy, sell) and confidence
-Answer = tuple[tuple[float, float, float, float, float], Action, tuple[float, float, float], float]
 Key = tuple[str, str, str]
 
 

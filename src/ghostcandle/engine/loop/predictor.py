@@ -16,9 +16,9 @@ import numpy as np
 from ghostcandle.domain.frames import FrameRef, frame_hash, make_frame_id
 from ghostcandle.domain.timeframes import duration_ms
 from ghostcandle.domain.window import Window, WindowSpec
-from ghostcandle.engine.loop.forecast_memo import MEMO, Answer
+from ghostcandle.engine.loop.forecast_memo import MEMO
 from ghostcandle.engine.loop.window_cache import WindowCache
-from ghostcandle.models.base import Model, ModelInputs, predict_asked
+from ghostcandle.models.base import Model, ModelInputs, SampleForecast, predict_asked
 from ghostcandle.models.depth_input import depth_window, with_depth
 from ghostcandle.models.position_input import reads_position, with_position
 from ghostcandle.store.candles import MissingCandlesError
@@ -101,14 +101,15 @@ class Predictor:
             if books is None or not ok[0]:
                 raise MissingDepthError(symbol, decision_time)
             inputs = with_depth(inputs, books)
-        if reads_position(model):
+        position = reads_position(model)
+        if position:
             held = 0 if self.position_of is None else self.position_of(symbol)
             inputs = with_position(inputs, held)
 
-        def answer() -> Answer:
+        def answer() -> SampleForecast:
             return predict_asked(model, inputs, (timeframe,)).first(seen.params, timeframe)
 
-        if model.learns or n or reads_position(model):
+        if model.learns or n or position:
             made = answer()
         else:  # a fixed function of its windows: every session asking it the same shares it
             made = MEMO.answer((model.version, seen.input_hash, timeframe), answer)
