@@ -21,6 +21,8 @@ from ghostcandle.store.db import Database, log_untrimmed
 #: (candle windows read back, rows checkpointed), so every 30 s the cache swung between the keep
 #: and ~10 MB over it; every 10 s it stays within ~3-4 MB of it
 EVERY_S = 10.0
+#: seconds a trim waits for a moment when no other thread has a cursor open (``read_gate``)
+WAIT_S = 1.0
 
 
 class CacheKeeper:
@@ -52,7 +54,7 @@ class CacheKeeper:
 
     def trim(self) -> int:
         """Trim once now; return the bytes freed."""
-        freed = self.db.trim_cache(self.keep)
+        freed = self.db.trim_cache(self.keep, wait_s=WAIT_S)
         if freed:
             self.trims += 1
             self.freed_bytes += freed

@@ -16,6 +16,7 @@ import duckdb
 
 from ghostcandle.domain.errors import GhostcandleError, OperationalError, UserInputError
 from ghostcandle.store.migrations import all_migrations
+from ghostcandle.store.read_gate import GatedCursor, ReadGate
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ LONG_RUNNING_CHECKPOINT = "2MB"
 #: The share of the memory limit DuckDB's block cache is trimmed to (``Database.trim_cache``) by
 #: a long-running writer's ``CacheKeeper`` and between a stored evaluation's reads: 96MB, 24 MB.
 CACHE_KEEP_SHARE = 0.25
+#: Seconds a ``cache_bounded`` block's last trim waits for other threads' cursors to close
+#: (``read_gate``); the trims between its reads do not wait.
+BOUNDED_WAIT_S = 0.5
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
@@ -133,6 +137,8 @@ class Database:
         except duckdb.Error as exc:
             raise open_error(self.path, exc) from None
         self.lock = threading.RLock()
+        #: the cursors open by thread, which a cache trim waits for (``read_gate``)
+        self._gate = ReadGate()
         #: per thread, the keep ``trim_cache()`` uses inside ``cache_bounded`` (see there)
         self._bounded = threading.local()
         self.read_only = read_only
@@ -158,9 +164,10 @@ class Database:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """Return a cursor for use by one thread."""
-        return self.con.cursor()
+    def cursor(self) -> GatedCursor:
+        """Return ``with db.cursor() as cur``: a cursor for this thread's reads, closed at the
+        block's end; a cache trim never runs while it is open (``read_gate``)."""
+        return GatedCursor(self.con, self._gate)
 
     def memory(self) -> dict[str, Any]:
         """Return DuckDB's memory now: ``bytes`` held (its cache of table blocks, tables not yet
@@ -197,34 +204,45 @@ class Database:
             row = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
         return int(row[0] or 0) if row else 0
 
-    def trim_cache(self, keep: int | None = None) -> int:
+    def trim_cache(self, keep: int | None = None, *, wait_s: float = 0.0) -> int:
         """Evict DuckDB's oldest unpinned blocks until it holds ``keep`` bytes (``cache_keep``
-        by default); return the bytes freed (0 when it held no more, or when running queries
-        hold more than ``keep``).
+        by default); return the bytes freed (0 when it held no more, when running queries
+        hold more than ``keep``, or when the trim was skipped).
 
         DuckDB keeps every block it wrote or read until its ``memory_limit`` needs the room, so a
         long-running writer's memory grows with its file up to the limit. Lowering the limit
         evicts at once (oldest unpinned blocks first; they are read again from the file if
         asked for); the limit is then set back. If queries hold more than ``keep`` pinned,
-        DuckDB refuses the lower limit and keeps its own: nothing is lost. Runs under ``lock``,
-        so this process's writes never see the lower limit.
+        DuckDB refuses the lower limit and keeps its own: nothing is lost. The lower limit is
+        never met by another query: the trim runs under ``lock`` (so no write runs) and only
+        while no other thread has a cursor open (``read_gate``); it waits up to ``wait_s`` for
+        such a moment and is otherwise skipped.
         """
         if keep is None:
             bound = getattr(self._bounded, "keep", None)
             keep = self.cache_keep if bound is None else bound
         if self.cached_bytes() <= keep:  # the common case, without taking the lock
             return 0
-        with self.lock:
-            before = self.cached_bytes()
-            if before <= keep:
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self.lock, self._gate.alone() as quiet:
+                if quiet:
+                    return self._lower_to(int(keep))
+            if not self._gate.wait_quiet(deadline) or time.monotonic() > deadline:
                 return 0
-            try:
-                self.con.execute(f"SET memory_limit = '{int(keep)}B'")
-            except duckdb.OutOfMemoryException:
-                return 0  # pinned by running queries: DuckDB kept its limit
-            finally:
-                self.con.execute(f"SET memory_limit = '{self.limit}'")
-            return max(0, before - self.cached_bytes())
+
+    def _lower_to(self, keep: int) -> int:
+        """Trim to ``keep`` bytes by lowering the limit for a moment (under ``lock``, alone)."""
+        before = self.cached_bytes()
+        if before <= keep:
+            return 0
+        try:
+            self.con.execute(f"SET memory_limit = '{keep}B'")
+        except duckdb.OutOfMemoryException:
+            return 0  # pinned by running queries: DuckDB kept its limit
+        finally:
+            self.con.execute(f"SET memory_limit = '{self.limit}'")
+        return max(0, before - self.cached_bytes())
 
     @contextmanager
     def cache_bounded(self) -> Iterator[int]:
@@ -246,7 +264,7 @@ class Database:
         finally:
             self._bounded.keep = outer
             try:
-                self.trim_cache(bound)
+                self.trim_cache(bound, wait_s=BOUNDED_WAIT_S)
             except duckdb.Error as exc:  # the block's own error, if any, is the one to tell
                 log_untrimmed(exc)
 

@@ -56,15 +56,12 @@ def _expr(column: str) -> str:
 @contextmanager
 def snapshot(db: Database) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a cursor reading the database as it is now, whatever commits meanwhile."""
-    cur = db.cursor()
-    try:
+    with db.cursor() as cur:
         cur.begin()
         try:
             yield cur
         finally:
             cur.rollback()  # it only read
-    finally:
-        cur.close()
 
 
 def resolved_names(

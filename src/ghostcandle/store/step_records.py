@@ -154,15 +154,12 @@ class StepRecordStore:
         run_id, _, step = sid.rpartition(":")
         if not step.isdigit():
             return None
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             row = cur.execute(
                 f"SELECT {_COLS} FROM training_step_records WHERE run_id = ? AND step = ? "
                 "AND step_id = ?",
                 [run_id, int(step), sid],
             ).fetchone()
-        finally:
-            cur.close()
         return None if row is None else _record(row)
 
     def require(self, sid: str) -> StepRecord:
@@ -183,26 +180,20 @@ class StepRecordStore:
         self, run_id: str, *, after: int | None = None, upto: int | None = None
     ) -> list[StepRecord]:
         """Return the records of ``run_id`` with ``after < step <= upto``, in step order."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             rows = cur.execute(
                 f"SELECT {_COLS} FROM training_step_records WHERE run_id = ? AND step > ? "
                 "AND step <= ? ORDER BY step",
                 [run_id, -1 if after is None else after, 2**62 if upto is None else upto],
             ).fetchall()
-        finally:
-            cur.close()
         return [_record(r) for r in rows]
 
     def count(self, run_id: str) -> int:
         """Return how many steps of ``run_id`` are recorded."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             row = cur.execute(
                 "SELECT count(*) FROM training_step_records WHERE run_id = ?", [run_id]
             ).fetchone()
-        finally:
-            cur.close()
         return int(row[0]) if row else 0
 
 

@@ -167,8 +167,7 @@ class TrainingRunStore:
 
     def sample_value(self, run_id: str) -> SampleValue:
         """Return how many distinct samples the run trained on and their validated outcomes."""
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             row = cur.execute(
                 "WITH s AS (SELECT DISTINCT unnest(sample_ids) AS sample_id "
                 "FROM training_step_records WHERE run_id = ? AND id_kind = 'sample') "
@@ -176,18 +175,13 @@ class TrainingRunStore:
                 "LEFT JOIN outcomes o ON o.sample_id = s.sample_id AND o.status = 'validated'",
                 [run_id],
             ).fetchone()
-        finally:
-            cur.close()
         if row is None:
             return SampleValue(0, 0, None)
         return SampleValue(int(row[0]), int(row[1]), None if row[2] is None else float(row[2]))
 
     def _select(self, tail: str, params: Sequence[Any]) -> builtins.list[RunRow]:
-        cur = self.db.cursor()
-        try:
+        with self.db.cursor() as cur:
             rows = cur.execute(f"SELECT {_COLS} FROM training_runs {tail}", list(params)).fetchall()
-        finally:
-            cur.close()
         return [_row(r) for r in rows]
 
 

@@ -63,7 +63,7 @@ def _request(**kw: object) -> BacktestRequest:
 
 
 def _counts(db: Database) -> dict[str, int]:
-    cur = db.cursor()
+    cur = db.con.cursor()
     tables = [
         r[0]
         for r in cur.execute(
@@ -94,7 +94,7 @@ def test_batched_equals_the_candle_by_candle_loop(db: Database) -> None:
     assert batched.performance == loop.performance
     assert batched.buy_and_hold == loop.buy_and_hold
     # the loop recorded its predictions: the model's actions at each close are the ones traded
-    cur = db.cursor()
+    cur = db.con.cursor()
     rows = cur.execute(
         "SELECT decision_time, action FROM predictions WHERE session_id = ? ORDER BY 1",
         [loop.session_id],
@@ -126,7 +126,7 @@ def test_rerunning_gives_identical_results(db: Database) -> None:
     assert c.equity_curve == d.equity_curve
     assert c.performance == d.performance
     steps = (
-        db.cursor()
+        db.con.cursor()
         .execute(
             "SELECT count(*) FROM training_steps WHERE session_id = ? AND status = 'ok'",
             [c.session_id],
@@ -276,7 +276,7 @@ def test_pivots_only_trains_on_confirmed_pivots_alone(db: Database) -> None:
     )
     assert r.engine == "loop"
     rows = dict(
-        db.cursor()
+        db.con.cursor()
         .execute(
             "SELECT reason, count(*) FROM training_steps WHERE session_id = ? AND status = 'ok' "
             "GROUP BY reason",

@@ -65,7 +65,7 @@ def test_batched_windows_are_the_loops_frames(db: Database) -> None:
     model, candles = svc.check(req)
     loop = svc.run(dataclasses.replace(req, batched=False))
     rows = (
-        db.cursor()
+        db.con.cursor()
         .execute("SELECT frame_id FROM predictions WHERE session_id = ?", [loop.session_id])
         .fetchall()
     )

@@ -65,7 +65,7 @@ def test_a_backtest_trains_every_step_on_the_gpu(on_cuda: torch.device, db: Data
     req = _request(end=T0 + 280 * M, train="every_candle", train_every=4)
     result = BacktestService(db).run(req)
     counts = dict(
-        db.cursor()
+        db.con.cursor()
         .execute(
             "SELECT status, count(*) FROM training_steps WHERE session_id = ? GROUP BY status",
             [result.session_id],

@@ -34,7 +34,7 @@ def test_dqn_trains_by_episodes_records_experiences_and_backtests(offline: Offli
     assert episodes["failed_steps"] == 0
     assert episodes["acted_steps"] >= 2 * (out["fit"]["train_samples"] - 2)
     with Database(offline.path, read_only=True) as db:
-        cur = db.cursor()
+        cur = db.con.cursor()
         rows = cur.execute(
             "SELECT count(*), count(DISTINCT frame_id) FROM training_samples "
             "WHERE source = 'experience'"

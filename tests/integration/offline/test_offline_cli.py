@@ -32,7 +32,7 @@ def _argv(offline: OfflineData, *extra: str) -> list[str]:
 def _written(path: Path) -> tuple[bool, int, int]:
     with Database(path, read_only=True) as db:
         runs = len(OfflineRunStore(db).list())
-        cur = db.cursor()
+        cur = db.con.cursor()
         row = cur.execute("SELECT count(*) FROM frames").fetchone()
         cur.close()
     directory = checkpoint_dir_for(path)

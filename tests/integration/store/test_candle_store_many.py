@@ -30,7 +30,7 @@ def _row(c: Candle, **flags: object) -> pd.DataFrame:
 
 
 def _stored(store: CandleStore, symbol: str, timeframe: str) -> list[tuple[object, ...]]:
-    cur = store.db.cursor()
+    cur = store.db.con.cursor()
     rows = cur.execute(
         "SELECT open_time, open, high, low, close, volume, complete, source FROM candles "
         "WHERE symbol = ? AND timeframe = ? ORDER BY open_time",
@@ -76,7 +76,7 @@ def test_each_candle_of_a_multi_series_batch_gets_the_write_rules_verdict(
     ]
     assert _stored(store, "A/USDT", "1s") == [(T0, 10.0, 10.1, 9.9, 10.05, 0.1, True, "feed")]
     assert store.conflicts_count() == 1
-    cur = store.db.cursor()
+    cur = store.db.con.cursor()
     logged = cur.execute("SELECT symbol, open_time, close, source FROM candle_conflicts").fetchall()
     cur.close()
     assert logged == [("B/USDT", T0, 20.7, "feed")]
@@ -147,7 +147,7 @@ def _every_verdict_case(db_path: Path, pad: int) -> tuple[list[str], list[tuple[
         ]
         verdicts = store.write_many([*cases, *padding], source="feed", provenance=CandleSource.FILE)
         verdicts += store.write_many([conflict, *padding], provenance=CandleSource.FILE)[:1]
-        cur = db.cursor()
+        cur = db.con.cursor()
         rows = cur.execute(
             "SELECT symbol, timeframe, open_time, open, high, low, close, volume, complete, "
             "n_parts, source FROM candles WHERE symbol = 'A/USDT' ORDER BY open_time"
