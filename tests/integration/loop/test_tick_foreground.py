@@ -76,19 +76,23 @@ def test_a_live_tick_is_stored_before_training_goes_on_and_finds_its_checkpoint_
     trainer = s.trainer
     assert trainer is not None
     assert trainer.yield_to is bus.foreground
+    grew, before = 0, 0  # ticks after which training applied steps (the next flush's)
     for tick in _ticks(s):
         _publish(s, bus, tick)
         s.wait_written()
         assert bus.foreground.in_flight == 0  # the tick is stored: nothing left held
         assert trainer.flush(timeout_s=60)  # between ticks, as live: training catches up
+        now = s.status()["train_steps"]
+        grew, before = grew + (now > before), now
     s.stop()
     writer.close()
     steps = s.status()["train_steps"]
     assert steps > 10
+    assert grew >= 5  # how many ticks applied steps depends on the machine's pace
     assert bus.foreground.yields > 0  # steps did wait for ticks
-    # every flush carrying steps found its checkpoint written ahead (the last one, at stop,
-    # too)
-    assert len(writer.checkpoints_ready) >= 10
+    # the flush after each tick that applied steps carried their checkpoint (the last one, at
+    # stop, too), and every one found it written ahead
+    assert len(writer.checkpoints_ready) >= grew - 1
     assert all(writer.checkpoints_ready)
     # and the committed row references the newest good step's file, complete on disk
     row = SessionStore(market).get("fg")
