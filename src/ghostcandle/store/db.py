@@ -139,6 +139,8 @@ class Database:
         self.lock = threading.RLock()
         #: the cursors open by thread, which a cache trim waits for (``read_gate``)
         self._gate = ReadGate()
+        #: trims skipped because other threads' cursors stayed open past their wait
+        self.trims_skipped = 0
         #: per thread, the keep ``trim_cache()`` uses inside ``cache_bounded`` (see there)
         self._bounded = threading.local()
         self.read_only = read_only
@@ -172,7 +174,8 @@ class Database:
     def memory(self) -> dict[str, Any]:
         """Return DuckDB's memory now: ``bytes`` held (its cache of table blocks, tables not yet
         checkpointed, indexes, queries' working memory), ``limit`` and the ``wal_bytes`` not yet
-        checkpointed into the file; a long session's process grows by ``bytes`` up to ``limit``.
+        checkpointed into the file; a long session's process grows by ``bytes`` up to ``limit``;
+        ``trims_skipped``, the cache trims skipped so far for other threads' open cursors.
 
         Also the ``queue_nodes`` in DuckDB's eviction queues (``queue_nodes_each`` by queue),
         ``dead_queue_nodes`` of them for buffers already freed: each keeps a block handle
@@ -192,6 +195,7 @@ class Database:
             "bytes": used,
             "limit": size_bytes(str(limit[0])) if limit else 0,
             "wal_bytes": size_bytes(str(wal[0])) if wal else 0,
+            "trims_skipped": self.trims_skipped,
             "queue_nodes": sum(int(q[0] or 0) for q in queues),
             "dead_queue_nodes": sum(int(q[1] or 0) for q in queues),
             # by queue: 0 holds the file's blocks, 1-6 buffers of rising priority, 7 tiny ones
@@ -229,6 +233,7 @@ class Database:
                 if quiet:
                     return self._lower_to(int(keep))
             if not self._gate.wait_quiet(deadline) or time.monotonic() > deadline:
+                self.trims_skipped += 1  # the next trim evicts what this one would have
                 return 0
 
     def _lower_to(self, keep: int) -> int:

@@ -83,6 +83,7 @@ def test_a_trim_waits_for_another_threads_cursor_or_is_skipped(db: Database) -> 
     assert db.trim_cache(MB) == 0  # no wait: skipped at once, the cache as it was
     assert db.trim_cache(MB, wait_s=0.3) == 0  # waited its time, still not quiet
     assert 0.25 <= time.monotonic() - t0 < 5
+    assert db.memory()["trims_skipped"] == 2  # told, for /api/status
     assert db.cached_bytes() >= held - MB
     threading.Timer(0.2, release.set).start()
     assert db.trim_cache(MB, wait_s=10) > 0  # ran once the cursor closed
