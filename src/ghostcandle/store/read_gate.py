@@ -53,11 +53,9 @@ class ReadGate:
                 del self._open[me]
                 self._cond.notify_all()
 
-    def open_elsewhere(self) -> int:
-        """Return how many cursors other threads have open now."""
-        me = threading.get_ident()
-        with self._cond:
-            return sum(n for t, n in self._open.items() if t != me)
+    def _quiet_for(self, me: int) -> bool:
+        """Tell whether no thread but ``me`` has a cursor open (hold ``_cond``)."""
+        return all(t == me for t in self._open)
 
     @contextmanager
     def alone(self) -> Iterator[bool]:
@@ -68,7 +66,7 @@ class ReadGate:
         """
         me = threading.get_ident()
         with self._cond:
-            quiet = self._trimming is None and all(t == me for t in self._open)
+            quiet = self._trimming is None and self._quiet_for(me)
             if quiet:
                 self._trimming = me
         if not quiet:
@@ -87,8 +85,7 @@ class ReadGate:
         me = threading.get_ident()
         with self._cond:
             return self._cond.wait_for(
-                lambda: all(t == me for t in self._open),
-                timeout=max(0.0, deadline - time.monotonic()),
+                lambda: self._quiet_for(me), timeout=max(0.0, deadline - time.monotonic())
             )
 
 
