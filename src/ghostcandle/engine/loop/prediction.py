@@ -21,7 +21,7 @@ from ghostcandle.engine.loop.predictor import (
     Predictor,
     decision_inputs,
 )
-from ghostcandle.engine.loop.window_cache import WindowCache, open_cache
+from ghostcandle.engine.loop.window_cache import WindowCache, close_cache, open_cache
 from ghostcandle.models.base import Model
 from ghostcandle.models.depth_input import depth_window
 from ghostcandle.models.registry import create_model
@@ -41,6 +41,8 @@ class SessionPredictors:
         #: the learning model first, then the baselines
         self.predictors: list[Predictor] = []
         self.cache: WindowCache | None = None
+        #: the window length per timeframe the cache tracks for this session
+        self._needed: dict[str, int] = {}
         #: newest decision time per (symbol, timeframe)
         self.decided: dict[tuple[str, str], int] = {}
         self.skipped_missing = 0
@@ -48,11 +50,19 @@ class SessionPredictors:
         self.predict_until: int | None = None
 
     def open(
-        self, learner: Model, snapshot: Callable[[], Model], candles: CandleStore, now: int
+        self,
+        learner: Model,
+        snapshot: Callable[[], Model],
+        candles: CandleStore,
+        now: int,
+        *,
+        shared_by: object | None = None,
     ) -> None:
         """Set up the predictors (baselines fitted on candles closed by ``now``) and the cache.
 
-        ``learner`` is the learning model's shape, ``snapshot`` its published weights. Raise a
+        ``learner`` is the learning model's shape, ``snapshot`` its published weights;
+        ``shared_by`` (the session's bus) shares the window cache with the other sessions it
+        hands events to (``window_cache.open_cache``; ``close`` ends this one's use). Raise a
         one-line ``DataMissingError`` naming every series the store lacks, or saying how to get
         the order book when the model reads it and none of a symbol's is stored. A session
         whose model reads the book also scores the ``imbalance`` baseline.
@@ -80,8 +90,15 @@ class SessionPredictors:
         for p in self.predictors:
             for tf, n in p.windows.items():
                 needed[tf] = max(needed.get(tf, 0), n)
-        self.cache = open_cache(candles, cfg.symbols, needed, now)
+        self.cache = open_cache(candles, cfg.symbols, needed, now, shared_by=shared_by)
+        self._needed = needed
         self._warm(now)
+
+    def close(self) -> None:
+        """Let go of the window cache (a shared one keeps what other sessions track)."""
+        cache, self.cache = self.cache, None
+        if cache is not None:
+            close_cache(cache, self.config.symbols, self._needed)
 
     def _warm(self, now: int) -> None:
         """Run the learning model once on a symbol's newest windows and drop what it predicts.

@@ -163,7 +163,9 @@ class LoopSession:
             self._model, self.kind, cfg.to_json(), now
         )
         self._training.start()
-        self._predicting.open(self._model, self._training.snapshot, self.candles, now)
+        self._predicting.open(
+            self._model, self._training.snapshot, self.candles, now, shared_by=self.bus
+        )
         self._recover(now)
         for symbol in cfg.symbols:
             for tf in self._model.timeframes:
@@ -233,6 +235,7 @@ class LoopSession:
             if finish:
                 self.flush()
         finally:
+            self._predicting.close()
             self._writes.close()
 
     def _failed(self, exc: BaseException, now: int) -> None:

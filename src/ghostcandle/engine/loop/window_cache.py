@@ -6,11 +6,21 @@ store holds (an event is published only once its candle is stored), so a window 
 hashes the same as the store's ``window`` of the same spec; every frame records that hash and
 ``get_inference_data`` checks it. A series only knows candles whose event has arrived, so a
 prediction at ``t`` never reads a candle that was not yet announced at ``t``.
+
+The sessions handed the same events (one bus) over one database share one cache
+(``open_cache(..., shared_by=bus)``): each series is loaded, extended, copied into windows,
+hashed and normalised once for all of them (a transformer and a CNN session side by side read
+the same windows), and each session's ``on_candle`` after the first is a no-op. A series is
+kept while a session tracks it (``track``/``untrack`` count them), so a session started after
+every user of a series stopped loads it afresh from the store. The cache's lock orders the
+bus thread's reads and extensions against a session starting or stopping on another thread.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -23,11 +33,13 @@ from ghostcandle.store.candles import CandleStore, MissingCandlesError
 
 
 class _Series:
-    __slots__ = ("capacity", "inputs", "n", "open_time", "values", "windows")
+    __slots__ = ("capacity", "inputs", "n", "open_time", "users", "values", "windows")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, users: int) -> None:
         # twice the capacity, compacted when full: appends stay O(1) amortised
         self.capacity = capacity
+        #: the sessions tracking the series (dropped at none)
+        self.users = users
         self.open_time = np.empty(2 * capacity, dtype=np.int64)
         self.values = np.empty((2 * capacity, 5), dtype=np.float64)
         self.n = 0
@@ -72,18 +84,41 @@ class WindowCache:
         self.store = store
         self._series: dict[tuple[str, str], _Series] = {}
         self.reloads = 0
+        self._lock = threading.RLock()
 
     def track(self, symbol: str, timeframe: str, capacity: int, known_at: int) -> None:
-        """Start tracking a series, loading its candles closed by ``known_at`` from the store."""
-        key = (symbol, timeframe)
-        old = self._series.get(key)
-        if old is not None and old.capacity >= capacity:
-            return
-        self._series[key] = _Series(capacity)
-        self._reload(symbol, timeframe, known_at)
+        """Start tracking a series, loading its candles closed by ``known_at`` from the store.
 
-    def _reload(self, symbol: str, timeframe: str, known_at: int) -> None:
-        s = self._series[(symbol, timeframe)]
+        A series another session tracks already is shared (reloaded only if this one needs a
+        longer window).
+        """
+        key = (symbol, timeframe)
+        with self._lock:
+            old = self._series.get(key)
+            if old is not None and old.capacity >= capacity:
+                old.users += 1
+                return
+            new = _Series(capacity, 1 if old is None else old.users + 1)
+            self._load(new, symbol, timeframe, known_at)
+            self._series[key] = new  # loaded: a failed read changes nothing
+
+    def untrack(self, symbol: str, timeframe: str) -> None:
+        """Stop tracking a series for one session; forget it when no session tracks it."""
+        key = (symbol, timeframe)
+        with self._lock:
+            s = self._series.get(key)
+            if s is None:
+                return
+            s.users -= 1
+            if s.users <= 0:
+                del self._series[key]
+
+    def tracked(self) -> dict[tuple[str, str], int]:
+        """Return the sessions tracking each series (for status and tests)."""
+        with self._lock:
+            return {key: s.users for key, s in self._series.items()}
+
+    def _load(self, s: _Series, symbol: str, timeframe: str, known_at: int) -> None:
         d = duration_ms(timeframe)
         end = known_at - known_at % d - d  # last candle with close_time <= known_at
         df = self.store.tail(symbol, timeframe, end, s.capacity)
@@ -95,11 +130,19 @@ class WindowCache:
 
     def last_open_time(self, symbol: str, timeframe: str) -> int | None:
         """Return the open time of the newest known candle of the series."""
-        s = self._series.get((symbol, timeframe))
-        return None if s is None else s.last
+        with self._lock:
+            s = self._series.get((symbol, timeframe))
+            return None if s is None else s.last
 
     def on_candle(self, candle: Candle) -> None:
-        """Add a closed candle; after a gap or out of order, reload the series from the store."""
+        """Add a closed candle; after a gap or out of order, reload the series from the store.
+
+        A candle the series knows already (another session of the cache added it) is skipped.
+        """
+        with self._lock:
+            self._on_candle(candle)
+
+    def _on_candle(self, candle: Candle) -> None:
         s = self._series.get((candle.symbol, candle.timeframe))
         if s is None:
             return
@@ -107,7 +150,7 @@ class WindowCache:
         if last is not None and candle.open_time <= last:
             return  # already known (a replayed or duplicated event)
         if last is not None and candle.open_time != last + duration_ms(candle.timeframe):
-            self._reload(candle.symbol, candle.timeframe, candle.close_time)
+            self._load(s, candle.symbol, candle.timeframe, candle.close_time)
             return
         s.append(
             candle.open_time, (candle.open, candle.high, candle.low, candle.close, candle.volume)
@@ -119,6 +162,10 @@ class WindowCache:
         Raise ``MissingCandlesError`` if fewer are known or they are not consecutive. Until
         the series changes, the same read-only window is returned for the same length.
         """
+        with self._lock:
+            return self._window(symbol, timeframe, length)
+
+    def _window(self, symbol: str, timeframe: str, length: int) -> Window:
         s = self._series.get((symbol, timeframe))
         if s is not None and (held := s.windows.get(length)) is not None:
             return held
@@ -150,21 +197,35 @@ class WindowCache:
         series changes; a window not held here (another cache's) is prepared every time.
         """
         spec = window.spec
-        s = self._series.get((window.symbol, spec.timeframe))
-        if s is None or s.windows.get(spec.length) is not window:
-            return prepare_window(spec.timeframe, window.values)
-        held = s.inputs.get(spec.length)
-        if held is None:
-            held = s.inputs[spec.length] = prepare_window(spec.timeframe, window.values)
-        return held
+        with self._lock:
+            s = self._series.get((window.symbol, spec.timeframe))
+            if s is not None and s.windows.get(spec.length) is window:
+                held = s.inputs.get(spec.length)
+                if held is None:
+                    held = s.inputs[spec.length] = prepare_window(spec.timeframe, window.values)
+                return held
+        return prepare_window(spec.timeframe, window.values)
+
+
+#: the caches shared by the sessions handed the same events, by that source, then database
+_shared: WeakKeyDictionary[object, dict[str, WindowCache]] = WeakKeyDictionary()
+_shared_lock = threading.Lock()
 
 
 def open_cache(
-    store: CandleStore, symbols: Sequence[str], windows: Mapping[str, int], known_at: int
+    store: CandleStore,
+    symbols: Sequence[str],
+    windows: Mapping[str, int],
+    known_at: int,
+    *,
+    shared_by: object | None = None,
 ) -> WindowCache:
     """Return a cache tracking ``windows`` (length per timeframe) of every symbol.
 
-    Raise a one-line ``DataMissingError`` naming every series the store lacks.
+    ``shared_by``: what hands the session its candle events (its bus); the sessions of one
+    source and database share a cache (see the module doc). ``close_cache`` ends a session's
+    use. Raise a one-line ``DataMissingError`` naming every series the store lacks, tracking
+    nothing.
     """
     problems = []
     for symbol in symbols:
@@ -180,8 +241,29 @@ def open_cache(
             "; ".join(problems)
             + ": drop those timeframes (--timeframes) or ingest/stream their candles"
         )
-    cache = WindowCache(store)
-    for symbol in symbols:
-        for tf, n in windows.items():
-            cache.track(symbol, tf, n, known_at)
+    if shared_by is None:
+        cache = WindowCache(store)
+    else:
+        with _shared_lock:
+            caches = _shared.setdefault(shared_by, {})
+            cache = caches.get(key := str(store.db.path)) or caches.setdefault(
+                key, WindowCache(store)
+            )
+    tracked: list[tuple[str, str]] = []
+    try:
+        for symbol in symbols:
+            for tf, n in windows.items():
+                cache.track(symbol, tf, n, known_at)
+                tracked.append((symbol, tf))
+    except BaseException:
+        for symbol, tf in tracked:
+            cache.untrack(symbol, tf)
+        raise
     return cache
+
+
+def close_cache(cache: WindowCache, symbols: Sequence[str], windows: Mapping[str, int]) -> None:
+    """End one session's use of the series ``open_cache`` tracked for it."""
+    for symbol in symbols:
+        for tf in windows:
+            cache.untrack(symbol, tf)
