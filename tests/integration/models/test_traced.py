@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import uuid
 
 import numpy as np
@@ -50,7 +51,7 @@ def test_each_torch_family_runs_traced_with_the_eager_forwards_bits(name: str) -
 
 
 def test_the_trace_computes_with_each_callers_weights() -> None:
-    """One trace per architecture serves every model of it: each call copies its weights in."""
+    """One trace per architecture serves every model of it: each call passes its own weights."""
     first = create_model("cnn", seed=4, **SMALL)
     assert isinstance(first, TorchModel)
     inputs, batch = make_batch(first, seed=5)
@@ -89,6 +90,63 @@ def test_a_net_that_branches_on_its_data_stays_eager() -> None:
         for windows in (up, down, up):
             assert _bits_equal(traced.forward(net, key, windows), net(windows))
     assert traced.traced(key) is False
+
+
+class _Aliasing(Net):
+    """A net holding one weight under two names, reading it under the one not listed first.
+
+    ``named_parameters`` lists a shared weight once, under its first name (``alias``): a
+    trace handed the weights by their listed names would keep ``head.weight`` from tracing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        head = torch.nn.Linear(5, 3)
+        self.alias = head.weight
+        self.head = head
+
+    def forward(self, windows: dict[str, Tensor]) -> tuple[dict[str, Tensor], Tensor]:
+        y = self.head(windows["1m"][:, -1])
+        return {"1m": torch.cat([y, y[:, :2]], dim=1)}, y
+
+
+def test_a_net_whose_trace_would_not_read_the_weights_it_is_given_stays_eager() -> None:
+    key = ("aliasing", uuid.uuid4().hex)
+    windows = {"1m": torch.rand(2, 8, 5)}
+    nets = [_Aliasing().eval(), _Aliasing().eval()]  # other weights each
+    with torch.inference_mode():
+        for net in nets:
+            assert _bits_equal(traced.forward(net, key, windows), net(windows))
+    assert traced.traced(key) is False
+
+
+def test_threads_call_one_trace_at_once_each_with_its_weights() -> None:
+    first = create_model("cnn", seed=13, **SMALL)
+    second = create_model("cnn", seed=14, **SMALL)
+    assert isinstance(first, TorchModel)
+    assert isinstance(second, TorchModel)
+    inputs, _ = make_batch(first, seed=15)
+    windows = first._tensors(inputs)
+    with torch.inference_mode():
+        eager = [m.net(windows) for m in (first, second)]
+    assert not _bits_equal(eager[0], eager[1])
+    wrong: list[int] = []
+
+    def run(i: int, model: TorchModel) -> None:
+        with torch.inference_mode():
+            for _ in range(200):
+                if not _bits_equal(
+                    traced.forward(model.net, model.architecture, windows), eager[i]
+                ):
+                    wrong.append(i)
+
+    threads = [threading.Thread(target=run, args=(i, m)) for i, m in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert traced.traced(first.architecture) is True
+    assert wrong == []
 
 
 def test_large_batches_and_training_run_eager() -> None:
