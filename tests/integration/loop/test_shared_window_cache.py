@@ -21,7 +21,7 @@ from ghostcandle.domain.window import WindowSpec
 from ghostcandle.engine.loop.config import SessionConfig
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
-from ghostcandle.engine.loop.window_cache import WindowCache
+from ghostcandle.engine.loop.window_cache import WindowCache, close_cache, open_cache
 from ghostcandle.messaging.bus import MessageBus
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
@@ -147,4 +147,24 @@ def test_a_session_needing_a_longer_window_gets_one_and_the_others_stay_the_stor
     finally:
         short.stop()
         long.stop()
+    assert cache.tracked() == {}
+
+
+def test_a_series_reloaded_longer_knows_no_candle_its_sessions_were_not_handed(
+    market: Database,
+) -> None:
+    # the bus is behind: candles are stored up to an hour later than the events handed out;
+    # a session joining with a longer window must not show the others those candles early
+    store, source = CandleStore(market), MessageBus()
+    cache = open_cache(store, [SYM], {"1m": 20}, START, shared_by=source)
+    handed = START - MINUTE_MS  # the newest 1m candle whose event came: closes at START
+    assert cache.last_open_time(SYM, "1m") == handed
+    later = open_cache(store, [SYM], {"1m": 90}, START + HOUR_MS, shared_by=source)
+    assert later is cache
+    assert cache.tracked() == {(SYM, "1m"): 2}
+    assert cache.last_open_time(SYM, "1m") == handed
+    w = cache.window(SYM, "1m", 90)
+    assert np.array_equal(w.values, store.window(SYM, WindowSpec("1m", handed, 90)).values)
+    close_cache(cache, [SYM], {"1m": 20})
+    close_cache(cache, [SYM], {"1m": 90})
     assert cache.tracked() == {}

@@ -89,8 +89,10 @@ class WindowCache:
     def track(self, symbol: str, timeframe: str, capacity: int, known_at: int) -> None:
         """Start tracking a series, loading its candles closed by ``known_at`` from the store.
 
-        A series another session tracks already is shared (reloaded only if this one needs a
-        longer window).
+        A series another session tracks already is shared, as it is: it knows the candles
+        whose events the sessions have been handed. One reloaded for a longer window ends at
+        the same candle, whatever ``known_at`` says: candles stored since but not yet handed
+        out (a bus behind) stay unknown to every session until their events come.
         """
         key = (symbol, timeframe)
         with self._lock:
@@ -99,6 +101,9 @@ class WindowCache:
                 old.users += 1
                 return
             new = _Series(capacity, 1 if old is None else old.users + 1)
+            last = None if old is None else old.last
+            if last is not None:
+                known_at = last + duration_ms(timeframe)
             self._load(new, symbol, timeframe, known_at)
             self._series[key] = new  # loaded: a failed read changes nothing
 
