@@ -1,11 +1,12 @@
-"""Sessions handed the same events over one database share one window cache.
+"""Sessions handed the same events over one database share one window cache; no window runs ahead.
 
 Each series is loaded, extended and normalised once for all of them; what each session
 predicts is what it predicts on a bus of its own. A series is kept while a session tracks it:
 one session stopping leaves the others' series, and once none tracks it a session started later
 loads it afresh from the store (never a window left behind when the last user stopped). A
 session needing a longer window than the one shared gets one, and the others' windows stay
-the store's.
+the store's, ending where they ended. A decision reads no candle closed after its time, even
+where the cache knows one (a session that started while its bus was behind).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from ghostcandle.domain.clock import ReplayClock
 from ghostcandle.domain.events import candle_topic
+from ghostcandle.domain.frames import frame_hash
 from ghostcandle.domain.timeframes import HOUR_MS, MINUTE_MS
 from ghostcandle.domain.window import WindowSpec
 from ghostcandle.engine.loop.config import SessionConfig
+from ghostcandle.engine.loop.predictor import decision_inputs
 from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.loop.window_cache import WindowCache, close_cache, open_cache
@@ -168,3 +172,25 @@ def test_a_series_reloaded_longer_knows_no_candle_its_sessions_were_not_handed(
     close_cache(cache, [SYM], {"1m": 20})
     close_cache(cache, [SYM], {"1m": 90})
     assert cache.tracked() == {}
+
+
+@pytest.mark.parametrize("behind_min", [5, 20])
+def test_a_decision_reads_no_candle_closed_after_it_whatever_the_cache_knows(
+    market: Database, behind_min: int
+) -> None:
+    # a session started while its bus was behind: its cache was loaded from the store up to
+    # now, while the events still to come are older; a decision at one of them reads only
+    # candles closed by its time, in every timeframe (cut from the series where it reaches
+    # back far enough: 5 minutes; else read from the store: 20)
+    store = CandleStore(market)
+    now = START + 30 * MINUTE_MS
+    cache = open_cache(store, [SYM], {"1m": 20, "1h": 6}, now)
+    t = now - behind_min * MINUTE_MS  # a queued 1m candle's close
+    lengths = {"1m": 12, "1h": 6}
+    seen = decision_inputs(cache, SYM, "1m", t, lengths)
+    assert seen.specs == (WindowSpec("1m", t - MINUTE_MS, 12), WindowSpec("1h", START - HOUR_MS, 6))
+    stored = [store.window(SYM, spec) for spec in seen.specs]
+    assert seen.input_hash == frame_hash(stored)
+    assert seen.ref_close == float(stored[0].values[-1, 3])
+    # the cache's own newest windows are untouched
+    assert cache.window(SYM, "1m", 12).spec.end_open_time == now - MINUTE_MS

@@ -184,10 +184,12 @@ def decision_inputs(
 ) -> DecisionInputs:
     """Return the inputs of windows of ``lengths`` for a decision at ``decision_time``.
 
-    Raise ``MissingCandlesError`` if a window is not complete, or if the ``timeframe`` candle
-    that just closed is not in its window: never predict from stale input.
+    Every window ends at the newest candle closed by ``decision_time`` (never one after it,
+    whatever the cache knows). Raise ``MissingCandlesError`` if a window is not complete, or if
+    the ``timeframe`` candle that just closed is not in its window: never predict from stale
+    input.
     """
-    windows = [cache.window(symbol, tf, n) for tf, n in lengths.items()]
+    windows = [cache.window(symbol, tf, n, until=decision_time) for tf, n in lengths.items()]
     own = next(w for w in windows if w.spec.timeframe == timeframe)
     if own.spec.known_at != decision_time:
         raise MissingCandlesError(symbol, timeframe, [decision_time - duration_ms(timeframe)])

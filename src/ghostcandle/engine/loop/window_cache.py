@@ -4,8 +4,10 @@ Seeded from the candle store, then extended by the candle events themselves, so 
 prediction is sliced from memory instead of re-queried every tick. It holds exactly what the
 store holds (an event is published only once its candle is stored), so a window taken here
 hashes the same as the store's ``window`` of the same spec; every frame records that hash and
-``get_inference_data`` checks it. A series only knows candles whose event has arrived, so a
-prediction at ``t`` never reads a candle that was not yet announced at ``t``.
+``get_inference_data`` checks it. After its load a series learns candles only from their
+events; the load itself (a session starting while its bus is behind) may take stored candles
+whose events are still queued, so a decision asks for the windows closed by its time
+(``window(..., until=t)``) and never reads a candle closed after ``t``.
 
 The sessions handed the same events (one bus) over one database share one cache
 (``open_cache(..., shared_by=bus)``): each series is loaded, extended, copied into windows,
@@ -161,39 +163,33 @@ class WindowCache:
             candle.open_time, (candle.open, candle.high, candle.low, candle.close, candle.volume)
         )
 
-    def window(self, symbol: str, timeframe: str, length: int) -> Window:
+    def window(self, symbol: str, timeframe: str, length: int, until: int | None = None) -> Window:
         """Return the last ``length`` known candles of the series, exactly, as a ``Window``.
 
+        ``until``: only candles closed by then (a decision's time). The series may know later
+        ones where a session started while its bus was behind (loaded from the store, their
+        events still queued): the window then ends before them, made afresh and never held
+        (read from the store where the series does not reach back that far).
         Raise ``MissingCandlesError`` if fewer are known or they are not consecutive. Until
         the series changes, the same read-only window is returned for the same length.
         """
         with self._lock:
-            return self._window(symbol, timeframe, length)
-
-    def _window(self, symbol: str, timeframe: str, length: int) -> Window:
-        s = self._series.get((symbol, timeframe))
-        if s is not None and (held := s.windows.get(length)) is not None:
+            s = self._series.get((symbol, timeframe))
+            last = None if s is None else s.last
+            if s is None or last is None:
+                raise MissingCandlesError(symbol, timeframe, [])
+            d = duration_ms(timeframe)
+            if until is not None and last + d > until:
+                end = int(np.searchsorted(s.open_time[: s.n], until - d, side="right"))
+                if end >= length:
+                    return _cut(s, symbol, timeframe, length, end)
+                # the series does not reach back that far: the store's window (rare)
+                newest = until - until % d - d
+                return self.store.window(symbol, WindowSpec(timeframe, newest, length))
+            held = s.windows.get(length)
+            if held is None:
+                held = s.windows[length] = _cut(s, symbol, timeframe, length, s.n)
             return held
-        last = None if s is None else s.last
-        if s is None or last is None:
-            raise MissingCandlesError(symbol, timeframe, [])
-        spec = WindowSpec(timeframe, last, length)
-        if s.n < length:
-            have = set(s.open_time[: s.n].tolist())
-            missing = [int(t) for t in spec.open_times() if int(t) not in have]
-            raise MissingCandlesError(symbol, timeframe, missing)
-        t = s.open_time[s.n - length : s.n].copy()
-        if int(t[-1] - t[0]) != (length - 1) * duration_ms(timeframe):
-            expected = spec.open_times()
-            raise MissingCandlesError(
-                symbol, timeframe, [int(x) for x in np.setdiff1d(expected, t)]
-            )
-        values = s.values[s.n - length : s.n].copy()
-        t.flags.writeable = False
-        values.flags.writeable = False
-        window = Window(symbol, spec, t, values)
-        s.windows[length] = window
-        return window
 
     def prepared(self, window: Window) -> tuple[np.ndarray, dict[str, float]]:
         """Return ``window``'s normalised input and parameters (``models.inputs.prepare_window``).
@@ -210,6 +206,28 @@ class WindowCache:
                     held = s.inputs[spec.length] = prepare_window(spec.timeframe, window.values)
                 return held
         return prepare_window(spec.timeframe, window.values)
+
+
+def _cut(s: _Series, symbol: str, timeframe: str, length: int, end: int) -> Window:
+    """Return the ``length`` candles of ``s`` before index ``end`` as a read-only window.
+
+    Raise ``MissingCandlesError`` if fewer are known or they are not consecutive.
+    """
+    if end == 0:
+        raise MissingCandlesError(symbol, timeframe, [])
+    spec = WindowSpec(timeframe, int(s.open_time[end - 1]), length)
+    if end < length:
+        have = set(s.open_time[:end].tolist())
+        missing = [int(t) for t in spec.open_times() if int(t) not in have]
+        raise MissingCandlesError(symbol, timeframe, missing)
+    t = s.open_time[end - length : end].copy()
+    if int(t[-1] - t[0]) != (length - 1) * duration_ms(timeframe):
+        expected = spec.open_times()
+        raise MissingCandlesError(symbol, timeframe, [int(x) for x in np.setdiff1d(expected, t)])
+    values = s.values[end - length : end].copy()
+    t.flags.writeable = False
+    values.flags.writeable = False
+    return Window(symbol, spec, t, values)
 
 
 #: the caches shared by the sessions handed the same events, by that source, then database
