@@ -34,7 +34,6 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import torch
@@ -51,12 +50,6 @@ MAX_TRACES = 32
 ENV = "GHOSTCANDLE_TRACED_INFERENCE"
 
 Outputs = tuple[dict[str, Tensor], Tensor]
-
-
-@dataclass
-class _Trace:
-    #: ``_WeightsIn``'s trace: called with the weights (``_weights`` order), then the inputs
-    module: torch.jit.ScriptModule
 
 
 class _WeightsIn(nn.Module):
@@ -91,7 +84,9 @@ def _slot(net: nn.Module, name: str) -> tuple[dict[str, Tensor | None], str]:
     return table, leaf  # type: ignore[return-value]
 
 
-_traces: OrderedDict[Hashable, _Trace | None] = OrderedDict()
+#: each architecture's trace of ``_WeightsIn`` (called with the weights in ``_weights`` order,
+#: then the inputs), or None where it stays eager
+_traces: OrderedDict[Hashable, torch.jit.ScriptModule | None] = OrderedDict()
 _traces_lock = threading.Lock()
 _enabled = os.environ.get(ENV, "1").strip() != "0"
 #: each net's weight tensors, listed once (the optimiser and ``load_state_dict`` update them
@@ -119,7 +114,7 @@ def forward(net: nn.Module, key: Hashable, windows: dict[str, Tensor], *extras: 
     weights = _net_weights.get(net)
     if weights is None:
         weights = _net_weights.setdefault(net, _weights(net))
-    return trace.module(weights, windows, *extras)  # type: ignore[no-any-return]
+    return trace(weights, windows, *extras)  # type: ignore[no-any-return]
 
 
 def enabled() -> bool:
@@ -143,7 +138,7 @@ def traced(key: Hashable) -> bool | None:
 
 def _trace_for(
     net: nn.Module, key: Hashable, windows: dict[str, Tensor], extras: tuple[Tensor, ...]
-) -> _Trace | None:
+) -> torch.jit.ScriptModule | None:
     with _traces_lock:
         if key in _traces:
             _traces.move_to_end(key)
@@ -169,14 +164,11 @@ def _bits(t: Tensor) -> Tensor:
 
 def _make(
     net: nn.Module, windows: dict[str, Tensor], extras: tuple[Tensor, ...] = ()
-) -> _Trace | None:
+) -> torch.jit.ScriptModule | None:
     """Trace a copy of ``net``; return it if it matches the eager forward, else None."""
     weights = _weights(net)
     try:
         template = _WeightsIn(copy.deepcopy(net))
-        if len(template._slots) != len(weights):  # a weight shared under two names
-            log.info("%s stays eager: its weights are not one per name", type(net).__name__)
-            return None
         with warnings.catch_warnings():
             # deprecated, not removed; a shape read as a constant is what the key fixes, and
             # whatever else the tracer warns of, the comparison below catches
@@ -187,7 +179,6 @@ def _make(
     except Exception as exc:  # an operator tracing does not support: stay eager
         log.info("%s stays eager: %s: %s", type(net).__name__, type(exc).__name__, exc)
         return None
-    trace = _Trace(module)
     try:
         generator = torch.Generator().manual_seed(0)
 
@@ -214,7 +205,7 @@ def _make(
     except Exception as exc:  # a probe the trace cannot run: stay eager
         log.info("%s stays eager: %s: %s", type(net).__name__, type(exc).__name__, exc)
         return None
-    return trace
+    return module  # type: ignore[no-any-return]
 
 
 def _same(a: Outputs, b: Outputs) -> bool:

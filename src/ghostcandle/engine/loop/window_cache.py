@@ -121,7 +121,7 @@ class WindowCache:
                 del self._series[key]
 
     def tracked(self) -> dict[tuple[str, str], int]:
-        """Return the sessions tracking each series (for status and tests)."""
+        """Return the sessions tracking each series (for tests and diagnostics)."""
         with self._lock:
             return {key: s.users for key, s in self._series.items()}
 
@@ -269,9 +269,9 @@ def open_cache(
     else:
         with _shared_lock:
             caches = _shared.setdefault(shared_by, {})
-            cache = caches.get(key := str(store.db.path)) or caches.setdefault(
-                key, WindowCache(store)
-            )
+            key = str(store.db.path)
+            held = caches.get(key)
+            cache = held if held is not None else caches.setdefault(key, WindowCache(store))
     tracked: list[tuple[str, str]] = []
     try:
         for symbol in symbols:
