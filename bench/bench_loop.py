@@ -13,7 +13,11 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   tick's candles are published as one burst (``publish_many``), as the live candle builder
   queues a second's candles together. p50/p99 over the ticks, idle (mode ``none``) and while
   ``every_candle`` training runs on the trainer threads, with and without the sample and
-  outcome bookkeeping (issue 12: each trained example recorded, verified and followed up).
+  outcome bookkeeping (issue 12: each trained example recorded, verified and followed up);
+  and idle beside one process of bare training steps per trained model, at the trainer's lower
+  priority (``tick_idle_cores_busy``, ``loop_floors.busy_cores``): the cores as busy as
+  training keeps them, the interpreter free, the floor of the tick while training (the
+  ``*_ratio_cores_busy_vs_idle`` beside the ``*_ratio_training_vs_idle``).
   Windows are the models' defaults (600 x 1s, 64 of the others).
 - replay throughput: candles/s of ``run_replay`` (1 symbol, 1m/1h/1d, CNN 1m=120, 1h=24, 1d=7),
   training off and ``every_candle``.
@@ -26,7 +30,7 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   runs only this part, ``argv[2] = tick`` only the tick latencies, ``replay`` only throughput.
 - frames: bytes a stored frame reference takes against a copy of its windows.
 
-Floors measured in the same run, beside the figures, and the ratios (the figures that matter
+Floors measured in the same run (``loop_floors.py``), beside the figures, and the ratios (the figures that matter
 on a shared, noisy machine): ``floor_predict_tick_ms``, the bare ``predict`` of the same models
 (transformer + CNN, one thread as the sessions run) on one window per symbol, i.e. a tick's
 model work (wall and thread-CPU time), back to back, small batches' forward traced as the
@@ -57,7 +61,6 @@ from typing import Any
 
 import numpy as np
 import psutil
-import torch
 
 from ghostcandle.cli.device_option import add_device_option
 from ghostcandle.domain.candle_sources import CandleSource
@@ -73,13 +76,12 @@ from ghostcandle.engine.loop.replay_source import replay_events
 from ghostcandle.engine.loop.session import LoopSession
 from ghostcandle.engine.replay import ReplayRequest, run_replay
 from ghostcandle.messaging.bus import MessageBus
-from ghostcandle.models import traced
 from ghostcandle.models.device import use_device
-from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.store.candles import CandleStore
 from ghostcandle.store.db import Database
 from ghostcandle.store.frames import FrameStore, copy_bytes, stored_bytes
 from ghostcandle.store.rollups import rollup_range
+from loop_floors import busy_cores, floor_predict_tick, window_read
 
 T0 = 1_577_836_800_000  # 2020-01-01
 SYMBOLS = ("ETH/USDT", "BTC/USDT")
@@ -211,100 +213,6 @@ def tick_latency(
         # background work (training) waiting for ticks in flight
         "yielded_s": round(yielded, 2),
         "yields": yields,
-    }
-
-
-def floor_predict_tick(start: int) -> dict[str, float]:
-    """Time the bare transformer + cnn predict of one window per symbol: a tick's model work.
-
-    One torch thread, as the sessions run (``SessionConfig.torch_threads``); no store, no
-    ledger, inputs prepared once. Return wall and thread-CPU ms per plain tick, back to back
-    (the mean of 20), and p50/p99 over the ``--ticks`` ticks the loop's figures time from
-    ``start``, started ``--tick-every-ms`` apart as theirs are (what the machine alone does to
-    a tick at that cadence: an idle core is slower to start than a busy one), each with the
-    predicts the loop makes at it: a symbol's 1s candle every tick, and its 1m (1h, 1d) candle
-    where one closes at the same instant (the ticks at a minute's close, twice the work, are the
-    p99 of 240).
-    """
-    from ghostcandle.models.registry import create_model
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    product = traced.enabled()  # the process's setting: the floor runs as the product does
-    wall = cpu = eager = 0.0
-    try:
-        models, inputs = [], []
-        for name in ("transformer", "cnn"):
-            m = create_model(name, timeframes=["1s", "1m", "1h", "1d"], seed=1)
-            rng = np.random.default_rng(0)
-            sample = {}
-            for tf, n in m.windows.items():
-                c = 100 + np.cumsum(rng.normal(0, 0.1, n))
-                sample[tf] = np.column_stack([c, c + 0.1, c - 0.1, c, np.ones(n)])
-            models.append(m)
-            inputs.append(prepare_inputs([sample], m.windows)[0])
-            m.predict(inputs[-1])
-            for _ in range(3):  # traced (the product's predict) and eager, interleaved
-                for as_eager in (False, True):
-                    traced.set_enabled(product and not as_eager)
-                    t0, c0 = time.perf_counter(), time.thread_time()
-                    for _ in range(20):
-                        m.predict(inputs[-1])
-                    dt = (time.perf_counter() - t0) / 60 * 1000 * len(SYMBOLS)
-                    if not as_eager:
-                        wall += dt
-                        cpu += (time.thread_time() - c0) / 60 * 1000 * len(SYMBOLS)
-                    else:
-                        eager += dt
-            traced.set_enabled(product)
-        ticks: list[float] = []
-        began = time.perf_counter()
-        for k in range(1, TICK_SECONDS + 1):
-            t = start + k * 1000
-            due = sum(t % d == 0 for d in (1000, MINUTE_MS, HOUR_MS, DAY_MS)) * len(SYMBOLS)
-            rest = began + TICK_EVERY_S - time.perf_counter()
-            if rest > 0:
-                time.sleep(rest)
-            began = t0 = time.perf_counter()
-            for m, x in zip(models, inputs, strict=True):
-                for _ in range(due):
-                    m.predict(x)
-            ticks.append((time.perf_counter() - t0) * 1000)
-    finally:
-        torch.set_num_threads(threads)
-        traced.set_enabled(product)
-    return {
-        "floor_predict_tick_ms": round(wall, 2),
-        "floor_predict_tick_cpu_ms": round(cpu, 2),
-        # the same predicts with every forward eager (``models.traced`` off), interleaved
-        "floor_predict_tick_eager_ms": round(eager, 2),
-        "floor_ticks_p50_ms": round(float(np.percentile(ticks, 50)), 2),
-        "floor_ticks_p99_ms": round(float(np.percentile(ticks, 99)), 2),
-    }
-
-
-def window_read(db: Database, start: int) -> dict[str, float]:
-    """Time a window cache read (600 x 1s) beside a numpy slice copy of the same rows."""
-    from ghostcandle.domain.candles import candles_from_frame
-    from ghostcandle.engine.loop.window_cache import open_cache
-
-    cache = open_cache(CandleStore(db), SYMBOLS[:1], {"1s": 600}, start)
-    later = CandleStore(db).read(SYMBOLS[0], "1s", start, start + 400_000)
-    events = candles_from_frame(SYMBOLS[0], "1s", later)
-    t0 = time.perf_counter()
-    for c in events:  # one new candle, then the read: what each tick does
-        cache.on_candle(c)
-        cache.window(SYMBOLS[0], "1s", 600)
-    read_us = (time.perf_counter() - t0) / len(events) * 1e6
-    values = np.zeros((1200, 5))
-    t0 = time.perf_counter()
-    for i in range(len(events)):
-        values[i % 600 : i % 600 + 600].copy()
-    slice_us = (time.perf_counter() - t0) / len(events) * 1e6
-    return {
-        "append_and_read_us": round(read_us, 2),
-        "numpy_slice_us": round(slice_us, 2),
-        "ratio": round(read_us / slice_us, 1),
     }
 
 
@@ -457,21 +365,30 @@ def main() -> None:
             "data": "synthetic",
             "device": str(DEVICE),
             "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-            **floor_predict_tick(tick_start),
+            **floor_predict_tick(tick_start, SYMBOLS, TICK_SECONDS, TICK_EVERY_S),
         }
         part = ARGS.part
         if part in ("all", "tick"):
-            out["window_read"] = window_read(db, tick_start)
+            out["window_read"] = window_read(db, tick_start, SYMBOLS[0])
             out["tick_idle"] = tick_latency(db, tick_start, "none", "idle")
             out["tick_training"] = tick_latency(db, tick_start + 600_000, "every_candle", "train")
             # the same training without sample and outcome bookkeeping: what it adds to a tick
             out["tick_training_no_samples"] = tick_latency(
                 db, tick_start + 1_200_000, "every_candle", "train-nosamples", samples=False
             )
-            for fig in ("ready", "stored"):
-                out[f"tick_{fig}_p99_ratio_training_vs_idle"] = round(
-                    out["tick_training"][f"{fig}_p99_ms"] / out["tick_idle"][f"{fig}_p99_ms"], 2
+            # idle ticks beside processes of bare training steps (one per trained model): what
+            # the cores busy with training cost a tick when training is not in its interpreter
+            with busy_cores(("transformer", "cnn")) as burners:
+                out["tick_idle_cores_busy"] = tick_latency(
+                    db, tick_start + 1_800_000, "none", "busy"
                 )
+            out["tick_idle_cores_busy"]["burner_steps_per_s"] = burners.steps_per_s
+            for fig in ("ready", "stored"):
+                idle = out["tick_idle"][f"{fig}_p99_ms"]
+                for key, name in (("training", "training"), ("idle_cores_busy", "cores_busy")):
+                    out[f"tick_{fig}_p99_ratio_{name}_vs_idle"] = round(
+                        out[f"tick_{key}"][f"{fig}_p99_ms"] / idle, 2
+                    )
             floor, floor_cpu = out["floor_predict_tick_ms"], out["floor_predict_tick_cpu_ms"]
             for key in ("tick_idle", "tick_training"):
                 fig = out[key]
