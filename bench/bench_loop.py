@@ -30,21 +30,22 @@ Prints one JSON line. Data are SYNTHETIC (seeded), in a temporary DuckDB file:
   runs only this part, ``argv[2] = tick`` only the tick latencies, ``replay`` only throughput.
 - frames: bytes a stored frame reference takes against a copy of its windows.
 
-Floors measured in the same run (``loop_floors.py``), beside the figures, and the ratios (the figures that matter
-on a shared, noisy machine): ``floor_predict_tick_ms``, the bare ``predict`` of the same models
-(transformer + CNN, one thread as the sessions run) on one window per symbol, i.e. a tick's
-model work (wall and thread-CPU time), back to back, small batches' forward traced as the
-product runs it (``models.traced``), and ``floor_predict_tick_eager_ms`` the same with every
-forward eager, interleaved with it (what tracing saves); ``floor_ticks_p50/p99_ms``, the same
-predicts over the ticks the loop's figures time, at their cadence, each tick's as many as the
-loop makes (a minute's close: its 1m candles too) (``ready_p99_over_floor_ticks``; before
+Floors measured in the same run (``loop_floors.py``), beside the figures, and the ratios (the
+figures that matter on a shared, noisy machine): ``floor_predict_tick_ms``, the bare ``predict``
+of the same models (transformer + CNN, one thread as the sessions run) on one window per symbol,
+i.e. a tick's model work (wall and thread-CPU time), back to back, small batches' forward traced
+as the product runs it (``models.traced``), and ``floor_predict_tick_eager_ms`` the same with
+every forward eager, interleaved with it (what tracing saves); ``floor_ticks_p50/p99_ms``, the
+same predicts over the ticks the loop's figures time, at their cadence, each tick's as many as
+the loop makes (a minute's close: its 1m candles too) (``ready_p99_over_floor_ticks``; before
 2026-12-06 ``floor_paced_*`` timed plain ticks only, and only when paced: the machine alone is
 slower to a tick that follows a rest); ``ready_p99_over_floor`` = ready p99 / floor (wall) and
-``ready_cpu_over_floor`` = the bus thread's CPU per tick (p50) / the floor's CPU. ``window_read``:
-the window cache's read beside a numpy slice of the same rows. ``writer_cpu_ms_per_tick``: the
-ledger writer thread's CPU per tick. Options: ``--ticks`` (default 240) shortens the tick part;
-``--device cuda`` (or ``auto``) runs the torch models, and the floor's, on a GPU (exit 2 where
-there is none; the DQN agent and the baselines stay on the CPU).
+``ready_cpu_over_floor`` = the bus thread's CPU per tick (p50) / the floor's CPU.
+``window_read``: the window cache's read beside a numpy slice of the same rows.
+``writer_cpu_ms_per_tick``: the ledger writer thread's CPU per tick. Options: ``--ticks``
+(default 240) shortens the tick part; ``--device cuda`` (or ``auto``) runs the torch models, and
+the floor's, on a GPU (exit 2 where there is none; the DQN agent and the baselines stay on the
+CPU).
 """
 
 from __future__ import annotations

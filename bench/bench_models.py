@@ -56,7 +56,8 @@ def _inputs(model: Model, symbols: int) -> ModelInputs:
     return prepare_inputs(samples, model.windows)[0]
 
 
-def _batch(model: Model, size: int) -> TrainingBatch:
+def synthetic_batch(model: Model, size: int) -> TrainingBatch:
+    """A labelled batch of ``size`` synthetic windows for ``model`` (its inputs and targets)."""
     series = {tf: _series(100 + i, 700 + size) for i, tf in enumerate(TFS)}
     ends = [650 + i for i in range(size)]
     samples = [{tf: s[:e] for tf, s in series.items()} for e in ends]
@@ -229,7 +230,7 @@ def main() -> None:
     train: dict[str, dict[str, float]] = {}
     for name in ("transformer", "cnn"):
         m = create_model(name)
-        batch = _batch(m, 8)
+        batch = synthetic_batch(m, 8)
         m.train_step(batch)
         step_ms = _time(partial(m.train_step, batch), 20)
         trainer = Trainer(create_model(name), clock=LiveClock()).start()
@@ -256,7 +257,7 @@ def main() -> None:
         n: Trainer(create_model(n), clock=LiveClock(), queue_size=4).start()
         for n in ("transformer", "cnn")
     }
-    batches = {n: _batch(t.snapshot.model, 8) for n, t in trainers.items()}
+    batches = {n: synthetic_batch(t.snapshot.model, 8) for n, t in trainers.items()}
 
     def tick_on_snapshots() -> None:
         for n, t in trainers.items():

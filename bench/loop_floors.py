@@ -25,13 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ghostcandle.domain.actions import actions_from_moves
-from ghostcandle.domain.synthetic import synthetic_candles
+from bench_models import synthetic_batch
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from ghostcandle.messaging.foreground import BACKGROUND_NICENESS
 from ghostcandle.models import traced
-from ghostcandle.models.base import Model, TrainingBatch
-from ghostcandle.models.inputs import normalise_targets, prepare_inputs, training_batch
+from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.models.registry import create_model
 
 TIMEFRAMES = ["1s", "1m", "1h", "1d"]
@@ -172,32 +170,12 @@ def busy_cores(models: Sequence[str]) -> Iterator[Burners]:
         out.steps_per_s = round(steps / wall, 2) if out.began and wall > 0 else 0.0
 
 
-def _batch(model: Model, size: int) -> TrainingBatch:
-    """A labelled batch of ``size`` synthetic windows for ``model`` (its inputs and targets)."""
-    series = {
-        tf: synthetic_candles(700 + size, "1m", start_ms=0, seed=100 + i)[
-            ["open", "high", "low", "close", "volume"]
-        ].to_numpy()
-        for i, tf in enumerate(TIMEFRAMES)
-    }
-    ends = [650 + i for i in range(size)]
-    inputs, params = prepare_inputs(
-        [{tf: s[:e] for tf, s in series.items()} for e in ends], model.windows
-    )
-    targets = normalise_targets(
-        [{tf: s[e] for tf, s in series.items()} for e in ends], params, model.timeframes
-    )
-    close = series["1s"][:, 3]
-    labels = actions_from_moves(close[[e - 1 for e in ends]], close[ends])
-    return training_batch(inputs, targets, labels)
-
-
 def _burn(name: str) -> None:
     """Step ``name``'s model on one batch until terminated; then print the step count."""
     os.nice(BACKGROUND_NICENESS)  # as the trainer's threads run
     torch.set_num_threads(1)
     model = create_model(name, timeframes=TIMEFRAMES, seed=1)
-    batch = _batch(model, BURN_BATCH)
+    batch = synthetic_batch(model, BURN_BATCH)
     steps = 0
 
     def stop(*_: object) -> None:
