@@ -171,7 +171,7 @@ def busy_cores(models: Sequence[str]) -> Iterator[Burners]:
 
 
 def _burn(name: str) -> None:
-    """Step ``name``'s model on one batch until terminated; then print the step count."""
+    """Step ``name``'s model on one batch until terminated or orphaned; print the steps."""
     os.nice(BACKGROUND_NICENESS)  # as the trainer's threads run
     torch.set_num_threads(1)
     model = create_model(name, timeframes=TIMEFRAMES, seed=1)
@@ -183,9 +183,10 @@ def _burn(name: str) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    parent = os.getppid()
     model.train_step(batch)
     print("ready", flush=True)
-    while True:
+    while os.getppid() == parent:  # a bench killed outright leaves no process stepping on
         model.train_step(batch)
         steps += 1
 
