@@ -20,21 +20,22 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
 
-from bench_models import synthetic_batch
+from bench_models import TFS, synthetic_batch
 from ghostcandle.domain.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
+from ghostcandle.engine.training.policy import DEFAULT_SCHEDULES
 from ghostcandle.messaging.foreground import BACKGROUND_NICENESS
 from ghostcandle.models import traced
 from ghostcandle.models.inputs import prepare_inputs
 from ghostcandle.models.registry import create_model
+from ghostcandle.store.db import Database
 
-TIMEFRAMES = ["1s", "1m", "1h", "1d"]
-#: a live session's 1s training batch (``policy.SCHEDULES``)
-BURN_BATCH = 32
+TIMEFRAMES = list(TFS)
+#: a live session's 1s training batch
+BURN_BATCH = DEFAULT_SCHEDULES["1s"].batch_size
 
 
 def floor_predict_tick(
@@ -106,7 +107,7 @@ def floor_predict_tick(
     }
 
 
-def window_read(db: Any, start: int, symbol: str) -> dict[str, float]:
+def window_read(db: Database, start: int, symbol: str) -> dict[str, float]:
     """Time a window cache read (600 x 1s) beside a numpy slice copy of the same rows."""
     from ghostcandle.domain.candles import candles_from_frame
     from ghostcandle.engine.loop.window_cache import open_cache
